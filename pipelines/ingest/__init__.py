@@ -1,0 +1,1 @@
+"""From a site's drop folder to typed, validated rows: plain functions, no Dagster."""

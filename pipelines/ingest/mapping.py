@@ -1,0 +1,84 @@
+"""Apply a site profile to raw text: missing tokens, code lists, numbers and dates.
+
+Typing never guesses: a value that the profile cannot turn into a contract
+value becomes an issue (and the row goes to quarantine), it is never coerced
+silently into NULL or a default.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.ingest.issues import concat_issues, issues_where
+from pipelines.ingest.profiles import SiteProfile
+from pipelines.ingest.rawread import LINE
+from schemas.contract import polars_schema
+
+READABLE_FORMAT = {"%Y": "yyyy", "%m": "mm", "%d": "dd", "%y": "yy"}
+
+
+def _readable(date_format: str) -> str:
+    for code, text in READABLE_FORMAT.items():
+        date_format = date_format.replace(code, text)
+    return date_format
+
+
+def _cleaned(profile: SiteProfile, table: str, column: str) -> pl.Expr:
+    """The value with surrounding blanks trimmed and the profile's missing tokens as NULL."""
+    value = pl.col(column).str.strip_chars()
+    return pl.when(value.is_in(profile.missing_tokens(table, column))).then(None).otherwise(value)
+
+
+def _typed(profile: SiteProfile, table: str, column: str, dtype: pl.DataType, cleaned: pl.Expr) -> tuple[pl.Expr, str]:
+    """Expression converting a cleaned text column to its contract type, and what a failure means."""
+    codes = profile.tables[table].codes.get(column)
+    if codes:
+        return cleaned.replace_strict(codes, default=None, return_dtype=pl.Utf8), f"not in the site's code list for {column} ({', '.join(codes)})"
+    if dtype == pl.Date:
+        formats = profile.date_formats(table, column)
+        parsed = pl.coalesce([cleaned.str.strptime(pl.Date, fmt, strict=False, exact=True) for fmt in formats])
+        return parsed, f"not a valid date in the format {' or '.join(_readable(f) for f in formats)}"
+    if dtype in (pl.Float64, pl.Int64):
+        text = cleaned.str.replace(",", ".", literal=True) if profile.decimal == "," else cleaned
+        kind = "a whole number" if dtype == pl.Int64 else "a number"
+        return text.cast(dtype, strict=False), f"not {kind} (decimal separator '{profile.decimal}')"
+    if dtype == pl.Boolean:
+        truth = pl.when(cleaned.is_in(profile.true_values)).then(True).when(cleaned.is_in(profile.false_values)).then(False)
+        return truth.otherwise(None), f"not a yes/no value ({'/'.join(profile.true_values + profile.false_values)})"
+    return cleaned, ""
+
+
+def map_to_contract(raw: pl.DataFrame, table: str, profile: SiteProfile) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed contract frame (same rows and order as ``raw``) and its conformance issues.
+
+    ``raw`` carries LINE plus one text column per canonical column.
+    """
+    schema = polars_schema(table)
+    cleaned = raw.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
+                         *[_cleaned(profile, table, c).alias(c) for c in schema])
+    typed_columns, issues = [], []
+    for column, dtype in schema.items():
+        expression, failure = _typed(profile, table, column, dtype, pl.col(column))
+        typed_columns.append(expression.alias(column))
+        if failure:
+            failed = pl.col(column).is_not_null() & expression.is_null()
+            issues.append(issues_where(
+                cleaned, failed, column=column, check_id=f"conformance.{_failure_kind(dtype, column, profile, table)}",
+                category="conformance", value=pl.col(column),
+                message=pl.concat_str([pl.lit(f"{column}: '"), pl.col(column), pl.lit(f"' is {failure}")]),
+            ))
+    typed = cleaned.select(typed_columns)
+    return typed, concat_issues(issues)
+
+
+def _failure_kind(dtype: pl.DataType, column: str, profile: SiteProfile, table: str) -> str:
+    """Stable check id suffix for a conversion failure."""
+    if column in profile.tables[table].codes:
+        return "code_list"
+    return {pl.Date: "date", pl.Float64: "number", pl.Int64: "integer", pl.Boolean: "yes_no"}.get(dtype, "text")
+
+
+def blank_rows(raw: pl.DataFrame) -> pl.Series:
+    """Rows in which every field is empty (spreadsheet padding): counted, not loaded."""
+    values = [c for c in raw.columns if c != LINE]
+    return raw.select(pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in values])).to_series()

@@ -1,0 +1,146 @@
+"""Site profiles: the declarative mapping of a site's export dialect onto the contract.
+
+The format is documented in ``docs/site-profiles.md``.  A profile is checked
+when it is loaded, so a typo names the profile and the key instead of surfacing
+later as thousands of quarantined rows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from schemas.contract import CONTRACT
+
+SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+TOP_LEVEL_KEYS = {"site_id", "description", "encoding", "delimiter", "decimal", "date_format",
+                  "missing", "true_values", "false_values", "tables"}
+TABLE_KEYS = {"file", "columns", "codes", "missing", "date_format"}
+
+
+class ProfileError(ValueError):
+    """A site profile that cannot be used, with the profile and key named."""
+
+
+@dataclass(frozen=True)
+class TableProfile:
+    file: str
+    columns: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    date_format: dict[str, list[str]] = field(default_factory=dict)
+
+    def source_column(self, canonical: str) -> str:
+        """The site's column name for a canonical column."""
+        return self.columns.get(canonical, canonical)
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    site_id: str
+    description: str
+    encoding: str
+    delimiter: str
+    decimal: str
+    date_format: list[str]
+    missing: list[str]
+    true_values: list[str]
+    false_values: list[str]
+    tables: dict[str, TableProfile]
+
+    def date_formats(self, table: str, column: str) -> list[str]:
+        return self.tables[table].date_format.get(column, self.date_format)
+
+    def missing_tokens(self, table: str, column: str) -> list[str]:
+        return self.missing + self.tables[table].missing.get(column, [])
+
+
+def _as_list(value: object, where: str) -> list[str]:
+    if isinstance(value, (str, int, float)):
+        return [str(value)]
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return [str(v) for v in value]
+    raise ProfileError(f"{where}: expected a string or a list of strings, got {value!r}")
+
+
+def _check_keys(found: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(found) - allowed)
+    if unknown:
+        raise ProfileError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _check_columns(names: object, table: str, where: str) -> None:
+    contract_columns = set(CONTRACT[table].to_schema().columns)
+    for name in names or {}:
+        if name not in contract_columns:
+            raise ProfileError(f"{where}: '{name}' is not a column of the contract table '{table}'")
+
+
+def _table_profile(table: str, spec: object, where: str) -> TableProfile:
+    if table not in CONTRACT:
+        raise ProfileError(f"{where}: '{table}' is not a contract table ({', '.join(CONTRACT)})")
+    if not isinstance(spec, dict) or "file" not in spec:
+        raise ProfileError(f"{where}.{table}: needs at least 'file: <name>.csv'")
+    _check_keys(spec, TABLE_KEYS, f"{where}.{table}")
+    for key in ("columns", "codes", "missing", "date_format"):
+        _check_columns(spec.get(key), table, f"{where}.{table}.{key}")
+    codes = {col: {str(k): str(v) for k, v in mapping.items()} for col, mapping in (spec.get("codes") or {}).items()}
+    return TableProfile(
+        file=str(spec["file"]),
+        columns={str(k): str(v) for k, v in (spec.get("columns") or {}).items()},
+        codes=codes,
+        missing={c: _as_list(v, f"{where}.{table}.missing.{c}") for c, v in (spec.get("missing") or {}).items()},
+        date_format={c: _as_list(v, f"{where}.{table}.date_format.{c}") for c, v in (spec.get("date_format") or {}).items()},
+    )
+
+
+def parse_profile(data: object, source: str) -> SiteProfile:
+    """Check and convert a profile's parsed YAML; ``source`` names it in messages."""
+    if not isinstance(data, dict):
+        raise ProfileError(f"{source}: a profile is a YAML mapping")
+    _check_keys(data, TOP_LEVEL_KEYS, source)
+    site_id = str(data.get("site_id", ""))
+    if not SITE_ID_PATTERN.match(site_id):
+        raise ProfileError(f"{source}: site_id '{site_id}' must be lower-case letters, digits and '_' (max 40)")
+    encoding = str(data.get("encoding", "utf-8"))
+    try:
+        codecs.lookup(encoding)
+    except LookupError as err:
+        raise ProfileError(f"{source}: encoding '{encoding}' is not a known codec") from err
+    delimiter = str(data.get("delimiter", ","))
+    if len(delimiter) != 1:
+        raise ProfileError(f"{source}: delimiter must be one character, got {delimiter!r}")
+    decimal = str(data.get("decimal", "."))
+    if decimal not in {".", ","}:
+        raise ProfileError(f"{source}: decimal must be '.' or ',', got {decimal!r}")
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or "patients" not in tables:
+        raise ProfileError(f"{source}: 'tables' must map contract tables to files and include 'patients'")
+    return SiteProfile(
+        site_id=site_id,
+        description=str(data.get("description", "")),
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal=decimal,
+        date_format=_as_list(data.get("date_format", "%Y-%m-%d"), f"{source}.date_format"),
+        missing=_as_list(data.get("missing", [""]), f"{source}.missing"),
+        true_values=_as_list(data.get("true_values", ["true"]), f"{source}.true_values"),
+        false_values=_as_list(data.get("false_values", ["false"]), f"{source}.false_values"),
+        tables={t: _table_profile(t, spec, f"{source}.tables") for t, spec in tables.items()},
+    )
+
+
+def load_profile(path: Path) -> SiteProfile:
+    """Load ``<site_id>.yaml``; the file name must equal the declared site id."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ProfileError(f"{path.name}: not valid YAML ({err})") from err
+    profile = parse_profile(data, path.name)
+    if profile.site_id != path.stem:
+        raise ProfileError(f"{path.name}: site_id '{profile.site_id}' differs from the file name '{path.stem}'")
+    return profile

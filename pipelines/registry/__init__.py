@@ -1,0 +1,1 @@
+"""The DuckDB registry: table definitions and the writes that keep it consistent."""

@@ -1,0 +1,41 @@
+"""Registry tables, generated from the contract so the database cannot drift from it.
+
+Schemas: ``raw`` (text as received), ``core`` (typed, validated rows),
+``audit`` (drops ledger, quarantine, issues), ``analysis`` (SQL views) and
+``results`` (statistics written by the pipeline).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from schemas.contract import CONTRACT, polars_schema
+
+SCHEMAS = ("raw", "core", "audit", "analysis", "results")
+DUCKDB_TYPE = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.Date: "DATE", pl.Boolean: "BOOLEAN"}
+PROVENANCE = "site_id VARCHAR NOT NULL, drop_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL, line_number BIGINT NOT NULL"
+
+AUDIT_TABLES = {
+    "drops": """drop_id VARCHAR, site_id VARCHAR NOT NULL, received_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
+        message VARCHAR, files JSON, row_counts JSON, extra_columns JSON, archive_path VARCHAR""",
+    "quarantine": f"""{PROVENANCE}, table_name VARCHAR NOT NULL, check_id VARCHAR NOT NULL, column_name VARCHAR,
+        message VARCHAR NOT NULL, all_messages VARCHAR[], raw_values JSON""",
+    "issues": f"""{PROVENANCE}, table_name VARCHAR NOT NULL, check_id VARCHAR NOT NULL, category VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL, column_name VARCHAR, message VARCHAR NOT NULL, value VARCHAR""",
+}
+
+
+def _columns(table: str, typed: bool) -> str:
+    return ", ".join(f"{name} {DUCKDB_TYPE[dtype] if typed else 'VARCHAR'}" for name, dtype in polars_schema(table).items())
+
+
+def create_registry(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every schema and table that does not exist yet (idempotent)."""
+    for schema in SCHEMAS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for table in CONTRACT:
+        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({PROVENANCE}, {_columns(table, typed=False)})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS core.{table} ({PROVENANCE}, {_columns(table, typed=True)})")
+    for name, columns in AUDIT_TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS audit.{name} ({columns})")

@@ -1,0 +1,116 @@
+"""Writes to the registry: a site's rows in a layer are replaced in one transaction.
+
+A drop is a full snapshot of its site, so loading it deletes that site's rows
+and inserts the new ones atomically; if anything fails, DuckDB rolls back and
+the previous good state stays.  Every drop is recorded in ``audit.drops``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import polars as pl
+
+from pipelines.ingest.drops import SiteDrop
+from pipelines.ingest.rawread import LINE
+from pipelines.ingest.site_drop import RawTable, ValidatedTable
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def loaded_drop_id(con: duckdb.DuckDBPyConnection, site_id: str, status: str = "loaded") -> str | None:
+    """The latest drop of the site that reached ``status`` ('received' = raw, 'loaded' = core)."""
+    rows = con.execute("SELECT drop_id FROM audit.drops WHERE site_id = ? AND status = ? "
+                       "ORDER BY received_at DESC LIMIT 1", [site_id, status]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, target: str, frame: pl.DataFrame, **constants: str) -> None:
+    """Insert the frame's columns that ``target`` has, plus constant columns, by name."""
+    frame = frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()])
+    columns = [c[0] for c in con.execute(f"DESCRIBE {target}").fetchall()]
+    con.register("_incoming", frame)
+    try:
+        con.execute(f"INSERT INTO {target} BY NAME SELECT {', '.join(c for c in columns if c in frame.columns)} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def record_drop(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str, status: str, *, files: dict | None = None,
+                message: str | None = None, counts: dict | None = None, extra: dict | None = None,
+                archive_path: str | None = None) -> None:
+    con.execute("INSERT INTO audit.drops VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [drop_id, site_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), status, message,
+                 json.dumps(files or {}), json.dumps(counts or {}), json.dumps(extra or {}), archive_path])
+
+
+def _files(drop: SiteDrop) -> dict:
+    return {t: {"file": f.path.name, "sha256": f.sha256, "bytes": f.size_bytes} for t, f in drop.files.items()}
+
+
+def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dict[str, RawTable], archive_path: str) -> None:
+    """Replace the site's raw rows with the drop's text rows and record the drop as received."""
+    with transaction(con):
+        for table, raw in tables.items():
+            con.execute(f"DELETE FROM raw.{table} WHERE site_id = ?", [drop.site_id])
+            insert_frame(con, f"raw.{table}", raw.frame, site_id=drop.site_id, drop_id=drop.drop_id,
+                         source_file=drop.files[table].path.name)
+        counts = {t: {"input_rows": r.frame.height, "blank_rows": r.blank_rows} for t, r in tables.items()}
+        extra = {t: list(r.extra_columns) for t, r in tables.items() if r.extra_columns}
+        record_drop(con, drop.site_id, drop.drop_id, "received", files=_files(drop), counts=counts, extra=extra,
+                    archive_path=archive_path)
+
+
+def read_site_raw(con: duckdb.DuckDBPyConnection, site_id: str, table: str, columns: list[str]) -> pl.DataFrame:
+    """The site's raw rows of one table: LINE + canonical text columns, in file order."""
+    query = f"SELECT {LINE}, {', '.join(columns)} FROM raw.{table} WHERE site_id = $site ORDER BY {LINE}"
+    return con.sql(query, params={"site": site_id}).pl()
+
+
+def raw_drop_sources(con: duckdb.DuckDBPyConnection, site_id: str) -> tuple[str, dict[str, str]] | None:
+    """The drop the site's raw rows come from, and each table's source file (None if no drop received)."""
+    rows = con.execute("SELECT drop_id, files FROM audit.drops WHERE site_id = ? AND status = 'received' "
+                       "ORDER BY received_at DESC LIMIT 1", [site_id]).fetchall()
+    if not rows:
+        return None
+    drop_id, files = rows[0]
+    return drop_id, {table: spec["file"] for table, spec in json.loads(files).items()}
+
+
+def replace_site_core(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str, sources: dict[str, str],
+                      validated: dict[str, ValidatedTable]) -> dict[str, dict[str, int]]:
+    """Replace the site's core rows, quarantine and issues; record the drop as loaded. Returns row counts."""
+    counts = {}
+    with transaction(con):
+        for table, result in validated.items():
+            provenance = {"site_id": site_id, "drop_id": drop_id, "source_file": sources[table]}
+            con.execute(f"DELETE FROM core.{table} WHERE site_id = ?", [site_id])
+            for target in ("audit.quarantine", "audit.issues"):
+                con.execute(f"DELETE FROM {target} WHERE site_id = ? AND table_name = ?", [site_id, table])
+            insert_frame(con, f"core.{table}", result.loaded, **provenance)
+            raw_columns = [c for c in result.quarantined.columns if c not in {LINE, "check_id", "column", "message", "all_messages"}]
+            quarantined = result.quarantined.with_columns(pl.struct(raw_columns).struct.json_encode().alias("raw_values"))
+            insert_frame(con, "audit.quarantine", quarantined.rename({"column": "column_name"}), table_name=table, **provenance)
+            insert_frame(con, "audit.issues", result.issues.rename({"column": "column_name"}), table_name=table, **provenance)
+            counts[table] = {"loaded": result.loaded.height, "quarantined": result.quarantined.height,
+                             "warnings": result.issues.filter(pl.col("severity") == "warning").height}
+        record_drop(con, site_id, drop_id, "loaded", counts=counts)
+    return counts
+
+
+def record_rejected(con: duckdb.DuckDBPyConnection, drop: SiteDrop, message: str, archive_path: str | None) -> None:
+    """Record a drop that could not be loaded at all; the site's rows are untouched."""
+    record_drop(con, drop.site_id, drop.drop_id, "rejected", files=_files(drop), message=message, archive_path=archive_path)

@@ -1,0 +1,72 @@
+"""Runtime configuration, read from environment variables with documented defaults.
+
+Every variable is listed in the README.  Paths are resolved against the working
+directory so the quick start works from a fresh clone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEMO_KEY = "gist-registry-demo-key-not-secret"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the environment does not allow a safe run."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    drop_dir: Path
+    profiles_dir: Path
+    duckdb_path: Path
+    archive_dir: Path
+    output_dir: Path
+    data_cutoff: dt.date | None
+    min_cell_count: int
+    pseudonym_key: bytes
+    demo: bool
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.output_dir / "plots"
+
+
+def _env_path(name: str, default: str) -> Path:
+    return Path(os.environ.get(name, default)).expanduser().resolve()
+
+
+def _pseudonym_key(demo: bool) -> bytes:
+    key_file = os.environ.get("GIST_PSEUDONYM_KEY_FILE")
+    if key_file:
+        key = Path(key_file).read_bytes().strip()
+    else:
+        key = os.environ.get("GIST_PSEUDONYM_KEY", "").encode()
+    if key:
+        return key
+    if demo:
+        return DEMO_KEY.encode()
+    raise ConfigurationError(
+        "No pseudonymisation key: set GIST_PSEUDONYM_KEY or GIST_PSEUDONYM_KEY_FILE "
+        "(or run the bundled demo with GIST_DEMO=1, which uses a public demo key)."
+    )
+
+
+def load_settings() -> Settings:
+    """Read the configuration from the environment (see README, 'Configuration')."""
+    demo = os.environ.get("GIST_DEMO", "0").lower() in {"1", "true", "yes"}
+    cutoff = os.environ.get("GIST_DATA_CUTOFF")
+    return Settings(
+        drop_dir=_env_path("GIST_DROP_DIR", "fixtures/sample_drops"),
+        profiles_dir=_env_path("GIST_PROFILES_DIR", "fixtures/profiles"),
+        duckdb_path=_env_path("GIST_DUCKDB_PATH", "data/gist_registry.duckdb"),
+        archive_dir=_env_path("GIST_ARCHIVE_DIR", "data/archive"),
+        output_dir=_env_path("GIST_OUTPUT_DIR", "data/outputs"),
+        data_cutoff=dt.date.fromisoformat(cutoff) if cutoff else None,
+        min_cell_count=int(os.environ.get("GIST_MIN_CELL_COUNT", "5")),
+        pseudonym_key=_pseudonym_key(demo),
+        demo=demo,
+    )

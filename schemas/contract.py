@@ -1,0 +1,188 @@
+"""The canonical registry contract as pandera (polars) models.
+
+These models are the single source of truth: the site-profile mapper types
+columns from them, validation runs them, and ``docs/data-dictionary.md`` is
+generated from them (``python -m schemas.dictionary``).  Field metadata carries
+what pandera itself has no slot for: the unit and the contract meaning.
+
+Row-level rules live here.  Rules that need other rows or other tables
+(overlapping TKI episodes, dates across tables) live in ``schemas.crosschecks``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas import vocabularies as V
+
+EARLIEST_DATE = dt.date(1950, 1, 1)
+
+
+def _field(description: str, *, unit: str | None = None, nullable: bool = False, **checks) -> object:
+    """A pandera Field whose metadata the data dictionary reads."""
+    return pa.Field(nullable=nullable, description=description, metadata={"unit": unit}, coerce=False, **checks)
+
+
+def _date(description: str, *, nullable: bool = False) -> object:
+    return _field(description, unit="date", nullable=nullable, ge=EARLIEST_DATE)
+
+
+def _rule(check_id: str, message: str):
+    """A row-level rule across columns; ``check_id`` is stable and ``message`` is for the registrar."""
+    return pa.dataframe_check(name=check_id, error=message)
+
+
+def _holds(data, condition: pl.Expr) -> pl.LazyFrame:
+    """Rows where a rule's columns are empty pass: emptiness is the fields' own business."""
+    return data.lazyframe.select(condition.fill_null(True))
+
+
+def _no_future_dates(data, columns: list[str]) -> pl.LazyFrame:
+    today = dt.date.today()
+    return _holds(data, pl.all_horizontal([pl.col(c).is_null() | (pl.col(c) <= today) for c in columns]))
+
+
+class Patients(pa.DataFrameModel):
+    """One row per patient: demographics, tumour, mutation and follow-up."""
+
+    patient_id: str = _field("Site-local patient id as sent; replaced by its keyed hash (HMAC-SHA-256) before storage.")
+    sex: str = _field("Sex.", isin=V.SEX)
+    birth_year: int = _field("Year of birth.", unit="year", ge=1900, le=2100)
+    diagnosis_date: dt.date = _date("Date of histological diagnosis of GIST.")
+    primary_site: Optional[str] = _field("Site of the primary tumour.", nullable=True, isin=V.PRIMARY_SITE)
+    primary_size_mm: Optional[float] = _field("Largest diameter of the primary tumour.", unit="mm", nullable=True, gt=0, le=500)
+    mitotic_rate: Optional[float] = _field("Mitoses per 5 mm² (≈ 50 high-power fields).", unit="per 5 mm²", nullable=True, ge=0, le=500)
+    rupture: Optional[bool] = _field("Tumour rupture before or during surgery of the primary.", nullable=True)
+    mutation_gene: str = _field("Driver gene or molecular class.", isin=V.MUTATION_GENE)
+    mutation_exon: Optional[int] = _field("Exon of the driver mutation (KIT 9/11/13/17, PDGFRA 12/14/18).", nullable=True, ge=1, le=30)
+    mutation_detail: Optional[str] = _field("Mutation detail as reported, e.g. D842V or a deletion.", nullable=True)
+    nf1_syndrome: Optional[bool] = _field("Neurofibromatosis type 1 syndrome.", nullable=True)
+    presenting_symptom: Optional[str] = _field("How the tumour presented.", nullable=True, isin=V.PRESENTING_SYMPTOM)
+    advanced_disease_date: Optional[dt.date] = _date("Date metastatic or recurrent disease was diagnosed.", nullable=True)
+    tumour_count: Optional[int] = _field("Number of tumours at the start of treatment for advanced disease.", unit="lesions", nullable=True, ge=1, le=200)
+    largest_tumour_mm: Optional[float] = _field("Largest tumour diameter at the start of treatment for advanced disease.", unit="mm", nullable=True, gt=0, le=500)
+    last_contact_date: dt.date = _date("Date the patient was last known alive (or date of death).")
+    vital_status: str = _field("Vital status at last contact.", isin=V.VITAL_STATUS)
+    death_date: Optional[dt.date] = _date("Date of death.", nullable=True)
+    death_cause: Optional[str] = _field("Cause of death.", nullable=True, isin=V.DEATH_CAUSE)
+
+    @_rule("plausibility.advanced_before_diagnosis", "advanced_disease_date is before diagnosis_date")
+    def _advanced_after_diagnosis(cls, data) -> pl.LazyFrame:
+        return _holds(data, pl.col("advanced_disease_date") >= pl.col("diagnosis_date"))
+
+    @_rule("plausibility.contact_before_diagnosis", "last_contact_date is before diagnosis_date")
+    def _contact_after_diagnosis(cls, data) -> pl.LazyFrame:
+        return _holds(data, pl.col("last_contact_date") >= pl.col("diagnosis_date"))
+
+    @_rule("plausibility.death_before_diagnosis", "death_date is before diagnosis_date")
+    def _death_after_diagnosis(cls, data) -> pl.LazyFrame:
+        return _holds(data, pl.col("death_date") >= pl.col("diagnosis_date"))
+
+    @_rule("plausibility.contact_after_death", "last_contact_date is after death_date")
+    def _contact_not_after_death(cls, data) -> pl.LazyFrame:
+        return _holds(data, pl.col("last_contact_date") <= pl.col("death_date"))
+
+    @_rule("conformance.vital_status_death_date", "vital_status 'dead' needs a death_date, and a death_date needs vital_status 'dead'")
+    def _vital_status_consistent(cls, data) -> pl.LazyFrame:
+        return _holds(data, (pl.col("vital_status") == "dead") == pl.col("death_date").is_not_null())
+
+    @_rule("plausibility.age_at_diagnosis", "age at diagnosis (from birth_year) is not between 0 and 110 years")
+    def _age_at_diagnosis(cls, data) -> pl.LazyFrame:
+        return _holds(data, (pl.col("diagnosis_date").dt.year() - pl.col("birth_year")).is_between(0, 110))
+
+    @_rule("plausibility.future_date", "a date lies in the future")
+    def _dates_not_in_future(cls, data) -> pl.LazyFrame:
+        return _no_future_dates(data, ["diagnosis_date", "advanced_disease_date", "last_contact_date", "death_date"])
+
+    class Config:
+        strict = False
+
+
+class TkiEpisodes(pa.DataFrameModel):
+    """One row per continuous course of one TKI at one dose; a dose change starts a new episode in the same line."""
+
+    patient_id: str = _field("Site-local patient id (pseudonymised on load).")
+    line: int = _field("Line of therapy for advanced disease, from 1.", unit="line", ge=1, le=10)
+    agent: str = _field("Tyrosine kinase inhibitor.", isin=V.TKI_AGENT)
+    daily_dose_mg: float = _field("Total daily dose.", unit="mg/day", gt=0, le=2000)
+    start_date: dt.date = _date("First day of the episode.")
+    end_date: Optional[dt.date] = _date("Last day of the episode; empty while ongoing.", nullable=True)
+    end_reason: str = _field("Why the episode ended ('ongoing' while it has not).", isin=V.TKI_END_REASON)
+    best_response: Optional[str] = _field("Best RECIST response during the episode.", nullable=True, isin=V.RECIST_RESPONSE)
+
+    @_rule("plausibility.episode_ends_before_start", "end_date is before start_date")
+    def _end_after_start(cls, data) -> pl.LazyFrame:
+        return _holds(data, pl.col("end_date") >= pl.col("start_date"))
+
+    @_rule("conformance.ongoing_without_end", "end_reason 'ongoing' goes with an empty end_date, and an empty end_date with 'ongoing'")
+    def _ongoing_consistent(cls, data) -> pl.LazyFrame:
+        return _holds(data, (pl.col("end_reason") == "ongoing") == pl.col("end_date").is_null())
+
+    @_rule("plausibility.dose_for_agent", "daily_dose_mg is implausible for the agent")
+    def _dose_plausible(cls, data) -> pl.LazyFrame:
+        low = pl.col("agent").replace_strict({a: float(r[0]) for a, r in V.DOSE_RANGE_MG.items()}, default=None, return_dtype=pl.Float64)
+        high = pl.col("agent").replace_strict({a: float(r[1]) for a, r in V.DOSE_RANGE_MG.items()}, default=None, return_dtype=pl.Float64)
+        return _holds(data, pl.col("daily_dose_mg").is_between(low, high))
+
+    @_rule("plausibility.future_date", "a date lies in the future")
+    def _dates_not_in_future(cls, data) -> pl.LazyFrame:
+        return _no_future_dates(data, ["start_date", "end_date"])
+
+    class Config:
+        strict = False
+
+
+class Surgeries(pa.DataFrameModel):
+    """One row per operation."""
+
+    patient_id: str = _field("Site-local patient id (pseudonymised on load).")
+    surgery_date: dt.date = _date("Date of the operation.")
+    intent: str = _field("Intent of the operation.", isin=V.SURGERY_INTENT)
+    disease_status: Optional[str] = _field("Radiological disease status on TKI just before surgery.", nullable=True, isin=V.DISEASE_STATUS_AT_SURGERY)
+    resection: Optional[str] = _field("Completeness of resection.", nullable=True, isin=V.RESECTION)
+    lesions_resected: Optional[int] = _field("Number of lesions resected.", unit="lesions", nullable=True, ge=0, le=200)
+    largest_lesion_mm: Optional[float] = _field("Largest resected lesion.", unit="mm", nullable=True, gt=0, le=500)
+    tki_continued: Optional[bool] = _field("Whether the TKI was resumed/continued after surgery.", nullable=True)
+    clavien_dindo: Optional[str] = _field("Worst post-operative complication grade (Clavien-Dindo).", nullable=True, isin=V.CLAVIEN_DINDO)
+
+    @_rule("plausibility.future_date", "a date lies in the future")
+    def _dates_not_in_future(cls, data) -> pl.LazyFrame:
+        return _no_future_dates(data, ["surgery_date"])
+
+    class Config:
+        strict = False
+
+
+class Progressions(pa.DataFrameModel):
+    """One row per documented radiological progression."""
+
+    patient_id: str = _field("Site-local patient id (pseudonymised on load).")
+    progression_date: dt.date = _date("Date of the imaging that showed progression.")
+    pattern: str = _field("Focal (one or few lesions progress, others controlled) or multifocal/generalised.", isin=V.PROGRESSION_PATTERN)
+    progressing_lesions: Optional[int] = _field("Number of progressing lesions.", unit="lesions", nullable=True, ge=1, le=200)
+    secondary_mutation: Optional[str] = _field("Secondary mutation found in the progressing lesion, if tested.", nullable=True)
+
+    @_rule("plausibility.future_date", "a date lies in the future")
+    def _dates_not_in_future(cls, data) -> pl.LazyFrame:
+        return _no_future_dates(data, ["progression_date"])
+
+    class Config:
+        strict = False
+
+
+CONTRACT: dict[str, type[pa.DataFrameModel]] = {
+    "patients": Patients,
+    "tki_episodes": TkiEpisodes,
+    "surgeries": Surgeries,
+    "progressions": Progressions,
+}
+
+
+def polars_schema(table: str) -> dict[str, pl.DataType]:
+    """Column name -> polars dtype of one contract table, in contract order."""
+    schema = CONTRACT[table].to_schema()
+    return {name: column.dtype.type for name, column in schema.columns.items()}

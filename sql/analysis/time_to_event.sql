@@ -1,0 +1,53 @@
+-- analysis.time_to_event(subjects): the one definition of PFS and OS, shared by every analysis.
+-- Input: the name of a view with one row per subject and columns
+--   subject_id, site_id, patient_id, group_label, origin_date (+ any covariates).
+-- Output: two rows per subject (PARAMCD 'PFS' and 'OS'), in CDISC ADaM ADTTE style:
+--   paramcd, param   : endpoint code and name
+--   startdt          : time origin (the subject's origin_date)
+--   adt              : date of the event, or of censoring
+--   aval             : months from startdt to adt (days / 30.4375)
+--   cnsr             : 0 = event, 1 = censored (ADaM convention)
+--   evntdesc         : what happened at adt
+--   srcdom           : the registry column adt was taken from
+-- PFS = first progression after the origin, or death from any cause, whichever is first.
+-- OS  = death from any cause.  Both censored at core.int_follow_up.censor_date.
+-- Subjects whose follow-up ends before their origin are left out (nothing to analyse).
+CREATE OR REPLACE MACRO analysis.time_to_event(subjects) AS TABLE
+WITH subject AS (
+    SELECT s.*, f.censor_date, f.censor_source, f.death_date
+    FROM query_table(subjects) AS s
+    JOIN core.int_follow_up AS f USING (site_id, patient_id)
+),
+next_progression AS (
+    SELECT s.subject_id, min(g.progression_date) AS progression_date
+    FROM subject AS s
+    JOIN core.progressions AS g
+      ON g.site_id = s.site_id AND g.patient_id = s.patient_id
+     AND g.progression_date > s.origin_date AND g.progression_date <= s.censor_date
+    GROUP BY s.subject_id
+),
+endpoint AS (
+    SELECT s.*, 'PFS' AS paramcd, 'Progression-free survival' AS param,
+           least(n.progression_date, s.death_date) AS event_date,
+           CASE WHEN n.progression_date <= coalesce(s.death_date, n.progression_date)
+                THEN 'PROGRESSION' ELSE 'DEATH' END AS event_kind
+    FROM subject AS s LEFT JOIN next_progression AS n USING (subject_id)
+    UNION ALL BY NAME
+    SELECT s.*, 'OS' AS paramcd, 'Overall survival' AS param,
+           s.death_date AS event_date, 'DEATH' AS event_kind
+    FROM subject AS s
+)
+SELECT
+    * EXCLUDE (event_date, event_kind, censor_date, censor_source, death_date),
+    origin_date                                         AS startdt,
+    coalesce(event_date, censor_date)                   AS adt,
+    datediff('day', origin_date, coalesce(event_date, censor_date)) / 30.4375 AS aval,
+    CASE WHEN event_date IS NULL THEN 1 ELSE 0 END      AS cnsr,
+    CASE WHEN event_date IS NOT NULL THEN event_kind
+         WHEN censor_source = 'DATA_CUTOFF' THEN 'CENSORED AT DATA CUT-OFF'
+         ELSE 'CENSORED AT LAST CONTACT' END            AS evntdesc,
+    CASE WHEN event_date IS NULL THEN censor_source
+         WHEN event_kind = 'PROGRESSION' THEN 'PROGRESSIONS.PROGRESSION_DATE'
+         ELSE 'PATIENTS.DEATH_DATE' END                 AS srcdom
+FROM endpoint
+WHERE coalesce(event_date, censor_date) >= origin_date;

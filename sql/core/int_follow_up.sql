@@ -1,0 +1,12 @@
+-- core.int_follow_up: one row per patient; the follow-up window every endpoint uses.
+--   censor_date  : last contact, or the data cut-off if that is earlier
+--   death_date   : date of death if on or before the cut-off, else NULL (alive at cut-off)
+CREATE OR REPLACE VIEW core.int_follow_up AS
+SELECT
+    p.site_id,
+    p.patient_id,
+    least(p.last_contact_date, core.data_cutoff())                          AS censor_date,
+    CASE WHEN p.last_contact_date > core.data_cutoff() THEN 'DATA_CUTOFF'
+         ELSE 'PATIENTS.LAST_CONTACT_DATE' END                              AS censor_source,
+    CASE WHEN p.death_date <= core.data_cutoff() THEN p.death_date END      AS death_date
+FROM core.patients AS p;
