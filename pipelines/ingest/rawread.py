@@ -95,6 +95,5 @@ def read_raw(path: Path, table: str, profile: SiteProfile, canonical_columns: li
     present = {canonical: source for canonical, source in source_of.items() if source in header}
     missing = tuple(c for c in canonical_columns if c not in present)
     extra = tuple(c for c in header if c not in set(present.values()))
-    typed = frame.select([pl.col(source).alias(canonical) for canonical, source in present.items()])
-    typed = typed.with_columns([pl.lit(None, dtype=pl.Utf8).alias(c) for c in missing])
-    return RawFile(typed.select(canonical_columns).insert_column(0, lines), extra, missing)
+    columns = [pl.col(present[c]).alias(c) if c in present else pl.lit(None, dtype=pl.Utf8).alias(c) for c in canonical_columns]
+    return RawFile(frame.with_columns(lines).select(LINE, *columns), extra, missing)

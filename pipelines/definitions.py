@@ -1,0 +1,22 @@
+"""The gist-registry Dagster code location (`dagster dev -w workspace.yaml`)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.analyses import analysis_assets, results_views
+from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_job, site_drop_sensor
+from pipelines.defs.frames import analysis_frames
+from pipelines.defs.ingest import core_registry, every_row_accounted_for, raw_drop
+from pipelines.resources import default_resources
+
+ASSETS = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_views]
+
+defs = dg.Definitions(
+    assets=ASSETS,
+    asset_checks=[every_row_accounted_for],
+    jobs=[ingest_job, refresh_job],
+    sensors=[site_drop_sensor],
+    schedules=[nightly_refresh],
+    resources=default_resources(),
+)

@@ -1,0 +1,92 @@
+"""The two ingest steps on small drops: quarantine, idempotence, rejection, privacy."""
+
+import duckdb
+import pytest
+
+from pipelines.registry.ddl import create_registry
+from pipelines.registry.loading import load_core, receive_drop
+from tests.conftest import GOOD_PATIENT, write_site
+
+EPISODE = "P1,1,imatinib,400,2016-01-10,,ongoing,PR"
+
+
+@pytest.fixture
+def con(settings):
+    connection = duckdb.connect(str(settings.duckdb_path))
+    create_registry(connection)
+    yield connection
+    connection.close()
+
+
+def _load(con, settings, site="alpha"):
+    return receive_drop(con, settings, site), load_core(con, settings, site)
+
+
+def _count(con, sql):
+    return con.execute(sql).fetchall()[0][0]
+
+
+def test_every_row_is_loaded_or_quarantined_with_its_line(con, settings, tmp_path):
+    patients = [GOOD_PATIENT, GOOD_PATIENT.replace("P1,male", "P2,X"), GOOD_PATIENT.replace("P1,", "P3,").replace("2015-01-02", "2015-02-31"), "," * 19]
+    episodes = [EPISODE, EPISODE.replace("P1", "P2"), EPISODE.replace("P1", "P404")]
+    write_site(tmp_path, "alpha", patients, episodes)
+    received, loaded = _load(con, settings)
+    assert (received.status, loaded.status) == ("received", "loaded")
+    assert received.counts["patients"] == {"input_rows": 3, "blank_rows": 1, "extra_columns": []}
+    assert loaded.counts["patients"] == {"loaded": 1, "quarantined": 2, "warnings": 0}
+    assert loaded.counts["tki_episodes"] == {"loaded": 1, "quarantined": 2, "warnings": 0}
+    rows = con.execute("SELECT table_name, line_number, check_id, column_name FROM audit.quarantine ORDER BY ALL").fetchall()
+    assert rows == [("patients", 3, "conformance.value_set", "sex"), ("patients", 4, "conformance.date", "diagnosis_date"),
+                    ("tki_episodes", 3, "consistency.patient_quarantined", "patient_id"),
+                    ("tki_episodes", 4, "consistency.unknown_patient", "patient_id")]
+
+
+def test_same_drop_twice_changes_nothing(con, settings, tmp_path):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
+    _load(con, settings)
+    before = con.execute("SELECT * FROM core.patients").fetchall()
+    again = _load(con, settings)
+    assert [step.status for step in again] == ["unchanged", "unchanged"]
+    assert con.execute("SELECT * FROM core.patients").fetchall() == before
+    assert _count(con, "SELECT count(*) FROM audit.drops") == 2
+
+
+def test_new_drop_replaces_the_site_and_keeps_other_sites(con, settings, tmp_path):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
+    write_site(tmp_path, "beta", [GOOD_PATIENT], [EPISODE])
+    _load(con, settings, "alpha"), _load(con, settings, "beta")
+    write_site(tmp_path, "alpha", [GOOD_PATIENT, GOOD_PATIENT.replace("P1,", "P2,")], [EPISODE])
+    _load(con, settings, "alpha")
+    counts = dict(con.execute("SELECT site_id, count(*) FROM core.patients GROUP BY ALL").fetchall())
+    assert counts == {"alpha": 2, "beta": 1}
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary\xff\xfe", b"patient_id;sex\nP1;male\n",
+                                     b'patient_id,sex,birth_year\n"P1,male,19'])
+def test_unreadable_file_keeps_previous_good_state(con, settings, tmp_path, content):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
+    _load(con, settings)
+    before = con.execute("SELECT * FROM core.patients").fetchall()
+    (tmp_path / "drops" / "alpha" / "patients.csv").write_bytes(content)
+    received, _ = _load(con, settings)
+    assert received.status == "rejected"
+    assert "patients.csv" in received.message
+    assert con.execute("SELECT * FROM core.patients").fetchall() == before
+    assert _count(con, "SELECT count(*) FROM audit.drops WHERE status = 'rejected'") == 1
+
+
+def test_raw_archive_is_byte_identical(con, settings, tmp_path):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
+    received, _ = _load(con, settings)
+    archived = list((settings.archive_dir / "alpha" / received.drop_id).glob("*__patients.csv"))
+    assert archived[0].read_bytes() == (tmp_path / "drops" / "alpha" / "patients.csv").read_bytes()
+
+
+def test_site_patient_ids_never_reach_the_database(con, settings, tmp_path):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT.replace("P1,", "SECRET-ID-77,"), GOOD_PATIENT.replace("P1,male", "SECRET-ID-78,X")],
+               [EPISODE.replace("P1", "SECRET-ID-77")])
+    _load(con, settings)
+    con.execute(f"EXPORT DATABASE '{tmp_path / 'export'}' (FORMAT csv)")
+    dumped = "".join(p.read_text() for p in (tmp_path / "export").glob("*.csv"))
+    assert "SECRET-ID" not in dumped
+    assert _count(con, "SELECT count(*) FROM core.patients") == 1
