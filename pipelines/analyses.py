@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from pipelines.catalogue import Analysis
 from pipelines.registry.results import replace_results
 from pipelines.settings import Settings
-from pipelines.stats import analyse_endpoint, plot_forest, plot_km
+from pipelines.stats import analyse_endpoint, forest_figure, km_figure, save_png
 
 
 @dataclass(frozen=True)
@@ -33,13 +32,6 @@ def endpoint_frame(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint:
     return frame
 
 
-def _save(figure: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path
-
-
 def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: Settings) -> AnalysisOutput:
     results, plots = {}, {}
     for endpoint in analysis.endpoints:
@@ -48,6 +40,10 @@ def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: S
                                   landmarks=analysis.landmarks)
         results[endpoint] = result
         title = f"{analysis.title} — {endpoint}"
-        plots[f"km_{endpoint}"] = _save(plot_km(frame, result, title=title), settings.plots_dir / f"{analysis.id}_{endpoint}_km.png")
-        plots[f"forest_{endpoint}"] = _save(plot_forest(result, title=title), settings.plots_dir / f"{analysis.id}_{endpoint}_forest.png")
+        footnote = f"Observational data; confounders not held: {analysis.confounders_not_held}"
+        settings.plots_dir.mkdir(parents=True, exist_ok=True)
+        plots[f"km_{endpoint}"] = save_png(km_figure(frame, result, title=title, footnote=footnote),
+                                           settings.plots_dir / f"{analysis.id}_{endpoint}_km.png")
+        plots[f"forest_{endpoint}"] = save_png(forest_figure(result.cox, title=title, footnote=footnote),
+                                               settings.plots_dir / f"{analysis.id}_{endpoint}_forest.png")
     return AnalysisOutput(results, plots, replace_results(con, analysis.id, results))

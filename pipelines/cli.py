@@ -41,7 +41,6 @@ def _run(demo: bool) -> int:
                            instance=instance, resources=resources, raise_on_error=False)
     print(f"\nDuckDB registry : {settings.duckdb_path}  (schemas raw, core, audit, analysis, results)")
     print(f"Plots           : {settings.plots_dir}")
-    print(f"Report          : {settings.output_dir / 'report.html'}")
     print(f"Raw archive     : {settings.archive_dir}")
     return 0 if refresh.success and not failed else 1
 

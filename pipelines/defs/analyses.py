@@ -1,6 +1,5 @@
 """One results asset per catalogue entry (generated from sql/analysis/catalogue.yaml), and the results views."""
 
-from __future__ import annotations
 
 import base64
 

@@ -1,6 +1,5 @@
 """Drops are picked up without anyone starting a run; analyses refresh nightly."""
 
-from __future__ import annotations
 
 import time
 

@@ -1,6 +1,5 @@
 """The SQL layers over the core tables: derived facts and one analysis frame per catalogue entry."""
 
-from __future__ import annotations
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource

@@ -1,6 +1,5 @@
 """Ingest assets, one partition per site: the drop received (raw), then validated (core)."""
 
-from __future__ import annotations
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource

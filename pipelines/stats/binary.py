@@ -1,0 +1,82 @@
+"""Binary outcomes per group (e.g. recurrence after surgery) and the contingency-table test shared with Table 1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import MonteCarloMethod, binomtest, chi2_contingency, fisher_exact
+
+from pipelines.stats.frame import GROUP, order_groups, typed
+
+BINARY_SCHEMA = {"group": "string", "n": "int64", "n_missing": "int64", "events": "int64", "proportion": "float64",
+                 "lower": "float64", "upper": "float64", "test": "string", "statistic": "float64", "p": "float64",
+                 "status": "string"}
+BINARY_COLUMNS = list(BINARY_SCHEMA)
+MONTE_CARLO_RESAMPLES = 20_000
+MONTE_CARLO_SEED = 20240611  # fixed, so a rerun on the same data gives the same p
+
+
+def contingency_test(table: np.ndarray) -> tuple[str, float, float]:
+    """Test of independence for a contingency table: (test name, statistic, p).
+
+    Empty rows and columns are dropped first.  A 2x2 table gets Fisher's exact test
+    (statistic: the sample odds ratio, first row's odds over the second's).  A larger table with
+    any expected count below 5, where the chi-square approximation is poor, gets the
+    Fisher-Freeman-Halton exact test with a Monte Carlo p-value (scipy, fixed seed; statistic:
+    the probability of the observed table); otherwise Pearson's chi-square without continuity
+    correction.  With fewer than 2 non-empty rows or columns there is nothing to test: ``"none"``.
+    """
+    counts = np.asarray(table, dtype=int)
+    counts = counts[counts.sum(1) > 0][:, counts.sum(0) > 0]
+    if min(counts.shape) < 2:
+        return "none", np.nan, np.nan
+    if counts.shape == (2, 2):
+        result = fisher_exact(counts)
+        return "fisher_exact", float(result.statistic), float(result.pvalue)
+    if (chi2_contingency(counts).expected_freq < 5).any():
+        method = MonteCarloMethod(n_resamples=MONTE_CARLO_RESAMPLES, rng=np.random.default_rng(MONTE_CARLO_SEED))
+        result = fisher_exact(counts, method=method)
+        return "fisher_monte_carlo", float(result.statistic), float(result.pvalue)
+    chi_square = chi2_contingency(counts, correction=False)
+    return "chi_square", float(chi_square.statistic), float(chi_square.pvalue)
+
+
+def binary_outcome(frame: pd.DataFrame, outcome: str, *, groups: Sequence[str] | None = None) -> pd.DataFrame:
+    """Events (outcome = 1) and proportions per group, with an exact 95% CI and a test across groups.
+
+    Parameters
+    ----------
+    frame
+        One row per subject with ``group`` and the 0/1 (or boolean) ``outcome`` column; a missing
+        outcome is counted in ``n_missing`` and left out of n.
+    outcome
+        The outcome column.
+    groups
+        Groups in display order (default: all, sorted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``BINARY_COLUMNS``, one row per group; ``lower``/``upper`` are Clopper-Pearson limits and
+        the test (see :func:`contingency_test`) is repeated on every row.
+    """
+    data, order = order_groups(frame, groups)
+    values = data[outcome]
+    if not values.dropna().isin([0, 1, True, False]).all():
+        raise ValueError(f"'{outcome}' must be 0/1 or boolean")
+    known = data[values.notna()]
+    n = known.groupby(GROUP).size().reindex(order, fill_value=0)
+    events = known.groupby(GROUP)[outcome].sum().reindex(order, fill_value=0).astype(int)
+    missing = data[values.isna()].groupby(GROUP).size().reindex(order, fill_value=0)
+    test, statistic, p = contingency_test(np.column_stack([events, n - events]))
+    status = "ok" if test != "none" else "not_testable: fewer than 2 groups or outcomes observed"
+    rows = []
+    for label in order:
+        interval = binomtest(int(events[label]), int(n[label])).proportion_ci() if n[label] else None
+        rows.append({"group": label, "n": int(n[label]), "n_missing": int(missing[label]), "events": int(events[label]),
+                     "proportion": events[label] / n[label] if n[label] else np.nan,
+                     "lower": interval.low if interval else np.nan, "upper": interval.high if interval else np.nan,
+                     "test": test, "statistic": statistic, "p": p, "status": status})
+    return typed(rows, BINARY_SCHEMA)

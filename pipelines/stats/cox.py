@@ -1,0 +1,213 @@
+"""Cox proportional-hazards models that report, instead of raising, when they cannot be fitted.
+
+Shared by the per-group models here and the time-varying model in
+:mod:`pipelines.stats.timevarying`: covariate coding against a stated reference, the checks
+that make a fit non-estimable, the guarded lifelines fit and the tidy output rows.
+Ties are handled with Efron's method (lifelines' only method, and R ``coxph``'s default).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+
+from pipelines.stats.frame import EVENT, GROUP, TIME, check_frame, is_categorical, levels, select_groups, typed
+from pipelines.stats.ph_test import ph_test_rows
+
+COX_SCHEMA = {"model": "string", "term": "string", "variable": "string", "level": "string", "reference": "string",
+              "n": "int64", "events": "int64", "n_excluded_missing": "int64", "coef": "float64", "se": "float64",
+              "hr": "float64", "hr_lower": "float64", "hr_upper": "float64", "p": "float64", "status": "string"}
+COX_COLUMNS = list(COX_SCHEMA)
+MAX_ABS_COEF = 10.0  # |log HR| > 10 (HR beyond 22 000 or below 1/22 000): a coefficient running off
+_FIT_TIME, _FIT_EVENT = "__time", "__event"
+Fitted = TypeVar("Fitted")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One column of a Cox design matrix: a dummy ``variable=level`` against ``reference``, or a numeric variable."""
+
+    name: str
+    variable: str
+    level: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """Coefficients (``COX_COLUMNS``) and proportional-hazards tests (``PH_COLUMNS``) of one model."""
+
+    coefficients: pd.DataFrame
+    ph_test: pd.DataFrame
+
+
+def encode_covariates(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.DataFrame, list[Term]]:
+    """Design columns for the covariates of a complete-case frame, and their terms."""
+    columns: dict[str, np.ndarray] = {}
+    terms: list[Term] = []
+    for variable in covariates:
+        values = data[variable]
+        if not is_categorical(values):
+            columns[variable] = values.to_numpy(float)
+            terms.append(Term(variable, variable))
+            continue
+        reference, *others = levels(values) or [None]
+        for level in others:
+            term = Term(f"{variable}={level}", variable, str(level), str(reference))
+            columns[term.name] = (values == level).to_numpy(float)
+            terms.append(term)
+    return pd.DataFrame(columns, index=data.index), terms
+
+
+def design_problem(design: pd.DataFrame, data: pd.DataFrame, covariates: Sequence[str], events: int) -> str | None:
+    """Why a design cannot be fitted (constant covariate, too few events, collinearity), or None."""
+    constant = [c for c in covariates if data[c].nunique(dropna=True) <= 1]
+    if constant:
+        return f"not_estimable: constant covariate {', '.join(constant)}"
+    if events <= design.shape[1]:
+        return f"not_estimable: too few events ({events}) for {design.shape[1]} parameter(s)"
+    centred = (design - design.mean()).to_numpy(float)
+    kept: list[int] = []
+    for j in range(centred.shape[1]):
+        if np.linalg.matrix_rank(centred[:, kept + [j]]) == len(kept) + 1:
+            kept.append(j)
+            continue
+        weights = np.linalg.lstsq(centred[:, kept], centred[:, j], rcond=None)[0] if kept else np.zeros(0)
+        involved = [design.columns[k] for k, w in zip(kept, weights, strict=True) if abs(w) > 1e-8] + [design.columns[j]]
+        return f"not_estimable: collinear covariates {', '.join(involved)}"
+    return None
+
+
+def guarded_fit(fit: Callable[[], Fitted]) -> tuple[Fitted | None, str]:
+    """Run a lifelines fit; a convergence failure or warning becomes a ``not_estimable`` status.
+
+    lifelines signals monotone likelihood (separation) and non-convergence with
+    ``ConvergenceError`` or only a ``ConvergenceWarning`` while still returning numbers; such
+    numbers are meaningless (a coefficient running off to infinity), so they are not reported.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fitted = fit()
+        except (ConvergenceError, np.linalg.LinAlgError) as exc:
+            return None, f"not_estimable: no convergence ({str(exc).splitlines()[0][:160]})"
+    problems = [str(w.message).split(". ")[0] for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for other in (w for w in caught if not issubclass(w.category, ConvergenceWarning)):
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    if problems:
+        return None, f"not_estimable: no convergence or separation ({problems[0][:160]})"
+    params = np.asarray(fitted.params_, dtype=float)  # type: ignore[attr-defined]
+    if not np.isfinite(params).all() or (np.abs(params) > MAX_ABS_COEF).any():
+        return None, "not_estimable: coefficient running off (monotone likelihood / separation)"
+    return fitted, "ok"
+
+
+def coefficient_rows(model: str, terms: Sequence[Term], summary: pd.DataFrame | None, statuses: dict[str, str],
+                     *, n: int, events: int, n_excluded: int) -> pd.DataFrame:
+    """Tidy rows (``COX_COLUMNS``), one per term; a term without a summary row gets NaN numbers."""
+    rows = []
+    for term in terms:
+        fitted = summary is not None and term.name in summary.index
+        stats = summary.loc[term.name] if fitted else {}
+        rows.append({"model": model, "term": term.name, "variable": term.variable, "level": term.level,
+                     "reference": term.reference, "n": n, "events": events, "n_excluded_missing": n_excluded,
+                     "coef": stats.get("coef", np.nan), "se": stats.get("se(coef)", np.nan),
+                     "hr": stats.get("exp(coef)", np.nan), "hr_lower": stats.get("exp(coef) lower 95%", np.nan),
+                     "hr_upper": stats.get("exp(coef) upper 95%", np.nan), "p": stats.get("p", np.nan),
+                     "status": statuses[term.name]})
+    return typed(rows, COX_SCHEMA)
+
+
+def _left_out_groups(data: pd.DataFrame, order: Sequence[str], reference: str) -> dict[str, str]:
+    """Non-reference groups that cannot have a hazard ratio, with the reason.
+
+    A group without subjects contributes nothing.  A group without events has a hazard ratio
+    of 0 (its coefficient runs off to minus infinity); in that limit its subjects drop out of
+    every risk set, so the other coefficients equal a fit without that group, which is what
+    is reported for them.
+    """
+    events = data.groupby(GROUP)[EVENT].agg(["size", "sum"]).reindex(order, fill_value=0)
+    return {label: "has no subjects" if events.loc[label, "size"] == 0 else "has no events (HR would be 0)"
+            for label in order if label != reference and events.loc[label, "sum"] == 0}
+
+
+def _reference_problem(data: pd.DataFrame, reference: str) -> str | None:
+    in_reference = data[data[GROUP] == reference]
+    if in_reference.empty:
+        return f"not_estimable: reference group '{reference}' has no subjects"
+    if in_reference[EVENT].sum() == 0:
+        return f"not_estimable: reference group '{reference}' has no events (every HR would be infinite)"
+    if data[GROUP].nunique() < 2:
+        return "not_estimable: no group other than the reference with subjects and events"
+    return None
+
+
+def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str] | None = None,
+              covariates: Sequence[str] = (), model: str = "univariable") -> CoxResult:
+    """Cox model of the hazard by group (dummy-coded against ``reference_group``) and covariates.
+
+    Subjects with a missing covariate are left out (complete-case analysis; the count is
+    reported).  Categorical covariates are coded against their first level (see
+    :func:`pipelines.stats.frame.levels`).  Whatever the data, the result has one row per
+    planned term.  A non-reference group without subjects or without events gets a
+    ``not_estimable`` row of its own and is left out of the fit (see :func:`_left_out_groups`).
+    When the model as a whole cannot be fitted every row carries NaN and a ``status`` naming
+    the reason, checked in this order: reference group without subjects or events, no other
+    group left, a constant covariate, no more events than parameters, collinear terms, and
+    finally non-convergence or a coefficient running off (separation).
+
+    Parameters
+    ----------
+    frame
+        Analysis frame with the covariate columns.
+    reference_group
+        Group whose hazard is the denominator of every group hazard ratio.
+    groups
+        Groups in display order (default: all, sorted); must include ``reference_group``.
+    covariates
+        Adjustment columns, in output order.
+    model
+        Label written to the ``model`` column (e.g. ``"univariable"``, ``"multivariable"``).
+
+    Returns
+    -------
+    CoxResult
+        Coefficients (``n`` and ``events`` are those of the subjects fitted) and
+        proportional-hazards tests (Schoenfeld residuals, rank time transform).
+    """
+    check_frame(frame, covariates)
+    data, order = select_groups(frame, groups)
+    if reference_group not in order:
+        raise ValueError(f"reference group {reference_group!r} is not among the groups {order}")
+    complete = data.dropna(subset=list(covariates))
+    left_out = _left_out_groups(complete, order, reference_group)
+    fit_data = complete[~complete[GROUP].isin(list(left_out))]
+    group_terms = [Term(f"{GROUP}={label}", GROUP, label, reference_group) for label in order if label != reference_group]
+    fit_group_terms = [t for t in group_terms if t.level not in left_out]
+    if not group_terms:  # a single group: nothing to compare, but still a row that says so
+        group_terms = [Term(GROUP, GROUP, None, reference_group)]
+    group_x = pd.DataFrame({t.name: (fit_data[GROUP] == t.level).to_numpy(float) for t in fit_group_terms},
+                           index=fit_data.index)
+    covariate_x, covariate_terms = encode_covariates(fit_data, covariates)
+    design = pd.concat([group_x, covariate_x], axis=1)
+    events = int(fit_data[EVENT].sum())
+    problem = _reference_problem(fit_data, reference_group) or design_problem(design, fit_data, covariates, events)
+    fitted: CoxPHFitter | None = None
+    training = design.assign(**{_FIT_TIME: fit_data[TIME], _FIT_EVENT: fit_data[EVENT]})
+    if problem is None:
+        fitted, problem = guarded_fit(lambda: CoxPHFitter().fit(training, _FIT_TIME, _FIT_EVENT))
+    status = "ok" if fitted is not None else str(problem)
+    terms = [*group_terms, *covariate_terms]
+    statuses = {t.name: f"not_estimable: group '{t.level}' {left_out[t.level]}"
+                if t.variable == GROUP and t.level in left_out else status for t in terms}
+    coefficients = coefficient_rows(model, terms, fitted.summary if fitted else None, statuses,
+                                    n=len(fit_data), events=events, n_excluded=len(data) - len(complete))
+    fitted_terms = [t.name for t in [*fit_group_terms, *covariate_terms]]
+    return CoxResult(coefficients=coefficients, ph_test=ph_test_rows(model, fitted, training, fitted_terms, status))

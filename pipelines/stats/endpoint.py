@@ -1,0 +1,109 @@
+"""One call per analysis endpoint: every survival table the registry publishes for it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import pandas as pd
+
+from pipelines.stats.cox import COX_SCHEMA, cox_model
+from pipelines.stats.frame import DEFAULT_LANDMARKS, CiTransform, order_groups, typed
+from pipelines.stats.km import kaplan_meier
+from pipelines.stats.logrank import logrank
+from pipelines.stats.timevarying import DEFAULT_EXPOSURE_LANDMARKS, immortal_time_analysis
+
+
+@dataclass(frozen=True)
+class EndpointResults:
+    """The tables of one endpoint of one analysis; columns are documented in docs/statistics.md.
+
+    Attributes
+    ----------
+    km_summary
+        One row per group: n, events, median with 95% CI.
+    km_landmarks
+        One row per group and landmark time: S(t) with 95% CI and numbers at risk.
+    km_curve
+        The Kaplan-Meier step function of every group, with pointwise 95% CI.
+    logrank
+        One row per group: observed and expected events, with the k-group log-rank test.
+    cox
+        Hazard-ratio rows of the univariable (group only) and, with covariates, multivariable models.
+    ph_test
+        Schoenfeld-residual proportional-hazards tests of those models, per term and global.
+    immortal_time
+        Exposure comparisons (naive, landmark, time-varying); empty without an exposure column.
+    """
+
+    km_summary: pd.DataFrame
+    km_landmarks: pd.DataFrame
+    km_curve: pd.DataFrame
+    logrank: pd.DataFrame
+    cox: pd.DataFrame
+    ph_test: pd.DataFrame
+    immortal_time: pd.DataFrame
+
+    def tables(self, **keys: object) -> dict[str, pd.DataFrame]:
+        """Every table by field name, with the key columns (e.g. ``analysis_id``, ``endpoint``) prepended.
+
+        The statistics functions do not know which analysis they serve; the caller names it
+        here, so each DuckDB results table carries its keys as leading columns.
+        """
+        return {f.name: getattr(self, f.name).assign(**keys)[[*keys, *getattr(self, f.name).columns]]
+                for f in fields(self)}
+
+
+def analyse_endpoint(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str] | None = None,
+                     covariates: Sequence[str] = (), landmarks: Sequence[float] = DEFAULT_LANDMARKS,
+                     ci_transform: CiTransform = "log-log", exposure: str | None = None,
+                     exposure_landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS) -> EndpointResults:
+    """Kaplan-Meier, log-rank, Cox and (optionally) immortal-time analyses of one endpoint.
+
+    Parameters
+    ----------
+    frame
+        Analysis frame: one row per subject with ``time_months``, ``event``, ``group`` and the
+        covariate (and exposure) columns.
+    reference_group
+        Denominator group of the hazard ratios.
+    groups
+        Groups in display order (default: all present, sorted); others are left out.
+    covariates
+        Adjustment columns of the multivariable Cox model; none means no multivariable rows.
+    landmarks
+        Times at which S(t) and the numbers at risk are reported (months by default).
+    ci_transform
+        ``"log-log"`` (default, lifelines/SAS), ``"log"`` (R survfit default) or ``"plain"``.
+    exposure
+        Column with the time from the origin to an exposure that starts during follow-up (NaN
+        if never), for the naive / landmark / time-varying comparison of the subjects in
+        ``groups`` (the exposure, not ``group``, defines that comparison's groups).  With covariates, the
+        comparison is reported unadjusted and adjusted (``model`` suffixed ``_adjusted``).
+    exposure_landmarks
+        Landmark times of that comparison.
+
+    Returns
+    -------
+    EndpointResults
+        Every table, never raising for data that make an estimate impossible (see ``status``).
+    """
+    km = kaplan_meier(frame, groups=groups, landmarks=landmarks, ci_transform=ci_transform)
+    models = [cox_model(frame, reference_group=reference_group, groups=groups, model="univariable")]
+    if covariates:
+        models.append(cox_model(frame, reference_group=reference_group, groups=groups, covariates=covariates,
+                                model="multivariable"))
+    immortal = [typed([], COX_SCHEMA)]
+    if exposure is not None:
+        cohort = order_groups(frame, groups)[0]
+        immortal = [immortal_time_analysis(cohort, exposure=exposure, landmarks=exposure_landmarks)]
+        if covariates:
+            adjusted = immortal_time_analysis(cohort, exposure=exposure, landmarks=exposure_landmarks, covariates=covariates)
+            immortal.append(adjusted.assign(model=adjusted["model"] + "_adjusted"))
+    return EndpointResults(
+        km_summary=km.summary, km_landmarks=km.landmarks, km_curve=km.curve,
+        logrank=logrank(frame, groups=groups),
+        cox=pd.concat([m.coefficients for m in models], ignore_index=True),
+        ph_test=pd.concat([m.ph_test for m in models], ignore_index=True),
+        immortal_time=pd.concat(immortal, ignore_index=True),
+    )

@@ -1,0 +1,182 @@
+"""Kaplan-Meier and forest plots drawn from the result tables (matplotlib, Agg canvas).
+
+Figures are built as bare :class:`matplotlib.figure.Figure` objects on an Agg canvas, not
+through pyplot, so a long-running pipeline neither needs a display nor accumulates open
+figures.  The plots read the same tables that are published, so a figure never disagrees
+with the numbers beside it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from lifelines.plotting import add_at_risk_counts
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
+
+from pipelines.stats.endpoint import EndpointResults
+from pipelines.stats.frame import GROUP, TIME, select_groups
+from pipelines.stats.km import fit_kaplan_meier
+
+_HR_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def _number(value: float, decimals: int) -> str:
+    if not np.isfinite(value):
+        return "NR"
+    return f"{value:.{decimals}f}" if 10 ** -decimals <= abs(value) < 1000 else f"{value:.2g}"
+
+
+def _interval(estimate: float, lower: float, upper: float, decimals: int) -> str:
+    """``estimate (lower-upper)``; a limit that is not reached or not defined shows as NR."""
+    return f"{_number(estimate, decimals)} ({_number(lower, decimals)}-{_number(upper, decimals)})"
+
+
+def _p_value(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _hazard_ratio_label(cox: pd.DataFrame, label: str) -> str:
+    univariable = cox[(cox["model"] == "univariable") & (cox["variable"] == GROUP)]
+    if (univariable["reference"] == label).any():
+        return "reference"
+    row = univariable[univariable["level"] == label]
+    if row.empty or row["status"].iloc[0] != "ok":
+        return "HR not estimable"
+    hr = row.iloc[0]
+    return f"HR {_interval(hr['hr'], hr['hr_lower'], hr['hr_upper'], 2)}"
+
+
+def _legend_label(summary: pd.Series, hazard_ratio: str) -> str:
+    if summary["n"] == 0:
+        return f"{summary['group']} (no subjects)"
+    median = (_interval(summary["median"], summary["median_lower"], summary["median_upper"], 1)
+              if summary["median_reached"] else "not reached")
+    return f"{summary['group']} (n={summary['n']}, events={summary['events']}): median {median}; {hazard_ratio}"
+
+
+def _title(title: str, logrank: pd.DataFrame) -> str:
+    test = logrank.iloc[0] if not logrank.empty else None
+    if test is None or test["status"] != "ok":
+        return f"{title}\nlog-rank test not estimable"
+    return f"{title}\nlog-rank {_p_value(test['p'])} (chi-square {test['statistic']:.2f}, df {int(test['df'])})"
+
+
+def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
+              time_label: str = "Months from origin", footnote: str = "") -> Figure:
+    """Kaplan-Meier curves per group with CI bands, censor marks, dashed medians and numbers at risk.
+
+    Parameters
+    ----------
+    frame
+        The analysis frame the results were computed from (the at-risk table refits lifelines
+        Kaplan-Meier curves from it, as ``add_at_risk_counts`` needs fitters).
+    results
+        Output of :func:`pipelines.stats.endpoint.analyse_endpoint` for that frame.
+    title
+        First title line; the log-rank test is added below it.
+    time_label
+        x-axis label.
+    footnote
+        Text under the figure, e.g. the confounders the comparison cannot adjust for.
+
+    The legend gives each group's n, events, median (95% CI) and univariable HR (95% CI)
+    against the reference group.
+    """
+    order = results.km_summary["group"].tolist()
+    data, _ = select_groups(frame, order)
+    figure = Figure(figsize=(10, 6.5 + 0.35 * len(order)))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    fitters = []
+    for index, summary in results.km_summary.iterrows():
+        colour = _COLOURS[index % len(_COLOURS)]
+        label = _legend_label(summary, _hazard_ratio_label(results.cox, summary["group"]))
+        curve = results.km_curve[results.km_curve["group"] == summary["group"]]
+        if curve.empty:
+            ax.plot([], [], color=colour, label=label)
+            continue
+        ax.step(curve["time"], curve["survival"], where="post", color=colour, label=label)
+        ax.fill_between(curve["time"], curve["lower"], curve["upper"], step="post", color=colour, alpha=0.15, lw=0)
+        censored = curve[curve["n_censored"] > 0]
+        ax.plot(censored["time"], censored["survival"], "|", color=colour, markersize=8)
+        if summary["median_reached"]:
+            ax.plot([0, summary["median"], summary["median"]], [0.5, 0.5, 0], ls="--", lw=0.8, color=colour)
+        fitters.append(fit_kaplan_meier(data, summary["group"]))
+    last_time = float(data[TIME].max()) if len(data) else 1.0
+    ticks = MaxNLocator(nbins=8, steps=[1, 2, 3, 6, 10]).tick_values(0, last_time)
+    ax.set_xticks(ticks[ticks <= last_time * 1.02])
+    ax.set_xlim(0, max(last_time * 1.02, 1e-9))
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(time_label)
+    ax.set_ylabel("Survival probability")
+    figure.suptitle(_title(title, results.logrank), fontsize=11)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), fontsize=8.5, frameon=False)
+    if fitters:
+        add_at_risk_counts(*fitters, ax=ax, fig=figure, rows_to_show=["At risk"], labels=[f._label for f in fitters])
+    figure.tight_layout()
+    _add_footnote(figure, footnote)
+    return figure
+
+
+def _term_label(row: pd.Series) -> str:
+    if pd.isna(row["level"]):
+        return f"{row['variable']} (per unit)"
+    return f"{row['variable']}: {row['level']} vs {row['reference']}"
+
+
+def forest_figure(cox: pd.DataFrame, *, model: str = "multivariable", title: str = "", footnote: str = "") -> Figure:
+    """Forest plot of one model's hazard ratios: log x-axis, 95% CIs, reference line at 1.
+
+    Terms that could not be estimated are listed at their place with "not estimable" and the
+    reason, so a missing bar is never mistaken for HR = 1.  ``footnote`` is printed under the plot.
+    """
+    rows = cox[cox["model"] == model].reset_index(drop=True)
+    figure = Figure(figsize=(10, 1.5 + 0.45 * max(len(rows), 1)))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    estimable = rows["status"].eq("ok") & np.isfinite(rows["hr"].astype(float))
+    positions = np.arange(len(rows))[::-1]
+    ax.errorbar(rows.loc[estimable, "hr"], positions[estimable.to_numpy()],
+                xerr=[rows.loc[estimable, "hr"] - rows.loc[estimable, "hr_lower"],
+                      rows.loc[estimable, "hr_upper"] - rows.loc[estimable, "hr"]],
+                fmt="s", color="black", ecolor="black", capsize=3)
+    ax.set_xscale("log")
+    bounds = rows.loc[estimable, ["hr_lower", "hr_upper"]].to_numpy(float)
+    low, high = (bounds.min(), bounds.max()) if bounds.size else (0.5, 2.0)
+    ax.set_xlim(min(low, 0.5) / 1.5, max(high, 2.0) * 1.5)
+    ax.set_xticks([t for t in _HR_TICKS if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]])
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.axvline(1.0, color="grey", ls="--", lw=1)
+    for position, (_, row) in zip(positions, rows.iterrows(), strict=True):
+        text = (f"HR {_interval(row['hr'], row['hr_lower'], row['hr_upper'], 2)}, {_p_value(row['p'])}"
+                if row["status"] == "ok" else row["status"].replace("not_estimable: ", "not estimable: "))
+        ax.text(1.02, position, text, transform=ax.get_yaxis_transform(), va="center", fontsize=9,
+                color="black" if row["status"] == "ok" else "firebrick")
+    ax.set_yticks(positions, [_term_label(row) for _, row in rows.iterrows()])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("Hazard ratio (95% CI), log scale")
+    n_events = f" (n={rows['n'].iloc[0]}, events={rows['events'].iloc[0]})" if len(rows) else ""
+    ax.set_title(f"{title}\n{model} Cox model{n_events}", fontsize=11)
+    figure.subplots_adjust(left=0.25, right=0.6)
+    _add_footnote(figure, footnote)
+    return figure
+
+
+def _add_footnote(figure: Figure, footnote: str) -> None:
+    """Text just below the figure's bottom edge; :func:`save_png`'s tight bounding box keeps it."""
+    if footnote:
+        figure.text(0.01, -0.01, textwrap.fill(footnote, 150), fontsize=8, va="top", ha="left", style="italic")
+
+
+def save_png(figure: Figure, path: Path, *, dpi: int = 150) -> Path:
+    """Write a figure as PNG (parent folders created) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path

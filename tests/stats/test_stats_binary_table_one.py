@@ -1,0 +1,89 @@
+"""Binary outcomes and Table 1."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import chi2_contingency, kruskal, mannwhitneyu
+
+from pipelines.stats import BINARY_COLUMNS, TABLE_ONE_COLUMNS, binary_outcome, contingency_test, table_one
+
+
+def rutkowski() -> pd.DataFrame:
+    """Rutkowski 2006, Group I: recurrence in 4/5 who stopped imatinib vs 1/19 who continued."""
+    return pd.DataFrame({"group": ["stopped"] * 5 + ["continued"] * 19,
+                         "recurrence": [1, 1, 1, 1, 0] + [1] + [0] * 18})
+
+
+def test_fisher_reproduces_the_derived_published_p() -> None:
+    table = binary_outcome(rutkowski(), "recurrence", groups=["stopped", "continued"])
+    assert list(table.columns) == BINARY_COLUMNS
+    stopped, continued = table.iloc[0], table.iloc[1]
+    assert (stopped["n"], stopped["events"], continued["n"], continued["events"]) == (5, 4, 19, 1)
+    assert stopped["proportion"] == pytest.approx(0.8)
+    assert (stopped["lower"], stopped["upper"]) == pytest.approx((0.2836, 0.9949), abs=5e-5)  # Clopper-Pearson
+    assert stopped["test"] == "fisher_exact"
+    assert stopped["p"] == pytest.approx(0.00226, abs=5e-6)
+    assert stopped["statistic"] == pytest.approx(72.0)  # odds ratio (4*18)/(1*1)
+
+
+def test_binary_missing_outcomes_and_untestable() -> None:
+    frame = rutkowski().astype({"recurrence": float})
+    frame.loc[0, "recurrence"] = np.nan
+    table = binary_outcome(frame, "recurrence", groups=["stopped", "continued", "never"]).set_index("group")
+    assert (table.loc["stopped", "n"], table.loc["stopped", "n_missing"]) == (4, 1)
+    assert table.loc["never", "n"] == 0 and np.isnan(table.loc["never", "proportion"])
+    only_one = binary_outcome(rutkowski().query("group == 'stopped'"), "recurrence")
+    assert only_one["status"].iloc[0].startswith("not_testable")
+
+
+def test_contingency_test_choice() -> None:
+    large = np.array([[30, 20, 25], [25, 30, 20]])
+    name, statistic, p = contingency_test(large)
+    assert name == "chi_square" and p == pytest.approx(chi2_contingency(large, correction=False).pvalue)
+    name, _, p = contingency_test(np.array([[3, 0, 1], [0, 4, 2]]))
+    assert name == "fisher_monte_carlo" and 0 < p < 1
+    assert contingency_test(np.array([[3, 0, 1], [0, 4, 2]]))[2] == p  # seeded: reproducible
+    assert contingency_test(np.array([[5, 0], [3, 0]]))[0] == "none"
+
+
+def baseline() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    n = 90
+    return pd.DataFrame({
+        "group": np.resize(np.array(["imatinib", "sunitinib", "regorafenib"]), n),
+        "age": np.r_[rng.normal(58, 10, n - 3).round(), [np.nan] * 3],
+        "sex": rng.choice(["male", "female"], n),
+        "kit_exon": rng.choice([11, 9, 0], n),
+    })
+
+
+def test_table_one_continuous_rows() -> None:
+    frame = baseline()
+    table = table_one(frame, ["age"], groups=["imatinib", "sunitinib", "regorafenib"])
+    assert list(table.columns) == TABLE_ONE_COLUMNS
+    assert table["group"].tolist() == ["imatinib", "sunitinib", "regorafenib", "(all)"]
+    imatinib = table.iloc[0]
+    ages = frame.loc[frame["group"] == "imatinib", "age"]
+    assert imatinib["median"] == ages.median() and (imatinib["min"], imatinib["max"]) == (ages.min(), ages.max())
+    assert (imatinib["q1"], imatinib["q3"]) == (ages.quantile(0.25), ages.quantile(0.75))
+    assert table["n_missing"].tolist() == [1, 1, 1, 3]  # the last three rows, one per group
+    samples = [frame.loc[frame["group"] == g, "age"].dropna() for g in ("imatinib", "sunitinib", "regorafenib")]
+    assert imatinib["test"] == "kruskal_wallis" and imatinib["p"] == pytest.approx(kruskal(*samples).pvalue)
+    two = table_one(frame, ["age"], groups=["imatinib", "sunitinib"]).iloc[0]
+    assert two["test"] == "mann_whitney"
+    assert two["p"] == pytest.approx(mannwhitneyu(samples[0], samples[1], alternative="two-sided").pvalue)
+
+
+def test_table_one_categorical_rows() -> None:
+    frame = baseline()
+    table = table_one(frame, ["sex", "kit_exon"], categorical=["kit_exon"], groups=["imatinib", "sunitinib"])
+    sex = table[table["variable"] == "sex"].set_index(["group", "level"])
+    counts = frame[frame["group"] == "imatinib"]["sex"].value_counts()
+    assert sex.loc[("imatinib", "male"), "count"] == counts["male"]
+    assert sex.loc[("imatinib", "male"), "percent"] == pytest.approx(100 * counts["male"] / 30)
+    assert sex["test"].iloc[0] == "fisher_exact"  # 2x2
+    exon = table[table["variable"] == "kit_exon"]
+    assert exon["kind"].iloc[0] == "categorical" and sorted(exon["level"].unique()) == ["0", "11", "9"]
+    assert exon["test"].iloc[0] in {"chi_square", "fisher_monte_carlo"}
