@@ -40,6 +40,7 @@ def _run(demo: bool) -> int:
     refresh = dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results"),
                            instance=instance, resources=resources, raise_on_error=False)
     print(f"\nDuckDB registry : {settings.duckdb_path}  (schemas raw, core, audit, analysis, results)")
+    print(f"Report          : {settings.report_path}")
     print(f"Plots           : {settings.plots_dir}")
     print(f"Raw archive     : {settings.archive_dir}")
     return 0 if refresh.success and not failed else 1

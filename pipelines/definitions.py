@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.defs.analyses import analysis_assets, results_views
+from pipelines.defs.analyses import analysis_assets
 from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_job, site_drop_sensor
 from pipelines.defs.frames import analysis_frames
 from pipelines.defs.ingest import core_registry, every_row_accounted_for, raw_drop
+from pipelines.defs.report import registry_report, results_views
 from pipelines.resources import default_resources
 
-ASSETS = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_views]
+ASSETS = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_views, registry_report]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -34,6 +34,10 @@ class Settings:
     def plots_dir(self) -> Path:
         return self.output_dir / "plots"
 
+    @property
+    def report_path(self) -> Path:
+        return self.output_dir / "report.html"
+
 
 def _env_path(name: str, default: str) -> Path:
     return Path(os.environ.get(name, default)).expanduser().resolve()

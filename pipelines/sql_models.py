@@ -15,10 +15,15 @@ def model_files(layer: str) -> list[Path]:
     return sorted((SQL_DIR / layer).glob("*.sql"))
 
 
-def define_cutoff(con: duckdb.DuckDBPyConnection, cutoff: dt.date | None) -> None:
-    """``core.data_cutoff()``: the configured cut-off date, or today when none is set."""
+def define_settings(con: duckdb.DuckDBPyConnection, cutoff: dt.date | None, min_cell_count: int) -> None:
+    """The configuration the SQL models read, as macros, so a model never hard-codes it.
+
+    ``core.data_cutoff()`` is the configured cut-off date (today when none is set);
+    ``results.min_cell_count()`` is the smallest count the results views publish.
+    """
     value = f"DATE '{cutoff.isoformat()}'" if cutoff else "current_date"
     con.execute(f"CREATE OR REPLACE MACRO core.data_cutoff() AS {value}")
+    con.execute(f"CREATE OR REPLACE MACRO results.min_cell_count() AS {int(min_cell_count)}")
 
 
 def run_layer(con: duckdb.DuckDBPyConnection, layer: str) -> list[str]:

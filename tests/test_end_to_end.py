@@ -69,3 +69,17 @@ def test_definitions_load():
     done = subprocess.run(["dagster", "definitions", "validate", "-w", str(ROOT / "workspace.yaml")], cwd=ROOT,
                           capture_output=True, text=True, env={**__import__("os").environ, "GIST_DEMO": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_results_views_and_report_are_published(registry):
+    """Every catalogue analysis is in the suppressed views and in the one-file HTML report, plots embedded."""
+    con, tmp = registry
+    analyses = {a for (a,) in con.execute("SELECT id FROM results.analyses").fetchall()}
+    in_views = {a for (a,) in con.execute("SELECT DISTINCT analysis_id FROM results.v_survival_summary").fetchall()}
+    assert analyses == in_views and analyses
+    sites = con.execute("SELECT site_id, latest_status FROM results.v_registry_sites ORDER BY 1").fetchall()
+    assert sites == [(site, "loaded") for site in sorted(TRUTH["sites"])]
+    report = (tmp / "out" / "report.html").read_text(encoding="utf-8")
+    titles = [t for (t,) in con.execute("SELECT title FROM results.analyses").fetchall()]
+    assert all(t in report for t in titles)
+    assert report.count("data:image/png;base64,") == len(list((tmp / "out" / "plots").glob("*.png")))

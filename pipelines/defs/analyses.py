@@ -1,4 +1,4 @@
-"""One results asset per catalogue entry (generated from sql/analysis/catalogue.yaml), and the results views."""
+"""One results asset per catalogue entry, generated from sql/analysis/catalogue.yaml."""
 
 
 import base64
@@ -10,7 +10,6 @@ from pipelines.analyses import AnalysisOutput, run_analysis
 from pipelines.catalogue import Analysis, load_catalogue
 from pipelines.defs.frames import analysis_frames
 from pipelines.resources import WRITER_POOL, RegistrySettings
-from pipelines.sql_models import run_layer
 
 
 def _metadata(output: AnalysisOutput) -> dict[str, object]:
@@ -36,10 +35,3 @@ def _analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
 def analysis_assets() -> list[dg.AssetsDefinition]:
     return [_analysis_asset(analysis) for analysis in load_catalogue()]
 
-
-@dg.asset(deps=[dg.AssetKey(["results", a.id]) for a in load_catalogue()], group_name="results", pool=WRITER_POOL, kinds={"duckdb", "sql"})
-def results_views(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Readable `results.v_*` views over the statistics (sql/results)."""
-    with duckdb.get_connection() as con:
-        models = run_layer(con, "results")
-    return dg.MaterializeResult(metadata={"models": dg.MetadataValue.json(models)})

@@ -8,7 +8,7 @@ from pipelines.catalogue import load_catalogue
 from pipelines.defs.ingest import core_registry
 from pipelines.registry.ddl import create_registry
 from pipelines.resources import WRITER_POOL, RegistrySettings
-from pipelines.sql_models import define_cutoff, run_layer
+from pipelines.sql_models import define_settings, run_layer
 
 
 @dg.asset(deps=[core_registry], group_name="analysis", pool=WRITER_POOL, kinds={"duckdb", "sql"})
@@ -16,7 +16,8 @@ def analysis_frames(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.Ma
     """`core.int_*` derived views and the `analysis.*` time-to-event frames (sql/core, sql/analysis)."""
     with duckdb.get_connection() as con:
         create_registry(con)
-        define_cutoff(con, registry.get().data_cutoff)
+        settings = registry.get()
+        define_settings(con, settings.data_cutoff, settings.min_cell_count)
         models = run_layer(con, "core") + run_layer(con, "analysis")
         sizes = {a.id: con.execute(f"SELECT count(DISTINCT subject_id) FROM {a.frame}").fetchall()[0][0] for a in load_catalogue()}
     return dg.MaterializeResult(metadata={"models": dg.MetadataValue.json(models), "subjects_per_analysis": dg.MetadataValue.json(sizes)})

@@ -43,3 +43,18 @@ def replace_results(con: duckdb.DuckDBPyConnection, analysis_id: str, per_endpoi
         for table, frames in tables.items():
             _write(con, table, pd.concat(frames, ignore_index=True), analysis_id)
     return {table: sum(len(f) for f in frames) for table, frames in tables.items()}
+
+
+def replace_catalogue(con: duckdb.DuckDBPyConnection, analyses: list) -> int:
+    """``results.analyses``: the catalogue entries the results came from, so the database explains itself."""
+    frame = pd.DataFrame([dataclasses.asdict(a) for a in analyses])
+    for column in frame.columns:
+        if frame[column].map(lambda v: isinstance(v, tuple)).any():
+            frame[column] = frame[column].map(list)
+    with transaction(con):
+        con.register("_catalogue", frame)
+        try:
+            con.execute("CREATE OR REPLACE TABLE results.analyses AS SELECT * FROM _catalogue")
+        finally:
+            con.unregister("_catalogue")
+    return len(frame)

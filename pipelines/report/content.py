@@ -1,0 +1,151 @@
+"""What the registry report shows, read from the published ``results.v_*`` views.
+
+The report only reads the views, so it shows exactly what analysts can query, with the
+same small-count suppression.  Views with a layout below get readable columns; any other
+``results.v_*`` view keyed by ``analysis_id`` is shown as it is, so a new results view
+appears in the report without code here.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.catalogue import Analysis
+from pipelines.report.formatting import MISSING, cell, count, estimate_ci, number, p_value
+
+Row = dict[str, object]
+Column = tuple[str, Callable[[Row, int], str]]
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Figure:
+    caption: str
+    data_uri: str
+
+
+@dataclass(frozen=True)
+class EndpointSection:
+    endpoint: str
+    tables: list[Table]
+    figures: list[Figure]
+
+
+@dataclass(frozen=True)
+class AnalysisSection:
+    analysis: Analysis
+    tables: list[Table]  # views without an endpoint column (e.g. Table 1, binary outcomes)
+    endpoints: list[EndpointSection]
+    few_event_groups: list[str]
+
+
+def _text(column: str) -> Callable[[Row, int], str]:
+    return lambda r, k: MISSING if r[column] is None else str(r[column])
+
+
+def _count(column: str) -> Callable[[Row, int], str]:
+    return lambda r, k: count(r[column], k)
+
+
+LAYOUTS: dict[str, tuple[str, list[Column]]] = {
+    "v_survival_summary": ("Kaplan-Meier summary (months)", [
+        ("Group", _text("group")), ("n", _count("n")), ("Events", _count("events")),
+        ("Median (95% CI)", lambda r, k: estimate_ci(r["median_months"], r["median_lower"], r["median_upper"], 1,
+                                                     missing="not reached")),
+        ("Note", lambda r, k: "fewer than 10 events" if r["few_events"] else "")]),
+    "v_survival_at_landmarks": ("Survival at landmark times", [
+        ("Group", _text("group")), ("Month", lambda r, k: number(r["time_months"], 0)),
+        ("S(t) (95% CI)", lambda r, k: estimate_ci(r["survival"], r["lower"], r["upper"])),
+        ("At risk", _count("n_at_risk")), ("Events so far", _count("n_events"))]),
+    "v_logrank": ("Log-rank test", [
+        ("Group", _text("group")), ("n", _count("n")), ("Observed", _count("observed")),
+        ("Expected", lambda r, k: number(r["expected"], 1)),
+        ("Chi-square (df)", lambda r, k: f"{number(r['statistic'])} ({r['df']})"),
+        ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
+    "v_hazard_ratios": ("Hazard ratios (Cox, Efron ties, Wald CI)", [
+        ("Source", _text("source")), ("Model", _text("model")), ("Term", _text("term")),
+        ("Reference", _text("reference")), ("n", _count("n")), ("Events", _count("events")),
+        ("HR (95% CI)", lambda r, k: estimate_ci(r["hr"], r["hr_lower"], r["hr_upper"])),
+        ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
+    "v_ph_tests": ("Proportional-hazards tests (scaled Schoenfeld residuals, rank time)", [
+        ("Model", _text("model")), ("Term", _text("term")), ("Chi-square", lambda r, k: number(r["statistic"])),
+        ("df", _text("df")), ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
+    "v_registry_sites": ("Sites", [
+        ("Site", _text("site_id")), ("Latest drop", _text("latest_drop_id")), ("Status", _text("latest_status")),
+        ("Received (UTC)", lambda r, k: f"{r['latest_received_at']:%Y-%m-%d %H:%M}"),
+        ("Patients", _count("patients")), ("TKI episodes", _count("tki_episodes")), ("Surgeries", _count("surgeries")),
+        ("Progressions", _count("progressions")), ("Quarantined rows", _text("quarantined_rows")),
+        ("Message", lambda r, k: r["latest_message"] or "")]),
+    "v_quarantine_by_check": ("Quarantined rows by check", [
+        ("Site", _text("site_id")), ("Table", _text("table_name")), ("Check", _text("check_id")), ("Rows", _text("rows"))]),
+}
+NOT_PER_ANALYSIS = {"v_km_curve", "v_registry_sites", "v_quarantine_by_check"}  # the curve is drawn, not tabulated
+KEYS = ("analysis_id", "endpoint")
+PLOT_CAPTIONS = {"km": "Kaplan-Meier curves with 95% CI and numbers at risk", "forest": "Hazard ratios (forest plot)"}
+
+
+def results_views(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every ``results.v_*`` view with its columns: those with a layout in its order, then the rest by name."""
+    rows = con.execute("SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+                       "WHERE schema_name = 'results' AND starts_with(table_name, 'v_') "
+                       "GROUP BY table_name ORDER BY table_name").fetchall()
+    order = list(LAYOUTS)
+    return dict(sorted(rows, key=lambda row: order.index(row[0]) if row[0] in order else len(order)))
+
+
+def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list[object]) -> list[Row]:
+    cursor = con.execute(query, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values)) for values in cursor.fetchall()]
+
+
+def _table(view: str, columns: list[str], rows: list[Row], min_cell_count: int) -> Table:
+    if view in LAYOUTS:
+        caption, layout = LAYOUTS[view]
+        return Table(caption, [h for h, _ in layout], [[fmt(r, min_cell_count) for _, fmt in layout] for r in rows])
+    shown = [c for c in columns if c not in KEYS]
+    caption = view.removeprefix("v_").replace("_", " ").capitalize()
+    return Table(caption, shown, [[cell(c, r[c], min_cell_count) for c in shown] for r in rows])
+
+
+def view_table(con: duckdb.DuckDBPyConnection, view: str, columns: list[str], min_cell_count: int,
+               **keys: str) -> Table | None:
+    """The rows of a view (filtered by ``keys``) as a formatted table; None when it has none."""
+    where = " AND ".join(f"{k} = ?" for k in keys) or "true"
+    rows = _rows(con, f"SELECT * FROM results.{view} WHERE {where}", list(keys.values()))
+    return _table(view, columns, rows, min_cell_count) if rows else None
+
+
+def _figures(plots_dir: Path, analysis_id: str, endpoint: str) -> list[Figure]:
+    """The analysis's PNGs for one endpoint (``<id>_<endpoint>_<kind>.png``), known kinds first."""
+    prefix = f"{analysis_id}_{endpoint}_"
+    kinds = {p.stem.removeprefix(prefix): p for p in plots_dir.glob(f"{prefix}*.png")}
+    order = [k for k in PLOT_CAPTIONS if k in kinds] + sorted(set(kinds) - set(PLOT_CAPTIONS))
+    return [Figure(PLOT_CAPTIONS.get(kind, kind.replace("_", " ")),
+                   "data:image/png;base64," + base64.b64encode(kinds[kind].read_bytes()).decode()) for kind in order]
+
+
+def analysis_section(con: duckdb.DuckDBPyConnection, analysis: Analysis, views: dict[str, list[str]],
+                     plots_dir: Path, min_cell_count: int) -> AnalysisSection:
+    per_analysis = {v: c for v, c in views.items() if "analysis_id" in c and v not in NOT_PER_ANALYSIS}
+    overall = [view_table(con, v, c, min_cell_count, analysis_id=analysis.id)
+               for v, c in per_analysis.items() if "endpoint" not in c]
+    endpoints = []
+    for endpoint in analysis.endpoints:
+        tables = [view_table(con, v, c, min_cell_count, analysis_id=analysis.id, endpoint=endpoint)
+                  for v, c in per_analysis.items() if "endpoint" in c]
+        endpoints.append(EndpointSection(endpoint, [t for t in tables if t], _figures(plots_dir, analysis.id, endpoint)))
+    few = con.execute("SELECT DISTINCT endpoint || ': ' || \"group\" FROM results.v_survival_summary "
+                      "WHERE analysis_id = ? AND few_events ORDER BY 1", [analysis.id]).fetchall()
+    return AnalysisSection(analysis, [t for t in overall if t], endpoints, [f for (f,) in few])

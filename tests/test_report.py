@@ -1,0 +1,65 @@
+"""The results views (small-count suppression) and the HTML report, on statistics of a small made-up cohort."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.catalogue import Analysis
+from pipelines.registry.ddl import create_registry
+from pipelines.registry.results import replace_catalogue, replace_results
+from pipelines.report import render_report
+from pipelines.report.formatting import count, estimate_ci, p_value
+from pipelines.sql_models import define_settings, run_layer
+from pipelines.stats import analyse_endpoint
+
+ANALYSIS = Analysis(id="toy", title="Toy comparison of A and B", seed="000", endpoints=("OS",), groups=("A", "B"),
+                    reference="A", covariates=(), landmarks=(6.0, 12.0), confounders_not_held="everything")
+
+
+@pytest.fixture
+def con(settings):
+    """A registry whose only results are one analysis: group A of 40 subjects, group B of 3 (a small cell)."""
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"time_months": rng.exponential(20, 43).round(1) + 0.1, "event": rng.integers(0, 2, 43),
+                          "group": pd.Categorical(["A"] * 40 + ["B"] * 3, categories=["A", "B"])})
+    connection = duckdb.connect()
+    create_registry(connection)
+    define_settings(connection, settings.data_cutoff, settings.min_cell_count)
+    replace_results(connection, ANALYSIS.id, {"OS": analyse_endpoint(frame, reference_group="A", landmarks=(6, 12))})
+    replace_catalogue(connection, [ANALYSIS])
+    run_layer(connection, "results")
+    yield connection
+    connection.close()
+
+
+def test_counts_below_the_threshold_are_withheld_and_others_kept(con):
+    rows = dict(con.execute("SELECT \"group\", n FROM results.v_survival_summary").fetchall())
+    assert rows == {"A": 40, "B": None}
+    raw = dict(con.execute("SELECT \"group\", n FROM results.km_summary").fetchall())
+    assert raw == {"A": 40, "B": 3}  # the internal table keeps the truth; only the published view hides it
+    at_risk = con.execute("SELECT r.n_at_risk, v.n_at_risk, v.suppressed FROM results.km_landmarks AS r "
+                          "JOIN results.v_survival_at_landmarks AS v ON v.\"group\" = r.\"group\" AND v.time_months = r.time "
+                          "WHERE r.\"group\" = 'B' AND r.n_at_risk > 0").fetchall()
+    assert at_risk and all(published is None and flagged for _, published, flagged in at_risk)
+
+
+def test_threshold_comes_from_the_settings(con):
+    define_settings(con, None, 2)
+    assert dict(con.execute("SELECT \"group\", n FROM results.v_survival_summary").fetchall()) == {"A": 40, "B": 3}
+
+
+def test_report_shows_every_analysis_with_suppressed_cells_marked(con, settings):
+    report = render_report(con, [ANALYSIS], settings)
+    assert ANALYSIS.title in report and "Not recorded by the registry, so not adjusted for: everything" in report
+    assert "&lt;5" in report
+    assert "Kaplan-Meier summary" in report and "Hazard ratios" in report and "Log-rank test" in report
+
+
+def test_formatting_reads_like_a_paper():
+    assert count(None, 5) == "<5" and count(1234, 5) == "1,234"
+    assert estimate_ci(12.34, 9.8, float("nan"), 1) == "12.3 (9.8–NR)"
+    assert estimate_ci(None, None, None, missing="not reached") == "not reached"
+    assert (p_value(0.0004), p_value(0.0456), p_value(None)) == ("<0.001", "0.046", "—")
