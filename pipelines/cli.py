@@ -30,15 +30,16 @@ def _run(demo: bool) -> int:
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(site_partitions.name, sites)
     resources = defs.resources
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # step errors still print
     failed = []
     for site in sites:
         result = dg.materialize([*ASSETS, every_row_accounted_for], selection=dg.AssetSelection.groups("ingest"), partition_key=site,
-                                instance=instance, resources=resources, raise_on_error=False)
+                                instance=instance, resources=resources, run_config=quiet, raise_on_error=False)
         if not result.success:
             failed.append(site)
         print(f"site {site}: {'loaded' if result.success else 'FAILED (previous data kept; see audit.drops)'}")
     refresh = dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results"),
-                           instance=instance, resources=resources, raise_on_error=False)
+                             instance=instance, resources=resources, run_config=quiet, raise_on_error=False)
     print(f"\nDuckDB registry : {settings.duckdb_path}  (schemas raw, core, audit, analysis, results)")
     print(f"Report          : {settings.report_path}")
     print(f"Plots           : {settings.plots_dir}")
