@@ -82,7 +82,8 @@ def _plots(analysis: Analysis, endpoint: str, frame: pd.DataFrame, results: Endp
     title = f"{analysis.title} — {endpoint}"
     stem = folder / f"{analysis.id}_{endpoint}"
     model = "multivariable" if analysis.covariates else "univariable"
-    plots = {f"km_{endpoint}": save_png(km_figure(frame, results, title=title, footnote=footnote), Path(f"{stem}_km.png")),
+    km = km_figure(frame, results, title=title, footnote=footnote, time_label=f"Months from {analysis.origin}")
+    plots = {f"km_{endpoint}": save_png(km, Path(f"{stem}_km.png")),
              f"forest_{endpoint}": save_png(forest_figure(results.cox, model=model, title=title, footnote=footnote),
                                             Path(f"{stem}_forest.png"))}
     if analysis.exposure:

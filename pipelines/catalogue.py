@@ -17,7 +17,7 @@ from pipelines.sql_models import SQL_DIR
 CATALOGUE_PATH = SQL_DIR / "analysis" / "catalogue.yaml"
 ENDPOINTS = ("PFS", "RFS", "OS")
 REQUIRED = ("id", "title", "seed", "endpoints", "groups", "reference")
-OPTIONAL = ("covariates", "characteristics", "landmarks", "exposure", "exposure_landmarks", "binary_outcome", "cluster",
+OPTIONAL = ("origin", "covariates", "characteristics", "landmarks", "exposure", "exposure_landmarks", "binary_outcome", "cluster",
             "confounders_not_held")
 DEFAULT_LANDMARKS = (6.0, 12.0, 24.0, 36.0, 60.0)
 DEFAULT_EXPOSURE_LANDMARKS = (6.0, 12.0)
@@ -45,6 +45,7 @@ class Analysis:
     endpoints: tuple[str, ...]
     groups: tuple[str, ...]
     reference: str
+    origin: str = "origin"
     covariates: tuple[str, ...] = ()
     characteristics: tuple[str, ...] = ()
     landmarks: tuple[float, ...] = DEFAULT_LANDMARKS
@@ -125,7 +126,7 @@ def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None
         raise CatalogueError(f"{where}: no SQL file sql/analysis/{entry['id']}.sql")
     return Analysis(
         id=str(entry["id"]), title=str(entry["title"]), seed=str(entry["seed"]), endpoints=endpoints, groups=groups,
-        reference=str(entry["reference"]),
+        reference=str(entry["reference"]), origin=str(entry.get("origin", "origin")),
         covariates=_names(entry.get("covariates", []), where, "covariates"),
         characteristics=_names(entry.get("characteristics", []), where, "characteristics"),
         landmarks=_months(entry.get("landmarks", list(DEFAULT_LANDMARKS)), where, "landmarks"),

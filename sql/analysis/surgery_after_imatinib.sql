@@ -1,6 +1,9 @@
 -- analysis.surgery_after_imatinib: advanced GIST on first-line imatinib, cytoreductive surgery
 -- on imatinib (before any progression) vs imatinib alone (seed 000, Park et al., ASCO GI 2013).
 -- Grain: one patient.  Origin: the start of imatinib (core.int_first_line_imatinib).
+-- Cohort: patients whose best response on imatinib was not progression (primary resistance):
+-- they are never candidates for this surgery (no chance of exposure: a positivity violation),
+-- as in the seed's cohort of patients responding or stable on imatinib.
 -- group_label is the naive, published grouping: 'surgery' if the patient was ever operated so
 -- (by the data cut-off), else 'imatinib_alone'.  It credits the operated with the months before
 -- surgery (immortal time), so the catalogue also names the exposure column:
@@ -21,7 +24,8 @@ SELECT
     year(f.imatinib_start) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM core.int_first_line_imatinib AS f
-JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id;
+JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
+WHERE f.first_line_response IS DISTINCT FROM 'progressive';
 
 CREATE OR REPLACE VIEW analysis.surgery_after_imatinib AS
 SELECT * FROM analysis.time_to_event('analysis.surgery_after_imatinib_subjects');

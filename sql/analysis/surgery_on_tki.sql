@@ -11,7 +11,8 @@ SELECT
     o.patient_id,
     o.tki_agent                    AS group_label,
     o.surgery_date                 AS origin_date,
-    o.disease_status,
+    CAST(o.disease_status AS ENUM ('responsive', 'stable', 'focal_progression', 'multifocal_progression'))
+                                   AS disease_status,  -- ENUM: responsive is the covariate's reference level
     o.resection,
     o.tki_line,
     o.operation_number,
