@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
 import pytest
 
-from pipelines.analyses import endpoint_frame
-from pipelines.catalogue import load_catalogue
+from pipelines.analyses import check_frame_columns, endpoint_frame
+from pipelines.catalogue import CatalogueError, load_catalogue
 from pipelines.stats import DAYS_PER_MONTH, event_within, landmark_frame
 from tests.sql_registry import frame_rows, sql_registry
 
@@ -149,3 +150,12 @@ def test_progression_pattern_and_characteristics(con):
                                   "FROM core.int_patient_characteristics ORDER BY patient_id").fetchall()
     assert characteristics == [("P_CONT", False, False, None), ("P_INT", False, False, True), ("P_PROG", False, True, True),
                                ("P_STOP", False, True, True), ("P_SUN", False, False, True), ("P_SURG", True, True, True)]
+
+
+def test_a_catalogue_entry_that_does_not_match_its_view_is_named(con):
+    typo = dataclasses.replace(CATALOGUE["mutation"], covariates=("sex", "tumor_count"))
+    with pytest.raises(CatalogueError, match=r"analysis 'mutation': column\(s\) tumor_count not in analysis.mutation"):
+        check_frame_columns(con, typo)
+    wrong_endpoint = dataclasses.replace(CATALOGUE["mutation"], endpoints=("RFS",))
+    with pytest.raises(CatalogueError, match="analysis.mutation has no rows with PARAMCD 'RFS'"):
+        endpoint_frame(con, wrong_endpoint, "RFS")
