@@ -8,42 +8,115 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.catalogue import Analysis
-from pipelines.registry.results import replace_results
+from pipelines.catalogue import Analysis, CatalogueError
+from pipelines.registry.results import replace_tables
 from pipelines.settings import Settings
-from pipelines.stats import analyse_endpoint, forest_figure, km_figure, save_png
+from pipelines.stats.binary import BINARY_SCHEMA
+from pipelines.stats import (
+    EndpointResults, analyse_endpoint, binary_outcome, event_within, exposure_forest_figure, few_events_note,
+    forest_figure, km_figure, save_png, table_one,
+)
+
+OBSERVATIONAL = ("Observational registry data, treatment not randomised: differences between groups may reflect who "
+                 "was selected for each (confounding by indication); hazard ratios are associations, not effects.")
+LIMITS_SCHEMA = {"analysis_id": "string", "endpoint": "string", "design": "string", "confounders_held": "string",
+                 "confounders_not_held": "string", "few_events_groups": "string", "clustering": "string",
+                 "immortal_time": "string", "footnote": "string"}
 
 
 @dataclass(frozen=True)
 class AnalysisOutput:
-    results: dict[str, object]  # endpoint -> EndpointResults
+    results: dict[str, EndpointResults]  # endpoint -> its statistics
     plots: dict[str, Path]  # plot name -> PNG
     rows: dict[str, int]  # results table -> rows written
 
 
+def check_frame_columns(con: duckdb.DuckDBPyConnection, analysis: Analysis) -> None:
+    """Every column the catalogue entry names exists in its view (else the message names entry and column)."""
+    present = {row[0] for row in con.execute(f"DESCRIBE {analysis.frame}").fetchall()}
+    missing = [c for c in ("patient_id", *analysis.columns) if c not in present]
+    if missing:
+        raise CatalogueError(f"catalogue.yaml: analysis '{analysis.id}': column(s) {', '.join(missing)} "
+                             f"not in {analysis.frame} (sql/analysis/{analysis.id}.sql)")
+
+
 def endpoint_frame(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint: str) -> pd.DataFrame:
-    """One row per subject for one endpoint, in the shape the statistics take."""
-    covariates = "".join(f", {c}" for c in analysis.covariates)
+    """One row per subject for one endpoint, in the shape the statistics take (catalogue groups only)."""
+    columns = "".join(f", {c}" for c in analysis.columns)
+    counts = con.execute(f"SELECT count(*), count(*) FILTER (WHERE paramcd = ?) FROM {analysis.frame}", [endpoint]).fetchall()[0]
+    if counts[0] and not counts[1]:
+        raise CatalogueError(f"catalogue.yaml: analysis '{analysis.id}': {analysis.frame} has no rows with "
+                             f"PARAMCD '{endpoint}' (sql/analysis/{analysis.id}.sql)")
     frame = con.execute(
-        f"SELECT subject_id, patient_id, group_label AS \"group\", aval AS time_months, 1 - cnsr AS event{covariates} "
-        f"FROM {analysis.frame} WHERE paramcd = ? AND list_contains(?, group_label)",
+        f"SELECT subject_id, patient_id, group_label AS \"group\", aval AS time_months, 1 - cnsr AS event{columns} "
+        f"FROM {analysis.frame} WHERE paramcd = ? AND list_contains(?, group_label) ORDER BY subject_id",
         [endpoint, list(analysis.groups)]).df()
     frame["group"] = pd.Categorical(frame["group"], categories=list(analysis.groups))
     return frame
 
 
+def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.DataFrame:
+    """The stated limits of one comparison (results.limits), and the footnote every plot of it carries."""
+    held = ", ".join(analysis.covariates) or None
+    few = few_events_note(results.km_summary) or None
+    clustering = (f"subjects are not independent: Cox models use robust variance clustered on {analysis.cluster}; "
+                  "Kaplan-Meier CIs and the log-rank test treat subjects as independent") if analysis.cluster else None
+    immortal = ("the naive grouping credits the exposed with time before exposure (immortal time); read the landmark "
+                "and time-varying models in results.immortal_time") if analysis.exposure else None
+    footnote = " ".join(filter(None, [OBSERVATIONAL, f"Adjusted for (multivariable): {held}." if held else None,
+                                      f"Not held by the registry: {analysis.confounders_not_held}.", few,
+                                      f"Note: {clustering}." if clustering else None]))
+    return pd.DataFrame([{"analysis_id": analysis.id, "endpoint": endpoint, "design": OBSERVATIONAL,
+                          "confounders_held": held, "confounders_not_held": analysis.confounders_not_held,
+                          "few_events_groups": few, "clustering": clustering, "immortal_time": immortal,
+                          "footnote": footnote}]).astype(LIMITS_SCHEMA)
+
+
+def _keyed(table: pd.DataFrame, analysis_id: str, endpoint: str | None, **extra: object) -> pd.DataFrame:
+    keys = pd.DataFrame({"analysis_id": analysis_id, "endpoint": endpoint, **extra}, index=table.index)
+    return pd.concat([keys, table], axis=1)
+
+
+def _plots(analysis: Analysis, endpoint: str, frame: pd.DataFrame, results: EndpointResults, footnote: str,
+           folder: Path) -> dict[str, Path]:
+    title = f"{analysis.title} — {endpoint}"
+    stem = folder / f"{analysis.id}_{endpoint}"
+    model = "multivariable" if analysis.covariates else "univariable"
+    km = km_figure(frame, results, title=title, footnote=footnote, time_label=f"Months from {analysis.origin}")
+    plots = {f"km_{endpoint}": save_png(km, Path(f"{stem}_km.png")),
+             f"forest_{endpoint}": save_png(forest_figure(results.cox, model=model, title=title, footnote=footnote),
+                                            Path(f"{stem}_forest.png"))}
+    if analysis.exposure:
+        plots[f"immortal_time_{endpoint}"] = save_png(
+            exposure_forest_figure(results.immortal_time, title=title, footnote=footnote), Path(f"{stem}_immortal_time.png"))
+    return plots
+
+
 def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: Settings) -> AnalysisOutput:
+    """Every endpoint's statistics, the binary outcome, Table 1 and the limits, stored in results.*; plots as PNG."""
+    check_frame_columns(con, analysis)
+    tables: dict[str, list[pd.DataFrame]] = {}
     results, plots = {}, {}
     for endpoint in analysis.endpoints:
         frame = endpoint_frame(con, analysis, endpoint)
-        result = analyse_endpoint(frame, reference_group=analysis.reference, covariates=list(analysis.covariates),
-                                  landmarks=analysis.landmarks)
+        result = analyse_endpoint(frame, reference_group=analysis.reference, groups=list(analysis.groups),
+                                  covariates=list(analysis.covariates), landmarks=analysis.landmarks,
+                                  exposure=analysis.exposure, exposure_landmarks=analysis.exposure_landmarks,
+                                  cluster=analysis.cluster)
         results[endpoint] = result
-        title = f"{analysis.title} — {endpoint}"
-        footnote = f"Observational data; confounders not held: {analysis.confounders_not_held}"
-        settings.plots_dir.mkdir(parents=True, exist_ok=True)
-        plots[f"km_{endpoint}"] = save_png(km_figure(frame, result, title=title, footnote=footnote),
-                                           settings.plots_dir / f"{analysis.id}_{endpoint}_km.png")
-        plots[f"forest_{endpoint}"] = save_png(forest_figure(result.cox, title=title, footnote=footnote),
-                                               settings.plots_dir / f"{analysis.id}_{endpoint}_forest.png")
-    return AnalysisOutput(results, plots, replace_results(con, analysis.id, results))
+        for name, table in result.tables(analysis_id=analysis.id, endpoint=endpoint).items():
+            tables.setdefault(name, []).append(table)
+        stated = limits(analysis, endpoint, result)
+        tables.setdefault("limits", []).append(stated)
+        outcome = analysis.binary_outcome
+        if outcome and outcome.endpoint == endpoint:
+            counts = binary_outcome(frame.assign(outcome=event_within(frame, outcome.within_months)), "outcome",
+                                    groups=list(analysis.groups))
+            tables["binary_outcome"] = [_keyed(counts, analysis.id, endpoint, within_months=outcome.within_months)]
+        plots |= _plots(analysis, endpoint, frame, result, stated["footnote"].iloc[0], settings.plots_dir)
+        if endpoint == analysis.endpoints[0]:  # the subjects are the same for every endpoint
+            characteristics = table_one(frame, analysis.characteristics, groups=list(analysis.groups))
+            tables["table_one"] = [_keyed(characteristics, analysis.id, None)]
+    no_outcome = pd.DataFrame(columns=list(BINARY_SCHEMA)).astype(BINARY_SCHEMA)  # still replaces stale rows
+    tables.setdefault("binary_outcome", [_keyed(no_outcome, analysis.id, None, within_months=float("nan"))])
+    return AnalysisOutput(results, plots, replace_tables(con, analysis.id, tables))

@@ -1,7 +1,12 @@
-"""The analysis catalogue (``sql/analysis/catalogue.yaml``) as typed entries."""
+"""The analysis catalogue (``sql/analysis/catalogue.yaml``) as typed, validated entries.
+
+Analysts extend the catalogue without writing Python, so every entry is checked here and a
+mistake is reported with the file and the analysis it is in, before any asset runs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,49 +15,141 @@ import yaml
 from pipelines.sql_models import SQL_DIR
 
 CATALOGUE_PATH = SQL_DIR / "analysis" / "catalogue.yaml"
-ENDPOINTS = {"PFS", "OS"}
+ENDPOINTS = ("PFS", "RFS", "OS")
+REQUIRED = ("id", "title", "seed", "endpoints", "groups", "reference")
+OPTIONAL = ("origin", "covariates", "characteristics", "landmarks", "exposure", "exposure_landmarks", "binary_outcome", "cluster",
+            "confounders_not_held")
+DEFAULT_LANDMARKS = (6.0, 12.0, 24.0, 36.0, 60.0)
+DEFAULT_EXPOSURE_LANDMARKS = (6.0, 12.0)
+
+
+@dataclass(frozen=True)
+class BinaryOutcome:
+    """An event of ``endpoint`` within ``within_months`` of the origin, as a 0/1 outcome per subject."""
+
+    endpoint: str
+    within_months: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.endpoint} event within {self.within_months:g} months"
 
 
 @dataclass(frozen=True)
 class Analysis:
+    """One catalogue entry; the keys are documented at the top of catalogue.yaml."""
+
     id: str
     title: str
     seed: str
     endpoints: tuple[str, ...]
     groups: tuple[str, ...]
     reference: str
-    covariates: tuple[str, ...]
-    landmarks: tuple[float, ...]
-    confounders_not_held: str
+    origin: str = "origin"
+    covariates: tuple[str, ...] = ()
+    characteristics: tuple[str, ...] = ()
+    landmarks: tuple[float, ...] = DEFAULT_LANDMARKS
+    exposure: str | None = None
+    exposure_landmarks: tuple[float, ...] = DEFAULT_EXPOSURE_LANDMARKS
+    binary_outcome: BinaryOutcome | None = None
+    cluster: str | None = None
+    confounders_not_held: str = "not stated"
 
     @property
     def frame(self) -> str:
         return f"analysis.{self.id}"
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Frame columns beyond the ADTTE ones that the statistics read, each once."""
+        named = [*self.covariates, *self.characteristics, self.exposure, self.cluster]
+        return tuple(dict.fromkeys(c for c in named if c and c != "patient_id"))
 
-def _entry(raw: dict, source: Path) -> Analysis:
-    where = f"{source.name}: analysis '{raw.get('id', '?')}'"
-    missing = {"id", "title", "seed", "endpoints", "groups", "reference"} - set(raw)
+
+class CatalogueError(ValueError):
+    """A catalogue entry that cannot be run; the message names the file and the analysis."""
+
+
+def _names(value: object, where: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise CatalogueError(f"{where}: '{key}' must be a list of names")
+    names = tuple(str(v) for v in value)
+    if len(set(names)) != len(names):
+        raise CatalogueError(f"{where}: '{key}' lists a name twice")
+    return names
+
+
+def _months(value: object, where: str, key: str) -> tuple[float, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, int | float) and v > 0 for v in value):
+        raise CatalogueError(f"{where}: '{key}' must be a non-empty list of positive numbers of months")
+    return tuple(float(v) for v in value)
+
+
+def _name(value: object, where: str, key: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.isidentifier()):
+        raise CatalogueError(f"{where}: '{key}' must be a column name")
+    return value
+
+
+def _binary(value: object, endpoints: tuple[str, ...], where: str) -> BinaryOutcome | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) != {"endpoint", "within_months"}:
+        raise CatalogueError(f"{where}: 'binary_outcome' must have exactly the keys endpoint and within_months")
+    if value["endpoint"] not in endpoints:
+        raise CatalogueError(f"{where}: binary_outcome endpoint '{value['endpoint']}' is not one of its endpoints")
+    return BinaryOutcome(str(value["endpoint"]), _months([value["within_months"]], where, "binary_outcome.within_months")[0])
+
+
+def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None = None) -> Analysis:
+    """Validate one entry (merged over the catalogue's ``defaults``) into an :class:`Analysis`."""
+    name = raw.get("id", "?") if isinstance(raw, Mapping) else "?"
+    where = f"{source.name}: analysis '{name}'"
+    if not isinstance(raw, Mapping):
+        raise CatalogueError(f"{where}: an entry must be a mapping of keys")
+    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise CatalogueError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(REQUIRED + OPTIONAL)})")
+    missing = [k for k in REQUIRED if k not in raw]
     if missing:
-        raise ValueError(f"{where}: missing key(s) {', '.join(sorted(missing))}")
-    if not set(raw["endpoints"]) <= ENDPOINTS:
-        raise ValueError(f"{where}: endpoints must be among {sorted(ENDPOINTS)}")
-    if raw["reference"] not in raw["groups"]:
-        raise ValueError(f"{where}: reference '{raw['reference']}' is not one of its groups")
-    if not (SQL_DIR / "analysis" / f"{raw['id']}.sql").is_file():
-        raise ValueError(f"{where}: no SQL file sql/analysis/{raw['id']}.sql")
+        raise CatalogueError(f"{where}: missing key(s) {', '.join(missing)}")
+    entry = {**(defaults or {}), **raw}
+    if not str(entry["id"]).isidentifier():
+        raise CatalogueError(f"{where}: id must be a SQL identifier (letters, digits, underscores)")
+    endpoints = _names(entry["endpoints"], where, "endpoints")
+    if not endpoints or not set(endpoints) <= set(ENDPOINTS):
+        raise CatalogueError(f"{where}: endpoints must be among {', '.join(ENDPOINTS)}")
+    groups = _names(entry["groups"], where, "groups")
+    if str(entry["reference"]) not in groups:
+        raise CatalogueError(f"{where}: reference '{entry['reference']}' is not one of its groups")
+    if not (source.parent / f"{entry['id']}.sql").is_file():
+        raise CatalogueError(f"{where}: no SQL file sql/analysis/{entry['id']}.sql")
     return Analysis(
-        id=raw["id"], title=raw["title"], seed=str(raw["seed"]), endpoints=tuple(raw["endpoints"]),
-        groups=tuple(str(g) for g in raw["groups"]), reference=str(raw["reference"]),
-        covariates=tuple(raw.get("covariates", ())), landmarks=tuple(float(x) for x in raw.get("landmarks", (6, 12, 24))),
-        confounders_not_held=str(raw.get("confounders_not_held", "not stated")),
+        id=str(entry["id"]), title=str(entry["title"]), seed=str(entry["seed"]), endpoints=endpoints, groups=groups,
+        reference=str(entry["reference"]), origin=str(entry.get("origin", "origin")),
+        covariates=_names(entry.get("covariates", []), where, "covariates"),
+        characteristics=_names(entry.get("characteristics", []), where, "characteristics"),
+        landmarks=_months(entry.get("landmarks", list(DEFAULT_LANDMARKS)), where, "landmarks"),
+        exposure=_name(entry.get("exposure"), where, "exposure"),
+        exposure_landmarks=_months(entry.get("exposure_landmarks", list(DEFAULT_EXPOSURE_LANDMARKS)), where,
+                                   "exposure_landmarks"),
+        binary_outcome=_binary(entry.get("binary_outcome"), endpoints, where),
+        cluster=_name(entry.get("cluster"), where, "cluster"),
+        confounders_not_held=str(entry.get("confounders_not_held", "not stated")),
     )
 
 
 def load_catalogue(path: Path = CATALOGUE_PATH) -> list[Analysis]:
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))["analyses"]
-    analyses = [_entry(raw, path) for raw in entries]
+    """Every entry of the catalogue file, validated; ids are unique."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(document, Mapping) or not isinstance(document.get("analyses"), list):
+        raise CatalogueError(f"{path.name}: needs a list under 'analyses'")
+    defaults = document.get("defaults") or {}
+    if not isinstance(defaults, Mapping) or set(defaults) - set(OPTIONAL):
+        raise CatalogueError(f"{path.name}: 'defaults' may only set {', '.join(OPTIONAL)}")
+    analyses = [parse_entry(raw, path, defaults) for raw in document["analyses"]]
     ids = [a.id for a in analyses]
-    if len(ids) != len(set(ids)):
-        raise ValueError(f"{path.name}: duplicate analysis ids")
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise CatalogueError(f"{path.name}: duplicate analysis id(s) {', '.join(duplicated)}")
     return analyses

@@ -1,12 +1,14 @@
 """Write statistics to ``results.*``: one table per kind of result, rows keyed by analysis and endpoint.
 
+Callers pass frames whose leading columns are the keys (``analysis_id``, ``endpoint``), e.g. from
+``EndpointResults.tables(analysis_id=..., endpoint=...)``; ``endpoint`` is NULL for per-analysis
+tables such as Table 1.
+
 Results are derived data, so an analysis's rows are simply replaced on every
 refresh; a table whose columns changed with the code is rebuilt.
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import duckdb
 import pandas as pd
@@ -28,20 +30,19 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, anal
         con.unregister("_result")
 
 
-def replace_results(con: duckdb.DuckDBPyConnection, analysis_id: str, per_endpoint: dict[str, object]) -> dict[str, int]:
-    """Store every DataFrame field of each endpoint's result dataclass; returns rows per table."""
-    tables: dict[str, list[pd.DataFrame]] = {}
-    for endpoint, result in per_endpoint.items():
-        for field in dataclasses.fields(result):
-            frame = getattr(result, field.name)
-            if isinstance(frame, pd.DataFrame):
-                keyed = frame.copy()
-                keyed.insert(0, "endpoint", endpoint)
-                keyed.insert(0, "analysis_id", analysis_id)
-                tables.setdefault(field.name, []).append(keyed)
+def replace_tables(con: duckdb.DuckDBPyConnection, analysis_id: str, tables: dict[str, list[pd.DataFrame]]) -> dict[str, int]:
+    """Replace an analysis's rows in ``results.<table>`` by the given frames (already keyed), in one transaction.
+
+    Every frame must start with the key columns ``analysis_id`` and ``endpoint``; returns rows per table.
+    """
+    for table, frames in tables.items():
+        for frame in frames:
+            if list(frame.columns[:2]) != ["analysis_id", "endpoint"]:
+                raise ValueError(f"results.{table}: frames must start with analysis_id, endpoint (got {list(frame.columns[:2])})")
+    keys = {"analysis_id": "string", "endpoint": "string"}  # typed even when empty or all NULL (Table 1's endpoint)
     with transaction(con):
         for table, frames in tables.items():
-            _write(con, table, pd.concat(frames, ignore_index=True), analysis_id)
+            _write(con, table, pd.concat(frames, ignore_index=True).astype(keys), analysis_id)
     return {table: sum(len(f) for f in frames) for table, frames in tables.items()}
 
 

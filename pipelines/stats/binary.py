@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import MonteCarloMethod, binomtest, chi2_contingency, fisher_exact
 
-from pipelines.stats.frame import GROUP, order_groups, typed
+from pipelines.stats.frame import EVENT, GROUP, TIME, check_frame, order_groups, typed
 
 BINARY_SCHEMA = {"group": "string", "n": "int64", "n_missing": "int64", "events": "int64", "proportion": "float64",
                  "lower": "float64", "upper": "float64", "test": "string", "statistic": "float64", "p": "float64",
@@ -41,6 +41,22 @@ def contingency_test(table: np.ndarray) -> tuple[str, float, float]:
         return "fisher_monte_carlo", float(result.statistic), float(result.pvalue)
     chi_square = chi2_contingency(counts, correction=False)
     return "chi_square", float(chi_square.statistic), float(chi_square.pvalue)
+
+
+def event_within(frame: pd.DataFrame, horizon: float) -> pd.Series:
+    """Whether each subject's event happened within ``horizon`` (1), did not (0), or is unknown (NA).
+
+    A time-to-event frame becomes a binary outcome the way a published proportion is counted:
+    1 for an event at or before the horizon; 0 for a subject followed event-free to the horizon
+    (time >= horizon without an event by then); NA for a subject censored before it, whose outcome
+    is unknown (counted in ``n_missing`` by :func:`binary_outcome`, never as a non-event).
+    """
+    data = check_frame(frame)
+    known_event = (data[EVENT] == 1) & (data[TIME] <= horizon)
+    outcome = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    outcome[known_event] = 1
+    outcome[~known_event & (data[TIME] >= horizon)] = 0
+    return outcome
 
 
 def binary_outcome(frame: pd.DataFrame, outcome: str, *, groups: Sequence[str] | None = None) -> pd.DataFrame:

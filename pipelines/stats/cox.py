@@ -22,11 +22,12 @@ from pipelines.stats.frame import EVENT, GROUP, TIME, check_frame, is_categorica
 from pipelines.stats.ph_test import ph_test_rows
 
 COX_SCHEMA = {"model": "string", "term": "string", "variable": "string", "level": "string", "reference": "string",
-              "n": "int64", "events": "int64", "n_excluded_missing": "int64", "coef": "float64", "se": "float64",
-              "hr": "float64", "hr_lower": "float64", "hr_upper": "float64", "p": "float64", "status": "string"}
+              "n": "int64", "events": "int64", "n_excluded_missing": "int64", "n_clusters": "Int64", "coef": "float64",
+              "se": "float64", "hr": "float64", "hr_lower": "float64", "hr_upper": "float64", "p": "float64",
+              "status": "string"}
 COX_COLUMNS = list(COX_SCHEMA)
 MAX_ABS_COEF = 10.0  # |log HR| > 10 (HR beyond 22 000 or below 1/22 000): a coefficient running off
-_FIT_TIME, _FIT_EVENT = "__time", "__event"
+_FIT_TIME, _FIT_EVENT, _FIT_CLUSTER = "__time", "__event", "__cluster"
 Fitted = TypeVar("Fitted")
 
 
@@ -110,14 +111,18 @@ def guarded_fit(fit: Callable[[], Fitted]) -> tuple[Fitted | None, str]:
 
 
 def coefficient_rows(model: str, terms: Sequence[Term], summary: pd.DataFrame | None, statuses: dict[str, str],
-                     *, n: int, events: int, n_excluded: int) -> pd.DataFrame:
-    """Tidy rows (``COX_COLUMNS``), one per term; a term without a summary row gets NaN numbers."""
+                     *, n: int, events: int, n_excluded: int, n_clusters: int | None = None) -> pd.DataFrame:
+    """Tidy rows (``COX_COLUMNS``), one per term; a term without a summary row gets NaN numbers.
+
+    ``n_clusters`` is the number of clusters of a robust (sandwich) variance, None for the model-based one.
+    """
     rows = []
     for term in terms:
         fitted = summary is not None and term.name in summary.index
         stats = summary.loc[term.name] if fitted else {}
         rows.append({"model": model, "term": term.name, "variable": term.variable, "level": term.level,
                      "reference": term.reference, "n": n, "events": events, "n_excluded_missing": n_excluded,
+                     "n_clusters": n_clusters,
                      "coef": stats.get("coef", np.nan), "se": stats.get("se(coef)", np.nan),
                      "hr": stats.get("exp(coef)", np.nan), "hr_lower": stats.get("exp(coef) lower 95%", np.nan),
                      "hr_upper": stats.get("exp(coef) upper 95%", np.nan), "p": stats.get("p", np.nan),
@@ -150,7 +155,7 @@ def _reference_problem(data: pd.DataFrame, reference: str) -> str | None:
 
 
 def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str] | None = None,
-              covariates: Sequence[str] = (), model: str = "univariable") -> CoxResult:
+              covariates: Sequence[str] = (), model: str = "univariable", cluster: str | None = None) -> CoxResult:
     """Cox model of the hazard by group (dummy-coded against ``reference_group``) and covariates.
 
     Subjects with a missing covariate are left out (complete-case analysis; the count is
@@ -175,6 +180,11 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
         Adjustment columns, in output order.
     model
         Label written to the ``model`` column (e.g. ``"univariable"``, ``"multivariable"``).
+    cluster
+        Column identifying independent units when subjects are not (e.g. the patient of each
+        operation): the coefficients are the same, their standard errors, CIs and p-values come from
+        the robust (sandwich) variance clustered on it (lifelines ``cluster_col``, R's
+        ``coxph(..., cluster = id)``), and ``n_clusters`` counts the clusters fitted.
 
     Returns
     -------
@@ -182,7 +192,7 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
         Coefficients (``n`` and ``events`` are those of the subjects fitted) and
         proportional-hazards tests (Schoenfeld residuals, rank time transform).
     """
-    check_frame(frame, covariates)
+    check_frame(frame, [*covariates, *([cluster] if cluster else [])])
     data, order = select_groups(frame, groups)
     if reference_group not in order:
         raise ValueError(f"reference group {reference_group!r} is not among the groups {order}")
@@ -201,13 +211,17 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
     problem = _reference_problem(fit_data, reference_group) or design_problem(design, fit_data, covariates, events)
     fitted: CoxPHFitter | None = None
     training = design.assign(**{_FIT_TIME: fit_data[TIME], _FIT_EVENT: fit_data[EVENT]})
+    if cluster:
+        training[_FIT_CLUSTER] = fit_data[cluster].astype(str)
     if problem is None:
-        fitted, problem = guarded_fit(lambda: CoxPHFitter().fit(training, _FIT_TIME, _FIT_EVENT))
+        fitted, problem = guarded_fit(lambda: CoxPHFitter().fit(training, _FIT_TIME, _FIT_EVENT,
+                                                                cluster_col=_FIT_CLUSTER if cluster else None))
     status = "ok" if fitted is not None else str(problem)
     terms = [*group_terms, *covariate_terms]
     statuses = {t.name: f"not_estimable: group '{t.level}' {left_out[t.level]}"
                 if t.variable == GROUP and t.level in left_out else status for t in terms}
     coefficients = coefficient_rows(model, terms, fitted.summary if fitted else None, statuses,
-                                    n=len(fit_data), events=events, n_excluded=len(data) - len(complete))
+                                    n=len(fit_data), events=events, n_excluded=len(data) - len(complete),
+                                    n_clusters=int(fit_data[cluster].nunique()) if cluster else None)
     fitted_terms = [t.name for t in [*fit_group_terms, *covariate_terms]]
     return CoxResult(coefficients=coefficients, ph_test=ph_test_rows(model, fitted, training, fitted_terms, status))

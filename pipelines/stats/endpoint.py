@@ -57,7 +57,8 @@ class EndpointResults:
 def analyse_endpoint(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str] | None = None,
                      covariates: Sequence[str] = (), landmarks: Sequence[float] = DEFAULT_LANDMARKS,
                      ci_transform: CiTransform = "log-log", exposure: str | None = None,
-                     exposure_landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS) -> EndpointResults:
+                     exposure_landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS,
+                     cluster: str | None = None) -> EndpointResults:
     """Kaplan-Meier, log-rank, Cox and (optionally) immortal-time analyses of one endpoint.
 
     Parameters
@@ -82,6 +83,10 @@ def analyse_endpoint(frame: pd.DataFrame, *, reference_group: str, groups: Seque
         comparison is reported unadjusted and adjusted (``model`` suffixed ``_adjusted``).
     exposure_landmarks
         Landmark times of that comparison.
+    cluster
+        Column of the independent unit when subjects are not independent (e.g. ``patient_id`` for
+        operations): the Cox models use the robust variance clustered on it.  Kaplan-Meier and
+        log-rank treat subjects as independent (docs/statistics.md, "Operation-level analyses").
 
     Returns
     -------
@@ -89,10 +94,10 @@ def analyse_endpoint(frame: pd.DataFrame, *, reference_group: str, groups: Seque
         Every table, never raising for data that make an estimate impossible (see ``status``).
     """
     km = kaplan_meier(frame, groups=groups, landmarks=landmarks, ci_transform=ci_transform)
-    models = [cox_model(frame, reference_group=reference_group, groups=groups, model="univariable")]
+    models = [cox_model(frame, reference_group=reference_group, groups=groups, model="univariable", cluster=cluster)]
     if covariates:
         models.append(cox_model(frame, reference_group=reference_group, groups=groups, covariates=covariates,
-                                model="multivariable"))
+                                model="multivariable", cluster=cluster))
     immortal = [typed([], COX_SCHEMA)]
     if exposure is not None:
         cohort = order_groups(frame, groups)[0]

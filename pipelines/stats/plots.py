@@ -137,6 +137,24 @@ def forest_figure(cox: pd.DataFrame, *, model: str = "multivariable", title: str
     reason, so a missing bar is never mistaken for HR = 1.  ``footnote`` is printed under the plot.
     """
     rows = cox[cox["model"] == model].reset_index(drop=True)
+    n_events = f" (n={rows['n'].iloc[0]}, events={rows['events'].iloc[0]})" if len(rows) else ""
+    return _forest(rows, [_term_label(row) for _, row in rows.iterrows()], title=f"{title}\n{model} Cox model{n_events}",
+                   footnote=footnote)
+
+
+def exposure_forest_figure(immortal: pd.DataFrame, *, title: str = "", footnote: str = "") -> Figure:
+    """The exposure's hazard ratio in every immortal-time model (naive, landmarks, time-varying), one bar each.
+
+    Reads the ``immortal_time`` table (``group=exposed`` rows), so the biased naive estimate is
+    always shown beside its corrections; each label gives the model's own n and events.
+    """
+    rows = immortal[immortal["term"] == immortal["term"].iloc[0]].reset_index(drop=True) if len(immortal) else immortal
+    labels = [f"{row['model'].replace('_', ' ')} (n={row['n']}, events={row['events']})" for _, row in rows.iterrows()]
+    return _forest(rows, labels, title=f"{title}\nexposed vs unexposed: naive, landmark and time-varying Cox models",
+                   footnote=footnote)
+
+
+def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str) -> Figure:
     figure = Figure(figsize=(10, 1.5 + 0.45 * max(len(rows), 1)))
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
@@ -159,14 +177,22 @@ def forest_figure(cox: pd.DataFrame, *, model: str = "multivariable", title: str
                 if row["status"] == "ok" else row["status"].replace("not_estimable: ", "not estimable: "))
         ax.text(1.02, position, text, transform=ax.get_yaxis_transform(), va="center", fontsize=9,
                 color="black" if row["status"] == "ok" else "firebrick")
-    ax.set_yticks(positions, [_term_label(row) for _, row in rows.iterrows()])
+    ax.set_yticks(positions, labels)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("Hazard ratio (95% CI), log scale")
-    n_events = f" (n={rows['n'].iloc[0]}, events={rows['events'].iloc[0]})" if len(rows) else ""
-    ax.set_title(f"{title}\n{model} Cox model{n_events}", fontsize=11)
+    ax.set_title(title, fontsize=11)
     figure.subplots_adjust(left=0.25, right=0.6)
     _add_footnote(figure, footnote)
     return figure
+
+
+def few_events_note(km_summary: pd.DataFrame) -> str:
+    """The footnote sentence flagging groups with fewer than 10 events (empty when there are none)."""
+    few = km_summary[km_summary["few_events"]]
+    if few.empty:
+        return ""
+    listed = ", ".join(f"{row['group']} ({row['events']})" for _, row in few.iterrows())
+    return f"Fewer than 10 events, estimates unstable (read as descriptive): {listed}."
 
 
 def _add_footnote(figure: Figure, footnote: str) -> None:

@@ -1,7 +1,8 @@
--- analysis.time_to_event(subjects): the one definition of PFS and OS, shared by every analysis.
+-- analysis.time_to_event(subjects [, progression_code := 'PFS' | 'RFS']): the one definition of
+-- PFS, RFS and OS, shared by every analysis.
 -- Input: the name of a view with one row per subject and columns
 --   subject_id, site_id, patient_id, group_label, origin_date (+ any covariates).
--- Output: two rows per subject (PARAMCD 'PFS' and 'OS'), in CDISC ADaM ADTTE style:
+-- Output: two rows per subject (PARAMCD 'PFS' or 'RFS', and 'OS'), in CDISC ADaM ADTTE style:
 --   paramcd, param   : endpoint code and name
 --   startdt          : time origin (the subject's origin_date)
 --   adt              : date of the event, or of censoring
@@ -10,9 +11,11 @@
 --   evntdesc         : what happened at adt
 --   srcdom           : the registry column adt was taken from
 -- PFS = first progression after the origin, or death from any cause, whichever is first.
--- OS  = death from any cause.  Both censored at core.int_follow_up.censor_date.
+-- RFS = the same derivation after surgery (progressions recorded after an operation are its
+--       recurrences), for analyses whose origin is an operation: PARAMCD 'RFS', EVNTDESC 'RECURRENCE'.
+-- OS  = death from any cause.  All censored at core.int_follow_up.censor_date.
 -- Subjects whose follow-up ends before their origin are left out (nothing to analyse).
-CREATE OR REPLACE MACRO analysis.time_to_event(subjects) AS TABLE
+CREATE OR REPLACE MACRO analysis.time_to_event(subjects, progression_code := 'PFS') AS TABLE
 WITH subject AS (
     SELECT s.*, f.censor_date, f.censor_source, f.death_date
     FROM query_table(subjects) AS s
@@ -27,10 +30,14 @@ next_progression AS (
     GROUP BY s.subject_id
 ),
 endpoint AS (
-    SELECT s.*, 'PFS' AS paramcd, 'Progression-free survival' AS param,
+    SELECT s.*,
+           CASE WHEN progression_code IN ('PFS', 'RFS') THEN progression_code
+                ELSE error('analysis.time_to_event: progression_code must be PFS or RFS') END AS paramcd,
+           CASE progression_code WHEN 'RFS' THEN 'Recurrence-free survival'
+                ELSE 'Progression-free survival' END AS param,
            least(n.progression_date, s.death_date) AS event_date,
-           CASE WHEN n.progression_date <= coalesce(s.death_date, n.progression_date)
-                THEN 'PROGRESSION' ELSE 'DEATH' END AS event_kind
+           CASE WHEN n.progression_date IS NULL OR n.progression_date > s.death_date THEN 'DEATH'
+                WHEN progression_code = 'RFS' THEN 'RECURRENCE' ELSE 'PROGRESSION' END AS event_kind
     FROM subject AS s LEFT JOIN next_progression AS n USING (subject_id)
     UNION ALL BY NAME
     SELECT s.*, 'OS' AS paramcd, 'Overall survival' AS param,
@@ -47,7 +54,7 @@ SELECT
          WHEN censor_source = 'DATA_CUTOFF' THEN 'CENSORED AT DATA CUT-OFF'
          ELSE 'CENSORED AT LAST CONTACT' END            AS evntdesc,
     CASE WHEN event_date IS NULL THEN censor_source
-         WHEN event_kind = 'PROGRESSION' THEN 'PROGRESSIONS.PROGRESSION_DATE'
+         WHEN event_kind <> 'DEATH' THEN 'PROGRESSIONS.PROGRESSION_DATE'
          ELSE 'PATIENTS.DEATH_DATE' END                 AS srcdom
 FROM endpoint
 WHERE coalesce(event_date, censor_date) >= origin_date;

@@ -2,7 +2,7 @@
 -- imatinib, by the pattern of that progression (seed 004: focal vs generalised).
 -- Grain: one patient.  Origin: the date of the first progression on imatinib.
 -- Groups: focal vs multifocal (generalised).  PFS here is progression after salvage.
--- Covariates: sex, KIT exon 11 mutation, tumour count at start of advanced treatment.
+-- Columns: age at progression and the patient characteristics of core.int_patient_characteristics.
 CREATE OR REPLACE VIEW analysis.progression_pattern_subjects AS
 SELECT
     g.patient_id                   AS subject_id,
@@ -10,11 +10,10 @@ SELECT
     g.patient_id,
     g.pattern                      AS group_label,
     g.progression_date             AS origin_date,
-    p.sex,
-    (p.mutation_gene = 'KIT' AND p.mutation_exon = 11) AS kit_exon11,
-    p.tumour_count
+    year(g.progression_date) - c.birth_year AS age,
+    c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM core.int_progression_context AS g
-JOIN core.patients AS p USING (site_id, patient_id)
+JOIN core.int_patient_characteristics AS c ON c.site_id = g.site_id AND c.patient_id = g.patient_id
 WHERE g.ordinal = 1
   AND g.tki_line = 1
   AND g.tki_agent = 'imatinib';

@@ -1,24 +1,25 @@
 -- analysis.surgery_on_tki: operations for advanced GIST on a TKI, by the TKI at surgery
--- (seed 003, Fairweather et al. 2018).  Grain: one operation (a patient may have several).
--- Origin: the date of surgery.  Groups: imatinib vs sunitinib at surgery (derived in
--- core.int_surgery_context).  Covariates: disease status at surgery, completeness of
--- resection, sex, line of therapy.
+-- (seed 003, Fairweather et al. 2018).  Grain: one operation (core.int_operations_on_tki; a
+-- patient may have several, so the catalogue clusters the Cox models by patient_id).
+-- Origin: the date of surgery.  Groups: imatinib vs sunitinib at surgery (derived, never typed in).
+-- Columns besides the ADTTE ones: disease status, resection, TKI line, operation number, age at
+-- surgery and the patient characteristics of core.int_patient_characteristics.
 CREATE OR REPLACE VIEW analysis.surgery_on_tki_subjects AS
 SELECT
-    s.patient_id || '@' || strftime(s.surgery_date, '%Y-%m-%d') AS subject_id,
-    s.site_id,
-    s.patient_id,
-    s.tki_agent                    AS group_label,
-    s.surgery_date                 AS origin_date,
-    s.disease_status,
-    s.resection,
-    s.tki_line,
-    p.sex
-FROM core.int_surgery_context AS s
-JOIN core.patients AS p USING (site_id, patient_id)
-WHERE s.advanced_disease
-  AND s.intent <> 'primary_resection'
-  AND s.tki_agent IN ('imatinib', 'sunitinib');
+    o.operation_id                 AS subject_id,
+    o.site_id,
+    o.patient_id,
+    o.tki_agent                    AS group_label,
+    o.surgery_date                 AS origin_date,
+    CAST(o.disease_status AS ENUM ('responsive', 'stable', 'focal_progression', 'multifocal_progression'))
+                                   AS disease_status,  -- ENUM: responsive is the covariate's reference level
+    o.resection,
+    o.tki_line,
+    o.operation_number,
+    year(o.surgery_date) - c.birth_year AS age,
+    c.* EXCLUDE (site_id, patient_id, birth_year)
+FROM core.int_operations_on_tki AS o
+JOIN core.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id;
 
 CREATE OR REPLACE VIEW analysis.surgery_on_tki AS
 SELECT * FROM analysis.time_to_event('analysis.surgery_on_tki_subjects');

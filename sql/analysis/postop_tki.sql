@@ -1,0 +1,27 @@
+-- analysis.postop_tki: cytoreductive surgery on first-line imatinib before any progression
+-- (surgery after response, seed 001, Rutkowski et al. 2006), by whether the TKI was continued
+-- after surgery.  Grain: one patient (their first such operation).  Origin: the date of surgery.
+-- Groups: continued / stopped (NULL tki_continued is labelled unknown and left out).
+-- Endpoints: RFS (recurrence = first progression after surgery, or death) and OS; the catalogue
+-- adds the proportion with an RFS event within 12 months (Fisher's exact test).
+CREATE OR REPLACE VIEW analysis.postop_tki_subjects AS
+SELECT
+    f.patient_id                   AS subject_id,
+    f.site_id,
+    f.patient_id,
+    CASE o.tki_continued WHEN true THEN 'continued' WHEN false THEN 'stopped' ELSE 'unknown' END AS group_label,
+    f.surgery_date                 AS origin_date,
+    o.disease_status,
+    o.resection,
+    o.resection = 'R0'             AS resection_r0,
+    f.first_line_response,
+    year(f.surgery_date) - c.birth_year AS age,
+    c.* EXCLUDE (site_id, patient_id, birth_year)
+FROM core.int_first_line_imatinib AS f
+JOIN core.int_operations_on_tki AS o
+  ON o.site_id = f.site_id AND o.patient_id = f.patient_id AND o.surgery_date = f.surgery_date
+JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
+QUALIFY row_number() OVER (PARTITION BY f.site_id, f.patient_id ORDER BY o.operation_number) = 1;
+
+CREATE OR REPLACE VIEW analysis.postop_tki AS
+SELECT * FROM analysis.time_to_event('analysis.postop_tki_subjects', progression_code := 'RFS');

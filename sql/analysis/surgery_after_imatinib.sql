@@ -1,0 +1,31 @@
+-- analysis.surgery_after_imatinib: advanced GIST on first-line imatinib, cytoreductive surgery
+-- on imatinib (before any progression) vs imatinib alone (seed 000, Park et al., ASCO GI 2013).
+-- Grain: one patient.  Origin: the start of imatinib (core.int_first_line_imatinib).
+-- Cohort: patients whose best response on imatinib was not progression (primary resistance):
+-- they are never candidates for this surgery (no chance of exposure: a positivity violation),
+-- as in the seed's cohort of patients responding or stable on imatinib.
+-- group_label is the naive, published grouping: 'surgery' if the patient was ever operated so
+-- (by the data cut-off), else 'imatinib_alone'.  It credits the operated with the months before
+-- surgery (immortal time), so the catalogue also names the exposure column:
+--   surgery_months : months from imatinib start to that operation (NULL if never), from which the
+--                    landmark and time-varying analyses are built (docs/statistics.md).
+-- Columns: first-line response and starting dose, age at imatinib start, patient characteristics.
+CREATE OR REPLACE VIEW analysis.surgery_after_imatinib_subjects AS
+SELECT
+    f.patient_id                   AS subject_id,
+    f.site_id,
+    f.patient_id,
+    CASE WHEN f.surgery_date <= core.data_cutoff() THEN 'surgery' ELSE 'imatinib_alone' END AS group_label,
+    f.imatinib_start               AS origin_date,
+    CASE WHEN f.surgery_date <= core.data_cutoff()
+         THEN datediff('day', f.imatinib_start, f.surgery_date) / 30.4375 END AS surgery_months,
+    f.first_line_response,
+    f.starting_dose_mg,
+    year(f.imatinib_start) - c.birth_year AS age,
+    c.* EXCLUDE (site_id, patient_id, birth_year)
+FROM core.int_first_line_imatinib AS f
+JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
+WHERE f.first_line_response IS DISTINCT FROM 'progressive';
+
+CREATE OR REPLACE VIEW analysis.surgery_after_imatinib AS
+SELECT * FROM analysis.time_to_event('analysis.surgery_after_imatinib_subjects');

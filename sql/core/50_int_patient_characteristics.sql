@@ -1,0 +1,34 @@
+-- core.int_patient_characteristics: one row per patient; the baseline characteristics every
+-- analysis frame carries (for its "Table 1" and its multivariable Cox covariates).
+--   mutation_class      : kit_exon11 / kit_exon9 / kit_other (other KIT exons) / pdgfra /
+--                         wild_type (KIT/PDGFRA wild type: wild type, SDH-deficient, NF1, BRAF) / not_tested
+--   kit_exon11          : KIT exon 11 mutation (false for every other class, NULL when not tested)
+--   log2_tumour_count   : log2 of the tumour count at the start of advanced treatment (HR per doubling)
+--   log2_largest_tumour : log2 of the largest tumour size in mm (HR per doubling)
+--   multifocal_disease  : more than one tumour at the start of advanced treatment
+--   prior_primary_resection : the primary tumour was resected before advanced disease (prior therapy)
+CREATE OR REPLACE VIEW core.int_patient_characteristics AS
+SELECT
+    p.site_id,
+    p.patient_id,
+    p.sex,
+    p.birth_year,
+    p.primary_site,
+    CASE WHEN p.mutation_gene = 'KIT' AND p.mutation_exon = 11 THEN 'kit_exon11'
+         WHEN p.mutation_gene = 'KIT' AND p.mutation_exon = 9 THEN 'kit_exon9'
+         WHEN p.mutation_gene = 'KIT' THEN 'kit_other'
+         WHEN p.mutation_gene = 'PDGFRA' THEN 'pdgfra'
+         WHEN p.mutation_gene IN ('wild_type', 'SDH_deficient', 'NF1_associated', 'BRAF') THEN 'wild_type'
+         ELSE 'not_tested' END                                          AS mutation_class,
+    CASE WHEN p.mutation_gene <> 'not_tested'
+         THEN p.mutation_gene = 'KIT' AND coalesce(p.mutation_exon = 11, false) END AS kit_exon11,
+    p.tumour_count,
+    log2(p.tumour_count)                                                AS log2_tumour_count,
+    p.largest_tumour_mm,
+    log2(p.largest_tumour_mm)                                           AS log2_largest_tumour,
+    p.tumour_count > 1                                                  AS multifocal_disease,
+    EXISTS (SELECT 1 FROM core.surgeries AS s
+            WHERE s.site_id = p.site_id AND s.patient_id = p.patient_id
+              AND s.intent = 'primary_resection'
+              AND s.surgery_date < coalesce(p.advanced_disease_date, DATE '9999-12-31')) AS prior_primary_resection
+FROM core.patients AS p;
