@@ -7,28 +7,32 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.analyses import run_analysis
 from pipelines.catalogue import Analysis
 from pipelines.registry.ddl import create_registry
-from pipelines.registry.results import replace_catalogue, replace_results
+from pipelines.registry.results import replace_catalogue
 from pipelines.report import render_report
 from pipelines.report.formatting import count, estimate_ci, p_value
 from pipelines.sql_models import define_settings, run_layer
-from pipelines.stats import analyse_endpoint
 
 ANALYSIS = Analysis(id="toy", title="Toy comparison of A and B", seed="000", endpoints=("OS",), groups=("A", "B"),
-                    reference="A", covariates=(), landmarks=(6.0, 12.0), confounders_not_held="everything")
+                    reference="A", characteristics=("size_mm",), landmarks=(6.0, 12.0), confounders_not_held="everything")
 
 
 @pytest.fixture
 def con(settings):
     """A registry whose only results are one analysis: group A of 40 subjects, group B of 3 (a small cell)."""
     rng = np.random.default_rng(7)
-    frame = pd.DataFrame({"time_months": rng.exponential(20, 43).round(1) + 0.1, "event": rng.integers(0, 2, 43),
-                          "group": pd.Categorical(["A"] * 40 + ["B"] * 3, categories=["A", "B"])})
+    frame = pd.DataFrame({"subject_id": [f"s{i}" for i in range(43)], "patient_id": [f"p{i}" for i in range(43)],
+                          "group_label": ["A"] * 40 + ["B"] * 3, "paramcd": "OS",
+                          "aval": rng.exponential(20, 43).round(1) + 0.1, "cnsr": rng.integers(0, 2, 43),
+                          "size_mm": rng.normal(60, 15, 43).round()})
     connection = duckdb.connect()
     create_registry(connection)
+    connection.register("toy_frame", frame)
+    connection.execute("CREATE TABLE analysis.toy AS SELECT * FROM toy_frame")
     define_settings(connection, settings.data_cutoff, settings.min_cell_count)
-    replace_results(connection, ANALYSIS.id, {"OS": analyse_endpoint(frame, reference_group="A", landmarks=(6, 12))})
+    run_analysis(connection, ANALYSIS, settings)
     replace_catalogue(connection, [ANALYSIS])
     run_layer(connection, "results")
     yield connection
@@ -56,6 +60,8 @@ def test_report_shows_every_analysis_with_suppressed_cells_marked(con, settings)
     assert ANALYSIS.title in report and "Not recorded by the registry, so not adjusted for: everything" in report
     assert "&lt;5" in report
     assert "Kaplan-Meier summary" in report and "Hazard ratios" in report and "Log-rank test" in report
+    assert "Characteristics (Table 1)" in report and "size_mm" in report
+    assert report.count("data:image/png;base64,") == 2  # the KM curve and the forest plot of the one endpoint
 
 
 def test_formatting_reads_like_a_paper():

@@ -10,6 +10,8 @@ refresh; a table whose columns changed with the code is rebuilt.
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 import pandas as pd
 

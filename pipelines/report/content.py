@@ -45,7 +45,8 @@ class EndpointSection:
 @dataclass(frozen=True)
 class AnalysisSection:
     analysis: Analysis
-    tables: list[Table]  # views without an endpoint column (e.g. Table 1, binary outcomes)
+    limits: Row  # design, confounders held and not held, clustering, immortal time (results.v_limits)
+    tables: list[Table]  # Table 1 and views without an endpoint column
     endpoints: list[EndpointSection]
     few_event_groups: list[str]
 
@@ -81,6 +82,11 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
     "v_ph_tests": ("Proportional-hazards tests (scaled Schoenfeld residuals, rank time)", [
         ("Model", _text("model")), ("Term", _text("term")), ("Chi-square", lambda r, k: number(r["statistic"])),
         ("df", _text("df")), ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
+    "v_binary_outcomes": ("Binary outcome (Fisher's exact test)", [
+        ("Group", _text("group")), ("Within, months", lambda r, k: number(r["within_months"], 0)),
+        ("n", _count("n")), ("Outcome unknown", _count("n_missing")), ("Events", _count("events")),
+        ("Proportion (95% CI)", lambda r, k: estimate_ci(r["proportion"], r["lower"], r["upper"])),
+        ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
     "v_registry_sites": ("Sites", [
         ("Site", _text("site_id")), ("Latest drop", _text("latest_drop_id")), ("Status", _text("latest_status")),
         ("Received (UTC)", lambda r, k: f"{r['latest_received_at']:%Y-%m-%d %H:%M}"),
@@ -90,9 +96,11 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
     "v_quarantine_by_check": ("Quarantined rows by check", [
         ("Site", _text("site_id")), ("Table", _text("table_name")), ("Check", _text("check_id")), ("Rows", _text("rows"))]),
 }
-NOT_PER_ANALYSIS = {"v_km_curve", "v_registry_sites", "v_quarantine_by_check"}  # the curve is drawn, not tabulated
+# The curve is drawn, not tabulated; limits fill their own box; Table 1 is pivoted (table_one_table).
+NOT_TABULATED = {"v_km_curve", "v_registry_sites", "v_quarantine_by_check", "v_limits", "v_table_one"}
 KEYS = ("analysis_id", "endpoint")
-PLOT_CAPTIONS = {"km": "Kaplan-Meier curves with 95% CI and numbers at risk", "forest": "Hazard ratios (forest plot)"}
+PLOT_CAPTIONS = {"km": "Kaplan-Meier curves with 95% CI and numbers at risk", "forest": "Hazard ratios (forest plot)",
+                 "immortal_time": "Exposure effect: naive vs landmark vs time-varying Cox"}
 
 
 def results_views(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
@@ -136,11 +144,40 @@ def _figures(plots_dir: Path, analysis_id: str, endpoint: str) -> list[Figure]:
                    "data:image/png;base64," + base64.b64encode(kinds[kind].read_bytes()).decode()) for kind in order]
 
 
+def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell_count: int) -> Table | None:
+    """Table 1 as a paper prints it: one row per characteristic (and level), one column per group."""
+    rows = _rows(con, "SELECT * FROM results.v_table_one WHERE analysis_id = ?", [analysis.id])
+    if not rows:
+        return None
+    groups = [*analysis.groups, "(all)"]
+    lines: dict[tuple[str, object], dict[str, Row]] = {}
+    for r in rows:
+        lines.setdefault((r["variable"], r["level"]), {})[r["group"]] = r
+
+    def value(r: Row | None) -> str:
+        if r is None:
+            return MISSING
+        if r["kind"] == "continuous":
+            return f"{number(r['median'], 1)} ({number(r['q1'], 1)}–{number(r['q3'], 1)})"
+        return f"{count(r['count'], min_cell_count)} ({number(r['percent'], 0)}%)" if r["percent"] is not None \
+            else count(r["count"], min_cell_count)
+
+    body = []
+    for (variable, level), by_group in lines.items():
+        first = next(iter(by_group.values()))
+        label = variable if level is None else f"{variable}: {level}"
+        missing = by_group.get("(all)", first)["n_missing"]
+        body.append([label, *[value(by_group.get(g)) for g in groups], count(missing, min_cell_count),
+                     first["test"] or "", p_value(first["p"])])
+    return Table("Characteristics (Table 1): median (IQR) or n (%)", ["", *groups, "Missing", "Test", "p"], body)
+
+
 def analysis_section(con: duckdb.DuckDBPyConnection, analysis: Analysis, views: dict[str, list[str]],
                      plots_dir: Path, min_cell_count: int) -> AnalysisSection:
-    per_analysis = {v: c for v, c in views.items() if "analysis_id" in c and v not in NOT_PER_ANALYSIS}
-    overall = [view_table(con, v, c, min_cell_count, analysis_id=analysis.id)
-               for v, c in per_analysis.items() if "endpoint" not in c]
+    per_analysis = {v: c for v, c in views.items() if "analysis_id" in c and v not in NOT_TABULATED}
+    overall = [table_one_table(con, analysis, min_cell_count) if "v_table_one" in views else None,
+               *[view_table(con, v, c, min_cell_count, analysis_id=analysis.id)
+                 for v, c in per_analysis.items() if "endpoint" not in c]]
     endpoints = []
     for endpoint in analysis.endpoints:
         tables = [view_table(con, v, c, min_cell_count, analysis_id=analysis.id, endpoint=endpoint)
@@ -148,4 +185,6 @@ def analysis_section(con: duckdb.DuckDBPyConnection, analysis: Analysis, views: 
         endpoints.append(EndpointSection(endpoint, [t for t in tables if t], _figures(plots_dir, analysis.id, endpoint)))
     few = con.execute("SELECT DISTINCT endpoint || ': ' || \"group\" FROM results.v_survival_summary "
                       "WHERE analysis_id = ? AND few_events ORDER BY 1", [analysis.id]).fetchall()
-    return AnalysisSection(analysis, [t for t in overall if t], endpoints, [f for (f,) in few])
+    limits = _rows(con, "SELECT * FROM results.v_limits WHERE analysis_id = ? LIMIT 1", [analysis.id]) \
+        if "v_limits" in views else []
+    return AnalysisSection(analysis, limits[0] if limits else {}, [t for t in overall if t], endpoints, [f for (f,) in few])
