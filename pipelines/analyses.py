@@ -78,11 +78,12 @@ def _keyed(table: pd.DataFrame, analysis_id: str, endpoint: str | None, **extra:
 
 
 def _plots(analysis: Analysis, endpoint: str, frame: pd.DataFrame, results: EndpointResults, footnote: str,
-           folder: Path) -> dict[str, Path]:
+           settings: Settings) -> dict[str, Path]:
     title = f"{analysis.title} — {endpoint}"
-    stem = folder / f"{analysis.id}_{endpoint}"
+    stem = settings.plots_dir / f"{analysis.id}_{endpoint}"
     model = "multivariable" if analysis.covariates else "univariable"
-    km = km_figure(frame, results, title=title, footnote=footnote, time_label=f"Months from {analysis.origin}")
+    km = km_figure(frame, results, title=title, footnote=footnote, time_label=f"Months from {analysis.origin}",
+                   min_cell_count=settings.min_cell_count)
     plots = {f"km_{endpoint}": save_png(km, Path(f"{stem}_km.png")),
              f"forest_{endpoint}": save_png(forest_figure(results.cox, model=model, title=title, footnote=footnote),
                                             Path(f"{stem}_forest.png"))}
@@ -113,7 +114,7 @@ def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: S
             counts = binary_outcome(frame.assign(outcome=event_within(frame, outcome.within_months)), "outcome",
                                     groups=list(analysis.groups))
             tables["binary_outcome"] = [_keyed(counts, analysis.id, endpoint, within_months=outcome.within_months)]
-        plots |= _plots(analysis, endpoint, frame, result, stated["footnote"].iloc[0], settings.plots_dir)
+        plots |= _plots(analysis, endpoint, frame, result, stated["footnote"].iloc[0], settings)
         if endpoint == analysis.endpoints[0]:  # the subjects are the same for every endpoint
             characteristics = table_one(frame, analysis.characteristics, groups=list(analysis.groups))
             tables["table_one"] = [_keyed(characteristics, analysis.id, None)]

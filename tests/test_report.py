@@ -69,3 +69,15 @@ def test_formatting_reads_like_a_paper():
     assert estimate_ci(12.34, 9.8, float("nan"), 1) == "12.3 (9.8–NR)"
     assert estimate_ci(None, None, None, missing="not reached") == "not reached"
     assert (p_value(0.0004), p_value(0.0456), p_value(None)) == ("<0.001", "0.046", "—")
+
+
+def test_plots_print_small_numbers_at_risk_as_published(con, settings):
+    """The KM figure's legend and at-risk row follow the same suppression as the views (group B has 3 subjects)."""
+    from pipelines.stats import analyse_endpoint, km_figure
+
+    frame = con.execute("SELECT group_label AS \"group\", aval AS time_months, 1 - cnsr AS event FROM analysis.toy").df()
+    figure = km_figure(frame, analyse_endpoint(frame, reference_group="A"), min_cell_count=5)
+    at_risk = next(t.get_text() for ax in figure.axes for t in ax.get_xticklabels() if "At risk" in t.get_text())
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert any("B (n=<5" in label for label in legend)
+    assert at_risk.splitlines()[-1].split()[-1] == "<5"  # group B's row at time 0: 3 subjects

@@ -8,6 +8,7 @@ with the numbers beside it.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from lifelines.plotting import add_at_risk_counts
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
 
@@ -52,12 +54,28 @@ def _hazard_ratio_label(cox: pd.DataFrame, label: str) -> str:
     return f"HR {_interval(hr['hr'], hr['hr_lower'], hr['hr_upper'], 2)}"
 
 
-def _legend_label(summary: pd.Series, hazard_ratio: str) -> str:
+def _published(count: int, min_cell_count: int) -> str:
+    """A count as the results views publish it: ``<k`` from 1 to k - 1 (sql/results/00_suppression.sql)."""
+    return f"<{min_cell_count}" if 0 < count < min_cell_count else str(count)
+
+
+def _legend_label(summary: pd.Series, hazard_ratio: str, min_cell_count: int) -> str:
     if summary["n"] == 0:
         return f"{summary['group']} (no subjects)"
     median = (_interval(summary["median"], summary["median_lower"], summary["median_upper"], 1)
               if summary["median_reached"] else "not reached")
-    return f"{summary['group']} (n={summary['n']}, events={summary['events']}): median {median}; {hazard_ratio}"
+    n, events = (_published(int(summary[c]), min_cell_count) for c in ("n", "events"))
+    return f"{summary['group']} (n={n}, events={events}): median {median}; {hazard_ratio}"
+
+
+def _suppress_at_risk(figure: Figure, ax: Axes, min_cell_count: int) -> None:
+    """Rewrite the numbers-at-risk row that lifelines drew, publishing small counts as ``<k``."""
+    small = lambda match: _published(int(match.group(1)), min_cell_count)  # noqa: E731
+    for other in figure.axes:
+        if other is ax:
+            continue
+        labels = [re.sub(r"(?m)(?<![\w.])(\d+)(?=[ \t]*$)", small, t.get_text()) for t in other.get_xticklabels()]
+        other.set_xticks(other.get_xticks(), labels, ha="right")
 
 
 def _title(title: str, logrank: pd.DataFrame) -> str:
@@ -68,7 +86,7 @@ def _title(title: str, logrank: pd.DataFrame) -> str:
 
 
 def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
-              time_label: str = "Months from origin", footnote: str = "") -> Figure:
+              time_label: str = "Months from origin", footnote: str = "", min_cell_count: int = 0) -> Figure:
     """Kaplan-Meier curves per group with CI bands, censor marks, dashed medians and numbers at risk.
 
     Parameters
@@ -84,6 +102,9 @@ def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
         x-axis label.
     footnote
         Text under the figure, e.g. the confounders the comparison cannot adjust for.
+    min_cell_count
+        Counts from 1 to this minus 1 (n, events, numbers at risk) are printed as ``<k``, as
+        in the published results views; 0 prints every count.
 
     The legend gives each group's n, events, median (95% CI) and univariable HR (95% CI)
     against the reference group.
@@ -96,7 +117,7 @@ def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
     fitters = []
     for index, summary in results.km_summary.iterrows():
         colour = _COLOURS[index % len(_COLOURS)]
-        label = _legend_label(summary, _hazard_ratio_label(results.cox, summary["group"]))
+        label = _legend_label(summary, _hazard_ratio_label(results.cox, summary["group"]), min_cell_count)
         curve = results.km_curve[results.km_curve["group"] == summary["group"]]
         if curve.empty:
             ax.plot([], [], color=colour, label=label)
@@ -119,6 +140,7 @@ def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), fontsize=8.5, frameon=False)
     if fitters:
         add_at_risk_counts(*fitters, ax=ax, fig=figure, rows_to_show=["At risk"], labels=[f._label for f in fitters])
+        _suppress_at_risk(figure, ax, min_cell_count)
     figure.tight_layout()
     _add_footnote(figure, footnote)
     return figure
