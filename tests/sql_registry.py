@@ -9,7 +9,7 @@ import pandas as pd
 import polars as pl
 
 from pipelines.registry.ddl import create_registry
-from pipelines.sql_models import define_cutoff, run_layer
+from pipelines.sql_models import define_settings, run_layer
 from schemas.contract import polars_schema
 
 
@@ -31,7 +31,7 @@ def sql_registry(tables: dict[str, pl.DataFrame | list[dict]], cutoff: dt.date) 
         con.register("_rows", frame.to_arrow())
         con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _rows")
         con.unregister("_rows")
-    define_cutoff(con, cutoff)
+    define_settings(con, cutoff, min_cell_count=5)
     run_layer(con, "core")
     run_layer(con, "analysis")
     return con
