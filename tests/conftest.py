@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from pipelines.registry.ddl import create_registry
 from pipelines.settings import Settings
 
 PATIENTS_HEADER = ("patient_id,sex,birth_year,diagnosis_date,primary_site,primary_size_mm,mitotic_rate,rupture,mutation_gene,"
@@ -14,6 +16,7 @@ PATIENTS_HEADER = ("patient_id,sex,birth_year,diagnosis_date,primary_site,primar
                    "largest_tumour_mm,last_contact_date,vital_status,death_date,death_cause")
 GOOD_PATIENT = "P1,male,1960,2015-01-02,stomach,50,3,false,KIT,11,,false,incidental,2016-01-01,2,40,2020-01-01,alive,,"
 EPISODES_HEADER = "patient_id,line,agent,daily_dose_mg,start_date,end_date,end_reason,best_response"
+EPISODE = "P1,1,imatinib,400,2016-01-10,,ongoing,PR"
 
 
 def write_site(root: Path, site_id: str, patients: list[str], episodes: list[str]) -> None:
@@ -32,3 +35,12 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(drop_dir=tmp_path / "drops", profiles_dir=tmp_path / "profiles", duckdb_path=tmp_path / "registry.duckdb",
                     archive_dir=tmp_path / "archive", output_dir=tmp_path / "outputs", data_cutoff=dt.date(2025, 6, 30),
                     min_cell_count=5, pseudonym_key=b"test-key", demo=False)
+
+
+@pytest.fixture
+def con(settings):
+    """A fresh registry file with every table created."""
+    connection = duckdb.connect(str(settings.duckdb_path))
+    create_registry(connection)
+    yield connection
+    connection.close()

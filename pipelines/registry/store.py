@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.drops import SiteDrop
-from pipelines.ingest.rawread import LINE
+from pipelines.ingest.rawread import LINE, PARSE_ERROR
 from pipelines.ingest.site_drop import RawTable, ValidatedTable
 
 
@@ -75,8 +75,8 @@ def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dic
 
 
 def read_site_raw(con: duckdb.DuckDBPyConnection, site_id: str, table: str, columns: list[str]) -> pl.DataFrame:
-    """The site's raw rows of one table: LINE + canonical text columns, in file order."""
-    query = f"SELECT {LINE}, {', '.join(columns)} FROM raw.{table} WHERE site_id = $site ORDER BY {LINE}"
+    """The site's raw rows of one table: LINE, PARSE_ERROR + canonical text columns, in file order."""
+    query = f"SELECT {LINE}, {PARSE_ERROR}, {', '.join(columns)} FROM raw.{table} WHERE site_id = $site ORDER BY {LINE}"
     return con.sql(query, params={"site": site_id}).pl()
 
 
@@ -101,7 +101,7 @@ def replace_site_core(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str
             for target in ("audit.quarantine", "audit.issues"):
                 con.execute(f"DELETE FROM {target} WHERE site_id = ? AND table_name = ?", [site_id, table])
             insert_frame(con, f"core.{table}", result.loaded, **provenance)
-            raw_columns = [c for c in result.quarantined.columns if c not in {LINE, "check_id", "column", "message", "all_messages"}]
+            raw_columns = [c for c in result.quarantined.columns if c not in {LINE, PARSE_ERROR, "check_id", "column", "message", "all_messages"}]
             quarantined = result.quarantined.with_columns(pl.struct(raw_columns).struct.json_encode().alias("raw_values"))
             insert_frame(con, "audit.quarantine", quarantined.rename({"column": "column_name"}), table_name=table, **provenance)
             insert_frame(con, "audit.issues", result.issues.rename({"column": "column_name"}), table_name=table, **provenance)
