@@ -38,9 +38,10 @@ READ_SQL = ("SELECT * FROM read_csv($path, delim = $delim, quote = '\"', escape 
 class FileRejected(ValueError):
     """A file that cannot be read at all; the message names the file and the cause, ``check`` says which rule."""
 
-    def __init__(self, message: str, check: Check = FILE_UNREADABLE) -> None:
+    def __init__(self, message: str, check: Check = FILE_UNREADABLE, file: str | None = None) -> None:
         super().__init__(message)
         self.check = check
+        self.file = file
 
 
 @dataclass(frozen=True)

@@ -45,13 +45,16 @@ def read_drop(drop: SiteDrop, profile: SiteProfile, key: bytes) -> dict[str, Raw
     """Every file of the drop as raw text; raises FileRejected if any file is unusable."""
     tables = {}
     for table, item in drop.files.items():
-        raw_file = read_raw(item.path, table, profile, list(polars_schema(table)))
+        try:
+            raw_file = read_raw(item.path, table, profile, list(polars_schema(table)))
+        except FileRejected as err:
+            raise FileRejected(str(err), err.check, item.path.name) from err
         contract = CONTRACT[table].to_schema().columns
         lacking = [c for c in raw_file.missing_columns if not contract[c].nullable]
         if lacking:
             names = ", ".join(profile.tables[table].source_column(c) for c in lacking)
             raise FileRejected(f"{item.path.name}: required column(s) {names} missing; columns found: {', '.join(raw_file.header)}",
-                               REQUIRED_COLUMN_MISSING)
+                               REQUIRED_COLUMN_MISSING, item.path.name)
         blank = blank_rows(raw_file.frame)
         frame = pseudonymise(raw_file.frame.filter(~blank), "patient_id", key, drop.site_id)
         tables[table] = RawTable(frame, int(blank.sum()), raw_file.extra_columns, raw_file.missing_columns)
