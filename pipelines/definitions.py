@@ -8,9 +8,10 @@ from pipelines.defs.analyses import analysis_assets, results_views
 from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_job, site_drop_sensor
 from pipelines.defs.frames import analysis_frames
 from pipelines.defs.ingest import core_registry, every_row_accounted_for, raw_drop
+from pipelines.defs.publish import published_copy
 from pipelines.resources import default_resources
 
-ASSETS = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_views]
+ASSETS = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_views, published_copy]
 
 defs = dg.Definitions(
     assets=ASSETS,
