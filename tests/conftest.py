@@ -30,11 +30,16 @@ def write_site(root: Path, site_id: str, patients: list[str], episodes: list[str
     (folder / "tki_episodes.csv").write_text("\n".join([EPISODES_HEADER, *episodes]) + "\n")
 
 
+def make_settings(root: Path) -> Settings:
+    """Settings with every folder and the registry file under ``root``."""
+    return Settings(drop_dir=root / "drops", profiles_dir=root / "profiles", duckdb_path=root / "registry.duckdb",
+                    archive_dir=root / "archive", output_dir=root / "outputs", data_cutoff=dt.date(2025, 6, 30),
+                    min_cell_count=5, pseudonym_key=b"test-key", demo=False, publish_dir=root / "published")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(drop_dir=tmp_path / "drops", profiles_dir=tmp_path / "profiles", duckdb_path=tmp_path / "registry.duckdb",
-                    archive_dir=tmp_path / "archive", output_dir=tmp_path / "outputs", data_cutoff=dt.date(2025, 6, 30),
-                    min_cell_count=5, pseudonym_key=b"test-key", demo=False)
+    return make_settings(tmp_path)
 
 
 @pytest.fixture
