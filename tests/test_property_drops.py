@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings as hypothesis_settings, strategies as st
 
 from pipelines.defs.ingest import ROW_BALANCE_SQL
+from pipelines.ingest.checks import all_checks
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.loading import load_core, receive_drop
 from tests.conftest import EPISODE, EPISODES_HEADER, GOOD_PATIENT, PATIENTS_HEADER, make_settings, write_site
@@ -147,4 +148,5 @@ def test_every_row_is_loaded_or_quarantined_or_the_drop_is_refused(base, file, e
             table = file.removesuffix(".csv")
             assert received.counts[table]["input_rows"] + received.counts[table]["blank_rows"] == _data_records(written)
             assert con.execute(ROW_BALANCE_SQL).fetchall() == []
+            assert {c for (c,) in con.execute("SELECT DISTINCT check_id FROM audit.issues").fetchall()} <= set(all_checks())
         con.close()

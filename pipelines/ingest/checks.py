@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.ingest.identifiers import DIRECT_IDENTIFIER_PATTERNS
 from schemas.contract import CONTRACT
 from schemas.crosschecks import CROSS_CHECKS
 
@@ -74,17 +75,21 @@ def all_checks() -> dict[str, Check]:
     return checks
 
 
-def render_table() -> str:
+def render_tables() -> str:
+    """The checks table, then the direct-identifier header patterns."""
     rows = ["| check id | Kahn category | severity | scope | message |", "|---|---|---|---|---|"]
     rows += [f"| `{c.check_id}` | {c.category} | {c.severity} | {c.scope} | {c.message} |" for c in all_checks().values()]
+    rows += ["", "Header patterns refused as direct identifiers (`conformance.direct_identifier`), matched on the normalised header:", "",
+             "| looks like | pattern |", "|---|---|"]
+    rows += [f"| {label} | `{pattern.replace('|', chr(92) + '|')}` |" for label, pattern in DIRECT_IDENTIFIER_PATTERNS]
     return "\n".join(rows)
 
 
 def rendered_doc(current: str) -> str:
-    """``current`` (docs/validation.md) with the generated table between the markers replaced."""
+    """``current`` (docs/validation.md) with the generated tables between the markers replaced."""
     head, rest = current.split(DOC_START, 1)
     _, tail = rest.split(DOC_END, 1)
-    return f"{head}{DOC_START}\n{render_table()}\n{DOC_END}{tail}"
+    return f"{head}{DOC_START}\n{render_tables()}\n{DOC_END}{tail}"
 
 
 def main() -> int:
