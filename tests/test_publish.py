@@ -99,3 +99,20 @@ def test_readers_never_see_a_half_written_copy(loaded, settings, tmp_path):
     assert errors == []
     assert len(seen) >= 2
     assert len(list((target / "versions").iterdir())) == 2
+
+
+def test_the_published_copy_asset_publishes_through_dagster(loaded, monkeypatch, tmp_path):
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.defs.publish import published_copy
+    from pipelines.resources import RegistrySettings
+
+    loaded.close()  # the asset opens the registry itself, as in a run
+    monkeypatch.setenv("GIST_PUBLISH_DIR", str(tmp_path / "pub"))
+    monkeypatch.setenv("GIST_PSEUDONYM_KEY", "test-key")
+    result = dg.materialize([published_copy], resources={"duckdb": DuckDBResource(database=str(tmp_path / "registry.duckdb")),
+                                                         "registry": RegistrySettings()})
+    metadata = result.asset_materializations_for_node("published_copy")[0].metadata
+    assert metadata["database"].value == str(tmp_path / "pub" / DATABASE_NAME)
+    assert metadata["rows"].value["core.patients"] == 2
