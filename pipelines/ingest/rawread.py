@@ -145,6 +145,8 @@ def _parse(readable: Path, header: list[str], delimiter: str, name: str) -> pl.D
         raise FileRejected(f"{name}: line {line}: {message} — the file cannot be split into rows reliably")
     skipped = [line for line, *_ in rejects]
     good = frame.with_columns(_line_numbers(readable, delimiter, frame.height, skipped), pl.lit(None, dtype=pl.Utf8).alias(PARSE_ERROR))
+    if not rejects:
+        return good
     malformed = _malformed_rows([(line, csv_line) for line, _, csv_line, _ in rejects], header, delimiter)
     return pl.concat([good, malformed], how="diagonal").sort(LINE)
 
