@@ -38,11 +38,12 @@ def _run(demo: bool) -> int:
         if not result.success:
             failed.append(site)
         print(f"site {site}: {'loaded' if result.success else 'FAILED (previous data kept; see audit.drops)'}")
-    refresh = dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results"),
+    refresh = dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results", "publish"),
                              instance=instance, resources=resources, run_config=quiet, raise_on_error=False)
     if not refresh.success:
         print("Analysis refresh FAILED (see the step errors above); results and report may be stale.", file=sys.stderr)
     print(f"\nDuckDB registry : {settings.duckdb_path}  (schemas raw, core, audit, analysis, results)")
+    print(f"Published copy  : {settings.publish_dir}  (read-only DuckDB file + Parquet, small counts suppressed)")
     print(f"Report          : {settings.report_path}")
     print(f"Plots           : {settings.plots_dir}")
     print(f"Raw archive     : {settings.archive_dir}")

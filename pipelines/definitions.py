@@ -8,10 +8,11 @@ from pipelines.defs.analyses import analysis_assets
 from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_job, site_drop_sensor
 from pipelines.defs.frames import analysis_frames
 from pipelines.defs.ingest import core_registry, every_row_accounted_for, raw_drop
+from pipelines.defs.publish import published_copy
 from pipelines.defs.report import registry_report, results_views
 from pipelines.resources import default_resources
 
-ASSETS = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_views, registry_report]
+ASSETS = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_views, registry_report, published_copy]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -29,6 +29,7 @@ class Settings:
     min_cell_count: int
     pseudonym_key: bytes
     demo: bool
+    publish_dir: Path = Path("data/published")  # the read-only copy for analysts (pipelines/publish.py)
 
     @property
     def plots_dir(self) -> Path:
@@ -73,4 +74,5 @@ def load_settings() -> Settings:
         min_cell_count=int(os.environ.get("GIST_MIN_CELL_COUNT", "5")),
         pseudonym_key=_pseudonym_key(demo),
         demo=demo,
+        publish_dir=_env_path("GIST_PUBLISH_DIR", "data/published"),
     )

@@ -7,8 +7,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from pipelines.registry.ddl import create_registry
 from pipelines.settings import Settings
 
 PATIENTS_HEADER = ("patient_id,sex,birth_year,diagnosis_date,primary_site,primary_size_mm,mitotic_rate,rupture,mutation_gene,"
@@ -18,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TRUTH = json.loads((ROOT / "fixtures" / "sample_drops" / "TRUTH.json").read_text())
 GOOD_PATIENT = "P1,male,1960,2015-01-02,stomach,50,3,false,KIT,11,,false,incidental,2016-01-01,2,40,2020-01-01,alive,,"
 EPISODES_HEADER = "patient_id,line,agent,daily_dose_mg,start_date,end_date,end_reason,best_response"
+EPISODE = "P1,1,imatinib,400,2016-01-10,,ongoing,PR"
 
 
 def write_site(root: Path, site_id: str, patients: list[str], episodes: list[str]) -> None:
@@ -31,11 +34,25 @@ def write_site(root: Path, site_id: str, patients: list[str], episodes: list[str
     (folder / "tki_episodes.csv").write_text("\n".join([EPISODES_HEADER, *episodes]) + "\n")
 
 
+def make_settings(root: Path) -> Settings:
+    """Settings with every folder and the registry file under ``root``."""
+    return Settings(drop_dir=root / "drops", profiles_dir=root / "profiles", duckdb_path=root / "registry.duckdb",
+                    archive_dir=root / "archive", output_dir=root / "outputs", data_cutoff=dt.date(2025, 6, 30),
+                    min_cell_count=5, pseudonym_key=b"test-key", demo=False, publish_dir=root / "published")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(drop_dir=tmp_path / "drops", profiles_dir=tmp_path / "profiles", duckdb_path=tmp_path / "registry.duckdb",
-                    archive_dir=tmp_path / "archive", output_dir=tmp_path / "outputs", data_cutoff=dt.date(2025, 6, 30),
-                    min_cell_count=5, pseudonym_key=b"test-key", demo=False)
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def con(settings):
+    """A fresh registry file with every table created."""
+    connection = duckdb.connect(str(settings.duckdb_path))
+    create_registry(connection)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -43,27 +60,28 @@ def registry(tmp_path_factory):
     """Every asset materialized through Dagster on the sample drops into a temporary DuckDB, once per test session;
     yields a read-only connection and the temporary folder (outputs under ``out/``)."""
     import dagster as dg  # here, so that tests without the registry do not pay for importing Dagster
-    import duckdb
 
     tmp = tmp_path_factory.mktemp("e2e")
     with pytest.MonkeyPatch.context() as env:
         for name, value in {"GIST_DUCKDB_PATH": tmp / "r.duckdb", "GIST_ARCHIVE_DIR": tmp / "archive",
-                            "GIST_OUTPUT_DIR": tmp / "out", "GIST_PSEUDONYM_KEY": "e2e-key",
+                            "GIST_OUTPUT_DIR": tmp / "out", "GIST_PUBLISH_DIR": tmp / "published", "GIST_PSEUDONYM_KEY": "e2e-key",
                             "GIST_DROP_DIR": ROOT / "fixtures/sample_drops", "GIST_PROFILES_DIR": ROOT / "fixtures/profiles",
                             "GIST_DATA_CUTOFF": TRUTH["cutoff"]}.items():
             env.setenv(name, str(value))
-        from pipelines.definitions import ASSETS, defs
+        from pipelines.definitions import ASSETS
         from pipelines.defs.ingest import every_row_accounted_for, site_partitions
+        from pipelines.resources import default_resources
+        resources = default_resources()  # from the environment set above, whatever imported the definitions first
         instance = dg.DagsterInstance.ephemeral()
         instance.add_dynamic_partitions(site_partitions.name, sorted(TRUTH["sites"]))
         for site in sorted(TRUTH["sites"]):
             result = dg.materialize([*ASSETS, every_row_accounted_for], selection=dg.AssetSelection.groups("ingest"),
-                                    partition_key=site, instance=instance, resources=defs.resources)
+                                    partition_key=site, instance=instance, resources=resources)
             assert result.success
             checks = result.get_asset_check_evaluations()
             assert checks and all(c.passed for c in checks)
-        assert dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results"),
-                              instance=instance, resources=defs.resources).success
+        assert dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results", "publish"),
+                              instance=instance, resources=resources).success
         con = duckdb.connect(str(tmp / "r.duckdb"), read_only=True)
         yield con, tmp
         con.close()

@@ -47,3 +47,17 @@ def test_results_views_and_report_are_published(registry):
     titles = [t for (t,) in con.execute("SELECT title FROM results.analyses").fetchall()]
     assert all(t in report for t in titles)
     assert report.count("data:image/png;base64,") == len(list((tmp / "out" / "plots").glob("*.png")))
+
+
+def test_published_copy_holds_the_suppressed_views(registry):
+    """Analysts' read-only copy: core tables and the results views, not the unsuppressed results tables."""
+    _, tmp = registry
+    import duckdb
+
+    copy = duckdb.connect(str(tmp / "published" / "gist_registry_published.duckdb"), read_only=True)
+    try:
+        tables = {f"{s}.{t}" for s, t in copy.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        copy.close()
+    assert {"core.patients", "results.v_survival_summary", "results.v_hazard_ratios"} <= tables
+    assert "results.km_summary" not in tables

@@ -1,21 +1,9 @@
 """The two ingest steps on small drops: quarantine, idempotence, rejection, privacy."""
 
-import duckdb
 import pytest
 
-from pipelines.registry.ddl import create_registry
 from pipelines.registry.loading import load_core, receive_drop
-from tests.conftest import GOOD_PATIENT, write_site
-
-EPISODE = "P1,1,imatinib,400,2016-01-10,,ongoing,PR"
-
-
-@pytest.fixture
-def con(settings):
-    connection = duckdb.connect(str(settings.duckdb_path))
-    create_registry(connection)
-    yield connection
-    connection.close()
+from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 
 
 def _load(con, settings, site="alpha"):

@@ -11,9 +11,8 @@ from pipelines.ingest.profiles import ProfileError, load_profile
 from pipelines.settings import load_settings
 
 SETTLE_SECONDS = 30  # a file modified more recently than this may still be being written
-ingest_job = dg.define_asset_job("ingest_site", selection=dg.AssetSelection.assets(raw_drop, core_registry),
-                                 partitions_def=site_partitions)
-refresh_job = dg.define_asset_job("refresh_analyses", selection=dg.AssetSelection.groups("analysis", "results"))
+ingest_job = dg.define_asset_job("ingest_site", selection=dg.AssetSelection.assets(raw_drop, core_registry))
+refresh_job = dg.define_asset_job("refresh_analyses", selection=dg.AssetSelection.groups("analysis", "results", "publish"))
 
 
 def settled(folder_mtimes: list[float], now: float) -> bool:

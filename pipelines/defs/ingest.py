@@ -12,8 +12,14 @@ site_partitions = dg.DynamicPartitionsDefinition(name="site")
 
 
 def _metadata(result: StepResult) -> dict[str, object]:
-    return {"drop_id": result.drop_id or "", "status": result.status, "message": result.message,
-            "row_counts": dg.MetadataValue.json(result.counts)}
+    """Ids, counts and the report's location only: no patient ids or values (those stay in the report beside the archive)."""
+    metadata = {"drop_id": result.drop_id or "", "status": result.status, "message": result.message,
+                "row_counts": dg.MetadataValue.json(result.counts)}
+    if result.report:
+        metadata["validation_report"] = dg.MetadataValue.path(str(result.report))
+        metadata["validation_report_url"] = dg.MetadataValue.url(result.report.as_uri())
+        metadata["validation_report_csv"] = dg.MetadataValue.path(str(result.report.with_suffix(".csv")))
+    return metadata
 
 
 @dg.asset(partitions_def=site_partitions, group_name="ingest", pool=WRITER_POOL, kinds={"duckdb"})

@@ -11,18 +11,20 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pipelines.ingest.checks import FIELD_COUNT, REQUIRED_COLUMN_MISSING
 from pipelines.ingest.drops import SiteDrop
+from pipelines.ingest.issues import concat_issues, issues_where
 from pipelines.ingest.mapping import blank_rows, map_to_contract
 from pipelines.ingest.profiles import SiteProfile
 from pipelines.ingest.pseudonym import pseudonymise
-from pipelines.ingest.rawread import LINE, FileRejected, read_raw
+from pipelines.ingest.rawread import LINE, PARSE_ERROR, FileRejected, read_raw
 from pipelines.ingest.validation import validate_tables
 from schemas.contract import CONTRACT, polars_schema
 
 
 @dataclass(frozen=True)
 class RawTable:
-    frame: pl.DataFrame  # LINE + text columns as received (patient_id pseudonymised), blank rows excluded
+    frame: pl.DataFrame  # LINE, PARSE_ERROR + text columns as received (patient_id pseudonymised), blank rows excluded
     blank_rows: int
     extra_columns: tuple[str, ...]
     missing_columns: tuple[str, ...]
@@ -43,24 +45,34 @@ def read_drop(drop: SiteDrop, profile: SiteProfile, key: bytes) -> dict[str, Raw
     """Every file of the drop as raw text; raises FileRejected if any file is unusable."""
     tables = {}
     for table, item in drop.files.items():
-        raw_file = read_raw(item.path, table, profile, list(polars_schema(table)))
+        try:
+            raw_file = read_raw(item.path, table, profile, list(polars_schema(table)))
+        except FileRejected as err:
+            raise FileRejected(str(err), err.check, item.path.name) from err
         contract = CONTRACT[table].to_schema().columns
         lacking = [c for c in raw_file.missing_columns if not contract[c].nullable]
         if lacking:
-            found = ", ".join(raw_file.frame.columns[1:]) or "none"
             names = ", ".join(profile.tables[table].source_column(c) for c in lacking)
-            raise FileRejected(f"{item.path.name}: required column(s) {names} missing; columns found: {found}")
+            raise FileRejected(f"{item.path.name}: required column(s) {names} missing; columns found: {', '.join(raw_file.header)}",
+                               REQUIRED_COLUMN_MISSING, item.path.name)
         blank = blank_rows(raw_file.frame)
         frame = pseudonymise(raw_file.frame.filter(~blank), "patient_id", key, drop.site_id)
         tables[table] = RawTable(frame, int(blank.sum()), raw_file.extra_columns, raw_file.missing_columns)
     return tables
 
 
+def _field_count_issues(frame: pl.DataFrame) -> pl.DataFrame:
+    return issues_where(_numbered(frame), pl.col(PARSE_ERROR).is_not_null(), column=None, check_id=FIELD_COUNT.check_id,
+                        category=FIELD_COUNT.category, message=pl.col(PARSE_ERROR))
+
+
 def validate_drop(raw: dict[str, pl.DataFrame], profile: SiteProfile) -> dict[str, ValidatedTable]:
-    """Apply the profile and the contract to raw text frames (LINE + canonical text columns)."""
+    """Apply the profile and the contract to raw text frames (LINE, PARSE_ERROR + canonical text columns)."""
     typed, parse_issues = {}, {}
     for table, frame in raw.items():
-        typed[table], parse_issues[table] = map_to_contract(frame, table, profile)
+        typed[table], mapped = map_to_contract(frame, table, profile)
+        malformed = _field_count_issues(frame)
+        parse_issues[table] = concat_issues([mapped.join(malformed.select("row"), on="row", how="anti"), malformed])
     issues = validate_tables(typed, parse_issues)
     result = {}
     for table, frame in raw.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from pipelines.ingest.checks import FIELD_COUNT, PATIENT_QUARANTINED
 from pipelines.ingest.issues import concat_issues, empty_issues, issues_where
 from schemas.contract import CONTRACT
 from schemas.crosschecks import CHILD_DATES, CROSS_CHECKS
@@ -77,19 +78,27 @@ def quarantine_dependants(tables: dict[str, pl.DataFrame], issues: dict[str, pl.
     for table in CHILD_DATES:
         if table in tables:
             dependants = issues_where(tables[table], pl.col("patient_id").is_in(rejected_ids.implode()), column="patient_id",
-                                      check_id="consistency.patient_quarantined", category="conformance",
-                                      message="the patient's row in the patients file was quarantined")
+                                      check_id=PATIENT_QUARANTINED.check_id, category=PATIENT_QUARANTINED.category,
+                                      message=PATIENT_QUARANTINED.message)
             result[table] = concat_issues([issues[table], dependants])
     return result
 
 
 def validate_tables(tables: dict[str, pl.DataFrame], parse_issues: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """All issues per table: parse issues, contract issues (not repeating a parse failure), cross-table issues."""
+    """All issues per table: parse issues, contract issues (not repeating a parse failure), cross-table issues.
+
+    A line that could not be split into fields (``conformance.field_count``) keeps only that issue and, if its
+    patient is quarantined, that one; its values, out of place, take no part in the rules across rows, except
+    that a malformed patient row still names its patient so the patient's other rows follow it to quarantine.
+    """
     numbered = {t: f.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64)) for t, f in tables.items()}
-    crossed = cross_issues(numbered)
+    malformed = {t: parse_issues[t].filter(pl.col("check_id") == FIELD_COUNT.check_id)["row"].implode() for t in tables}
+    crossed = cross_issues({t: f if t == "patients" else f.filter(~pl.col("row").is_in(malformed[t])) for t, f in numbered.items()})
     combined = {}
     for table, frame in tables.items():
         parsed = parse_issues[table]
         contract = contract_issues(table, frame).join(parsed.select("row", "column"), on=["row", "column"], how="anti", nulls_equal=False)
         combined[table] = concat_issues([parsed, contract, crossed[table]])
-    return quarantine_dependants(numbered, combined)
+    kept = (FIELD_COUNT.check_id, PATIENT_QUARANTINED.check_id)
+    return {t: issues.filter(~pl.col("row").is_in(malformed[t]) | pl.col("check_id").is_in(kept))
+            for t, issues in quarantine_dependants(numbered, combined).items()}

@@ -35,7 +35,8 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in CONTRACT:
-        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({PROVENANCE}, {_columns(table, typed=False)})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({PROVENANCE}, parse_error VARCHAR, {_columns(table, typed=False)})")
+        con.execute(f"ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS parse_error VARCHAR")  # registries created before it existed
         con.execute(f"CREATE TABLE IF NOT EXISTS core.{table} ({PROVENANCE}, {_columns(table, typed=True)})")
     for name, columns in AUDIT_TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS audit.{name} ({columns})")

@@ -11,12 +11,14 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipelines.ingest.drops import SiteDrop
-from pipelines.ingest.rawread import LINE
+from pipelines.ingest.rawread import LINE, PARSE_ERROR
 from pipelines.ingest.site_drop import RawTable, ValidatedTable
 
 
@@ -75,19 +77,38 @@ def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dic
 
 
 def read_site_raw(con: duckdb.DuckDBPyConnection, site_id: str, table: str, columns: list[str]) -> pl.DataFrame:
-    """The site's raw rows of one table: LINE + canonical text columns, in file order."""
-    query = f"SELECT {LINE}, {', '.join(columns)} FROM raw.{table} WHERE site_id = $site ORDER BY {LINE}"
+    """The site's raw rows of one table: LINE, PARSE_ERROR + canonical text columns, in file order."""
+    query = f"SELECT {LINE}, {PARSE_ERROR}, {', '.join(columns)} FROM raw.{table} WHERE site_id = $site ORDER BY {LINE}"
     return con.sql(query, params={"site": site_id}).pl()
 
 
-def raw_drop_sources(con: duckdb.DuckDBPyConnection, site_id: str) -> tuple[str, dict[str, str]] | None:
-    """The drop the site's raw rows come from, and each table's source file (None if no drop received)."""
-    rows = con.execute("SELECT drop_id, files FROM audit.drops WHERE site_id = ? AND status = 'received' "
-                       "ORDER BY received_at DESC LIMIT 1", [site_id]).fetchall()
+@dataclass(frozen=True)
+class ReceivedDrop:
+    """What ``audit.drops`` says about the drop the site's raw rows come from."""
+
+    drop_id: str
+    files: dict[str, dict]  # table -> {file, sha256, bytes}
+    counts: dict[str, dict]  # table -> {input_rows, blank_rows}
+    extra_columns: dict[str, list[str]]
+    archive_path: Path
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return {table: spec["file"] for table, spec in self.files.items()}
+
+    def archived(self, table: str) -> Path:
+        spec = self.files[table]
+        return self.archive_path / f"{spec['sha256']}__{spec['file']}"
+
+
+def received_drop(con: duckdb.DuckDBPyConnection, site_id: str) -> ReceivedDrop | None:
+    """The drop the site's raw rows come from (None if no drop was received)."""
+    rows = con.execute("SELECT drop_id, files, row_counts, extra_columns, archive_path FROM audit.drops "
+                       "WHERE site_id = ? AND status = 'received' ORDER BY received_at DESC LIMIT 1", [site_id]).fetchall()
     if not rows:
         return None
-    drop_id, files = rows[0]
-    return drop_id, {table: spec["file"] for table, spec in json.loads(files).items()}
+    drop_id, files, counts, extra, archive_path = rows[0]
+    return ReceivedDrop(drop_id, json.loads(files), json.loads(counts), json.loads(extra), Path(archive_path))
 
 
 def replace_site_core(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str, sources: dict[str, str],
@@ -101,7 +122,7 @@ def replace_site_core(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str
             for target in ("audit.quarantine", "audit.issues"):
                 con.execute(f"DELETE FROM {target} WHERE site_id = ? AND table_name = ?", [site_id, table])
             insert_frame(con, f"core.{table}", result.loaded, **provenance)
-            raw_columns = [c for c in result.quarantined.columns if c not in {LINE, "check_id", "column", "message", "all_messages"}]
+            raw_columns = [c for c in result.quarantined.columns if c not in {LINE, PARSE_ERROR, "check_id", "column", "message", "all_messages"}]
             quarantined = result.quarantined.with_columns(pl.struct(raw_columns).struct.json_encode().alias("raw_values"))
             insert_frame(con, "audit.quarantine", quarantined.rename({"column": "column_name"}), table_name=table, **provenance)
             insert_frame(con, "audit.issues", result.issues.rename({"column": "column_name"}), table_name=table, **provenance)
