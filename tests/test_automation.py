@@ -148,13 +148,9 @@ def test_files_still_being_written_wait_and_an_identical_drop_has_the_same_run_k
 
 
 def test_every_writing_asset_runs_in_the_one_writer_pool():
-    from pipelines.defs.analyses import analysis_assets, results_views
-    from pipelines.defs.frames import analysis_frames
-    from pipelines.defs.ingest import core_registry, raw_drop
-    from pipelines.defs.publish import published_copy
+    from pipelines.definitions import ASSETS  # every asset opens the registry through DuckDBResource
     from pipelines.resources import WRITER_POOL
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     assert config["concurrency"]["pools"]["default_limit"] == 1
-    assets = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_views, published_copy]
-    pools = {asset.key.to_user_string(): asset.op.pool for asset in assets}
+    pools = {asset.key.to_user_string(): asset.op.pool for asset in ASSETS}
     assert "published_copy" in pools and all(pool == WRITER_POOL for pool in pools.values()), pools
