@@ -92,7 +92,8 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
         ("Received (UTC)", lambda r, k: f"{r['latest_received_at']:%Y-%m-%d %H:%M}"),
         ("Patients", _count("patients")), ("TKI episodes", _count("tki_episodes")), ("Surgeries", _count("surgeries")),
         ("Progressions", _count("progressions")), ("Quarantined rows", _text("quarantined_rows")),
-        ("Message", lambda r, k: r["latest_message"] or "")]),
+        ("Message", lambda r, k: r["latest_message"] or ""),
+        ("Validation report", lambda r, k: f"{r['archive_path']}/validation_report.html" if r["archive_path"] else MISSING)]),
     "v_quarantine_by_check": ("Quarantined rows by check", [
         ("Site", _text("site_id")), ("Table", _text("table_name")), ("Check", _text("check_id")), ("Rows", _text("rows"))]),
 }
