@@ -12,12 +12,28 @@ import sys
 import dagster as dg
 
 
+def _site_line(site: str, result: dg.ExecuteInProcessResult) -> str:
+    """One line per site: rows loaded and quarantined, and where the registrar's validation report is."""
+    if not result.success:
+        return f"site {site}: REJECTED, previous data kept (reason in audit.drops and the validation report)"
+    metadata: dict[str, dg.MetadataValue] = {}
+    for event in result.get_asset_materialization_events():
+        metadata |= event.materialization.metadata
+    if metadata["status"].value == "unchanged":
+        return f"site {site}: unchanged (drop {metadata['drop_id'].value} is already loaded)"
+    counts = metadata["row_counts"].value.values()
+    loaded, quarantined = (sum(table.get(key, 0) for table in counts) for key in ("loaded", "quarantined"))
+    report = metadata.get("validation_report")
+    return f"site {site}: loaded {loaded} rows, quarantined {quarantined}" + (f"; report: {report.value}" if report else "")
+
+
 def _run(demo: bool) -> int:
     if demo:
         os.environ["GIST_DEMO"] = "1"
-    from pipelines.definitions import ASSETS, defs  # after GIST_DEMO is set: resources read settings
+    from pipelines.definitions import ASSETS
     from pipelines.defs.ingest import every_row_accounted_for, site_partitions
     from pipelines.ingest.drops import site_ids
+    from pipelines.resources import default_resources
     from pipelines.settings import load_settings
 
     settings = load_settings()
@@ -29,7 +45,7 @@ def _run(demo: bool) -> int:
         return 1
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(site_partitions.name, sites)
-    resources = defs.resources
+    resources = default_resources()  # read from the environment now, after --demo set it
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # step errors still print
     failed = []
     for site in sites:
@@ -37,7 +53,7 @@ def _run(demo: bool) -> int:
                                 instance=instance, resources=resources, run_config=quiet, raise_on_error=False)
         if not result.success:
             failed.append(site)
-        print(f"site {site}: {'loaded' if result.success else 'FAILED (previous data kept; see audit.drops)'}")
+        print(_site_line(site, result))
     refresh = dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results", "publish"),
                              instance=instance, resources=resources, run_config=quiet, raise_on_error=False)
     if not refresh.success:
