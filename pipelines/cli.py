@@ -32,7 +32,7 @@ def _run(demo: bool) -> int:
         os.environ["GIST_DEMO"] = "1"
     from pipelines.definitions import ASSETS
     from pipelines.defs.ingest import every_row_accounted_for, site_partitions
-    from pipelines.ingest.drops import site_ids
+    from pipelines.ingest.drops import ignored_folders, site_ids
     from pipelines.resources import default_resources
     from pipelines.settings import load_settings
 
@@ -40,6 +40,8 @@ def _run(demo: bool) -> int:
     if settings.demo:
         print("DEMO MODE: patient ids are pseudonymised with the public demo key; never use it for real data.")
     sites = site_ids(settings.drop_dir)
+    for name in ignored_folders(settings.drop_dir):
+        print(f"ignored {settings.drop_dir / name}: not a site folder (lowercase letters, digits and _, from a letter)")
     if not sites:
         print(f"No site folders in {settings.drop_dir}", file=sys.stderr)
         return 1

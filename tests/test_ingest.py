@@ -78,3 +78,13 @@ def test_site_patient_ids_never_reach_the_database(con, settings, tmp_path):
     dumped = "".join(p.read_text() for p in (tmp_path / "export").glob("*.csv"))
     assert "SECRET-ID" not in dumped
     assert _count(con, "SELECT count(*) FROM core.patients") == 1
+
+
+def test_folders_with_odd_names_are_reported_not_loaded(tmp_path):
+    from pipelines.ingest.drops import ignored_folders, site_ids
+
+    for name in ("warsaw", "Bad Site", "..hidden", "x" * 41, "seoul_2"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "notes.txt").write_text("a stray file")
+    assert site_ids(tmp_path) == ["seoul_2", "warsaw"]
+    assert ignored_folders(tmp_path) == sorted(["Bad Site", "..hidden", "x" * 41])

@@ -6,7 +6,7 @@ import time
 import dagster as dg
 
 from pipelines.defs.ingest import core_registry, raw_drop, site_partitions
-from pipelines.ingest.drops import DropError, find_drop, site_ids
+from pipelines.ingest.drops import DropError, find_drop, ignored_folders, site_ids
 from pipelines.ingest.profiles import ProfileError, load_profile
 from pipelines.settings import load_settings
 
@@ -25,6 +25,9 @@ def site_drop_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     settings = load_settings()
     requests, new_sites = [], []
     known = set(context.instance.get_dynamic_partitions(site_partitions.name))
+    for name in ignored_folders(settings.drop_dir):
+        context.log.warning(f"{settings.drop_dir / name}: ignored, not a site folder (site ids: lowercase letters, "
+                            "digits and _, starting with a letter, at most 40 characters)")
     for site_id in site_ids(settings.drop_dir):
         folder = settings.drop_dir / site_id
         if not settled([p.stat().st_mtime for p in folder.iterdir()], time.time()):

@@ -50,6 +50,13 @@ def site_ids(drop_dir: Path) -> list[str]:
     return sorted(p.name for p in drop_dir.iterdir() if p.is_dir() and SITE_ID_PATTERN.match(p.name))
 
 
+def ignored_folders(drop_dir: Path) -> list[str]:
+    """Folders in the drop folder whose names are not valid site ids: reported, never loaded (files there are ignored)."""
+    if not drop_dir.is_dir():
+        return []
+    return sorted(p.name for p in drop_dir.iterdir() if p.is_dir() and not SITE_ID_PATTERN.match(p.name))
+
+
 def find_drop(drop_dir: Path, profile: SiteProfile) -> SiteDrop:
     """The site's current drop: every file its profile names, hashed."""
     folder = drop_dir / profile.site_id
