@@ -21,7 +21,8 @@ def _cox(frame: pd.DataFrame, columns: Sequence[str]) -> None:
     design = pd.get_dummies(data[list(columns)], drop_first=True, dtype=float)
     training = design.assign(**{TIME: data[TIME], EVENT: data[EVENT]})
     fitted = CoxPHFitter().fit(training, TIME, EVENT)
-    proportional_hazard_test(fitted, training, time_transform="rank")
+    residuals = fitted.compute_residuals(training, kind="scaled_schoenfeld")
+    proportional_hazard_test(fitted, training, time_transform="rank", precomputed_residuals=residuals)
 
 
 def bare_statistics(frame: pd.DataFrame, covariates: Sequence[str]) -> None:
