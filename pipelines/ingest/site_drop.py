@@ -43,7 +43,7 @@ def _numbered(frame: pl.DataFrame) -> pl.DataFrame:
 
 def read_drop(drop: SiteDrop, profile: SiteProfile, key: bytes) -> dict[str, RawTable]:
     """Every file of the drop as raw text; raises FileRejected if any file is unusable."""
-    tables = {}
+    tables, pseudonyms = {}, {}
     for table, item in drop.files.items():
         try:
             raw_file = read_raw(item.path, table, profile, list(polars_schema(table)))
@@ -56,7 +56,7 @@ def read_drop(drop: SiteDrop, profile: SiteProfile, key: bytes) -> dict[str, Raw
             raise FileRejected(f"{item.path.name}: required column(s) {names} missing; columns found: {', '.join(raw_file.header)}",
                                REQUIRED_COLUMN_MISSING, item.path.name)
         blank = blank_rows(raw_file.frame)
-        frame = pseudonymise(raw_file.frame.filter(~blank), "patient_id", key, drop.site_id)
+        frame = pseudonymise(raw_file.frame.filter(~blank), "patient_id", key, drop.site_id, pseudonyms)
         tables[table] = RawTable(frame, int(blank.sum()), raw_file.extra_columns, raw_file.missing_columns)
     return tables
 

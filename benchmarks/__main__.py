@@ -1,0 +1,69 @@
+"""Generate cohorts at the given sizes, time every stage and the Dagster refresh, print and save the table.
+
+    python3 -m uv run --frozen python -m benchmarks --sizes 10000 100000 1000000 --out benchmarks/results/latest.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.report import machine, table, target_lines, targets, with_totals
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _child(module: str, *args: object) -> None:
+    """Run one step in a fresh interpreter (so its peak RSS is its own), failing loudly."""
+    done = subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"python -m {module} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+
+
+def run_size(patients: int, sites: int, seed: int, invalid_fraction: float, scratch: Path) -> dict[str, object]:
+    cohort, work, refresh_work = (scratch / f"{patients}_{name}" for name in ("cohort", "stages", "dagster"))
+    _child("fixtures", "cohort", "--patients", patients, "--sites", sites, "--seed", seed, "--out", cohort,
+           "--invalid-fraction", invalid_fraction)
+    rows = sum(t["rows"] for s in json.loads((cohort / "TRUTH.json").read_text())["sites"].values() for t in s["tables"].values())
+    measured = {}
+    for module, work in (("benchmarks.stages", work), ("benchmarks.refresh", refresh_work)):
+        work.mkdir(parents=True)
+        _child(module, cohort, work, work / "result.json")
+        measured[module] = json.loads((work / "result.json").read_text())
+    stages, refresh = measured["benchmarks.stages"], measured["benchmarks.refresh"]
+    return {"patients": patients, "sites": sites, "rows": rows,
+            "seconds": with_totals(stages["seconds"]) | refresh["seconds"],
+            "peak_rss_mb": {"stages": stages["peak_rss_mb"], "dagster": refresh["peak_rss_mb"]},
+            "peak_rss_mb_after_stage": stages["peak_rss_mb_after"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="patients per cohort")
+    parser.add_argument("--sites", type=int, default=4, help="sites (cycling through the four dialects)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--invalid-fraction", type=float, default=0.01)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
+    args = parser.parse_args(argv)
+    sizes = {}
+    with tempfile.TemporaryDirectory(prefix="gist-bench-") as scratch:
+        for patients in args.sizes:
+            print(f"running {patients:,} patients ...", file=sys.stderr, flush=True)
+            sizes[str(patients)] = run_size(patients, args.sites, args.seed, args.invalid_fraction, Path(scratch))
+    checks = targets(sizes)
+    document = {"measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
+                "settings": {"sites": args.sites, "seed": args.seed, "invalid_fraction": args.invalid_fraction},
+                "sizes": sizes, "targets": checks}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(table(sizes), target_lines(checks), f"written to {args.out}", sep="\n\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Child process: time the floor and every pipeline stage on one generated cohort; write JSON.
+
+    python -m benchmarks.stages COHORT_DIR WORK_DIR OUT_JSON
+
+Stages are the plain functions the assets call, in asset order, on one DuckDB file:
+``receive_drop`` (archive + raw load) and ``load_core`` (profile mapping + validation + core
+load) per site, the SQL layers, ``run_analysis`` per catalogue entry (statistics, plots and
+results writes), the results views and publishing.  ``benchmarks.spy`` splits the calls into
+stages; peak RSS is recorded after each stage.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.bare import bare_statistics
+from benchmarks.environment import peak_rss_mb, use_cohort
+from benchmarks.spy import spied
+from pipelines import analyses
+from pipelines.catalogue import load_catalogue
+from pipelines.ingest import site_drop
+from pipelines.ingest.drops import site_ids
+from pipelines.ingest.rawread import _utf8_copy
+from pipelines.registry import loading
+from pipelines.registry.ddl import create_registry
+from pipelines.settings import Settings, load_settings
+from pipelines.sql_models import define_cutoff, run_layer
+
+
+class Stages:
+    """Seconds per stage (None = stage not available) and the peak RSS after each."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float | None] = {}
+        self.peak_rss_mb: dict[str, float] = {}
+
+    def add(self, name: str, seconds: float | None) -> None:
+        self.seconds[name] = seconds
+        self.peak_rss_mb[name] = peak_rss_mb()
+
+    def timed(self, name: str, step: Callable[[], object]) -> None:
+        self.add(name, clock(step))
+
+
+def clock(step: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    step()
+    return time.perf_counter() - started
+
+
+def floor_seconds(settings: Settings, sites: list[str], work: Path) -> float:
+    """DuckDB's CSV reader loading the same files as text into a file database, nothing else.
+
+    DuckDB cannot read cp1250, so such files are transcoded beforehand (untimed): the floor is DuckDB alone.
+    """
+    files = []
+    for site in sites:
+        profile = loading.site_profile(settings, site)
+        scratch = work / "floor_utf8" / site
+        scratch.mkdir(parents=True, exist_ok=True)
+        for table, spec in profile.tables.items():
+            files.append((f"{site}_{table}", _utf8_copy(settings.drop_dir / site / spec.file, profile.encoding, scratch),
+                          profile.delimiter))
+    con = duckdb.connect(str(work / "floor.duckdb"))
+    started = time.perf_counter()
+    for name, path, delimiter in files:
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{path}', delim = '{delimiter}', header = true, all_varchar = true)")
+    con.close()
+    return time.perf_counter() - started
+
+
+def _each_site(sites: list[str], step: Callable[[str], loading.StepResult], expected: str) -> None:
+    for site in sites:
+        result = step(site)
+        if result.status != expected:
+            raise RuntimeError(f"{site}: {result.status} ({result.message}), expected {expected}")
+
+
+def ingest(stages: Stages, con: duckdb.DuckDBPyConnection, settings: Settings, sites: list[str]) -> None:
+    with spied((loading, "find_drop"), (loading, "archive_drop")) as spent:
+        received = clock(lambda: _each_site(sites, lambda s: loading.receive_drop(con, settings, s), "received"))
+    stages.add("archive", spent["find_drop"] + spent["archive_drop"])
+    stages.add("raw load", received - stages.seconds["archive"])
+    with spied((loading, "validate_drop"), (site_drop, "map_to_contract")) as spent:
+        loaded = clock(lambda: _each_site(sites, lambda s: loading.load_core(con, settings, s), "loaded"))
+    stages.add("profile mapping", spent["map_to_contract"])
+    stages.add("validation", spent["validate_drop"] - spent["map_to_contract"])
+    stages.add("core load", loaded - spent["validate_drop"])
+
+
+def analyse(stages: Stages, con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Each catalogue analysis (plots split off), then the bare lifelines calls on the same frames."""
+    catalogue = load_catalogue()
+    with spied((analyses, "km_figure"), (analyses, "forest_figure"), (analyses, "save_png")) as plots:
+        for analysis in catalogue:
+            before = sum(plots.values())
+            seconds = clock(lambda a=analysis: analyses.run_analysis(con, a, settings))
+            stages.add(f"analysis {analysis.id}", seconds - (sum(plots.values()) - before))
+    stages.add("plots", sum(plots.values()))
+    for analysis in catalogue:
+        frames = [analyses.endpoint_frame(con, analysis, endpoint) for endpoint in analysis.endpoints]
+        stages.timed(f"bare lifelines {analysis.id}",
+                     lambda a=analysis, f=frames: [bare_statistics(frame, a.covariates) for frame in f])
+
+
+def publish_seconds(con: duckdb.DuckDBPyConnection, settings: Settings) -> float | None:
+    """Publishing, if this checkout has it (``pipelines.publish.publish(con, settings)``); None otherwise."""
+    if importlib.util.find_spec("pipelines.publish") is None:
+        return None
+    from pipelines.publish import publish
+    return clock(lambda: publish(con, settings))
+
+
+def measure(cohort: Path, work: Path) -> dict[str, object]:
+    use_cohort(cohort, work)
+    settings = load_settings()
+    sites = site_ids(settings.drop_dir)
+    stages = Stages()
+    stages.add("floor (DuckDB read_csv)", floor_seconds(settings, sites, work))
+    con = duckdb.connect(str(settings.duckdb_path))
+    create_registry(con)
+    ingest(stages, con, settings, sites)
+    stages.timed("analysis frames (SQL)", lambda: (define_cutoff(con, settings.data_cutoff), run_layer(con, "core"),
+                                                   run_layer(con, "analysis")))
+    analyse(stages, con, settings)
+    stages.timed("results views (SQL)", lambda: run_layer(con, "results"))
+    stages.add("publishing", publish_seconds(con, settings))
+    con.close()
+    return {"seconds": stages.seconds, "peak_rss_mb_after": stages.peak_rss_mb, "peak_rss_mb": peak_rss_mb()}
+
+
+if __name__ == "__main__":
+    cohort_dir, work_dir, out = map(Path, sys.argv[1:4])
+    out.write_text(json.dumps(measure(cohort_dir, work_dir), indent=2), encoding="utf-8")
