@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 
 from pipelines.stats import EVENT, GROUP, TIME
@@ -20,7 +21,10 @@ def _cox(frame: pd.DataFrame, columns: Sequence[str]) -> None:
     data = frame[[TIME, EVENT, *columns]].dropna()
     design = pd.get_dummies(data[list(columns)], drop_first=True, dtype=float)
     training = design.assign(**{TIME: data[TIME], EVENT: data[EVENT]})
-    fitted = CoxPHFitter().fit(training, TIME, EVENT)
+    try:
+        fitted = CoxPHFitter().fit(training, TIME, EVENT)
+    except ConvergenceError:  # e.g. a covariate constant in this subset: the pipeline records a status here
+        return
     residuals = fitted.compute_residuals(training, kind="scaled_schoenfeld")
     proportional_hazard_test(fitted, training, time_transform="rank", precomputed_residuals=residuals)
 

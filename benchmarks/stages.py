@@ -11,7 +11,6 @@ stages; peak RSS is recorded after each stage.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import time
@@ -29,9 +28,12 @@ from pipelines.ingest import site_drop
 from pipelines.ingest.drops import site_ids
 from pipelines.ingest.rawread import _utf8_copy
 from pipelines.registry import loading
+from pipelines.publish import publish
 from pipelines.registry.ddl import create_registry
+from pipelines.registry.results import replace_catalogue
+from pipelines.report import write_report
 from pipelines.settings import Settings, load_settings
-from pipelines.sql_models import define_cutoff, run_layer
+from pipelines.sql_models import define_settings, run_layer
 
 
 class Stages:
@@ -110,14 +112,6 @@ def analyse(stages: Stages, con: duckdb.DuckDBPyConnection, settings: Settings) 
                      lambda a=analysis, f=frames: [bare_statistics(frame, a.covariates) for frame in f])
 
 
-def publish_seconds(con: duckdb.DuckDBPyConnection, settings: Settings) -> float | None:
-    """Publishing, if this checkout has it (``pipelines.publish.publish(con, settings)``); None otherwise."""
-    if importlib.util.find_spec("pipelines.publish") is None:
-        return None
-    from pipelines.publish import publish
-    return clock(lambda: publish(con, settings))
-
-
 def measure(cohort: Path, work: Path) -> dict[str, object]:
     use_cohort(cohort, work)
     settings = load_settings()
@@ -127,11 +121,12 @@ def measure(cohort: Path, work: Path) -> dict[str, object]:
     con = duckdb.connect(str(settings.duckdb_path))
     create_registry(con)
     ingest(stages, con, settings, sites)
-    stages.timed("analysis frames (SQL)", lambda: (define_cutoff(con, settings.data_cutoff), run_layer(con, "core"),
-                                                   run_layer(con, "analysis")))
+    stages.timed("analysis frames (SQL)", lambda: (define_settings(con, settings.data_cutoff, settings.min_cell_count),
+                                                   run_layer(con, "core"), run_layer(con, "analysis")))
     analyse(stages, con, settings)
-    stages.timed("results views (SQL)", lambda: run_layer(con, "results"))
-    stages.add("publishing", publish_seconds(con, settings))
+    stages.timed("results views (SQL)", lambda: (replace_catalogue(con, load_catalogue()), run_layer(con, "results")))
+    stages.timed("report (HTML)", lambda: write_report(con, load_catalogue(), settings))
+    stages.timed("publishing", lambda: publish(con, settings.publish_dir))
     con.close()
     return {"seconds": stages.seconds, "peak_rss_mb_after": stages.peak_rss_mb, "peak_rss_mb": peak_rss_mb()}
 
