@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxTimeVaryingFitter
+from lifelines import CoxPHFitter
 
 from pipelines.stats.cox import (
     COX_SCHEMA, Term, coefficient_rows, cox_model, design_problem, encode_covariates, guarded_fit,
@@ -109,9 +109,11 @@ def time_varying_cox(frame: pd.DataFrame, *, exposure: str, covariates: Sequence
     problem = _exposure_problem(rows) or design_problem(design, rows, covariates, events)
     fitted = None
     if problem is None:
-        training = design.assign(id=rows["id"], start=rows["start"], stop=rows["stop"], event=rows["event"])
-        fitted, problem = guarded_fit(lambda: CoxTimeVaryingFitter().fit(
-            training, id_col="id", event_col="event", start_col="start", stop_col="stop"))
+        # (start, stop] rows as delayed entries: the same partial likelihood as lifelines'
+        # CoxTimeVaryingFitter (tested equal), whose gradient loop is quadratic in the events.
+        training = design.assign(start=rows["start"], stop=rows["stop"], event=rows["event"])
+        fitted, problem = guarded_fit(lambda: CoxPHFitter().fit(
+            training, duration_col="stop", event_col="event", entry_col="start"))
     terms = [EXPOSURE_TERM, *covariate_terms]
     status = "ok" if fitted is not None else str(problem)
     return coefficient_rows("time_varying", terms, fitted.summary if fitted else None, dict.fromkeys(
