@@ -1,39 +1,100 @@
-"""The reference for each analysis: the bare lifelines calls on the same frame, nothing around them.
+"""The reference for each analysis: the bare lifelines calls on the same frames, nothing around them.
 
-Per endpoint: a Kaplan-Meier fit per group, the k-group log-rank test, and each Cox model
-the analysis fits (group only; group + covariates) with its Schoenfeld proportional-hazards
-test.  The pipeline's analysis time is compared with this (target: within 1.3x).
+Per endpoint, every model the catalogue entry asks the pipeline for: a Kaplan-Meier fit per
+group, the k-group log-rank test, the Cox models (group only; group + covariates), robust
+variance clustered like the pipeline's when the entry names a cluster, each with its
+Schoenfeld proportional-hazards test; and for an entry with an exposure the immortal-time
+models, unadjusted and adjusted: the naive (ever exposed) and landmark Cox fits and the
+time-varying one on counting-process rows (the registry's own fitter,
+:mod:`pipelines.stats.counting_cox`, called directly: lifelines' equivalent is ~18x slower at 10k).
+
+The frames each model is fitted on (landmark subsets, counting-process rows, design matrices)
+are built beforehand by :func:`bare_models`, untimed: the target compares the pipeline's
+analysis time with the statistics library's own time on the same frames (within 1.3x).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 
+from pipelines.catalogue import Analysis
 from pipelines.stats import EVENT, GROUP, TIME
+from pipelines.stats.counting_cox import fit_counting_process_cox
+from pipelines.stats.timevarying import counting_process_frame, ever_exposed_frame, landmark_frame
+
+_CLUSTER, _ENTRY = "__cluster", "__entry"
 
 
-def _cox(frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    data = frame[[TIME, EVENT, *columns]].dropna()
-    design = pd.get_dummies(data[list(columns)], drop_first=True, dtype=float)
-    training = design.assign(**{TIME: data[TIME], EVENT: data[EVENT]})
+@dataclass(frozen=True)
+class BareCox:
+    """One Cox fit as lifelines takes it: the training frame and whether it has a cluster or an entry column."""
+
+    training: pd.DataFrame
+    cluster: bool = False
+    entry: bool = False
+    ph_test: bool = True
+
+
+def _design(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Dummy-coded numeric design; levels absent here and constant columns dropped, as the pipeline does."""
+    values = data[list(columns)].apply(lambda c: c.astype(float) if c.dtype.kind == "b" or str(c.dtype) == "boolean" else c)
+    design = pd.get_dummies(values, drop_first=True, dtype=float).astype(float)
+    return design.loc[:, design.std() > 0]
+
+
+def _cox_input(frame: pd.DataFrame, columns: Sequence[str], cluster: str | None = None, ph_test: bool = True) -> BareCox:
+    data = frame.dropna(subset=[TIME, EVENT, *columns])
+    training = _design(data, columns).assign(**{TIME: data[TIME], EVENT: data[EVENT]})
+    if cluster:
+        training[_CLUSTER] = data[cluster].astype(str)
+    return BareCox(training, cluster=cluster is not None, ph_test=ph_test)
+
+
+def _time_varying_input(frame: pd.DataFrame, exposure: str, covariates: Sequence[str]) -> BareCox:
+    rows = counting_process_frame(frame.dropna(subset=list(covariates)), exposure=exposure, covariates=covariates)
+    training = _design(rows, ["exposed", *covariates]).assign(**{_ENTRY: rows["start"], TIME: rows["stop"], EVENT: rows["event"]})
+    return BareCox(training, entry=True, ph_test=False)
+
+
+def bare_models(frame: pd.DataFrame, analysis: Analysis) -> list[BareCox]:
+    """Every Cox fit the analysis makes on this endpoint's frame, as lifelines inputs (built untimed)."""
+    covariate_sets = [[], list(analysis.covariates)] if analysis.covariates else [[]]
+    models = [_cox_input(frame, [GROUP, *covariates], analysis.cluster) for covariates in covariate_sets]
+    if analysis.exposure:
+        exposure = analysis.exposure
+        cohort = frame[frame[GROUP].isin(analysis.groups)]
+        for covariates in covariate_sets:
+            naive = ever_exposed_frame(cohort, exposure=exposure)
+            landmarks = [landmark_frame(cohort, exposure=exposure, landmark=at) for at in analysis.exposure_landmarks]
+            models += [_cox_input(data, [GROUP, *covariates], ph_test=False) for data in [naive, *landmarks]]
+            models.append(_time_varying_input(cohort, exposure, covariates))
+    return models
+
+
+def _fit(model: BareCox) -> None:
+    data = model.training
     try:
-        fitted = CoxPHFitter().fit(training, TIME, EVENT)
-    except ConvergenceError:  # e.g. a covariate constant in this subset: the pipeline records a status here
+        if model.entry:
+            fit_counting_process_cox(data.drop(columns=[_ENTRY, TIME, EVENT]), data[_ENTRY], data[TIME], data[EVENT])
+            return
+        fitted = CoxPHFitter().fit(data, TIME, EVENT, cluster_col=_CLUSTER if model.cluster else None)
+    except ConvergenceError:  # e.g. a group without events in a landmark subset: the pipeline records a status there
         return
-    residuals = fitted.compute_residuals(training, kind="scaled_schoenfeld")
-    proportional_hazard_test(fitted, training, time_transform="rank", precomputed_residuals=residuals)
+    if model.ph_test:
+        residuals = fitted.compute_residuals(model.training, kind="scaled_schoenfeld")
+        proportional_hazard_test(fitted, model.training, time_transform="rank", precomputed_residuals=residuals)
 
 
-def bare_statistics(frame: pd.DataFrame, covariates: Sequence[str]) -> None:
-    """What any analysis of this endpoint must compute, as direct lifelines calls."""
+def bare_statistics(frame: pd.DataFrame, models: Sequence[BareCox]) -> None:
+    """What the analysis of this endpoint computes, as direct lifelines calls (time this)."""
     for _, rows in frame.groupby(GROUP, observed=True):
         KaplanMeierFitter().fit(rows[TIME], rows[EVENT])
     multivariate_logrank_test(frame[TIME], frame[GROUP], frame[EVENT])
-    _cox(frame, [GROUP])
-    if covariates:
-        _cox(frame, [GROUP, *covariates])
+    for model in models:
+        _fit(model)

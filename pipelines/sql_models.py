@@ -26,8 +26,21 @@ def define_settings(con: duckdb.DuckDBPyConnection, cutoff: dt.date | None, min_
     con.execute(f"CREATE OR REPLACE MACRO results.min_cell_count() AS {int(min_cell_count)}")
 
 
+def drop_views(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Drop the schema's views: a layer's views are rebuilt from its files, so none outlives its file."""
+    views = con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = ? AND NOT internal AND database_name = current_database()",
+                        [schema]).fetchall()
+    for (view,) in views:
+        con.execute(f'DROP VIEW "{schema}"."{view}"')
+
+
 def run_layer(con: duckdb.DuckDBPyConnection, layer: str) -> list[str]:
-    """Execute every model of ``layer``; returns the files run, for metadata."""
+    """Rebuild ``layer``'s views and tables from its files, in file order; returns the files run, for metadata.
+
+    Views are dropped first, so a model deleted from ``sql/`` disappears and a model may turn
+    from a view into a table (``CREATE OR REPLACE`` cannot change an object's type).
+    """
+    drop_views(con, layer)
     ran = []
     for path in model_files(layer):
         try:

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.analyses import check_frame_columns, endpoint_frame
 from pipelines.catalogue import CatalogueError, load_catalogue
+from pipelines.sql_models import run_layer
 from pipelines.stats import DAYS_PER_MONTH, event_within, landmark_frame
 from tests.sql_registry import frame_rows, sql_registry
 
@@ -159,3 +160,16 @@ def test_a_catalogue_entry_that_does_not_match_its_view_is_named(con):
     wrong_endpoint = dataclasses.replace(CATALOGUE["mutation"], endpoints=("RFS",))
     with pytest.raises(CatalogueError, match="analysis.mutation has no rows with PARAMCD 'RFS'"):
         endpoint_frame(con, wrong_endpoint, "RFS")
+
+
+def test_rerunning_a_layer_drops_stale_views_and_turns_an_old_view_into_a_table(con):
+    """An older database (frame as a view, a model since deleted) is rebuilt from the files without error."""
+    con.execute("DROP TABLE analysis.mutation")
+    con.execute("CREATE VIEW analysis.mutation AS SELECT 1 AS x")
+    con.execute("CREATE VIEW analysis.deleted_model AS SELECT 1 AS x")
+    run_layer(con, "analysis")
+    kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                             "WHERE table_schema = 'analysis' AND table_name IN ('mutation', 'deleted_model', "
+                             "'mutation_subjects')").fetchall())
+    assert kinds == {"mutation": "BASE TABLE", "mutation_subjects": "VIEW"}
+    assert len(frame_rows(con, "analysis.mutation", "PFS")) == 6

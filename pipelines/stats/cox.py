@@ -19,7 +19,7 @@ from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
 from pipelines.stats.frame import EVENT, GROUP, TIME, check_frame, is_categorical, levels, select_groups, typed
-from pipelines.stats.ph_test import ph_test_rows
+from pipelines.stats.ph_test import PH_SCHEMA, ph_test_rows
 
 COX_SCHEMA = {"model": "string", "term": "string", "variable": "string", "level": "string", "reference": "string",
               "n": "int64", "events": "int64", "n_excluded_missing": "int64", "n_clusters": "Int64", "coef": "float64",
@@ -155,7 +155,8 @@ def _reference_problem(data: pd.DataFrame, reference: str) -> str | None:
 
 
 def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str] | None = None,
-              covariates: Sequence[str] = (), model: str = "univariable", cluster: str | None = None) -> CoxResult:
+              covariates: Sequence[str] = (), model: str = "univariable", cluster: str | None = None,
+              ph_test: bool = True) -> CoxResult:
     """Cox model of the hazard by group (dummy-coded against ``reference_group``) and covariates.
 
     Subjects with a missing covariate are left out (complete-case analysis; the count is
@@ -185,6 +186,9 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
         operation): the coefficients are the same, their standard errors, CIs and p-values come from
         the robust (sandwich) variance clustered on it (lifelines ``cluster_col``, R's
         ``coxph(..., cluster = id)``), and ``n_clusters`` counts the clusters fitted.
+    ph_test
+        Whether to test proportional hazards; without it ``CoxResult.ph_test`` is empty (the
+        residuals cost about a quarter of the fit, so callers that do not report them skip them).
 
     Returns
     -------
@@ -224,4 +228,5 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
                                     n=len(fit_data), events=events, n_excluded=len(data) - len(complete),
                                     n_clusters=int(fit_data[cluster].nunique()) if cluster else None)
     fitted_terms = [t.name for t in [*fit_group_terms, *covariate_terms]]
-    return CoxResult(coefficients=coefficients, ph_test=ph_test_rows(model, fitted, training, fitted_terms, status))
+    tests = ph_test_rows(model, fitted, training, fitted_terms, status) if ph_test else typed([], PH_SCHEMA)
+    return CoxResult(coefficients=coefficients, ph_test=tests)

@@ -35,5 +35,5 @@ WHERE u.censor_date > l.landmark_date
                   WHERE e.site_id = l.site_id AND e.patient_id = l.patient_id
                     AND e.line > 1 AND e.start_date <= l.landmark_date);
 
-CREATE OR REPLACE VIEW analysis.imatinib_interruption AS
+CREATE OR REPLACE TABLE analysis.imatinib_interruption AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.imatinib_interruption_subjects');

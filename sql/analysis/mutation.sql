@@ -17,5 +17,5 @@ SELECT
 FROM core.int_first_line_imatinib AS f
 JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id;
 
-CREATE OR REPLACE VIEW analysis.mutation AS
+CREATE OR REPLACE TABLE analysis.mutation AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.mutation_subjects');

@@ -9,5 +9,5 @@ SELECT * REPLACE (CASE starting_dose_mg WHEN 400 THEN 'imatinib_400' WHEN 800 TH
 FROM analysis.mutation_subjects
 WHERE group_label = 'kit_exon9';
 
-CREATE OR REPLACE VIEW analysis.mutation_exon9_dose AS
+CREATE OR REPLACE TABLE analysis.mutation_exon9_dose AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.mutation_exon9_dose_subjects');

@@ -23,5 +23,5 @@ JOIN core.int_operations_on_tki AS o
 JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
 QUALIFY row_number() OVER (PARTITION BY f.site_id, f.patient_id ORDER BY o.operation_number) = 1;
 
-CREATE OR REPLACE VIEW analysis.postop_tki AS
+CREATE OR REPLACE TABLE analysis.postop_tki AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.postop_tki_subjects', progression_code := 'RFS');

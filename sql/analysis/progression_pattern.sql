@@ -18,5 +18,5 @@ WHERE g.ordinal = 1
   AND g.tki_line = 1
   AND g.tki_agent = 'imatinib';
 
-CREATE OR REPLACE VIEW analysis.progression_pattern AS
+CREATE OR REPLACE TABLE analysis.progression_pattern AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.progression_pattern_subjects');

@@ -19,5 +19,5 @@ FROM core.int_operations_on_tki AS o
 JOIN core.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id
 WHERE o.disease_status IS NOT NULL;
 
-CREATE OR REPLACE VIEW analysis.status_at_surgery AS
+CREATE OR REPLACE TABLE analysis.status_at_surgery AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.status_at_surgery_subjects');

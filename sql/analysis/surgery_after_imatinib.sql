@@ -27,5 +27,5 @@ FROM core.int_first_line_imatinib AS f
 JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
 WHERE f.first_line_response IS DISTINCT FROM 'progressive';
 
-CREATE OR REPLACE VIEW analysis.surgery_after_imatinib AS
+CREATE OR REPLACE TABLE analysis.surgery_after_imatinib AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.surgery_after_imatinib_subjects');

@@ -21,5 +21,5 @@ SELECT
 FROM core.int_operations_on_tki AS o
 JOIN core.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id;
 
-CREATE OR REPLACE VIEW analysis.surgery_on_tki AS
+CREATE OR REPLACE TABLE analysis.surgery_on_tki AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.surgery_on_tki_subjects');

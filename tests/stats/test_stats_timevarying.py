@@ -112,3 +112,35 @@ def test_time_varying_fit_equals_lifelines_counting_process_fitter() -> None:
     # the two fitters stop Newton-Raphson at slightly different points: SEs agree to 1e-5 relative
     assert ours.loc["group=exposed", "se"] == pytest.approx(reference.loc["exposed", "se(coef)"], rel=1e-5)
     assert ours.loc["sex=male", "coef"] == pytest.approx(reference.loc["male", "coef"], abs=1e-8)
+
+
+def test_counting_process_fitter_equals_lifelines_with_heavy_ties_and_entries_at_event_times() -> None:
+    """Integer times: many events share a time, and rows enter exactly at other subjects' event times.
+
+    R and lifelines count a row as at risk at t when start < t <= stop, and break ties with
+    Efron's method; the fitter must agree with lifelines' CoxTimeVaryingFitter to rounding.
+    """
+    from lifelines import CoxTimeVaryingFitter
+
+    from pipelines.stats.counting_cox import fit_counting_process_cox
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    stop = rng.integers(1, 30, n).astype(float)
+    start = np.minimum(np.where(rng.random(n) < 0.5, rng.integers(0, 10, n), 0), stop - 1).astype(float)
+    rows = pd.DataFrame({"start": start, "stop": stop, "event": (rng.random(n) < 0.7).astype(int),
+                         "a": rng.normal(size=n), "b": (rng.random(n) < 0.3).astype(float)})
+    ours = fit_counting_process_cox(rows[["a", "b"]], rows["start"], rows["stop"], rows["event"]).summary
+    reference = CoxTimeVaryingFitter().fit(rows.assign(id=np.arange(n)), id_col="id", event_col="event",
+                                           start_col="start", stop_col="stop").summary
+    for column in ("coef", "se(coef)", "p", "exp(coef) lower 95%", "exp(coef) upper 95%"):
+        assert ours[column].to_numpy() == pytest.approx(reference.loc[["a", "b"], column].to_numpy(), rel=1e-6), column
+
+
+def test_time_varying_separation_is_a_status_not_a_number() -> None:
+    """After the first event, every event happens to an exposed subject: the hazard ratio runs off to infinity."""
+    separated = pd.DataFrame({"time_months": [1.0, 3.0, 4.0, 5.0, 6.0], "event": [1, 1, 1, 1, 0], "group": "cohort",
+                              "surgery_months": [np.nan, 2.0, 2.0, 2.0, np.nan]})
+    row = time_varying_cox(separated, exposure="surgery_months").iloc[0]
+    assert np.isnan(row["coef"]) and row["status"] == (
+        "not_estimable: coefficient running off (monotone likelihood / separation)")

@@ -1,0 +1,141 @@
+"""Cox partial likelihood (Efron ties) on counting-process (start, stop] rows, in O(n log n) per iteration.
+
+Why not lifelines here: ``CoxTimeVaryingFitter`` and ``CoxPHFitter(entry_col=...)`` rebuild the
+risk set of every event time from all rows, O(rows x event times) per Newton step, which took
+~4 s per model at 10k patients and grows quadratically (hours at 1M).  Here the risk set of
+each event time is a difference of two cumulative sums (rows whose stop is at or after it minus
+rows whose start is), so a step costs a few ``bincount`` passes.  Same model and conventions as
+lifelines and R ``coxph(Surv(start, stop, event) ~ ...)``: a row is at risk at t when
+start < t <= stop, Efron's method for ties, model-based variance from the observed information.
+Tested equal to lifelines' ``CoxTimeVaryingFitter`` (tests/stats/test_stats_timevarying.py).
+
+Used only for the time-varying exposure model, which reports coefficients and no residual-based
+tests; every other Cox model is lifelines' ``CoxPHFitter``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from lifelines.exceptions import ConvergenceError
+from scipy.stats import norm
+
+_Z95 = float(norm.ppf(0.975))
+
+
+@dataclass(frozen=True)
+class _RiskSets:
+    """Where each row and each event sits among the distinct event times (fixed across Newton steps)."""
+
+    enters_after: np.ndarray  # per row: count of event times <= start (at risk from that index on)
+    leaves_after: np.ndarray  # per row: count of event times <= stop (at risk before that index)
+    event_time: np.ndarray  # per event row: index of its event time
+    tie_fraction: np.ndarray  # per event row: l / d, its rank l among the d events tied at that time
+    n_times: int
+
+
+def _risk_sets(start: np.ndarray, stop: np.ndarray, event: np.ndarray) -> _RiskSets:
+    times = np.unique(stop[event])
+    event_time = np.searchsorted(times, stop[event])
+    ties = np.bincount(event_time, minlength=len(times))
+    order = np.argsort(event_time, kind="stable")
+    rank = np.empty(len(order), dtype=float)
+    rank[order] = np.arange(len(order)) - np.repeat(np.cumsum(ties) - ties, ties)
+    return _RiskSets(np.searchsorted(times, start, side="right"), np.searchsorted(times, stop, side="right"),
+                     event_time, rank / ties[event_time], len(times))
+
+
+def _at_risk_sums(values: np.ndarray, risk: _RiskSets) -> np.ndarray:
+    """Sum of ``values`` (rows x k) over the risk set of every event time (times x k)."""
+    size = risk.n_times + 1
+    columns = [np.cumsum(np.bincount(risk.enters_after, column, size) - np.bincount(risk.leaves_after, column, size))[:-1]
+               for column in values.T]
+    return np.stack(columns, axis=1)
+
+
+def _tied_sums(values: np.ndarray, risk: _RiskSets) -> np.ndarray:
+    return np.stack([np.bincount(risk.event_time, column, risk.n_times) for column in values.T], axis=1)
+
+
+def _efron(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log partial likelihood, gradient and Hessian at ``beta``."""
+    eta = x @ beta
+    weight = np.exp(eta - eta.max())  # rescaled: the factor cancels in every ratio below
+    pairs = (x[:, :, None] * x[:, None, :]).reshape(len(x), -1)
+    moments = np.column_stack([weight, x * weight[:, None], pairs * weight[:, None]])
+    at_risk = _at_risk_sums(moments, risk)
+    tied = _tied_sums(moments[is_event], risk)
+    # each event's Efron denominator: the risk set minus the share l/d of the tied events' own terms
+    own = at_risk[risk.event_time] - risk.tie_fraction[:, None] * tied[risk.event_time]
+    p = x.shape[1]
+    s0, s1, s2 = own[:, 0], own[:, 1:p + 1], own[:, p + 1:].reshape(-1, p, p)
+    mean = s1 / s0[:, None]
+    loglik = float((eta[is_event] - eta.max()).sum() - np.log(s0).sum())
+    gradient = x[is_event].sum(0) - mean.sum(0)
+    hessian = -(s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]).sum(0)
+    return loglik, gradient, hessian
+
+
+def _newton(x: np.ndarray, is_event: np.ndarray, risk: _RiskSets, *, max_steps: int = 50,
+            tolerance: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """Newton-Raphson with step halving from beta = 0; returns the estimate and the information matrix."""
+    beta = np.zeros(x.shape[1])
+    loglik, gradient, hessian = _efron(beta, x, is_event, risk)
+    for _ in range(max_steps):
+        step = np.linalg.solve(-hessian, gradient)
+        for _halving in range(30):
+            candidate = beta + step
+            new_loglik, new_gradient, new_hessian = _efron(candidate, x, is_event, risk)
+            if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12:
+                break
+            step = step / 2
+        else:
+            raise ConvergenceError("the partial likelihood does not increase along the Newton direction")
+        beta, gradient, hessian, change = candidate, new_gradient, new_hessian, new_loglik - loglik
+        loglik = new_loglik
+        if abs(change) < tolerance and np.abs(step).max() < 1e-7:
+            return beta, -hessian
+    raise ConvergenceError(f"no convergence after {max_steps} Newton-Raphson steps (separation?)")
+
+
+@dataclass(frozen=True)
+class CountingProcessCox:
+    """A fitted model: ``params_`` (log hazard ratios) and a lifelines-style ``summary`` table."""
+
+    params_: pd.Series
+    variance_matrix_: pd.DataFrame
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        coef = self.params_
+        se = pd.Series(np.sqrt(np.diag(self.variance_matrix_.to_numpy())), index=coef.index)
+        z = coef / se
+        return pd.DataFrame({"coef": coef, "exp(coef)": np.exp(coef), "se(coef)": se,
+                             "coef lower 95%": coef - _Z95 * se, "coef upper 95%": coef + _Z95 * se,
+                             "exp(coef) lower 95%": np.exp(coef - _Z95 * se), "exp(coef) upper 95%": np.exp(coef + _Z95 * se),
+                             "z": z, "p": 2 * norm.sf(np.abs(z))})
+
+
+def fit_counting_process_cox(design: pd.DataFrame, start: pd.Series, stop: pd.Series, event: pd.Series) -> CountingProcessCox:
+    """Fit the Cox model on (start, stop] rows; ``design`` holds one numeric column per term.
+
+    Raises ``lifelines.exceptions.ConvergenceError`` when Newton-Raphson does not converge, as
+    lifelines does, so callers guard both fitters alike.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"start": [0, 0, 5, 0], "stop": [5, 9, 12, 7], "event": [0, 1, 1, 1], "exposed": [0, 0, 1, 1]})
+    >>> fitted = fit_counting_process_cox(rows[["exposed"]], rows["start"], rows["stop"], rows["event"])
+    >>> list(fitted.summary.columns[:3])
+    ['coef', 'exp(coef)', 'se(coef)']
+    """
+    is_event = event.to_numpy(dtype=bool)
+    x = design.to_numpy(dtype=float)
+    centred = x - x.mean(0)  # centring changes no coefficient and keeps exp() in range
+    risk = _risk_sets(start.to_numpy(dtype=float), stop.to_numpy(dtype=float), is_event)
+    beta, information = _newton(centred, is_event, risk)
+    names = list(design.columns)
+    return CountingProcessCox(pd.Series(beta, index=names),
+                              pd.DataFrame(np.linalg.inv(information), index=names, columns=names))
