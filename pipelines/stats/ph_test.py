@@ -4,7 +4,8 @@ Per-term tests come from lifelines' ``proportional_hazard_test`` with the rank t
 transform: the Grambsch-Therneau score approximation that R's ``cox.zph`` used before
 survival 3.0 (R now uses an exact score test, so p-values differ slightly from a current R,
 and R's default transform is ``km``).  lifelines has no global test; :func:`global_ph_statistic`
-adds the matching joint version of the same approximation.
+adds the matching joint version of the same approximation.  The residuals themselves are
+computed by :func:`scaled_schoenfeld_residuals` (equal to lifelines', whose routine is quadratic).
 """
 
 from __future__ import annotations
@@ -17,12 +18,23 @@ from lifelines import CoxPHFitter
 from lifelines.statistics import TimeTransformers, proportional_hazard_test
 from scipy.stats import chi2
 
+from pipelines.stats.counting_cox import schoenfeld_residuals
 from pipelines.stats.frame import typed
 
 PH_SCHEMA = {"model": "string", "term": "string", "statistic": "float64", "df": "Int64", "p": "float64",
              "time_transform": "string", "status": "string"}
 PH_COLUMNS = list(PH_SCHEMA)
 TIME_TRANSFORM = "rank"
+
+
+def scaled_schoenfeld_residuals(fitted: CoxPHFitter, training: pd.DataFrame) -> pd.DataFrame:
+    """lifelines' ``compute_residuals(training, kind="scaled_schoenfeld")``, computed in O(n log n).
+
+    d * (Schoenfeld residuals) @ V, with d the number of events and V the coefficients'
+    covariance (the residual kernel is in :mod:`pipelines.stats.counting_cox`).
+    """
+    raw = schoenfeld_residuals(training, fitted.params_, training[fitted.duration_col], training[fitted.event_col])
+    return fitted.event_observed.sum() * raw.dot(fitted.variance_matrix_)
 
 
 def global_ph_statistic(fitted: CoxPHFitter, scaled_residuals: pd.DataFrame) -> float:
@@ -62,7 +74,7 @@ def ph_test_rows(model: str, fitted: CoxPHFitter | None, training: pd.DataFrame,
         return typed([{"model": model, "term": name, "statistic": np.nan, "df": np.nan, "p": np.nan,
                       "time_transform": TIME_TRANSFORM, "status": status} for name in [*term_names, "GLOBAL"]],
                      PH_SCHEMA)
-    residuals = fitted.compute_residuals(training, kind="scaled_schoenfeld")
+    residuals = scaled_schoenfeld_residuals(fitted, training)
     per_term = proportional_hazard_test(fitted, training, time_transform=TIME_TRANSFORM, precomputed_residuals=residuals)
     table = per_term.summary
     statistic = global_ph_statistic(fitted, residuals)
