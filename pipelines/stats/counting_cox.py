@@ -46,10 +46,19 @@ def _risk_sets(start: np.ndarray, stop: np.ndarray, event: np.ndarray) -> _RiskS
                      event_time, rank / ties[event_time], len(times))
 
 
+def _later(index: np.ndarray, column: np.ndarray, n_times: int) -> np.ndarray:
+    """Per event time k: the sum of ``column`` over rows whose ``index`` is greater than k."""
+    return np.cumsum(np.bincount(index, column, n_times + 1)[::-1])[::-1][1:]
+
+
 def _at_risk_sums(values: np.ndarray, risk: _RiskSets) -> np.ndarray:
-    """Sum of ``values`` (rows x k) over the risk set of every event time (times x k)."""
-    size = risk.n_times + 1
-    columns = [np.cumsum(np.bincount(risk.enters_after, column, size) - np.bincount(risk.leaves_after, column, size))[:-1]
+    """Sum of ``values`` (rows x k) over the risk set of every event time (times x k).
+
+    At risk at t_k = stop at or after t_k, minus start at or after t_k (not yet entered).  Both are
+    sums from the latest time backwards, so without entries (start = -inf) nothing is subtracted
+    and a small late risk set is never the difference of two large sums.
+    """
+    columns = [_later(risk.leaves_after, column, risk.n_times) - _later(risk.enters_after, column, risk.n_times)
                for column in values.T]
     return np.stack(columns, axis=1)
 
@@ -79,7 +88,11 @@ def _efron(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSet
 
 def _newton(x: np.ndarray, is_event: np.ndarray, risk: _RiskSets, *, max_steps: int = 50,
             tolerance: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
-    """Newton-Raphson with step halving from beta = 0; returns the estimate and the information matrix."""
+    """Newton-Raphson with step halving from beta = 0; returns the estimate and the information matrix.
+
+    Under separation the likelihood only flattens as a coefficient grows: the iteration stops
+    there, and the caller's check of coefficients running off reports it (as for lifelines).
+    """
     beta = np.zeros(x.shape[1])
     loglik, gradient, hessian = _efron(beta, x, is_event, risk)
     for _ in range(max_steps):
@@ -90,8 +103,8 @@ def _newton(x: np.ndarray, is_event: np.ndarray, risk: _RiskSets, *, max_steps: 
             if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12:
                 break
             step = step / 2
-        else:
-            raise ConvergenceError("the partial likelihood does not increase along the Newton direction")
+        else:  # no step, however short, increases the likelihood: it is at its maximum to rounding
+            return beta, -hessian
         beta, gradient, hessian, change = candidate, new_gradient, new_hessian, new_loglik - loglik
         loglik = new_loglik
         if abs(change) < tolerance and np.abs(step).max() < 1e-7:
