@@ -51,39 +51,33 @@ def _later(index: np.ndarray, column: np.ndarray, n_times: int) -> np.ndarray:
     return np.cumsum(np.bincount(index, column, n_times + 1)[::-1])[::-1][1:]
 
 
-def _at_risk_sums(values: np.ndarray, risk: _RiskSets) -> np.ndarray:
-    """Sum of ``values`` (rows x k) over the risk set of every event time (times x k).
+def _efron_sum(column: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> np.ndarray:
+    """Per event: ``column`` summed over its Efron risk set (one column at a time, so memory stays O(rows)).
 
     At risk at t_k = stop at or after t_k, minus start at or after t_k (not yet entered).  Both are
     sums from the latest time backwards, so without entries (start = -inf) nothing is subtracted
-    and a small late risk set is never the difference of two large sums.
+    and a small late risk set is never the difference of two large sums.  Efron's share: the l-th
+    of d tied events leaves out l/d of the tied events' own terms.
     """
-    columns = [_later(risk.leaves_after, column, risk.n_times) - _later(risk.enters_after, column, risk.n_times)
-               for column in values.T]
-    return np.stack(columns, axis=1)
-
-
-def _tied_sums(values: np.ndarray, risk: _RiskSets) -> np.ndarray:
-    return np.stack([np.bincount(risk.event_time, column, risk.n_times) for column in values.T], axis=1)
+    at_risk = _later(risk.leaves_after, column, risk.n_times) - _later(risk.enters_after, column, risk.n_times)
+    tied = np.bincount(risk.event_time, column[is_event], risk.n_times)
+    return at_risk[risk.event_time] - risk.tie_fraction * tied[risk.event_time]
 
 
 def _efron(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> tuple[float, np.ndarray, np.ndarray]:
     """Log partial likelihood, gradient and Hessian at ``beta``."""
     eta = x @ beta
     weight = np.exp(eta - eta.max())  # rescaled: the factor cancels in every ratio below
-    pairs = (x[:, :, None] * x[:, None, :]).reshape(len(x), -1)
-    moments = np.column_stack([weight, x * weight[:, None], pairs * weight[:, None]])
-    at_risk = _at_risk_sums(moments, risk)
-    tied = _tied_sums(moments[is_event], risk)
-    # each event's Efron denominator: the risk set minus the share l/d of the tied events' own terms
-    own = at_risk[risk.event_time] - risk.tie_fraction[:, None] * tied[risk.event_time]
+    s0 = _efron_sum(weight, is_event, risk)
+    mean = np.column_stack([_efron_sum(weight * column, is_event, risk) for column in x.T]) / s0[:, None]
     p = x.shape[1]
-    s0, s1, s2 = own[:, 0], own[:, 1:p + 1], own[:, p + 1:].reshape(-1, p, p)
-    mean = s1 / s0[:, None]
+    information = np.empty((p, p))
+    for j in range(p):
+        for k in range(j, p):
+            second = _efron_sum(weight * x[:, j] * x[:, k], is_event, risk) / s0
+            information[j, k] = information[k, j] = (second - mean[:, j] * mean[:, k]).sum()
     loglik = float((eta[is_event] - eta.max()).sum() - np.log(s0).sum())
-    gradient = x[is_event].sum(0) - mean.sum(0)
-    hessian = -(s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]).sum(0)
-    return loglik, gradient, hessian
+    return loglik, x[is_event].sum(0) - mean.sum(0), -information
 
 
 def _newton(x: np.ndarray, is_event: np.ndarray, risk: _RiskSets, *, max_steps: int = 50,
@@ -168,11 +162,10 @@ def schoenfeld_residuals(design: pd.DataFrame, beta: pd.Series, time: pd.Series,
     risk = _risk_sets(np.full(len(stop), -np.inf), stop, is_event)
     eta = x @ beta.to_numpy(dtype=float)
     weight = np.exp(eta - eta.max())
-    moments = np.column_stack([weight, x * weight[:, None]])
-    own = _at_risk_sums(moments, risk)[risk.event_time] - risk.tie_fraction[:, None] * _tied_sums(moments[is_event], risk)[risk.event_time]
-    efron_mean = own[:, 1:] / own[:, :1]
+    s0 = _efron_sum(weight, is_event, risk)
     ties = np.bincount(risk.event_time, minlength=risk.n_times)
-    tie_mean = _tied_sums(efron_mean, risk) / ties[:, None]
+    tie_mean = np.column_stack([np.bincount(risk.event_time, _efron_sum(weight * column, is_event, risk) / s0, risk.n_times)
+                                for column in x.T]) / ties[:, None]
     residuals = x[is_event] - tie_mean[risk.event_time]
     order = np.argsort(stop[is_event], kind="stable")
     return pd.DataFrame(residuals[order], columns=beta.index, index=design.index[is_event][order])
