@@ -28,6 +28,7 @@ from lifelines.statistics import multivariate_logrank_test, proportional_hazard_
 from pipelines.catalogue import Analysis
 from pipelines.stats import EVENT, GROUP, TIME
 from pipelines.stats.counting_cox import fit_counting_process_cox
+from pipelines.stats.cox import encode_covariates
 from pipelines.stats.ph_test import scaled_schoenfeld_residuals
 from pipelines.stats.timevarying import counting_process_frame, ever_exposed_frame, landmark_frame
 
@@ -45,9 +46,8 @@ class BareCox:
 
 
 def _design(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Dummy-coded numeric design; levels absent here and constant columns dropped, as the pipeline does."""
-    values = data[list(columns)].apply(lambda c: c.astype(float) if c.dtype.kind == "b" or str(c.dtype) == "boolean" else c)
-    design = pd.get_dummies(values, drop_first=True, dtype=float).astype(float)
+    """The pipeline's coding of the columns, constant columns dropped (the pipeline would not fit those at all)."""
+    design, _ = encode_covariates(data, columns)
     return design.loc[:, design.std() > 0]
 
 

@@ -28,21 +28,23 @@ _Z95 = float(norm.ppf(0.975))
 class _RiskSets:
     """Where each row and each event sits among the distinct event times (fixed across Newton steps)."""
 
-    enters_after: np.ndarray  # per row: count of event times <= start (at risk from that index on)
+    enters_after: np.ndarray | None  # per row: count of event times <= start (at risk from that index on); None: no entries
     leaves_after: np.ndarray  # per row: count of event times <= stop (at risk before that index)
     event_time: np.ndarray  # per event row: index of its event time
     tie_fraction: np.ndarray  # per event row: l / d, its rank l among the d events tied at that time
     n_times: int
 
 
-def _risk_sets(start: np.ndarray, stop: np.ndarray, event: np.ndarray) -> _RiskSets:
+def _risk_sets(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray) -> _RiskSets:
+    """``start`` None: every row is at risk from the origin (no delayed entry)."""
     times = np.unique(stop[event])
     event_time = np.searchsorted(times, stop[event])
     ties = np.bincount(event_time, minlength=len(times))
     order = np.argsort(event_time, kind="stable")
     rank = np.empty(len(order), dtype=float)
     rank[order] = np.arange(len(order)) - np.repeat(np.cumsum(ties) - ties, ties)
-    return _RiskSets(np.searchsorted(times, start, side="right"), np.searchsorted(times, stop, side="right"),
+    enters_after = None if start is None else np.searchsorted(times, start, side="right")
+    return _RiskSets(enters_after, np.searchsorted(times, stop, side="right"),
                      event_time, rank / ties[event_time], len(times))
 
 
@@ -55,21 +57,39 @@ def _efron_sum(column: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> np.
     """Per event: ``column`` summed over its Efron risk set (one column at a time, so memory stays O(rows)).
 
     At risk at t_k = stop at or after t_k, minus start at or after t_k (not yet entered).  Both are
-    sums from the latest time backwards, so without entries (start = -inf) nothing is subtracted
-    and a small late risk set is never the difference of two large sums.  Efron's share: the l-th
+    sums from the latest time backwards, so without entries nothing is subtracted and a small late
+    risk set is never the difference of two large sums.  Efron's share: the l-th
     of d tied events leaves out l/d of the tied events' own terms.
     """
-    at_risk = _later(risk.leaves_after, column, risk.n_times) - _later(risk.enters_after, column, risk.n_times)
+    at_risk = _later(risk.leaves_after, column, risk.n_times)
+    if risk.enters_after is not None:
+        at_risk = at_risk - _later(risk.enters_after, column, risk.n_times)
     tied = np.bincount(risk.event_time, column[is_event], risk.n_times)
     return at_risk[risk.event_time] - risk.tie_fraction * tied[risk.event_time]
 
 
-def _efron(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> tuple[float, np.ndarray, np.ndarray]:
-    """Log partial likelihood, gradient and Hessian at ``beta``."""
+@dataclass(frozen=True)
+class _EfronMoments:
+    """At ``beta``: the linear predictor, the rescaled risk weights, and per event its Efron risk-set sum and covariate mean."""
+
+    eta: np.ndarray
+    weight: np.ndarray
+    s0: np.ndarray
+    mean: np.ndarray  # events x terms
+
+
+def _efron_moments(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> _EfronMoments:
     eta = x @ beta
-    weight = np.exp(eta - eta.max())  # rescaled: the factor cancels in every ratio below
+    weight = np.exp(eta - eta.max())  # rescaled: the factor cancels in every ratio
     s0 = _efron_sum(weight, is_event, risk)
     mean = np.column_stack([_efron_sum(weight * column, is_event, risk) for column in x.T]) / s0[:, None]
+    return _EfronMoments(eta, weight, s0, mean)
+
+
+def _efron(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log partial likelihood, gradient and Hessian at ``beta``."""
+    moments = _efron_moments(beta, x, is_event, risk)
+    eta, weight, s0, mean = moments.eta, moments.weight, moments.s0, moments.mean
     p = x.shape[1]
     information = np.empty((p, p))
     for j in range(p):
@@ -159,13 +179,10 @@ def schoenfeld_residuals(design: pd.DataFrame, beta: pd.Series, time: pd.Series,
     x = x - x.mean(0)  # residuals and means do not change; exp() stays in range
     is_event = event.to_numpy(dtype=bool)
     stop = time.to_numpy(dtype=float)
-    risk = _risk_sets(np.full(len(stop), -np.inf), stop, is_event)
-    eta = x @ beta.to_numpy(dtype=float)
-    weight = np.exp(eta - eta.max())
-    s0 = _efron_sum(weight, is_event, risk)
+    risk = _risk_sets(None, stop, is_event)
+    mean = _efron_moments(beta.to_numpy(dtype=float), x, is_event, risk).mean
     ties = np.bincount(risk.event_time, minlength=risk.n_times)
-    tie_mean = np.column_stack([np.bincount(risk.event_time, _efron_sum(weight * column, is_event, risk) / s0, risk.n_times)
-                                for column in x.T]) / ties[:, None]
+    tie_mean = np.column_stack([np.bincount(risk.event_time, column, risk.n_times) for column in mean.T]) / ties[:, None]
     residuals = x[is_event] - tie_mean[risk.event_time]
     order = np.argsort(stop[is_event], kind="stable")
     return pd.DataFrame(residuals[order], columns=beta.index, index=design.index[is_event][order])

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from pipelines.stats.counting_cox import fit_counting_process_cox
 from pipelines.stats.cox import (
     COX_SCHEMA, Term, coefficient_rows, cox_model, design_problem, encode_covariates, guarded_fit,
 )
-from pipelines.stats.counting_cox import fit_counting_process_cox
 from pipelines.stats.frame import EVENT, GROUP, TIME, check_frame, typed
 
 EXPOSED, UNEXPOSED = "exposed", "unexposed"
