@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.report import machine, table, target_lines, targets, with_totals
+from benchmarks.report import REFRESH, machine, table, target_lines, targets, with_totals
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,20 +25,23 @@ def _child(module: str, *args: object) -> None:
         raise SystemExit(f"python -m {module} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
 
 
-def run_size(patients: int, sites: int, seed: int, invalid_fraction: float, scratch: Path) -> dict[str, object]:
+def run_size(patients: int, sites: int, seed: int, invalid_fraction: float, scratch: Path, *, catalogue: bool,
+             refresh: bool) -> dict[str, object]:
     cohort, work, refresh_work = (scratch / f"{patients}_{name}" for name in ("cohort", "stages", "dagster"))
     _child("fixtures", "cohort", "--patients", patients, "--sites", sites, "--seed", seed, "--out", cohort,
            "--invalid-fraction", invalid_fraction)
     rows = sum(t["rows"] for s in json.loads((cohort / "TRUTH.json").read_text())["sites"].values() for t in s["tables"].values())
-    measured = {}
-    for module, work in (("benchmarks.stages", work), ("benchmarks.refresh", refresh_work)):
-        work.mkdir(parents=True)
-        _child(module, cohort, work, work / "result.json")
-        measured[module] = json.loads((work / "result.json").read_text())
-    stages, refresh = measured["benchmarks.stages"], measured["benchmarks.refresh"]
+    work.mkdir(parents=True)
+    _child("benchmarks.stages", cohort, work, work / "result.json", *([] if catalogue else ["--ingest-only"]))
+    stages = json.loads((work / "result.json").read_text())
+    timed_refresh = {"seconds": {REFRESH: None}, "peak_rss_mb": None}
+    if refresh:
+        refresh_work.mkdir(parents=True)
+        _child("benchmarks.refresh", cohort, refresh_work, refresh_work / "result.json")
+        timed_refresh = json.loads((refresh_work / "result.json").read_text())
     return {"patients": patients, "sites": sites, "rows": rows,
-            "seconds": with_totals(stages["seconds"]) | refresh["seconds"],
-            "peak_rss_mb": {"stages": stages["peak_rss_mb"], "dagster": refresh["peak_rss_mb"]},
+            "seconds": with_totals(stages["seconds"]) | timed_refresh["seconds"],
+            "peak_rss_mb": {"stages": stages["peak_rss_mb"], "dagster": timed_refresh["peak_rss_mb"]},
             "peak_rss_mb_after_stage": stages["peak_rss_mb_after"]}
 
 
@@ -48,16 +51,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, default=4, help="sites (cycling through the four dialects)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--invalid-fraction", type=float, default=0.01)
+    parser.add_argument("--catalogue-up-to", type=int, default=None, metavar="PATIENTS",
+                        help="above this size time ingest and analysis frames only, no analyses and no Dagster refresh "
+                             "(the catalogue at 1M takes over an hour); default: everything at every size")
+    parser.add_argument("--refresh-up-to", type=int, default=None, metavar="PATIENTS",
+                        help="above this size skip the Dagster refresh (it repeats every stage: about 40 minutes at 1M)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     args = parser.parse_args(argv)
     sizes = {}
     with tempfile.TemporaryDirectory(prefix="gist-bench-") as scratch:
         for patients in args.sizes:
             print(f"running {patients:,} patients ...", file=sys.stderr, flush=True)
-            sizes[str(patients)] = run_size(patients, args.sites, args.seed, args.invalid_fraction, Path(scratch))
+            catalogue = args.catalogue_up_to is None or patients <= args.catalogue_up_to
+            refresh = catalogue and (args.refresh_up_to is None or patients <= args.refresh_up_to)
+            sizes[str(patients)] = run_size(patients, args.sites, args.seed, args.invalid_fraction, Path(scratch),
+                                            catalogue=catalogue, refresh=refresh)
     checks = targets(sizes)
     document = {"measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
-                "settings": {"sites": args.sites, "seed": args.seed, "invalid_fraction": args.invalid_fraction},
+                "settings": {"sites": args.sites, "seed": args.seed, "invalid_fraction": args.invalid_fraction,
+                             "catalogue_up_to": args.catalogue_up_to, "refresh_up_to": args.refresh_up_to},
                 "sizes": sizes, "targets": checks}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

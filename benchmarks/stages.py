@@ -1,6 +1,6 @@
 """Child process: time the floor and every pipeline stage on one generated cohort; write JSON.
 
-    python -m benchmarks.stages COHORT_DIR WORK_DIR OUT_JSON
+    python -m benchmarks.stages COHORT_DIR WORK_DIR OUT_JSON [--ingest-only]
 
 Stages are the plain functions the assets call, in asset order, on one DuckDB file:
 ``receive_drop`` (archive + raw load) and ``load_core`` (profile mapping + validation + core
@@ -112,7 +112,12 @@ def analyse(stages: Stages, con: duckdb.DuckDBPyConnection, settings: Settings) 
         stages.timed(f"bare lifelines {analysis.id}", lambda i=inputs: [bare_statistics(f, models) for f, models in i])
 
 
-def measure(cohort: Path, work: Path) -> dict[str, object]:
+def skipped(stages: Stages, names: list[str]) -> None:
+    for name in names:
+        stages.seconds[name] = None
+
+
+def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, object]:
     use_cohort(cohort, work)
     settings = load_settings()
     sites = site_ids(settings.drop_dir)
@@ -123,6 +128,12 @@ def measure(cohort: Path, work: Path) -> dict[str, object]:
     ingest(stages, con, settings, sites)
     stages.timed("analysis frames (SQL)", lambda: (define_settings(con, settings.data_cutoff, settings.min_cell_count),
                                                    run_layer(con, "core"), run_layer(con, "analysis")))
+    if not catalogue:  # ingest-only size (--catalogue-up-to): the later stages are n/a
+        ids = [a.id for a in load_catalogue()]
+        skipped(stages, [f"analysis {i}" for i in ids] + ["plots"] + [f"bare lifelines {i}" for i in ids]
+                + ["results views (SQL)", "report (HTML)", "publishing"])
+        con.close()
+        return {"seconds": stages.seconds, "peak_rss_mb_after": stages.peak_rss_mb, "peak_rss_mb": peak_rss_mb()}
     analyse(stages, con, settings)
     stages.timed("results views (SQL)", lambda: (replace_catalogue(con, load_catalogue()), run_layer(con, "results")))
     stages.timed("report (HTML)", lambda: write_report(con, load_catalogue(), settings))
@@ -133,4 +144,4 @@ def measure(cohort: Path, work: Path) -> dict[str, object]:
 
 if __name__ == "__main__":
     cohort_dir, work_dir, out = map(Path, sys.argv[1:4])
-    out.write_text(json.dumps(measure(cohort_dir, work_dir), indent=2), encoding="utf-8")
+    out.write_text(json.dumps(measure(cohort_dir, work_dir, catalogue="--ingest-only" not in sys.argv[4:]), indent=2), encoding="utf-8")

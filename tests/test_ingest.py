@@ -1,7 +1,13 @@
 """The two ingest steps on small drops: quarantine, idempotence, rejection, privacy."""
 
-import pytest
+import hashlib
+import hmac
 
+import duckdb
+import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+from pipelines.ingest.pseudonym import create_pseudonym_table
 from pipelines.registry.loading import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 
@@ -15,12 +21,12 @@ def _count(con, sql):
 
 
 def test_every_row_is_loaded_or_quarantined_with_its_line(con, settings, tmp_path):
-    patients = [GOOD_PATIENT, GOOD_PATIENT.replace("P1,male", "P2,X"), GOOD_PATIENT.replace("P1,", "P3,").replace("2015-01-02", "2015-02-31"), "," * 19]
+    patients = [GOOD_PATIENT, GOOD_PATIENT.replace("P1,male", "P2,X"), GOOD_PATIENT.replace("P1,", "P3,").replace("2015-01-02", "2015-02-31"), "," * 19, " , ," + "\t," * 17]
     episodes = [EPISODE, EPISODE.replace("P1", "P2"), EPISODE.replace("P1", "P404")]
     write_site(tmp_path, "alpha", patients, episodes)
     received, loaded = _load(con, settings)
     assert (received.status, loaded.status) == ("received", "loaded")
-    assert received.counts["patients"] == {"input_rows": 3, "blank_rows": 1, "extra_columns": []}
+    assert received.counts["patients"] == {"input_rows": 3, "blank_rows": 2, "extra_columns": []}
     assert loaded.counts["patients"] == {"loaded": 1, "quarantined": 2, "warnings": 0}
     assert loaded.counts["tki_episodes"] == {"loaded": 1, "quarantined": 2, "warnings": 0}
     rows = con.execute("SELECT table_name, line_number, check_id, column_name FROM audit.quarantine ORDER BY ALL").fetchall()
@@ -78,6 +84,20 @@ def test_site_patient_ids_never_reach_the_database(con, settings, tmp_path):
     dumped = "".join(p.read_text() for p in (tmp_path / "export").glob("*.csv"))
     assert "SECRET-ID" not in dumped
     assert _count(con, "SELECT count(*) FROM core.patients") == 1
+    assert _count(con, "SELECT count(*) FROM duckdb_tables() WHERE temporary") == 0  # the staged site rows are gone too
+
+
+@hypothesis_settings(max_examples=50, deadline=None)
+@given(key=st.binary(min_size=1, max_size=150), site_id=st.text(min_size=1, max_size=20),
+       ids=st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=1, max_size=20))
+def test_pseudonyms_are_hmac_sha256_of_site_and_id(key, site_id, ids):
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE ids (patient_id VARCHAR)")
+    con.executemany("INSERT INTO ids VALUES (?)", [[i] for i in ids])
+    create_pseudonym_table(con, "pseudonyms", ["ids"], key, site_id)
+    found = dict(con.execute("SELECT site_patient_id, pseudonym FROM pseudonyms").fetchall())
+    expected = {i: hmac.new(key, f"{site_id}\x1f{i}".encode(), hashlib.sha256).hexdigest()[:32] for i in ids if i is not None}
+    assert found == expected
 
 
 def test_folders_with_odd_names_are_reported_not_loaded(tmp_path):

@@ -2,7 +2,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.ingest.mapping import blank_rows, map_to_contract
+from pipelines.ingest.mapping import map_to_contract
 from pipelines.ingest.profiles import parse_profile
 from schemas.contract import polars_schema
 
@@ -40,7 +40,3 @@ def test_unmappable_values_are_issues_not_nulls():
     message = issues.filter(pl.col("column") == "diagnosis_date")["message"][0]
     assert "31.02.2019" in message and "dd.mm.yyyy" in message
 
-
-def test_blank_spreadsheet_rows_are_detected():
-    raw = _raw(sex=["M", None, " "], patient_id=["1", None, None])
-    assert blank_rows(raw).to_list() == [False, True, True]

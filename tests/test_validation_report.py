@@ -2,6 +2,8 @@
 
 import csv
 
+import pytest
+
 from pipelines.registry.loading import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 
@@ -11,8 +13,12 @@ def _report_rows(path):
         return list(csv.DictReader(handle))
 
 
-def test_loaded_drop_report_lists_every_finding_with_value_as_received(con, settings, tmp_path):
-    patients = [GOOD_PATIENT.replace("P1,", "SITE-7,"), GOOD_PATIENT.replace("P1,male", "SITE-8,<b>X</b>"),
+@pytest.mark.parametrize("spanning", [False, True], ids=["one line per record", "a record spans two lines"])
+def test_loaded_drop_report_lists_every_finding_with_value_as_received(con, settings, tmp_path, spanning):
+    first = GOOD_PATIENT.replace("P1,", "SITE-7,")
+    if spanning:  # a quoted field with a line break: the report must then parse the archived file whole
+        first = first.replace(",11,,", ',11,"del\n557-558",')
+    patients = [first, GOOD_PATIENT.replace("P1,male", "SITE-8,<b>X</b>"),
                 GOOD_PATIENT.replace("P1,", "SITE-9,").rsplit(",", 2)[0]]
     write_site(tmp_path, "alpha", patients, [EPISODE.replace("P1", "SITE-8"), EPISODE.replace("P1", "SITE-7").replace(",400,", ",4000,")])
     receive_drop(con, settings, "alpha")
@@ -21,9 +27,9 @@ def test_loaded_drop_report_lists_every_finding_with_value_as_received(con, sett
     rows = [{k: r[k] for k in ("file", "line_number", "site_column", "value_as_received", "site_patient_id", "check_id", "severity")}
             for r in _report_rows(loaded.report)]
     assert rows == [
-        {"file": "patients.csv", "line_number": "3", "site_column": "sex", "value_as_received": "<b>X</b>", "site_patient_id": "SITE-8",
-         "check_id": "conformance.value_set", "severity": "error"},
-        {"file": "patients.csv", "line_number": "4", "site_column": "", "value_as_received": "", "site_patient_id": "SITE-9",
+        {"file": "patients.csv", "line_number": str(3 + spanning), "site_column": "sex", "value_as_received": "<b>X</b>",
+         "site_patient_id": "SITE-8", "check_id": "conformance.value_set", "severity": "error"},
+        {"file": "patients.csv", "line_number": str(4 + spanning), "site_column": "", "value_as_received": "", "site_patient_id": "SITE-9",
          "check_id": "conformance.field_count", "severity": "error"},
         {"file": "tki_episodes.csv", "line_number": "2", "site_column": "patient_id", "value_as_received": "SITE-8", "site_patient_id": "SITE-8",
          "check_id": "consistency.patient_quarantined", "severity": "error"},

@@ -11,7 +11,6 @@ import polars as pl
 
 from pipelines.ingest.issues import concat_issues, issues_where
 from pipelines.ingest.profiles import SiteProfile
-from pipelines.ingest.rawread import LINE, PARSE_ERROR
 from schemas.contract import polars_schema
 
 READABLE_FORMAT = {"%Y": "yyyy", "%m": "mm", "%d": "dd", "%y": "yy"}
@@ -77,8 +76,3 @@ def _failure_kind(dtype: pl.DataType, column: str, profile: SiteProfile, table: 
         return "code_list"
     return {pl.Date: "date", pl.Float64: "number", pl.Int64: "integer", pl.Boolean: "yes_no"}.get(dtype, "text")
 
-
-def blank_rows(raw: pl.DataFrame) -> pl.Series:
-    """Rows in which every field is empty (spreadsheet padding): counted, not loaded."""
-    values = [c for c in raw.columns if c not in {LINE, PARSE_ERROR}]
-    return raw.select(pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in values])).to_series()

@@ -1,32 +1,39 @@
-"""Keyed pseudonymisation of site-local patient ids (HMAC-SHA-256).
+"""Keyed pseudonymisation of site-local patient ids: HMAC-SHA-256, computed inside DuckDB.
 
 The pseudonym depends on the site as well as the id, so two sites' "P001" stay
 two patients, and on a secret key, so nobody without the key can recompute it
-from a guessed id.  Only distinct ids are hashed, then joined back.
+from a guessed id.  It is RFC 2104 HMAC written with DuckDB's ``sha256`` over
+blobs, ``H((K ^ opad) || H((K ^ ipad) || site_id 0x1F patient_id))``, so the
+hashing runs vectorised over the distinct ids of a drop instead of one Python
+call per id (the cost that dominated the raw load at 1M patients).  A test
+checks it against Python's ``hmac`` for arbitrary keys and ids.  The key only
+travels as a query parameter: it is never part of a SQL text, a log or a table.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 
-import polars as pl
+import duckdb
 
 PSEUDONYM_HEX_CHARS = 32  # 128 bits: collision-free at any registry size
+_BLOCK = hashlib.sha256().block_size
+_HMAC_SQL = f"left(sha256($opad || unhex(sha256($ipad || encode($prefix || {{value}})))), {PSEUDONYM_HEX_CHARS})"
 
 
-def pseudonym(key: bytes, site_id: str, patient_id: str) -> str:
-    return hmac.new(key, f"{site_id}\x1f{patient_id}".encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_CHARS]
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    """The HMAC inner and outer padded keys (a key longer than the block is hashed first, as RFC 2104 says)."""
+    block_key = (hashlib.sha256(key).digest() if len(key) > _BLOCK else key).ljust(_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in block_key), bytes(b ^ 0x5C for b in block_key)
 
 
-def pseudonymise(frame: pl.DataFrame, column: str, key: bytes, site_id: str, known: dict[str, str] | None = None) -> pl.DataFrame:
-    """Replace ``column`` (text) by its pseudonym; NULL stays NULL.
+def create_pseudonym_table(con: duckdb.DuckDBPyConnection, target: str, sources: list[str], key: bytes, site_id: str) -> None:
+    """Temp table ``target`` (site_patient_id, pseudonym) over the distinct non-NULL ``patient_id`` of ``sources``.
 
-    ``known`` (id -> pseudonym, filled in here) is shared by the tables of one drop so each id
-    is hashed once per drop, not once per table: the HMAC calls are the cost of this step.
+    Each id is hashed once per drop, however many tables it appears in; callers join it back.
     """
-    known = {} if known is None else known
-    for value in frame.get_column(column).drop_nulls().unique().to_list():
-        if value not in known:
-            known[value] = pseudonym(key, site_id, value)
-    return frame.with_columns(pl.col(column).replace_strict(known, default=None, return_dtype=pl.Utf8))
+    ids = " UNION ".join(f"SELECT patient_id FROM {source}" for source in sources)
+    inner, outer = _pads(key)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT patient_id AS site_patient_id, "
+                f"{_HMAC_SQL.format(value='patient_id')} AS pseudonym FROM ({ids}) WHERE patient_id IS NOT NULL",
+                {"ipad": inner, "opad": outer, "prefix": f"{site_id}\x1f"})

@@ -1,7 +1,8 @@
-"""Read one site file as text, exactly as received, with its line numbers.
+"""Read one site file as text, exactly as received, with its line numbers, into a DuckDB temp table.
 
 DuckDB's CSV reader does the parsing (it is the fastest reader available and
-reports malformed rows precisely).  Files in an encoding DuckDB does not read
+reports malformed rows precisely), in the registry's own connection, so the
+rows go from the file to ``raw`` without a copy through Python.  Files in an encoding DuckDB does not read
 natively (cp1250, Latin-1, ...) are transcoded to a temporary UTF-8 copy
 first; the archived original is never touched.
 
@@ -30,6 +31,7 @@ from pipelines.ingest.profiles import SiteProfile
 
 LINE = "line_number"
 PARSE_ERROR = "parse_error"  # why a line could not be split into the header's fields (NULL when it could)
+WHITESPACE = " \t\r\n\v\f"  # what a blank field may hold
 ROW_LEVEL_ERRORS = {"MISSING COLUMNS", "TOO MANY COLUMNS"}
 READ_SQL = ("SELECT * FROM read_csv($path, delim = $delim, quote = '\"', escape = '\"', header = true, auto_detect = false, "
             "columns = $columns, store_rejects = true, strict_mode = true, null_padding = false)")
@@ -45,13 +47,15 @@ class FileRejected(ValueError):
 
 
 @dataclass(frozen=True)
-class RawFile:
-    """Text values under canonical column names, plus what did not map."""
+class StagedFile:
+    """A file read into a temp table under canonical column names, plus what did not map."""
 
-    frame: pl.DataFrame  # LINE, PARSE_ERROR + one Utf8 column per canonical column the file has
+    table: str  # temp table: LINE, PARSE_ERROR + one VARCHAR column per canonical column (NULL where the file lacks it)
     header: tuple[str, ...]  # the file's column names as received
     extra_columns: tuple[str, ...]  # file columns no canonical column maps to (reported, not loaded)
     missing_columns: tuple[str, ...]  # canonical columns the file lacks
+    rows: int  # rows in ``table``
+    blank_rows: int  # rows left out because every field is empty
 
 
 def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
@@ -92,26 +96,57 @@ def _header(readable: Path, delimiter: str, name: str) -> list[str]:
     return header
 
 
-def _line_numbers(path: Path, delimiter: str, n_rows: int, skipped: list[int]) -> pl.Series:
-    """File line of each parsed data row (header = line 1), given the lines DuckDB set aside.
+def _line_numbers(path: Path, delimiter: str, n_rows: int, rejected: list[int]) -> tuple[pl.Series, dict[int, int]]:
+    """File line of each parsed data row (header = line 1), and of each line DuckDB set aside.
 
-    When every record is one physical line (the usual case) this is arithmetic;
-    otherwise (embedded newlines, empty lines) the csv module walks the file.
+    DuckDB numbers a rejected line by the newlines before it that are not inside quotes, so
+    where a quoted field spans lines its number is not the file's.  When every record is one
+    physical line (the usual case) both are the same and this is arithmetic; otherwise the
+    csv module walks the file and translates.
     """
     data = path.read_bytes()
     physical_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if physical_lines == n_rows + len(skipped) + 1:
+    if physical_lines == n_rows + len(rejected) + 1:
         lines = pl.int_range(2, physical_lines + 1, eager=True, dtype=pl.Int64)
-        return lines.filter(~lines.is_in(skipped)).alias(LINE)
+        return lines.filter(~lines.is_in(rejected)).alias(LINE), {line: line for line in rejected}
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=delimiter)
-    starts, previous_end, set_aside = [], 0, set(skipped)
+    next(reader, None)  # the header
+    starts, physical_of, previous_end, embedded_newlines = [], {}, reader.line_num, reader.line_num - 1
+    set_aside = set(rejected)
     for record in reader:
-        if record and previous_end > 0 and previous_end + 1 not in set_aside:
-            starts.append(previous_end + 1)
+        start = previous_end + 1
+        if record:
+            duckdb_line = start - embedded_newlines
+            if duckdb_line in set_aside:
+                physical_of[duckdb_line] = start
+            else:
+                starts.append(start)
+        embedded_newlines += reader.line_num - start
         previous_end = reader.line_num
-    if len(starts) != n_rows:
+    if len(starts) != n_rows or len(physical_of) != len(set_aside):
         raise FileRejected(f"{path.name}: could not align {n_rows} records with the file's lines")
-    return pl.Series(LINE, starts, dtype=pl.Int64)
+    return pl.Series(LINE, starts, dtype=pl.Int64), physical_of
+
+
+def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, lines: list[int], records: int) -> dict[int, str | None] | None:
+    """``column``'s value as received on each of ``lines``, read straight off those lines of the file.
+
+    ``records`` is how many data records the file holds (loaded, quarantined and blank).  When the
+    file has exactly one physical line per record a line is a record, so a few lines can be read
+    without parsing the whole file; otherwise (a quoted field spans lines) this returns None.
+    """
+    physical = path.read_bytes().split(b"\n")
+    if physical[-1] == b"":
+        physical.pop()
+    if len(physical) != records + 1:
+        return None
+
+    def fields(line: bytes) -> list[str]:
+        text = line.decode(profile.encoding).removesuffix("\r").removeprefix("\ufeff")
+        return next(csv.reader([text], delimiter=profile.delimiter), [])
+
+    position = [name.strip() for name in fields(physical[0])].index(profile.tables[table].source_column(column))
+    return {line: (row[position] or None) if position < len(row := fields(physical[line - 1])) else None for line in lines}
 
 
 def _malformed_rows(rejects: list[tuple], header: list[str], delimiter: str) -> pl.DataFrame:
@@ -126,43 +161,74 @@ def _malformed_rows(rejects: list[tuple], header: list[str], delimiter: str) -> 
     return pl.DataFrame(records, schema=schema)
 
 
-def _parse(readable: Path, header: list[str], delimiter: str, name: str) -> pl.DataFrame:
-    """Every data row as text with its line and parse error, in file order."""
-    con = duckdb.connect()
+def _drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB appends every scan's rejects to the same temp tables; start each file afresh."""
+    for name in ("reject_errors", "reject_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _parse(con: duckdb.DuckDBPyConnection, readable: Path, header: list[str], keep: list[str], delimiter: str, name: str,
+           target: str) -> list[tuple]:
+    """Every well-formed row's ``keep`` columns into temp table ``target`` (text, file order); returns the rejected lines."""
+    _drop_rejects(con)
     try:
-        frame = con.sql(READ_SQL, params={"path": str(readable), "delim": delimiter,
-                                          "columns": {column: "VARCHAR" for column in header}}).pl()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(map(_quoted, keep)) or 'NULL AS no_column_kept'} FROM ({READ_SQL})",
+                    {"path": str(readable), "delim": delimiter, "columns": {column: "VARCHAR" for column in header}})
         rejects = con.execute("SELECT line, any_value(error_type), any_value(csv_line), any_value(error_message) "
                               "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
     except duckdb.Error as err:
         first_line = str(err).strip().splitlines()[0]
         raise FileRejected(f"{name}: not a readable '{delimiter}'-delimited file ({first_line})") from err
     finally:
-        con.close()
+        _drop_rejects(con)
     fatal = [(line, message) for line, kind, _, message in rejects if kind not in ROW_LEVEL_ERRORS]
     if fatal:
         line, message = fatal[0]
         raise FileRejected(f"{name}: line {line}: {message} — the file cannot be split into rows reliably")
-    skipped = [line for line, *_ in rejects]
-    good = frame.with_columns(_line_numbers(readable, delimiter, frame.height, skipped), pl.lit(None, dtype=pl.Utf8).alias(PARSE_ERROR))
-    if not rejects:
-        return good
-    malformed = _malformed_rows([(line, csv_line) for line, _, csv_line, _ in rejects], header, delimiter)
-    return pl.concat([good, malformed], how="diagonal").sort(LINE)
+    return rejects
 
 
-def read_raw(path: Path, table: str, profile: SiteProfile, canonical_columns: list[str]) -> RawFile:
-    """Read ``path`` as text under canonical column names, or raise FileRejected."""
+def _all_blank(columns: list[str]) -> str:
+    """SQL: every field of the row is empty or white space (spreadsheet padding): counted, not loaded."""
+    return " AND ".join(f"coalesce(trim({column}, $whitespace), '') = ''" for column in columns)
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def stage_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str, profile: SiteProfile, canonical_columns: list[str],
+              target: str) -> StagedFile:
+    """Read ``path`` as text into temp table ``target`` (LINE, PARSE_ERROR + canonical columns), or raise FileRejected.
+
+    The rows never leave DuckDB: parsing, line numbers and renaming happen in the connection
+    that later inserts them, so a drop is not copied through Python on its way to ``raw``.
+    """
     if path.stat().st_size == 0:
         raise FileRejected(f"{path.name}: the file is empty")
     spec = profile.tables[table]
+    parsed = f"{target}_parsed"
     with tempfile.TemporaryDirectory() as tmp:
         readable = _utf8_copy(path, profile.encoding, Path(tmp))
         header = _header(readable, profile.delimiter, path.name)
-        frame = _parse(readable, header, profile.delimiter, path.name)
-    source_of = {canonical: spec.source_column(canonical) for canonical in canonical_columns}
-    present = {canonical: source for canonical, source in source_of.items() if source in header}
-    missing = tuple(c for c in canonical_columns if c not in present)
+        present = {c: spec.source_column(c) for c in canonical_columns if spec.source_column(c) in header}
+        rejects = _parse(con, readable, header, list(present.values()), profile.delimiter, path.name, parsed)
+        parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
+        lines, physical_of = _line_numbers(readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects])
+    columns = ", ".join(f"{_quoted(present[c])} AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
+    malformed = _malformed_rows([(physical_of[line], csv_line) for line, _, csv_line, _ in rejects], header, profile.delimiter)
+    con.register("_file_lines", lines.to_frame())
+    con.register("_malformed", malformed)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM ("
+                    f"SELECT {LINE}, NULL::VARCHAR AS {PARSE_ERROR}, {columns} FROM {parsed} POSITIONAL JOIN _file_lines "
+                    f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns} FROM _malformed) WHERE NOT ({_all_blank(canonical_columns)})",
+                    {"whitespace": WHITESPACE})
+    finally:
+        con.unregister("_file_lines")
+        con.unregister("_malformed")
+        con.execute(f"DROP TABLE {parsed}")
+    rows = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
     extra = tuple(c for c in header if c not in set(present.values()))
-    columns = [pl.col(present[c]).alias(c) if c in present else pl.lit(None, dtype=pl.Utf8).alias(c) for c in canonical_columns]
-    return RawFile(frame.select(LINE, PARSE_ERROR, *columns), tuple(header), extra, missing)
+    return StagedFile(target, tuple(header), extra, tuple(c for c in canonical_columns if c not in present),
+                      rows=rows, blank_rows=parsed_rows + malformed.height - rows)

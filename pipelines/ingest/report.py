@@ -14,12 +14,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import jinja2
 import polars as pl
 
 from pipelines.ingest.checks import PATIENT_QUARANTINED, Check, all_checks
 from pipelines.ingest.profiles import SiteProfile
-from pipelines.ingest.rawread import LINE, PARSE_ERROR, read_raw
+from pipelines.ingest.rawread import LINE, PARSE_ERROR, stage_raw, values_on_lines
 
 HTML_NAME, CSV_NAME = "validation_report.html", "validation_report.csv"
 ROWS_PER_CHECK = 20
@@ -47,10 +48,23 @@ def report_paths(archive_dir: Path, site_id: str, drop_id: str) -> tuple[Path, P
     return folder / HTML_NAME, folder / CSV_NAME
 
 
-def site_patient_ids(archived: Path, table: str, profile: SiteProfile) -> pl.DataFrame:
-    """LINE -> the site's own patient id, read again from the archived file (the database holds only pseudonyms)."""
-    frame = read_raw(archived, table, profile, ["patient_id"]).frame
-    return frame.select(LINE, pl.col("patient_id").alias("site_patient_id"))
+def site_patient_ids(archived: Path, table: str, profile: SiteProfile, lines: pl.Series, records: int) -> pl.DataFrame:
+    """LINE -> the site's own patient id on ``lines``, read again from the archived file (the database holds only pseudonyms).
+
+    Usually only those lines are read; a file whose records span lines is parsed whole, in a
+    private in-memory DuckDB, so the site's ids never touch the registry.
+    """
+    wanted = lines.unique().sort().to_list()
+    found = values_on_lines(archived, profile, table, "patient_id", wanted, records)
+    if found is not None:
+        return pl.DataFrame({LINE: list(found), "site_patient_id": list(found.values())}, schema={LINE: pl.Int64, "site_patient_id": pl.Utf8})
+    con = duckdb.connect()
+    try:
+        staged = stage_raw(con, archived, table, profile, ["patient_id"], "_archived")
+        con.register("_wanted", pl.DataFrame({LINE: wanted}, schema={LINE: pl.Int64}))
+        return con.sql(f"SELECT {LINE}, patient_id AS site_patient_id FROM {staged.table} SEMI JOIN _wanted USING ({LINE})").pl()
+    finally:
+        con.close()
 
 
 def table_findings(table: str, file: str, issues: pl.DataFrame, raw: pl.DataFrame, site_ids: pl.DataFrame,

@@ -1,30 +1,32 @@
 """One site drop, in two stages that mirror the asset layers.
 
-``read_drop``: files -> raw text frames (patient ids pseudonymised, blank rows counted).
+``stage_drop``: files -> DuckDB temp tables of text rows (patient ids pseudonymised, blank rows counted).
 ``validate_drop``: raw text frames -> typed rows to load, rows to quarantine, issues.
-Nothing is written here, so a failure anywhere leaves the database untouched.
+Nothing persistent is written here, so a failure anywhere leaves the registry untouched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 
 from pipelines.ingest.checks import FIELD_COUNT, REQUIRED_COLUMN_MISSING
 from pipelines.ingest.drops import SiteDrop
 from pipelines.ingest.issues import concat_issues, issues_where
-from pipelines.ingest.mapping import blank_rows, map_to_contract
+from pipelines.ingest.mapping import map_to_contract
 from pipelines.ingest.profiles import SiteProfile
-from pipelines.ingest.pseudonym import pseudonymise
-from pipelines.ingest.rawread import LINE, PARSE_ERROR, FileRejected, read_raw
+from pipelines.ingest.pseudonym import create_pseudonym_table
+from pipelines.ingest.rawread import LINE, PARSE_ERROR, FileRejected, stage_raw
 from pipelines.ingest.validation import validate_tables
 from schemas.contract import CONTRACT, polars_schema
 
 
 @dataclass(frozen=True)
-class RawTable:
-    frame: pl.DataFrame  # LINE, PARSE_ERROR + text columns as received (patient_id pseudonymised), blank rows excluded
+class StagedTable:
+    table: str  # temp view: LINE, PARSE_ERROR + text columns as received (patient_id pseudonymised), blank rows excluded
+    input_rows: int
     blank_rows: int
     extra_columns: tuple[str, ...]
     missing_columns: tuple[str, ...]
@@ -41,24 +43,43 @@ def _numbered(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
 
 
-def read_drop(drop: SiteDrop, profile: SiteProfile, key: bytes) -> dict[str, RawTable]:
-    """Every file of the drop as raw text; raises FileRejected if any file is unusable."""
-    tables, pseudonyms = {}, {}
+def stage_drop(con: duckdb.DuckDBPyConnection, drop: SiteDrop, profile: SiteProfile, key: bytes) -> dict[str, StagedTable]:
+    """Every file of the drop as a temp table of text rows; raises FileRejected if any file is unusable.
+
+    Each table is read through a temp view (``_pseudonymised_<table>``) that replaces the site's patient id
+    with its pseudonym, so nothing selected from it holds a site's own id; the temp tables behind the
+    views live in memory until :func:`drop_staged`.
+    """
+    files = {}
     for table, item in drop.files.items():
+        columns = list(polars_schema(table))
         try:
-            raw_file = read_raw(item.path, table, profile, list(polars_schema(table)))
+            staged = stage_raw(con, item.path, table, profile, columns, f"_staged_{table}")
         except FileRejected as err:
             raise FileRejected(str(err), err.check, item.path.name) from err
         contract = CONTRACT[table].to_schema().columns
-        lacking = [c for c in raw_file.missing_columns if not contract[c].nullable]
+        lacking = [c for c in staged.missing_columns if not contract[c].nullable]
         if lacking:
             names = ", ".join(profile.tables[table].source_column(c) for c in lacking)
-            raise FileRejected(f"{item.path.name}: required column(s) {names} missing; columns found: {', '.join(raw_file.header)}",
+            raise FileRejected(f"{item.path.name}: required column(s) {names} missing; columns found: {', '.join(staged.header)}",
                                REQUIRED_COLUMN_MISSING, item.path.name)
-        blank = blank_rows(raw_file.frame)
-        frame = pseudonymise(raw_file.frame.filter(~blank), "patient_id", key, drop.site_id, pseudonyms)
-        tables[table] = RawTable(frame, int(blank.sum()), raw_file.extra_columns, raw_file.missing_columns)
+        files[table] = staged
+    create_pseudonym_table(con, "_pseudonyms", [f.table for f in files.values()], key, drop.site_id)
+    tables = {}
+    for table, staged in files.items():
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _pseudonymised_{table} AS SELECT s.* REPLACE (p.pseudonym AS patient_id) "
+                    f"FROM {staged.table} s LEFT JOIN _pseudonyms p ON s.patient_id = p.site_patient_id")
+        tables[table] = StagedTable(f"_pseudonymised_{table}", staged.rows, staged.blank_rows, staged.extra_columns, staged.missing_columns)
     return tables
+
+
+def drop_staged(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """Remove the temp tables :func:`stage_drop` left (also after a rejection part-way through)."""
+    for table in tables:
+        con.execute(f"DROP VIEW IF EXISTS _pseudonymised_{table}")
+        for name in (f"_staged_{table}", f"_staged_{table}_parsed"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute("DROP TABLE IF EXISTS _pseudonyms")
 
 
 def _field_count_issues(frame: pl.DataFrame) -> pl.DataFrame:

@@ -15,10 +15,10 @@ import polars as pl
 
 from pipelines.ingest.drops import DropError, SiteDrop, archive_drop, find_drop
 from pipelines.ingest.profiles import SiteProfile, load_profile
-from pipelines.ingest.rawread import FileRejected
+from pipelines.ingest.rawread import LINE, FileRejected
 from pipelines.ingest.report import (FINDING_SCHEMA, DropReport, rejection_findings, report_paths, site_patient_ids, table_findings,
                                      write_report)
-from pipelines.ingest.site_drop import ValidatedTable, read_drop, validate_drop
+from pipelines.ingest.site_drop import ValidatedTable, drop_staged, stage_drop, validate_drop
 from pipelines.registry import store
 from pipelines.settings import Settings
 from schemas.contract import polars_schema
@@ -62,13 +62,15 @@ def receive_drop(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: st
                           report=_existing_report(settings, site_id, drop.drop_id))
     archive_path = archive_drop(drop, settings.archive_dir)
     try:
-        tables = read_drop(drop, profile, settings.pseudonym_key)
+        tables = stage_drop(con, drop, profile, settings.pseudonym_key)
+        store.replace_site_raw(con, drop, tables, str(archive_path))
     except (FileRejected, DropError) as err:
         rejected = err if isinstance(err, FileRejected) else FileRejected(str(err))
         store.record_rejected(con, drop, str(err), str(archive_path))
         return StepResult(site_id, drop.drop_id, "rejected", str(err), report=_rejected(settings, drop, rejected))
-    store.replace_site_raw(con, drop, tables, str(archive_path))
-    counts = {t: {"input_rows": r.frame.height, "blank_rows": r.blank_rows, "extra_columns": list(r.extra_columns)}
+    finally:
+        drop_staged(con, list(drop.files))
+    counts = {t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows, "extra_columns": list(r.extra_columns)}
               for t, r in tables.items()}
     return StepResult(site_id, drop.drop_id, "received", f"archived to {archive_path}", counts)
 
@@ -78,7 +80,8 @@ def _loaded_report(received: store.ReceivedDrop, site_id: str, profile: SiteProf
     findings = []
     for table, result in validated.items():
         if result.issues.height:
-            site_ids = site_patient_ids(received.archived(table), table, profile)
+            records = received.counts[table]["input_rows"] + received.counts[table]["blank_rows"]
+            site_ids = site_patient_ids(received.archived(table), table, profile, result.issues[LINE], records)
             findings.append(table_findings(table, received.sources[table], result.issues, raw[table], site_ids, profile))
     all_counts = {t: {**received.counts.get(t, {}), **c} for t, c in counts.items()}
     return DropReport(site_id, received.drop_id, "loaded", received.sources, pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *findings]),

@@ -19,7 +19,7 @@ import polars as pl
 
 from pipelines.ingest.drops import SiteDrop
 from pipelines.ingest.rawread import LINE, PARSE_ERROR
-from pipelines.ingest.site_drop import RawTable, ValidatedTable
+from pipelines.ingest.site_drop import StagedTable, ValidatedTable
 
 
 @contextmanager
@@ -63,14 +63,14 @@ def _files(drop: SiteDrop) -> dict:
     return {t: {"file": f.path.name, "sha256": f.sha256, "bytes": f.size_bytes} for t, f in drop.files.items()}
 
 
-def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dict[str, RawTable], archive_path: str) -> None:
-    """Replace the site's raw rows with the drop's text rows and record the drop as received."""
+def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dict[str, StagedTable], archive_path: str) -> None:
+    """Replace the site's raw rows with the drop's staged text rows and record the drop as received."""
     with transaction(con):
-        for table, raw in tables.items():
+        for table, staged in tables.items():
             con.execute(f"DELETE FROM raw.{table} WHERE site_id = ?", [drop.site_id])
-            insert_frame(con, f"raw.{table}", raw.frame, site_id=drop.site_id, drop_id=drop.drop_id,
-                         source_file=drop.files[table].path.name)
-        counts = {t: {"input_rows": r.frame.height, "blank_rows": r.blank_rows} for t, r in tables.items()}
+            con.execute(f"INSERT INTO raw.{table} BY NAME SELECT *, $site AS site_id, $drop AS drop_id, $file AS source_file "
+                        f"FROM {staged.table}", {"site": drop.site_id, "drop": drop.drop_id, "file": drop.files[table].path.name})
+        counts = {t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows} for t, r in tables.items()}
         extra = {t: list(r.extra_columns) for t, r in tables.items() if r.extra_columns}
         record_drop(con, drop.site_id, drop.drop_id, "received", files=_files(drop), counts=counts, extra=extra,
                     archive_path=archive_path)

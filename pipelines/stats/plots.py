@@ -25,6 +25,8 @@ from pipelines.stats.frame import GROUP, TIME, select_groups
 from pipelines.stats.km import fit_kaplan_meier
 
 _HR_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+_FOOTNOTE_SIZE = 8
+_FOREST_PLOT_INCHES, _FOREST_TEXT_INCHES = 5.0, 3.6
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -111,7 +113,8 @@ def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
     """
     order = results.km_summary["group"].tolist()
     data, _ = select_groups(frame, order)
-    figure = Figure(figsize=(10, 6.5 + 0.35 * len(order)))
+    footnote_inches = _footnote_inches(footnote)
+    figure = Figure(figsize=(10, 6.5 + 0.35 * len(order) + footnote_inches))
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
     fitters = []
@@ -141,8 +144,8 @@ def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
     if fitters:
         add_at_risk_counts(*fitters, ax=ax, fig=figure, rows_to_show=["At risk"], labels=[f._label for f in fitters])
         _suppress_at_risk(figure, ax, min_cell_count)
-    figure.tight_layout()
-    _add_footnote(figure, footnote)
+    figure.tight_layout(rect=(0, footnote_inches / figure.get_figheight(), 1, 1))
+    _write_footnote(figure, footnote)
     return figure
 
 
@@ -177,7 +180,8 @@ def exposure_forest_figure(immortal: pd.DataFrame, *, title: str = "", footnote:
 
 
 def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str) -> Figure:
-    figure = Figure(figsize=(10, 1.5 + 0.45 * max(len(rows), 1)))
+    footnote_inches = _footnote_inches(footnote)
+    figure = Figure(figsize=(10, 1.5 + 0.45 * max(len(rows), 1) + footnote_inches))
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
     estimable = rows["status"].eq("ok") & np.isfinite(rows["hr"].astype(float))
@@ -203,8 +207,15 @@ def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("Hazard ratio (95% CI), log scale")
     ax.set_title(title, fontsize=11)
-    figure.subplots_adjust(left=0.25, right=0.6)
-    _add_footnote(figure, footnote)
+    # margins in inches: the widest term label on the left, the HR text on the right, two title lines above,
+    # tick labels and axis label below; measured here so that saving needs no tight bounding box pass
+    renderer = figure.canvas.get_renderer()
+    label_inches = max(t.get_window_extent(renderer).width for t in ax.get_yticklabels()) / figure.dpi + 0.2
+    figure.set_figwidth(label_inches + _FOREST_PLOT_INCHES + _FOREST_TEXT_INCHES)
+    width, height = figure.get_figwidth(), figure.get_figheight()
+    figure.subplots_adjust(left=label_inches / width, right=(label_inches + _FOREST_PLOT_INCHES) / width,
+                           top=1 - 0.6 / height, bottom=(0.6 + footnote_inches) / height)
+    _write_footnote(figure, footnote)
     return figure
 
 
@@ -217,14 +228,19 @@ def few_events_note(km_summary: pd.DataFrame) -> str:
     return f"Fewer than 10 events, estimates unstable (read as descriptive): {listed}."
 
 
-def _add_footnote(figure: Figure, footnote: str) -> None:
-    """Text just below the figure's bottom edge; :func:`save_png`'s tight bounding box keeps it."""
+def _footnote_inches(footnote: str, fontsize: float = _FOOTNOTE_SIZE) -> float:
+    """Height of the footnote strip along the bottom edge (0 without a footnote)."""
+    return (textwrap.fill(footnote, 150).count("\n") + 1) * fontsize * 1.3 / 72 + 0.1 if footnote else 0.0
+
+
+def _write_footnote(figure: Figure, footnote: str) -> None:
+    """The footnote in the strip the layout left free, so a saved figure is drawn once (no tight bounding box pass)."""
     if footnote:
-        figure.text(0.01, -0.01, textwrap.fill(footnote, 150), fontsize=8, va="top", ha="left", style="italic")
+        figure.text(0.01, 0.01, textwrap.fill(footnote, 150), fontsize=_FOOTNOTE_SIZE, va="bottom", ha="left", style="italic")
 
 
 def save_png(figure: Figure, path: Path, *, dpi: int = 150) -> Path:
     """Write a figure as PNG (parent folders created) and return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    figure.savefig(path, dpi=dpi)
     return path
