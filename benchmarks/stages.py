@@ -123,7 +123,7 @@ def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, objec
     sites = site_ids(settings.drop_dir)
     stages = Stages()
     stages.add("floor (DuckDB read_csv)", floor_seconds(settings, sites, work))
-    con = duckdb.connect(str(settings.duckdb_path))
+    con = duckdb.connect(str(settings.duckdb_path), config=settings.duckdb_config)
     create_registry(con)
     ingest(stages, con, settings, sites)
     stages.timed("analysis frames (SQL)", lambda: (define_settings(con, settings.data_cutoff, settings.min_cell_count),

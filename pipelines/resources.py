@@ -25,4 +25,5 @@ class RegistrySettings(dg.ConfigurableResource):
 def default_resources() -> dict[str, object]:
     settings = load_settings()
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    return {"duckdb": DuckDBResource(database=str(settings.duckdb_path)), "registry": RegistrySettings()}
+    return {"duckdb": DuckDBResource(database=str(settings.duckdb_path), connection_config=settings.duckdb_config),
+            "registry": RegistrySettings()}

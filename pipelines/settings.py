@@ -30,6 +30,12 @@ class Settings:
     pseudonym_key: bytes
     demo: bool
     publish_dir: Path = Path("data/published")  # the read-only copy for analysts (pipelines/publish.py)
+    duckdb_memory_limit: str = "1GB"  # DuckDB's buffer pool; beyond it DuckDB spills to disk instead of growing
+
+    @property
+    def duckdb_config(self) -> dict[str, str]:
+        """Configuration of every connection to the registry file."""
+        return {"memory_limit": self.duckdb_memory_limit}
 
     @property
     def plots_dir(self) -> Path:
@@ -75,4 +81,5 @@ def load_settings() -> Settings:
         pseudonym_key=_pseudonym_key(demo),
         demo=demo,
         publish_dir=_env_path("GIST_PUBLISH_DIR", "data/published"),
+        duckdb_memory_limit=os.environ.get("GIST_DUCKDB_MEMORY_LIMIT", "1GB"),
     )
