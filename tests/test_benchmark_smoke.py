@@ -3,6 +3,7 @@
 import json
 
 from benchmarks.__main__ import main
+from benchmarks.report import FLOOR, INGEST, REFRESH, table, targets, with_totals
 from pipelines.catalogue import load_catalogue
 
 STAGES = ["floor (DuckDB read_csv)", "archive", "raw load", "profile mapping", "validation", "core load",
@@ -20,3 +21,17 @@ def test_benchmark_times_every_stage_at_10k(tmp_path, capsys):
     assert result["rows"] > 10000 * 5 and all(mb > 0 for mb in result["peak_rss_mb"].values())
     printed = capsys.readouterr().out
     assert "full refresh (Dagster)" in printed and ("PASS" in printed or "MISS" in printed)
+
+
+def test_sizes_run_without_the_catalogue_print_na_and_skip_their_targets():
+    def size(analysis, bare, refresh, rss_dagster):
+        seconds = {FLOOR: 1.0, **dict.fromkeys(INGEST, 1.0), "analysis frames (SQL)": 1.0, "analysis a": analysis, "bare lifelines a": bare}
+        return {"rows": 1000, "seconds": with_totals(seconds) | {REFRESH: refresh}, "peak_rss_mb": {"stages": 500.0, "dagster": rss_dagster}}
+    full, ingest_only = size(2.0, 1.0, 50.0, 600.0), size(None, None, None, None)
+    sizes = {"10": full, "100": ingest_only}
+    printed = table(sizes)
+    assert "n/a" in printed.splitlines()[-1] and "n/a" in next(line for line in printed.splitlines() if line.startswith("analysis a"))
+    checks = {c["target"]: c["measured"] for c in targets(sizes)}
+    assert checks == {"ingest to core within 3.0x the floor at 100 patients": 5.0, "peak RSS under 2048 MB at 100 patients": 500.0,
+                      "drop to published results through Dagster within 60 s at 10 patients": 50.0,
+                      "analysis a within 1.3x bare lifelines at 10 patients": 2.0}

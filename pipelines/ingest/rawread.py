@@ -128,25 +128,36 @@ def _line_numbers(path: Path, delimiter: str, n_rows: int, rejected: list[int]) 
     return pl.Series(LINE, starts, dtype=pl.Int64), physical_of
 
 
+def _lines_of(data: bytes, wanted: list[int]) -> dict[int, bytes]:
+    """The text of each of ``wanted`` (sorted, 1-based) physical lines, without splitting the whole file."""
+    texts, start, line = {}, 0, 1
+    for target in wanted:
+        while line < target:
+            start = data.index(b"\n", start) + 1
+            line += 1
+        end = data.find(b"\n", start)
+        texts[target] = data[start:end if end >= 0 else len(data)]
+    return texts
+
+
 def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, lines: list[int], records: int) -> dict[int, str | None] | None:
-    """``column``'s value as received on each of ``lines``, read straight off those lines of the file.
+    """``column``'s value as received on each of ``lines`` (sorted), read straight off those lines of the file.
 
     ``records`` is how many data records the file holds (loaded, quarantined and blank).  When the
     file has exactly one physical line per record a line is a record, so a few lines can be read
     without parsing the whole file; otherwise (a quoted field spans lines) this returns None.
     """
-    physical = path.read_bytes().split(b"\n")
-    if physical[-1] == b"":
-        physical.pop()
-    if len(physical) != records + 1:
+    data = path.read_bytes()
+    if data.count(b"\n") + (0 if data.endswith(b"\n") else 1) != records + 1:
         return None
 
     def fields(line: bytes) -> list[str]:
         text = line.decode(profile.encoding).removesuffix("\r").removeprefix("\ufeff")
         return next(csv.reader([text], delimiter=profile.delimiter), [])
 
-    position = [name.strip() for name in fields(physical[0])].index(profile.tables[table].source_column(column))
-    return {line: (row[position] or None) if position < len(row := fields(physical[line - 1])) else None for line in lines}
+    texts = _lines_of(data, [1, *lines])
+    position = [name.strip() for name in fields(texts.pop(1))].index(profile.tables[table].source_column(column))
+    return {line: (row[position] or None) if position < len(row := fields(text)) else None for line, text in texts.items()}
 
 
 def _malformed_rows(rejects: list[tuple], header: list[str], delimiter: str) -> pl.DataFrame:

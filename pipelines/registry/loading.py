@@ -99,6 +99,8 @@ def load_core(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: str) 
     profile = site_profile(settings, site_id)
     raw = {table: store.read_site_raw(con, site_id, table, list(polars_schema(table))) for table in received.sources}
     validated = validate_drop(raw, profile)
+    # the report shows only lines with findings: keep those, let the site's text rows go before the writes
+    raw = {table: frame.filter(pl.col(LINE).is_in(validated[table].issues[LINE].implode())) for table, frame in raw.items()}
     counts = store.replace_site_core(con, site_id, received.drop_id, received.sources, validated)
     html, _ = write_report(_loaded_report(received, site_id, profile, raw, validated, counts), settings.archive_dir)
     return StepResult(site_id, received.drop_id, "loaded", "", counts, report=html)
