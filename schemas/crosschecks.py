@@ -69,10 +69,7 @@ def _overlapping_episodes(t: Tables) -> pl.DataFrame:
 def _line_gaps(t: Tables) -> pl.DataFrame:
     e = t["tki_episodes"]
     lines = e.select("patient_id", "line").unique().sort("patient_id", "line")
-    # the expected line is the position within the patient's sorted lines, counted from where the patient starts
-    position = pl.int_range(pl.len(), dtype=pl.Int64)
-    first_of_patient = pl.when(~pl.col("patient_id").eq_missing(pl.col("patient_id").shift(1))).then(position).forward_fill()
-    expected = lines.with_columns((position - first_of_patient + 1).alias("_expected"))
+    expected = lines.with_columns(pl.int_range(1, pl.len() + 1).over("patient_id").alias("_expected"))
     bad = expected.filter(pl.col("line") != pl.col("_expected")).select("patient_id", "line")
     return e.join(bad, on=["patient_id", "line"], how="semi").select("row", pl.col("line").cast(pl.Utf8).alias("value"))
 

@@ -1,4 +1,4 @@
-"""The rules across rows of the TKI episodes, on small hand-made frames (they are written without window functions)."""
+"""The rules across rows of the TKI episodes, on small hand-made frames: what each flags and what it leaves alone."""
 
 from datetime import date
 
