@@ -7,8 +7,9 @@ Schoenfeld proportional-hazards test; and for an entry with an exposure the immo
 models, unadjusted and adjusted: the naive (ever exposed) and landmark Cox fits and the
 time-varying one on counting-process rows.  Where lifelines' own routine is quadratic in the
 data, the registry's replacement (:mod:`pipelines.stats.counting_cox`: the time-varying fit and
-the Schoenfeld residuals, both tested equal to lifelines) is called directly here too, so the
-ratio measures what the pipeline adds around the statistics, not which kernel it uses.
+the Schoenfeld residuals; :mod:`pipelines.stats.sandwich`: the robust variance; all tested equal
+to lifelines) is called directly here too, so the ratio measures what the pipeline adds around
+the statistics, not which kernel it uses.
 
 The frames each model is fitted on (landmark subsets, counting-process rows, design matrices)
 are built beforehand by :func:`bare_models`, untimed: the target compares the pipeline's
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines import KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 
@@ -30,6 +31,7 @@ from pipelines.stats import EVENT, GROUP, TIME
 from pipelines.stats.counting_cox import fit_counting_process_cox
 from pipelines.stats.cox import encode_covariates
 from pipelines.stats.ph_test import scaled_schoenfeld_residuals
+from pipelines.stats.sandwich import ClusteredCoxPHFitter
 from pipelines.stats.timevarying import counting_process_frame, ever_exposed_frame, landmark_frame
 
 _CLUSTER, _ENTRY = "__cluster", "__entry"
@@ -86,7 +88,7 @@ def _fit(model: BareCox) -> None:
         if model.entry:
             fit_counting_process_cox(data.drop(columns=[_ENTRY, TIME, EVENT]), data[_ENTRY], data[TIME], data[EVENT])
             return
-        fitted = CoxPHFitter().fit(data, TIME, EVENT, cluster_col=_CLUSTER if model.cluster else None)
+        fitted = ClusteredCoxPHFitter().fit(data, TIME, EVENT, cluster_col=_CLUSTER if model.cluster else None)
     except ConvergenceError:  # e.g. a group without events in a landmark subset: the pipeline records a status there
         return
     if model.ph_test:

@@ -9,7 +9,8 @@ cumulative sums (rows whose stop is at or after it minus rows whose start is), s
 few ``bincount`` calls.  Same conventions as lifelines and R ``coxph``: a row is at risk at t
 when start < t <= stop, Efron's method for ties, model-based variance from the observed
 information.  Both are tested equal to lifelines (tests/stats/test_stats_timevarying.py,
-tests/stats/test_stats_cox.py); every other Cox computation is lifelines' ``CoxPHFitter``.
+tests/stats/test_stats_cox.py); every other Cox computation is lifelines' ``CoxPHFitter`` (with its robust
+variance's score residuals summed in linear time, :mod:`pipelines.stats.sandwich`).
 """
 
 from __future__ import annotations
