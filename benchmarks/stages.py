@@ -112,11 +112,6 @@ def analyse(stages: Stages, con: duckdb.DuckDBPyConnection, settings: Settings) 
         stages.timed(f"bare lifelines {analysis.id}", lambda i=inputs: [bare_statistics(f, models) for f, models in i])
 
 
-def skipped(stages: Stages, names: list[str]) -> None:
-    for name in names:
-        stages.seconds[name] = None
-
-
 def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, object]:
     use_cohort(cohort, work)
     settings = load_settings()
@@ -128,16 +123,11 @@ def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, objec
     ingest(stages, con, settings, sites)
     stages.timed("analysis frames (SQL)", lambda: (define_settings(con, settings.data_cutoff, settings.min_cell_count),
                                                    run_layer(con, "core"), run_layer(con, "analysis")))
-    if not catalogue:  # ingest-only size (--catalogue-up-to): the later stages are n/a
-        ids = [a.id for a in load_catalogue()]
-        skipped(stages, [f"analysis {i}" for i in ids] + ["plots"] + [f"bare lifelines {i}" for i in ids]
-                + ["results views (SQL)", "report (HTML)", "publishing"])
-        con.close()
-        return {"seconds": stages.seconds, "peak_rss_mb_after": stages.peak_rss_mb, "peak_rss_mb": peak_rss_mb()}
-    analyse(stages, con, settings)
-    stages.timed("results views (SQL)", lambda: (replace_catalogue(con, load_catalogue()), run_layer(con, "results")))
-    stages.timed("report (HTML)", lambda: write_report(con, load_catalogue(), settings))
-    stages.timed("publishing", lambda: publish(con, settings.publish_dir))
+    if catalogue:  # else an ingest-only size (--catalogue-up-to): the table shows the later stages as n/a
+        analyse(stages, con, settings)
+        stages.timed("results views (SQL)", lambda: (replace_catalogue(con, load_catalogue()), run_layer(con, "results")))
+        stages.timed("report (HTML)", lambda: write_report(con, load_catalogue(), settings))
+        stages.timed("publishing", lambda: publish(con, settings.publish_dir))
     con.close()
     return {"seconds": stages.seconds, "peak_rss_mb_after": stages.peak_rss_mb, "peak_rss_mb": peak_rss_mb()}
 

@@ -18,7 +18,7 @@ import duckdb
 
 PSEUDONYM_HEX_CHARS = 32  # 128 bits: collision-free at any registry size
 _BLOCK = hashlib.sha256().block_size
-_HMAC_SQL = f"left(sha256($opad || unhex(sha256($ipad || encode($prefix || {{value}})))), {PSEUDONYM_HEX_CHARS})"
+_HMAC_SQL = f"left(sha256($opad || unhex(sha256($ipad || encode($prefix || patient_id)))), {PSEUDONYM_HEX_CHARS})"
 
 
 def _pads(key: bytes) -> tuple[bytes, bytes]:
@@ -35,5 +35,5 @@ def create_pseudonym_table(con: duckdb.DuckDBPyConnection, target: str, sources:
     ids = " UNION ".join(f"SELECT patient_id FROM {source}" for source in sources)
     inner, outer = _pads(key)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT patient_id AS site_patient_id, "
-                f"{_HMAC_SQL.format(value='patient_id')} AS pseudonym FROM ({ids}) WHERE patient_id IS NOT NULL",
+                f"{_HMAC_SQL} AS pseudonym FROM ({ids}) WHERE patient_id IS NOT NULL",
                 {"ipad": inner, "opad": outer, "prefix": f"{site_id}\x1f"})

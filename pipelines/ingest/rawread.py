@@ -96,6 +96,10 @@ def _header(readable: Path, delimiter: str, name: str) -> list[str]:
     return header
 
 
+def _physical_lines(data: bytes) -> int:
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
 def _line_numbers(path: Path, delimiter: str, n_rows: int, rejected: list[int]) -> tuple[pl.Series, dict[int, int]]:
     """File line of each parsed data row (header = line 1), and of each line DuckDB set aside.
 
@@ -105,7 +109,7 @@ def _line_numbers(path: Path, delimiter: str, n_rows: int, rejected: list[int]) 
     csv module walks the file and translates.
     """
     data = path.read_bytes()
-    physical_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    physical_lines = _physical_lines(data)
     if physical_lines == n_rows + len(rejected) + 1:
         lines = pl.int_range(2, physical_lines + 1, eager=True, dtype=pl.Int64)
         return lines.filter(~lines.is_in(rejected)).alias(LINE), {line: line for line in rejected}
@@ -148,7 +152,7 @@ def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, l
     without parsing the whole file; otherwise (a quoted field spans lines) this returns None.
     """
     data = path.read_bytes()
-    if data.count(b"\n") + (0 if data.endswith(b"\n") else 1) != records + 1:
+    if _physical_lines(data) != records + 1:
         return None
 
     def fields(line: bytes) -> list[str]:
@@ -219,26 +223,26 @@ def stage_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str, profile: S
         raise FileRejected(f"{path.name}: the file is empty")
     spec = profile.tables[table]
     parsed = f"{target}_parsed"
-    with tempfile.TemporaryDirectory() as tmp:
-        readable = _utf8_copy(path, profile.encoding, Path(tmp))
-        header = _header(readable, profile.delimiter, path.name)
-        present = {c: spec.source_column(c) for c in canonical_columns if spec.source_column(c) in header}
-        rejects = _parse(con, readable, header, list(present.values()), profile.delimiter, path.name, parsed)
-        parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
-        lines, physical_of = _line_numbers(readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects])
-    columns = ", ".join(f"{_quoted(present[c])} AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
-    malformed = _malformed_rows([(physical_of[line], csv_line) for line, _, csv_line, _ in rejects], header, profile.delimiter)
-    con.register("_file_lines", lines.to_frame())
-    con.register("_malformed", malformed)
     try:
+        with tempfile.TemporaryDirectory() as tmp:
+            readable = _utf8_copy(path, profile.encoding, Path(tmp))
+            header = _header(readable, profile.delimiter, path.name)
+            present = {c: spec.source_column(c) for c in canonical_columns if spec.source_column(c) in header}
+            rejects = _parse(con, readable, header, list(present.values()), profile.delimiter, path.name, parsed)
+            parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
+            lines, physical_of = _line_numbers(readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects])
+        columns = ", ".join(f"{_quoted(present[c])} AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
+        malformed = _malformed_rows([(physical_of[line], csv_line) for line, _, csv_line, _ in rejects], header, profile.delimiter)
+        con.register("_file_lines", lines.to_frame())
+        con.register("_malformed", malformed)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM ("
                     f"SELECT {LINE}, NULL::VARCHAR AS {PARSE_ERROR}, {columns} FROM {parsed} POSITIONAL JOIN _file_lines "
                     f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns} FROM _malformed) WHERE NOT ({_all_blank(canonical_columns)})",
                     {"whitespace": WHITESPACE})
-    finally:
+    finally:  # also when the file is rejected part-way: nothing but ``target`` outlives this call
         con.unregister("_file_lines")
         con.unregister("_malformed")
-        con.execute(f"DROP TABLE {parsed}")
+        con.execute(f"DROP TABLE IF EXISTS {parsed}")
     rows = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
     extra = tuple(c for c in header if c not in set(present.values()))
     return StagedFile(target, tuple(header), extra, tuple(c for c in canonical_columns if c not in present),

@@ -77,8 +77,7 @@ def drop_staged(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
     """Remove the temp tables :func:`stage_drop` left (also after a rejection part-way through)."""
     for table in tables:
         con.execute(f"DROP VIEW IF EXISTS _pseudonymised_{table}")
-        for name in (f"_staged_{table}", f"_staged_{table}_parsed"):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute(f"DROP TABLE IF EXISTS _staged_{table}")
     con.execute("DROP TABLE IF EXISTS _pseudonyms")
 
 
