@@ -4,14 +4,14 @@ from datetime import date
 
 import polars as pl
 
-from schemas.crosschecks import CROSS_CHECKS
+from schemas.crosschecks import CROSS_CHECKS, Tables
 
 
 def _failing(check_id: str, episodes: list[tuple]) -> list[int]:
     frame = pl.DataFrame(episodes, schema={"patient_id": pl.Utf8, "line": pl.Int64, "start_date": pl.Date, "end_date": pl.Date},
                          orient="row").with_row_index("row")
     check = next(c for c in CROSS_CHECKS if c.check_id == check_id)
-    return sorted(check.failing_rows({"tki_episodes": frame})["row"].to_list())
+    return sorted(check.failing_rows(Tables({"tki_episodes": frame}))["row"].to_list())
 
 
 def test_lines_must_run_from_one_without_gaps_per_patient():

@@ -14,7 +14,7 @@ import polars as pl
 from pipelines.ingest.checks import FIELD_COUNT, PATIENT_QUARANTINED
 from pipelines.ingest.issues import concat_issues, empty_issues, issues_where
 from schemas.contract import CONTRACT
-from schemas.crosschecks import CHILD_DATES, CROSS_CHECKS
+from schemas.crosschecks import CHILD_DATES, CROSS_CHECKS, Tables
 
 RANGE_CHECKS = ("greater_than", "less_than", "in_range", "equal_to", "not_equal_to")
 
@@ -59,10 +59,11 @@ def contract_issues(table: str, typed: pl.DataFrame) -> pl.DataFrame:
 def cross_issues(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Issues of the cross-row and cross-table rules, per table."""
     found: dict[str, list[pl.DataFrame]] = {table: [] for table in tables}
+    shared = Tables(tables)
     for check in CROSS_CHECKS:
         if check.table not in tables:
             continue
-        failing = check.failing_rows(tables)
+        failing = check.failing_rows(shared)
         found[check.table].append(issues_where(failing, pl.lit(True), column=check.column, check_id=check.check_id,
                                                category=check.category, severity=check.severity,
                                                message=check.message, value=pl.col("value")))
