@@ -50,23 +50,20 @@ def _typed(profile: SiteProfile, table: str, column: str, dtype: pl.DataType, cl
 def map_to_contract(raw: pl.DataFrame, table: str, profile: SiteProfile) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Typed contract frame (same rows and order as ``raw``) and its conformance issues.
 
-    ``raw`` carries LINE plus one text column per canonical column.
+    ``raw`` carries LINE plus one text column per canonical column.  Each conversion runs once:
+    a failure is a cleaned value whose typed value is NULL, read off both frames side by side.
     """
     schema = polars_schema(table)
     cleaned = raw.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
                          *[_cleaned(profile, table, c).alias(c) for c in schema])
-    typed_columns, issues = [], []
-    for column, dtype in schema.items():
-        expression, failure = _typed(profile, table, column, dtype, pl.col(column))
-        typed_columns.append(expression.alias(column))
-        if failure:
-            failed = pl.col(column).is_not_null() & expression.is_null()
-            issues.append(issues_where(
-                cleaned, failed, column=column, check_id=f"conformance.{_failure_kind(dtype, column, profile, table)}",
-                category="conformance", value=pl.col(column),
-                message=pl.concat_str([pl.lit(f"{column}: '"), pl.col(column), pl.lit(f"' is {failure}")]),
-            ))
-    typed = cleaned.select(typed_columns)
+    conversions = {column: _typed(profile, table, column, dtype, pl.col(column)) for column, dtype in schema.items()}
+    typed = cleaned.select([expression.alias(column) for column, (expression, _) in conversions.items()])
+    side_by_side = pl.concat([cleaned, typed.select(pl.all().name.prefix("__typed_"))], how="horizontal")
+    issues = [issues_where(side_by_side, pl.col(column).is_not_null() & pl.col(f"__typed_{column}").is_null(), column=column,
+                           check_id=f"conformance.{_failure_kind(schema[column], column, profile, table)}",
+                           category="conformance", value=pl.col(column),
+                           message=pl.concat_str([pl.lit(f"{column}: '"), pl.col(column), pl.lit(f"' is {failure}")]))
+              for column, (_, failure) in conversions.items() if failure]
     return typed, concat_issues(issues)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from pipelines.ingest.checks import DIRECT_IDENTIFIER, DUPLICATE_HEADER, FILE_UNREADABLE, Check
@@ -133,15 +134,11 @@ def _line_numbers(path: Path, delimiter: str, n_rows: int, rejected: list[int]) 
 
 
 def _lines_of(data: bytes, wanted: list[int]) -> dict[int, bytes]:
-    """The text of each of ``wanted`` (sorted, 1-based) physical lines, without splitting the whole file."""
-    texts, start, line = {}, 0, 1
-    for target in wanted:
-        while line < target:
-            start = data.index(b"\n", start) + 1
-            line += 1
-        end = data.find(b"\n", start)
-        texts[target] = data[start:end if end >= 0 else len(data)]
-    return texts
+    """The text of each of ``wanted`` (1-based) physical lines, found from the newline offsets (one vectorised pass)."""
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.append(newlines, len(data))
+    return {line: data[starts[line - 1]:ends[line - 1]] for line in wanted}
 
 
 def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, lines: list[int], records: int) -> dict[int, str | None] | None:

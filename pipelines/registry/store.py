@@ -77,8 +77,12 @@ def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dic
 
 
 def read_site_raw(con: duckdb.DuckDBPyConnection, site_id: str, table: str, columns: list[str]) -> pl.DataFrame:
-    """The site's raw rows of one table: LINE, PARSE_ERROR + canonical text columns, in file order."""
-    query = f"SELECT {LINE}, {PARSE_ERROR}, {', '.join(columns)} FROM raw.{table} WHERE site_id = $site ORDER BY {LINE}"
+    """The site's raw rows of one table: LINE, PARSE_ERROR + canonical text columns, in the order they were inserted.
+
+    That is file order with the malformed lines last (how :func:`replace_site_raw` inserts them;
+    DuckDB keeps insertion order), so no sort is needed: everything downstream sorts by LINE where order matters.
+    """
+    query = f"SELECT {LINE}, {PARSE_ERROR}, {', '.join(columns)} FROM raw.{table} WHERE site_id = $site"
     return con.sql(query, params={"site": site_id}).pl()
 
 
