@@ -38,11 +38,13 @@ class Tables(Mapping[str, pl.DataFrame]):
         return len(self._frames)
 
     def with_patient(self, table: str) -> pl.DataFrame:
-        """``table`` with ``PATIENT_ROWS`` and, where that is 1, the patient's ``_patient_<date>`` columns."""
+        """``row``, ``patient_id`` and the date of a child table, with ``PATIENT_ROWS`` and, where that is 1, the
+        patient's ``_patient_<date>`` columns (only what the rules read: the joins are kept while the rules run)."""
         if table not in self._with_patient:
             patients = self._frames["patients"].group_by("patient_id").agg(
                 pl.len().alias(PATIENT_ROWS), *(pl.col(c).first().alias(f"_patient_{c}") for c in PATIENT_DATES))
-            self._with_patient[table] = self._frames[table].join(patients, on="patient_id", how="left")
+            rows = self._frames[table].select("row", "patient_id", CHILD_DATES[table])
+            self._with_patient[table] = rows.join(patients, on="patient_id", how="left")
         return self._with_patient[table]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
-from pipelines.stats.frame import EVENT, GROUP, TIME, check_frame, is_categorical, levels, select_groups, typed
+from pipelines.stats.frame import EVENT, GROUP, TIME, is_categorical, levels, select_groups, typed
 from pipelines.stats.ph_test import PH_SCHEMA, ph_test_rows
 from pipelines.stats.sandwich import ClusteredCoxPHFitter
 
@@ -196,8 +196,7 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
         Coefficients (``n`` and ``events`` are those of the subjects fitted) and
         proportional-hazards tests (Schoenfeld residuals, rank time transform).
     """
-    check_frame(frame, [*covariates, *([cluster] if cluster else [])])
-    data, order = select_groups(frame, groups)
+    data, order = select_groups(frame, groups, [*covariates, *([cluster] if cluster else [])])
     if reference_group not in order:
         raise ValueError(f"reference group {reference_group!r} is not among the groups {order}")
     complete = data.dropna(subset=list(covariates))
