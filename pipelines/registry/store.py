@@ -41,12 +41,16 @@ def loaded_drop_id(con: duckdb.DuckDBPyConnection, site_id: str, status: str = "
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, target: str, frame: pl.DataFrame, **constants: str) -> None:
-    """Insert the frame's columns that ``target`` has, plus constant columns, by name."""
-    frame = frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()])
+    """Insert the frame's columns that ``target`` has, plus constant columns, by name.
+
+    The constants travel as query parameters, not as frame columns: a million copies of a drop id
+    would be built in polars and converted through Arrow only to be compressed back to one value.
+    """
     columns = [c[0] for c in con.execute(f"DESCRIBE {target}").fetchall()]
+    selected = [c for c in columns if c in frame.columns and c not in constants] + [f"${k} AS {k}" for k in constants]
     con.register("_incoming", frame)
     try:
-        con.execute(f"INSERT INTO {target} BY NAME SELECT {', '.join(c for c in columns if c in frame.columns)} FROM _incoming")
+        con.execute(f"INSERT INTO {target} BY NAME SELECT {', '.join(selected)} FROM _incoming", constants)
     finally:
         con.unregister("_incoming")
 
