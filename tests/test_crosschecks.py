@@ -30,3 +30,23 @@ def test_an_episode_may_not_start_before_the_previous_one_ended():
                 ("C", 1, date(2020, 1, 1), date(2020, 2, 1)), ("C", 2, date(2020, 2, 1), None),  # starts the day it ended
                 ("D", 1, date(2020, 1, 1), date(2020, 2, 1))]
     assert _failing("plausibility.overlapping_episodes", episodes) == [1, 3]
+
+
+def test_rules_against_the_patient_row_skip_unknown_and_ambiguous_patients():
+    d = date
+    patients = pl.DataFrame({"patient_id": ["A", "B", "B", "C"], "diagnosis_date": [d(2020, 1, 1)] * 4,
+                             "death_date": [d(2021, 1, 1), None, None, None], "last_contact_date": [d(2021, 1, 1)] * 4},
+                            ).with_row_index("row")
+    surgeries = pl.DataFrame({"patient_id": ["A", "A", "B", "Z", None, "C"],
+                              "surgery_date": [d(2019, 6, 1), d(2021, 6, 1), d(2019, 6, 1), d(2019, 6, 1), d(2019, 6, 1), d(2020, 6, 1)]},
+                             ).with_row_index("row")
+    tables = Tables({"patients": patients, "surgeries": surgeries})
+
+    def failing(check_id: str) -> list[int]:
+        check = next(c for c in CROSS_CHECKS if c.check_id == check_id and c.table == "surgeries")
+        return sorted(check.failing_rows(tables)["row"].to_list())
+
+    assert failing("consistency.unknown_patient") == [3, 4]  # Z is not in the patients file, nor is a missing id
+    assert failing("plausibility.event_before_diagnosis") == [0]  # not B's row 2: B has two patient rows
+    assert failing("plausibility.event_after_death") == [1]
+    assert failing("plausibility.event_after_last_contact") == [1]
