@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import resource
+import threading
 from pathlib import Path
+
+_STATM = Path("/proc/self/statm")
 
 
 def use_cohort(cohort: Path, work: Path) -> None:
@@ -22,3 +25,36 @@ def use_cohort(cohort: Path, work: Path) -> None:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class RssSampler:
+    """Resident memory sampled every few milliseconds in a daemon thread, so each stage gets its own peak.
+
+    ``ru_maxrss`` only ever grows, so after a large stage every later one would show its peak;
+    the sampler reports the highest resident size seen since the last :meth:`take_peak`.
+    Where ``/proc`` is missing (not Linux) it falls back to the process high-water mark.
+    """
+
+    def __init__(self, interval_s: float = 0.01) -> None:
+        self._page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        self._peak = 0.0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, args=(interval_s,), daemon=True)
+        self._thread.start()
+
+    def _resident_mb(self) -> float:
+        return int(_STATM.read_text().split()[1]) * self._page_mb if _STATM.exists() else peak_rss_mb()
+
+    def _run(self, interval_s: float) -> None:
+        stop = threading.Event()
+        while not stop.wait(interval_s):
+            current = self._resident_mb()
+            with self._lock:
+                self._peak = max(self._peak, current)
+
+    def take_peak(self) -> float:
+        """The highest resident size (MB) since the previous call (or the start), then start afresh."""
+        current = self._resident_mb()
+        with self._lock:
+            peak, self._peak = max(self._peak, current), current
+        return peak

@@ -11,6 +11,8 @@ FLOOR = "floor (DuckDB read_csv)"
 INGEST = ("archive", "raw load", "profile mapping", "validation", "core load")
 INGEST_TOTAL = "ingest to core (sum)"
 REFRESH = "full refresh (Dagster)"
+BARE = "bare lifelines "
+PIPELINE_PROCESSES = ("pipeline", "dagster")  # what the memory target covers; "stages process" also holds the reference
 MAX_INGEST_RATIO, MAX_RSS_MB, MAX_ANALYSIS_RATIO, MAX_REFRESH_SECONDS = 3.0, 2048, 1.3, 60
 
 
@@ -31,18 +33,24 @@ def with_totals(seconds: dict[str, float | None]) -> dict[str, float | None]:
     return {n: seconds[n] for n in names[:at]} | total | {n: seconds[n] for n in names[at:]}
 
 
+def pipeline_peak_mb(by_stage: dict[str, float]) -> float:
+    """The highest RSS during a pipeline stage: not the floor, not the benchmark's own bare reference."""
+    return max(mb for stage, mb in by_stage.items() if stage != FLOOR and not stage.startswith(BARE))
+
+
 def targets(sizes: dict[str, dict]) -> list[dict[str, object]]:
     """Issue 5's targets; ingest and memory are set at 1M patients, so they are checked at the largest size run."""
     largest, smallest = max(sizes, key=int), min(sizes, key=int)
     big = sizes[largest]
     checks = [(f"ingest to core within {MAX_INGEST_RATIO}x the floor at {int(largest):,} patients",
                big["seconds"][INGEST_TOTAL] / big["seconds"][FLOOR], MAX_INGEST_RATIO, "x"),
-              (f"peak RSS under {MAX_RSS_MB} MB at {int(largest):,} patients", max(v for v in big["peak_rss_mb"].values() if v), MAX_RSS_MB, " MB"),
+              (f"peak RSS of the pipeline under {MAX_RSS_MB} MB at {int(largest):,} patients",
+               max(big["peak_rss_mb"][p] for p in PIPELINE_PROCESSES if big["peak_rss_mb"][p]), MAX_RSS_MB, " MB"),
               (f"drop to published results through Dagster within {MAX_REFRESH_SECONDS} s at {int(smallest):,} patients",
                sizes[smallest]["seconds"].get(REFRESH), MAX_REFRESH_SECONDS, " s")]
     for size, result in sizes.items():
         for name, seconds in result["seconds"].items():
-            bare = result["seconds"].get(name.replace("analysis ", "bare lifelines ", 1))
+            bare = result["seconds"].get(name.replace("analysis ", BARE, 1))
             if name.startswith("analysis ") and seconds and bare:  # None: not measured
                 checks.append((f"{name} within {MAX_ANALYSIS_RATIO}x bare lifelines at {int(size):,} patients",
                                seconds / bare, MAX_ANALYSIS_RATIO, "x"))
@@ -71,8 +79,8 @@ def table(sizes: dict[str, dict]) -> str:
     for stage in stages:
         lines.append(f"{stage:<{width}}" + "".join(f" | {_cell(r['seconds'].get(stage), r['rows'], r['seconds'][FLOOR])}"
                                                    for r in sizes.values()))
-    for process in ("stages", "dagster"):
-        lines.append(f"{f'peak RSS, {process} process (MB)':<{width}}"
+    for process in ("pipeline", "stages process", "dagster"):
+        lines.append(f"{f'peak RSS, {process} (MB)':<{width}}"
                      + "".join(f" | {_megabytes(r['peak_rss_mb'][process]):>9} {'':>20}" for r in sizes.values()))
     return "\n".join(lines)
 

@@ -2,11 +2,12 @@
 
     python -m benchmarks.stages COHORT_DIR WORK_DIR OUT_JSON [--ingest-only]
 
-Stages are the plain functions the assets call, in asset order, on one DuckDB file:
-``receive_drop`` (archive + raw load) and ``load_core`` (profile mapping + validation + core
-load) per site, the SQL layers, ``run_analysis`` per catalogue entry (statistics, plots and
-results writes), the results views and publishing.  ``benchmarks.spy`` splits the calls into
-stages; peak RSS is recorded after each stage.
+Stages are the plain functions the assets call, in asset order, on one DuckDB file, each with a
+connection of its own as ``DuckDBResource`` gives every asset: ``receive_drop`` (archive + raw
+load) and ``load_core`` (profile mapping + validation + core load) per site, the SQL layers,
+``run_analysis`` per catalogue entry (statistics, plots and results writes), the results views
+and publishing.  ``benchmarks.spy`` splits the calls into stages; a sampler records each stage's
+own peak RSS.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from benchmarks.bare import bare_models, bare_statistics
-from benchmarks.environment import peak_rss_mb, use_cohort
+from benchmarks.environment import RssSampler, peak_rss_mb, use_cohort
 from benchmarks.spy import spied
 from pipelines import analyses
-from pipelines.catalogue import load_catalogue
+from pipelines.catalogue import Analysis, load_catalogue
 from pipelines.ingest import site_drop
 from pipelines.ingest.drops import site_ids
 from pipelines.ingest.rawread import _utf8_copy
@@ -35,17 +37,21 @@ from pipelines.report import write_report
 from pipelines.settings import Settings, load_settings
 from pipelines.sql_models import define_settings, run_layer
 
+T = TypeVar("T")
+
 
 class Stages:
-    """Seconds per stage (None = stage not available) and the peak RSS after each."""
+    """Seconds per stage (None = stage not available) and the peak RSS during each."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float | None] = {}
         self.peak_rss_mb: dict[str, float] = {}
+        self.memory = RssSampler()
 
-    def add(self, name: str, seconds: float | None) -> None:
+    def add(self, name: str, seconds: float | None, peak_mb: float | None = None) -> None:
+        """Record a stage; ``peak_mb`` is given when several stages share one measured window."""
         self.seconds[name] = seconds
-        self.peak_rss_mb[name] = peak_rss_mb()
+        self.peak_rss_mb[name] = self.memory.take_peak() if peak_mb is None else peak_mb
 
     def timed(self, name: str, step: Callable[[], object]) -> None:
         self.add(name, clock(step))
@@ -78,40 +84,57 @@ def floor_seconds(settings: Settings, sites: list[str], work: Path) -> float:
     return time.perf_counter() - started
 
 
-def _each_site(sites: list[str], step: Callable[[str], loading.StepResult], expected: str) -> None:
+def connected(settings: Settings, step: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """Run one step on a connection of its own, closed afterwards, as each asset gets one from ``DuckDBResource``."""
+    with duckdb.connect(str(settings.duckdb_path), config=settings.duckdb_config) as con:
+        return step(con)
+
+
+def _each_site(sites: list[str], step: Callable[[duckdb.DuckDBPyConnection, str], loading.StepResult], settings: Settings,
+               expected: str) -> None:
     for site in sites:
-        result = step(site)
+        result = connected(settings, lambda con, s=site: step(con, s))
         if result.status != expected:
             raise RuntimeError(f"{site}: {result.status} ({result.message}), expected {expected}")
 
 
-def ingest(stages: Stages, con: duckdb.DuckDBPyConnection, settings: Settings, sites: list[str]) -> None:
+def ingest(stages: Stages, settings: Settings, sites: list[str]) -> None:
     with spied((loading, "find_drop"), (loading, "archive_drop")) as spent:
-        received = clock(lambda: _each_site(sites, lambda s: loading.receive_drop(con, settings, s), "received"))
-    stages.add("archive", spent["find_drop"] + spent["archive_drop"])
-    stages.add("raw load", received - stages.seconds["archive"])
+        received = clock(lambda: _each_site(sites, lambda con, s: loading.receive_drop(con, settings, s), settings, "received"))
+    peak = stages.memory.take_peak()
+    stages.add("archive", spent["find_drop"] + spent["archive_drop"], peak)
+    stages.add("raw load", received - stages.seconds["archive"], peak)
     with spied((loading, "validate_drop"), (site_drop, "map_to_contract")) as spent:
-        loaded = clock(lambda: _each_site(sites, lambda s: loading.load_core(con, settings, s), "loaded"))
-    stages.add("profile mapping", spent["map_to_contract"])
-    stages.add("validation", spent["validate_drop"] - spent["map_to_contract"])
-    stages.add("core load", loaded - spent["validate_drop"])
+        loaded = clock(lambda: _each_site(sites, lambda con, s: loading.load_core(con, settings, s), settings, "loaded"))
+    peak = stages.memory.take_peak()
+    stages.add("profile mapping", spent["map_to_contract"], peak)
+    stages.add("validation", spent["validate_drop"] - spent["map_to_contract"], peak)
+    stages.add("core load", loaded - spent["validate_drop"], peak)
 
 
-def analyse(stages: Stages, con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def _bare_seconds(con: duckdb.DuckDBPyConnection, analysis: Analysis) -> float:
+    """The bare calls of every endpoint, each endpoint's frames and model inputs built untimed just before."""
+    seconds = 0.0
+    for endpoint in analysis.endpoints:
+        frame = analyses.endpoint_frame(con, analysis, endpoint)
+        models = bare_models(frame, analysis)
+        seconds += clock(lambda f=frame, m=models: bare_statistics(f, m))
+    return seconds
+
+
+def analyse(stages: Stages, settings: Settings) -> None:
     """Each catalogue analysis (its plots timed apart), then at once its bare lifelines calls on the same frames.
 
     Pipeline and reference run back to back, so a ratio compares them under the same machine
-    conditions rather than minutes apart; the reference's frames and model inputs are built untimed.
+    conditions rather than minutes apart.
     """
     with spied((analyses, "_plots")) as plots:
         for analysis in load_catalogue():
             before = plots["_plots"]
-            seconds = clock(lambda a=analysis: analyses.run_analysis(con, a, settings))
+            seconds = clock(lambda a=analysis: connected(settings, lambda con: analyses.run_analysis(con, a, settings)))
             stages.add(f"analysis {analysis.id}", seconds - (plots["_plots"] - before))
-            frames = [analyses.endpoint_frame(con, analysis, endpoint) for endpoint in analysis.endpoints]
-            inputs = [(frame, bare_models(frame, analysis)) for frame in frames]
-            stages.timed(f"bare lifelines {analysis.id}", lambda i=inputs: [bare_statistics(f, models) for f, models in i])
-    stages.add("plots", plots["_plots"])
+            stages.add(f"bare lifelines {analysis.id}", connected(settings, lambda con, a=analysis: _bare_seconds(con, a)))
+    stages.add("plots", plots["_plots"], max(stages.peak_rss_mb[f"analysis {a.id}"] for a in load_catalogue()))
 
 
 def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, object]:
@@ -120,18 +143,17 @@ def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, objec
     sites = site_ids(settings.drop_dir)
     stages = Stages()
     stages.add("floor (DuckDB read_csv)", floor_seconds(settings, sites, work))
-    con = duckdb.connect(str(settings.duckdb_path), config=settings.duckdb_config)
-    create_registry(con)
-    ingest(stages, con, settings, sites)
-    stages.timed("analysis frames (SQL)", lambda: (define_settings(con, settings.data_cutoff, settings.min_cell_count),
-                                                   run_layer(con, "core"), run_layer(con, "analysis")))
+    connected(settings, create_registry)
+    ingest(stages, settings, sites)
+    stages.timed("analysis frames (SQL)", lambda: connected(settings, lambda con: (
+        define_settings(con, settings.data_cutoff, settings.min_cell_count), run_layer(con, "core"), run_layer(con, "analysis"))))
     if catalogue:  # else an ingest-only size (--catalogue-up-to): the table shows the later stages as n/a
-        analyse(stages, con, settings)
-        stages.timed("results views (SQL)", lambda: (replace_catalogue(con, load_catalogue()), run_layer(con, "results")))
-        stages.timed("report (HTML)", lambda: write_report(con, load_catalogue(), settings))
-        stages.timed("publishing", lambda: publish(con, settings.publish_dir))
-    con.close()
-    return {"seconds": stages.seconds, "peak_rss_mb_after": stages.peak_rss_mb, "peak_rss_mb": peak_rss_mb()}
+        analyse(stages, settings)
+        stages.timed("results views (SQL)", lambda: connected(settings, lambda con: (
+            replace_catalogue(con, load_catalogue()), run_layer(con, "results"))))
+        stages.timed("report (HTML)", lambda: connected(settings, lambda con: write_report(con, load_catalogue(), settings)))
+        stages.timed("publishing", lambda: connected(settings, lambda con: publish(con, settings.publish_dir)))
+    return {"seconds": stages.seconds, "peak_rss_mb_by_stage": stages.peak_rss_mb, "peak_rss_mb": peak_rss_mb()}
 
 
 if __name__ == "__main__":
