@@ -61,9 +61,9 @@ class Analysis:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Frame columns beyond the ADTTE ones that the statistics read, each once."""
+        """Frame columns beyond subject, group, time and event that the statistics read, each once."""
         named = [*self.covariates, *self.characteristics, self.exposure, self.cluster]
-        return tuple(dict.fromkeys(c for c in named if c and c != "patient_id"))
+        return tuple(dict.fromkeys(c for c in named if c))
 
 
 class CatalogueError(ValueError):
