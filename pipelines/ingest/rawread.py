@@ -1,4 +1,4 @@
-"""Read one site file as text, exactly as received, with its line numbers, into a DuckDB temp table.
+"""Read one site file as text, exactly as received, with its line numbers, into DuckDB (a temp table seen through a view).
 
 DuckDB's CSV reader does the parsing (it is the fastest reader available and
 reports malformed rows precisely), in the registry's own connection, so the
@@ -49,9 +49,9 @@ class FileRejected(ValueError):
 
 @dataclass(frozen=True)
 class StagedFile:
-    """A file read into a temp table under canonical column names, plus what did not map."""
+    """A file read into DuckDB under canonical column names, plus what did not map."""
 
-    table: str  # temp table: LINE, PARSE_ERROR + one VARCHAR column per canonical column (NULL where the file lacks it)
+    table: str  # temp view: LINE, PARSE_ERROR + one VARCHAR column per canonical column (NULL where the file lacks it)
     header: tuple[str, ...]  # the file's column names as received
     extra_columns: tuple[str, ...]  # file columns no canonical column maps to (reported, not loaded)
     missing_columns: tuple[str, ...]  # canonical columns the file lacks
@@ -101,23 +101,23 @@ def _physical_lines(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
-def _line_numbers(path: Path, delimiter: str, n_rows: int, rejected: list[int]) -> tuple[pl.Series, dict[int, int]]:
-    """File line of each parsed data row (header = line 1), and of each line DuckDB set aside.
+def _line_shifts(path: Path, delimiter: str, n_rows: int, rejected: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Where the file line of parsed data row ``k`` (0-based) stops being ``k + 2`` (header = line 1), and the
+    file line of each line DuckDB set aside.
 
-    DuckDB numbers a rejected line by the newlines before it that are not inside quotes, so
-    where a quoted field spans lines its number is not the file's.  When every record is one
-    physical line (the usual case) both are the same and this is arithmetic; otherwise the
-    csv module walks the file and translates.
+    The first is ``{first row: shift}``: from that row on, each row's line is ``k + 2 + shift``.  It is
+    empty in the usual file (one physical line per record, nothing set aside), so the line number is
+    arithmetic on the row's position; each line set aside shifts the rows after it by one.  DuckDB
+    numbers a set-aside line by the newlines before it that are not inside quotes, so where a quoted
+    field spans lines its number is not the file's: then the csv module walks the file and translates.
     """
     data = path.read_bytes()
-    physical_lines = _physical_lines(data)
-    if physical_lines == n_rows + len(rejected) + 1:
-        lines = pl.int_range(2, physical_lines + 1, eager=True, dtype=pl.Int64)
-        return lines.filter(~lines.is_in(rejected)).alias(LINE), {line: line for line in rejected}
+    if _physical_lines(data) == n_rows + len(rejected) + 1:
+        return {line - 1 - before: before for before, line in enumerate(sorted(rejected), start=1)}, {line: line for line in rejected}
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=delimiter)
     next(reader, None)  # the header
-    starts, physical_of, previous_end, embedded_newlines = [], {}, reader.line_num, reader.line_num - 1
-    set_aside = set(rejected)
+    shifts, physical_of, previous_end, embedded_newlines = {}, {}, reader.line_num, reader.line_num - 1
+    set_aside, row, shift = set(rejected), 0, 0
     for record in reader:
         start = previous_end + 1
         if record:
@@ -125,12 +125,14 @@ def _line_numbers(path: Path, delimiter: str, n_rows: int, rejected: list[int]) 
             if duckdb_line in set_aside:
                 physical_of[duckdb_line] = start
             else:
-                starts.append(start)
+                if start - row - 2 != shift:
+                    shift = shifts[row] = start - row - 2
+                row += 1
         embedded_newlines += reader.line_num - start
         previous_end = reader.line_num
-    if len(starts) != n_rows or len(physical_of) != len(set_aside):
+    if row != n_rows or len(physical_of) != len(set_aside):
         raise FileRejected(f"{path.name}: could not align {n_rows} records with the file's lines")
-    return pl.Series(LINE, starts, dtype=pl.Int64), physical_of
+    return shifts, physical_of
 
 
 def _lines_of(data: bytes, wanted: list[int]) -> dict[int, bytes]:
@@ -202,45 +204,68 @@ def _parse(con: duckdb.DuckDBPyConnection, readable: Path, header: list[str], ke
 
 def _all_blank(columns: list[str]) -> str:
     """SQL: every field of the row is empty or white space (spreadsheet padding): counted, not loaded."""
-    return " AND ".join(f"coalesce(trim({column}, $whitespace), '') = ''" for column in columns)
+    whitespace = " || ".join(f"chr({ord(character)})" for character in WHITESPACE)  # inline: a view takes no parameters
+    return " AND ".join(f"coalesce(trim({column}, {whitespace}), '') = ''" for column in columns)
 
 
 def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
+def _temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    con.register("_frame", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def _file_line(shifts: str | None) -> tuple[str, str]:
+    """SQL for the file line of a parsed row (its position is the temp table's rowid) and the join it needs."""
+    if shifts is None:
+        return "p.rowid + 2", ""
+    return "p.rowid + 2 + s.shift", f"ASOF JOIN {shifts} s ON p.rowid >= s.first_row"
+
+
+def drop_staged_file(con: duckdb.DuckDBPyConnection, target: str) -> None:
+    """Remove what :func:`stage_raw` made for ``target`` (also after a rejection part-way through)."""
+    con.execute(f"DROP VIEW IF EXISTS {target}")
+    for part in ("parsed", "malformed", "shifts"):
+        con.execute(f"DROP TABLE IF EXISTS {target}_{part}")
+
+
 def stage_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str, profile: SiteProfile, canonical_columns: list[str],
               target: str) -> StagedFile:
-    """Read ``path`` as text into temp table ``target`` (LINE, PARSE_ERROR + canonical columns), or raise FileRejected.
+    """Read ``path`` as text, seen through temp view ``target`` (LINE, PARSE_ERROR + canonical columns), or raise FileRejected.
 
-    The rows never leave DuckDB: parsing, line numbers and renaming happen in the connection
-    that later inserts them, so a drop is not copied through Python on its way to ``raw``.
+    The rows never leave DuckDB and are materialised once, as parsed: line numbers, renaming,
+    the malformed lines and the blank-row filter are a view over them, read by the insert into
+    ``raw``.  Drop the temp objects with :func:`drop_staged_file`.
     """
     if path.stat().st_size == 0:
         raise FileRejected(f"{path.name}: the file is empty")
     spec = profile.tables[table]
     parsed = f"{target}_parsed"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            readable = _utf8_copy(path, profile.encoding, Path(tmp))
-            header = _header(readable, profile.delimiter, path.name)
-            present = {c: spec.source_column(c) for c in canonical_columns if spec.source_column(c) in header}
-            rejects = _parse(con, readable, header, list(present.values()), profile.delimiter, path.name, parsed)
-            parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
-            lines, physical_of = _line_numbers(readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects])
-        columns = ", ".join(f"{_quoted(present[c])} AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
-        malformed = _malformed_rows([(physical_of[line], csv_line) for line, _, csv_line, _ in rejects], header, profile.delimiter)
-        con.register("_file_lines", lines.to_frame())
-        con.register("_malformed", malformed)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM ("
-                    f"SELECT {LINE}, NULL::VARCHAR AS {PARSE_ERROR}, {columns} FROM {parsed} POSITIONAL JOIN _file_lines "
-                    f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns} FROM _malformed) WHERE NOT ({_all_blank(canonical_columns)})",
-                    {"whitespace": WHITESPACE})
-    finally:  # also when the file is rejected part-way: nothing but ``target`` outlives this call
-        con.unregister("_file_lines")
-        con.unregister("_malformed")
-        con.execute(f"DROP TABLE IF EXISTS {parsed}")
-    rows = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+    with tempfile.TemporaryDirectory() as tmp:
+        readable = _utf8_copy(path, profile.encoding, Path(tmp))
+        header = _header(readable, profile.delimiter, path.name)
+        present = {c: spec.source_column(c) for c in canonical_columns if spec.source_column(c) in header}
+        rejects = _parse(con, readable, header, list(present.values()), profile.delimiter, path.name, parsed)
+        parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
+        shifts, physical_of = _line_shifts(readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects])
+    if shifts:
+        _temp_table(con, f"{target}_shifts", pl.DataFrame(list({0: 0, **shifts}.items()), schema={"first_row": pl.Int64, "shift": pl.Int64},
+                                                          orient="row"))
+    malformed = _malformed_rows([(physical_of[line], csv_line) for line, _, csv_line, _ in rejects], header, profile.delimiter)
+    _temp_table(con, f"{target}_malformed", malformed)
+    line, join = _file_line(f"{target}_shifts" if shifts else None)
+    columns = ", ".join(f"p.{_quoted(present[c])} AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
+    rows = (f"SELECT {line} AS {LINE}, NULL::VARCHAR AS {PARSE_ERROR}, {columns} FROM {parsed} p {join} "
+            f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns} FROM {target}_malformed p")
+    blank = _all_blank(canonical_columns)
+    blank_rows = con.execute(f"SELECT count(*) FROM ({rows}) WHERE {blank}").fetchall()[0][0]  # a WHERE stops at a row's first field
+    # the usual file has no blank rows: then the inserts read the rows without testing each one again
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * FROM ({rows})" + (f" WHERE NOT ({blank})" if blank_rows else ""))
     extra = tuple(c for c in header if c not in set(present.values()))
     return StagedFile(target, tuple(header), extra, tuple(c for c in canonical_columns if c not in present),
-                      rows=rows, blank_rows=parsed_rows + malformed.height - rows)
+                      rows=parsed_rows + malformed.height - blank_rows, blank_rows=blank_rows)

@@ -1,6 +1,6 @@
 """One site drop, in two stages that mirror the asset layers.
 
-``stage_drop``: files -> DuckDB temp tables of text rows (patient ids pseudonymised, blank rows counted).
+``stage_drop``: files -> DuckDB temp views of text rows (patient ids pseudonymised, blank rows counted).
 ``validate_drop``: raw text frames -> typed rows to load, rows to quarantine, issues.
 Nothing persistent is written here, so a failure anywhere leaves the registry untouched.
 """
@@ -18,7 +18,7 @@ from pipelines.ingest.issues import concat_issues, issues_where
 from pipelines.ingest.mapping import map_to_contract
 from pipelines.ingest.profiles import SiteProfile
 from pipelines.ingest.pseudonym import create_pseudonym_table
-from pipelines.ingest.rawread import LINE, PARSE_ERROR, FileRejected, stage_raw
+from pipelines.ingest.rawread import LINE, PARSE_ERROR, FileRejected, drop_staged_file, stage_raw
 from pipelines.ingest.validation import validate_tables
 from schemas.contract import CONTRACT, polars_schema
 
@@ -44,7 +44,7 @@ def _numbered(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def stage_drop(con: duckdb.DuckDBPyConnection, drop: SiteDrop, profile: SiteProfile, key: bytes) -> dict[str, StagedTable]:
-    """Every file of the drop as a temp table of text rows; raises FileRejected if any file is unusable.
+    """Every file of the drop as a temp view of text rows; raises FileRejected if any file is unusable.
 
     Each table is read through a temp view (``_pseudonymised_<table>``) that replaces the site's patient id
     with its pseudonym, so nothing selected from it holds a site's own id; the temp tables behind the
@@ -74,10 +74,10 @@ def stage_drop(con: duckdb.DuckDBPyConnection, drop: SiteDrop, profile: SiteProf
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-    """Remove the temp tables :func:`stage_drop` left (also after a rejection part-way through)."""
+    """Remove the temp views and tables :func:`stage_drop` left (also after a rejection part-way through)."""
     for table in tables:
         con.execute(f"DROP VIEW IF EXISTS _pseudonymised_{table}")
-        con.execute(f"DROP TABLE IF EXISTS _staged_{table}")
+        drop_staged_file(con, f"_staged_{table}")
     con.execute("DROP TABLE IF EXISTS _pseudonyms")
 
 
