@@ -143,24 +143,24 @@ def _lines_of(data: bytes, wanted: list[int]) -> dict[int, bytes]:
     return {line: data[starts[line - 1]:ends[line - 1]] for line in wanted}
 
 
-def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, lines: list[int], records: int) -> dict[int, str | None] | None:
+def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, lines: list[int], records: int) -> pl.Series | None:
     """``column``'s value as received on each of ``lines`` (sorted), read straight off those lines of the file.
 
     ``records`` is how many data records the file holds (loaded, quarantined and blank).  When the
-    file has exactly one physical line per record a line is a record, so a few lines can be read
-    without parsing the whole file; otherwise (a quoted field spans lines) this returns None.
+    file has exactly one physical line per record a line is a record, so only those lines are cut
+    out of the file and parsed (by polars' CSV reader, as one small CSV); otherwise (a quoted field
+    spans lines) this returns None.
     """
     data = path.read_bytes()
     if _physical_lines(data) != records + 1:
         return None
-
-    def fields(line: bytes) -> list[str]:
-        text = line.decode(profile.encoding).removesuffix("\r").removeprefix("\ufeff")
-        return next(csv.reader([text], delimiter=profile.delimiter), [])
-
     texts = _lines_of(data, [1, *lines])
-    position = [name.strip() for name in fields(texts.pop(1))].index(profile.tables[table].source_column(column))
-    return {line: (row[position] or None) if position < len(row := fields(text)) else None for line, text in texts.items()}
+    header = next(csv.reader([texts[1].decode(profile.encoding).removeprefix("\ufeff")], delimiter=profile.delimiter))
+    position = [name.strip() for name in header].index(profile.tables[table].source_column(column))
+    excerpt = b"\n".join(texts.values()).decode(profile.encoding).removeprefix("\ufeff").encode("utf-8")
+    values = pl.read_csv(excerpt, separator=profile.delimiter, columns=[position], infer_schema=False, truncate_ragged_lines=True,
+                         raise_if_empty=False).to_series()
+    return values if values.len() == len(lines) else None
 
 
 def _malformed_rows(rejects: list[tuple], header: list[str], delimiter: str) -> pl.DataFrame:

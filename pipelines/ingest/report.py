@@ -57,7 +57,7 @@ def site_patient_ids(archived: Path, table: str, profile: SiteProfile, lines: pl
     wanted = lines.unique().sort().to_list()
     found = values_on_lines(archived, profile, table, "patient_id", wanted, records)
     if found is not None:
-        return pl.DataFrame({LINE: list(found), "site_patient_id": list(found.values())}, schema={LINE: pl.Int64, "site_patient_id": pl.Utf8})
+        return pl.DataFrame({LINE: wanted, "site_patient_id": found}, schema={LINE: pl.Int64, "site_patient_id": pl.Utf8})
     con = duckdb.connect()
     try:
         staged = stage_raw(con, archived, table, profile, ["patient_id"], "_archived")
