@@ -28,6 +28,7 @@ class Tables(Mapping[str, pl.DataFrame]):
     def __init__(self, frames: Mapping[str, pl.DataFrame]) -> None:
         self._frames = dict(frames)
         self._with_patient: dict[str, pl.DataFrame] = {}
+        self._patients: pl.DataFrame | None = None
 
     def __getitem__(self, table: str) -> pl.DataFrame:
         return self._frames[table]
@@ -41,11 +42,12 @@ class Tables(Mapping[str, pl.DataFrame]):
     def with_patient(self, table: str) -> pl.DataFrame:
         """``row``, ``patient_id`` and the date of a child table, with ``PATIENT_ROWS`` and, where that is 1, the
         patient's ``_patient_<date>`` columns (only what the rules read: the joins are kept while the rules run)."""
-        if table not in self._with_patient:
-            patients = self._frames["patients"].group_by("patient_id").agg(
+        if self._patients is None:  # once per drop, shared by the three child tables
+            self._patients = self._frames["patients"].group_by("patient_id").agg(
                 pl.len().alias(PATIENT_ROWS), *(pl.col(c).first().alias(f"_patient_{c}") for c in PATIENT_DATES))
+        if table not in self._with_patient:
             rows = self._frames[table].select("row", "patient_id", CHILD_DATES[table])
-            self._with_patient[table] = rows.join(patients, on="patient_id", how="left")
+            self._with_patient[table] = rows.join(self._patients, on="patient_id", how="left")
         return self._with_patient[table]
 
 
