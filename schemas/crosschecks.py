@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -28,7 +29,6 @@ class Tables(Mapping[str, pl.DataFrame]):
     def __init__(self, frames: Mapping[str, pl.DataFrame]) -> None:
         self._frames = dict(frames)
         self._with_patient: dict[str, pl.DataFrame] = {}
-        self._patients: pl.DataFrame | None = None
 
     def __getitem__(self, table: str) -> pl.DataFrame:
         return self._frames[table]
@@ -39,12 +39,15 @@ class Tables(Mapping[str, pl.DataFrame]):
     def __len__(self) -> int:
         return len(self._frames)
 
+    @cached_property
+    def _patients(self) -> pl.DataFrame:
+        """Per patient_id: its number of rows and its dates (computed once, shared by the child tables)."""
+        return self._frames["patients"].group_by("patient_id").agg(
+            pl.len().alias(PATIENT_ROWS), *(pl.col(c).first().alias(f"_patient_{c}") for c in PATIENT_DATES))
+
     def with_patient(self, table: str) -> pl.DataFrame:
         """``row``, ``patient_id`` and the date of a child table, with ``PATIENT_ROWS`` and, where that is 1, the
         patient's ``_patient_<date>`` columns (only what the rules read: the joins are kept while the rules run)."""
-        if self._patients is None:  # once per drop, shared by the three child tables
-            self._patients = self._frames["patients"].group_by("patient_id").agg(
-                pl.len().alias(PATIENT_ROWS), *(pl.col(c).first().alias(f"_patient_{c}") for c in PATIENT_DATES))
         if table not in self._with_patient:
             rows = self._frames[table].select("row", "patient_id", CHILD_DATES[table])
             self._with_patient[table] = rows.join(self._patients, on="patient_id", how="left")

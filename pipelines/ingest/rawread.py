@@ -154,12 +154,11 @@ def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, l
     data = path.read_bytes()
     if _physical_lines(data) != records + 1:
         return None
-    texts = _lines_of(data, [1, *lines])
-    header = next(csv.reader([texts[1].decode(profile.encoding).removeprefix("\ufeff")], delimiter=profile.delimiter))
+    excerpt = b"\n".join(_lines_of(data, [1, *lines]).values()).decode(profile.encoding).removeprefix("\ufeff")
+    header = next(csv.reader([excerpt.partition("\n")[0]], delimiter=profile.delimiter))
     position = [name.strip() for name in header].index(profile.tables[table].source_column(column))
-    excerpt = b"\n".join(texts.values()).decode(profile.encoding).removeprefix("\ufeff").encode("utf-8")
-    values = pl.read_csv(excerpt, separator=profile.delimiter, columns=[position], infer_schema=False, truncate_ragged_lines=True,
-                         raise_if_empty=False).to_series()
+    values = pl.read_csv(excerpt.encode("utf-8"), separator=profile.delimiter, columns=[position], infer_schema=False,
+                         truncate_ragged_lines=True, raise_if_empty=False).to_series()
     return values if values.len() == len(lines) else None
 
 
