@@ -47,6 +47,13 @@ def published_relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]
     return core + (views or tables)
 
 
+def _as_parquet(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """SELECT of ``relation`` with UUID columns (the pseudonyms) as text: Parquet readers would show 16 raw bytes."""
+    uuids = [column for column, kind, *_ in con.execute(f"DESCRIBE {relation}").fetchall() if kind == "UUID"]
+    replaced = f" REPLACE ({', '.join(f'CAST({c} AS VARCHAR) AS {c}' for c in uuids)})" if uuids else ""
+    return f"SELECT *{replaced} FROM {relation}"
+
+
 def _copy(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]], database: Path, parquet: Path) -> dict[str, int]:
     """Materialise every relation into a new DuckDB file, and each into Parquet from that same copy."""
     con.execute("ATTACH ? AS _publish", [str(database)])
@@ -55,10 +62,11 @@ def _copy(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]], data
             con.execute(f"CREATE SCHEMA _publish.{schema}")
         rows = {}
         for schema, name in relations:
-            con.execute(f'CREATE TABLE _publish.{schema}."{name}" AS SELECT * FROM {schema}."{name}"')
-            rows[f"{schema}.{name}"] = con.execute(f'SELECT count(*) FROM _publish.{schema}."{name}"').fetchall()[0][0]
+            published = f'_publish.{schema}."{name}"'
+            con.execute(f'CREATE TABLE {published} AS SELECT * FROM {schema}."{name}"')
+            rows[f"{schema}.{name}"] = con.execute(f"SELECT count(*) FROM {published}").fetchall()[0][0]
             target = str(parquet / f"{schema}.{name}.parquet").replace("'", "''")
-            con.execute(f"COPY _publish.{schema}.\"{name}\" TO '{target}' (FORMAT parquet)")
+            con.execute(f"COPY ({_as_parquet(con, published)}) TO '{target}' (FORMAT parquet)")
         con.execute("CHECKPOINT _publish")
     finally:
         con.execute("DETACH _publish")

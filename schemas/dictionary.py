@@ -49,7 +49,8 @@ def render() -> str:
     lines = ["# Data dictionary", "",
              "Generated from the pandera models in `schemas/contract.py` by `python -m schemas.dictionary`; do not edit by hand.",
              "Every site extract is mapped onto these tables by its site profile (`docs/site-profiles.md`).",
-             "In the database, `patient_id` holds the keyed pseudonym, never the site's id.", ""]
+             "In the database, `patient_id` holds the keyed pseudonym, never the site's id: the first 128 bits of "
+             "HMAC-SHA-256 of site and id, as a `UUID` (Parquet exports hold its text form).", ""]
     for table, model in CONTRACT.items():
         lines += _table_section(table, model)
     lines += ["## Cross-table rules", "", "| check id | table | severity | message |", "|---|---|---|---|"]

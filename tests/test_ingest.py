@@ -2,12 +2,14 @@
 
 import hashlib
 import hmac
+import uuid
 
 import duckdb
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from pipelines.ingest.pseudonym import create_pseudonym_table
+from pipelines.registry.ddl import create_registry
 from pipelines.registry.loading import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 
@@ -96,7 +98,7 @@ def test_pseudonyms_are_hmac_sha256_of_site_and_id(key, site_id, ids):
     con.executemany("INSERT INTO ids VALUES (?)", [[i] for i in ids])
     create_pseudonym_table(con, "pseudonyms", ["ids"], key, site_id)
     found = dict(con.execute("SELECT site_patient_id, pseudonym FROM pseudonyms").fetchall())
-    expected = {i: hmac.new(key, f"{site_id}\x1f{i}".encode(), hashlib.sha256).hexdigest()[:32] for i in ids if i is not None}
+    expected = {i: uuid.UUID(hmac.new(key, f"{site_id}\x1f{i}".encode(), hashlib.sha256).hexdigest()[:32]) for i in ids if i is not None}
     assert found == expected
 
 
@@ -108,3 +110,15 @@ def test_folders_with_odd_names_are_reported_not_loaded(tmp_path):
     (tmp_path / "notes.txt").write_text("a stray file")
     assert site_ids(tmp_path) == ["seoul_2", "warsaw"]
     assert ignored_folders(tmp_path) == sorted(["Bad Site", "..hidden", "x" * 41])
+
+
+def test_a_registry_with_text_pseudonyms_gets_uuid_columns_with_the_same_values():
+    con = duckdb.connect()
+    pseudonym = "9e0e52cc2a15be18fae38e876788e616"
+    for schema in ("raw", "core"):
+        con.execute(f"CREATE SCHEMA {schema}")
+        con.execute(f"CREATE TABLE {schema}.patients (patient_id VARCHAR)")
+        con.execute(f"INSERT INTO {schema}.patients VALUES (?)", [pseudonym])
+    create_registry(con)
+    for schema in ("raw", "core"):
+        assert con.execute(f"SELECT typeof(patient_id), patient_id FROM {schema}.patients").fetchall() == [("UUID", uuid.UUID(pseudonym))]

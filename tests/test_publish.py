@@ -35,7 +35,9 @@ def test_publishes_core_and_results_tables_read_only_with_parquet(loaded, tmp_pa
     assert tables == ["core.patients", "core.progressions", "core.surgeries", "core.tki_episodes", "results.km_summary"]
     assert patients == 2 and published.rows["core.patients"] == 2
     assert not published.database.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
-    assert pl.read_parquet(published.parquet_dir / "core.patients.parquet").height == 2
+    exported = pl.read_parquet(published.parquet_dir / "core.patients.parquet")
+    in_registry = {str(pseudonym) for pseudonym, in loaded.execute("SELECT patient_id FROM core.patients").fetchall()}
+    assert exported.height == 2 and set(exported["patient_id"]) == in_registry  # the UUIDs as text, not 16 raw bytes
     assert sorted(p.name for p in published.parquet_dir.iterdir()) == [f"{t}.parquet" for t in tables]
     assert [p.name for p in (tmp_path / "pub").iterdir() if p.name.startswith(".")] == []
 

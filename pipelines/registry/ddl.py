@@ -1,6 +1,6 @@
 """Registry tables, generated from the contract so the database cannot drift from it.
 
-Schemas: ``raw`` (text as received), ``core`` (typed, validated rows),
+Schemas: ``raw`` (text as received; ``patient_id`` is the pseudonym, a UUID), ``core`` (typed, validated rows),
 ``audit`` (drops ledger, quarantine, issues), ``analysis`` (SQL views) and
 ``results`` (statistics written by the pipeline).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pipelines.ingest.pseudonym import PSEUDONYM_TYPE
 from schemas.contract import CONTRACT, polars_schema
 
 SCHEMAS = ("raw", "core", "audit", "analysis", "results")
@@ -26,8 +27,22 @@ AUDIT_TABLES = {
 }
 
 
+def _column_type(name: str, dtype: pl.DataType, typed: bool) -> str:
+    if name == "patient_id":  # the pseudonym, in both layers
+        return PSEUDONYM_TYPE
+    return DUCKDB_TYPE[dtype] if typed else "VARCHAR"
+
+
 def _columns(table: str, typed: bool) -> str:
-    return ", ".join(f"{name} {DUCKDB_TYPE[dtype] if typed else 'VARCHAR'}" for name, dtype in polars_schema(table).items())
+    return ", ".join(f"{name} {_column_type(name, dtype, typed)}" for name, dtype in polars_schema(table).items())
+
+
+def _pseudonyms_as_uuid(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    """Registries created before pseudonyms were UUIDs hold them as 32 hex characters, which cast losslessly."""
+    text = con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? "
+                       "AND table_name = ? AND column_name = 'patient_id' AND data_type = 'VARCHAR'", [schema, table]).fetchall()[0][0]
+    if text:
+        con.execute(f"ALTER TABLE {schema}.{table} ALTER patient_id TYPE {PSEUDONYM_TYPE}")
 
 
 def create_registry(con: duckdb.DuckDBPyConnection) -> None:
@@ -38,5 +53,7 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({PROVENANCE}, parse_error VARCHAR, {_columns(table, typed=False)})")
         con.execute(f"ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS parse_error VARCHAR")  # registries created before it existed
         con.execute(f"CREATE TABLE IF NOT EXISTS core.{table} ({PROVENANCE}, {_columns(table, typed=True)})")
+        for schema in ("raw", "core"):
+            _pseudonyms_as_uuid(con, schema, table)
     for name, columns in AUDIT_TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS audit.{name} ({columns})")
