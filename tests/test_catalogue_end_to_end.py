@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.analyses import endpoint_frame
 from pipelines.catalogue import load_catalogue
 
 CATALOGUE = load_catalogue()
@@ -69,6 +70,14 @@ def test_operation_level_models_are_clustered_by_patient(registry):
     con, _ = registry
     rows = con.execute("SELECT DISTINCT analysis_id, n > n_clusters FROM results.cox WHERE n_clusters IS NOT NULL").fetchall()
     assert sorted(rows) == [("status_at_surgery", True), ("surgery_on_tki", True)]  # some patients have 2+ operations
+
+
+def test_frames_read_pseudonyms_as_text(registry):
+    con, _ = registry
+    analysis = next(a for a in CATALOGUE if a.id == "status_at_surgery")  # clustered by patient_id: both identifiers come along
+    frame = endpoint_frame(con, analysis, analysis.endpoints[0])
+    assert con.execute(f"SELECT DISTINCT typeof(patient_id) FROM {analysis.frame}").fetchall() == [("UUID",)]
+    assert {type(v) for column in ("subject_id", "patient_id") for v in frame[column]} == {str}
 
 
 def test_postop_tki_binary_outcome_with_fisher(registry):
