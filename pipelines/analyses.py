@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.catalogue import Analysis, CatalogueError
+from pipelines.ingest.pseudonym import pseudonym_as_text
 from pipelines.registry.results import replace_tables
 from pipelines.settings import Settings
 from pipelines.stats.binary import BINARY_SCHEMA
@@ -42,7 +43,7 @@ def check_frame_columns(con: duckdb.DuckDBPyConnection, analysis: Analysis) -> N
 
 
 def _as_text(column: str) -> str:
-    return f"CAST({column} AS VARCHAR) AS {column}" if column in IDENTIFIERS else column
+    return pseudonym_as_text(column) if column in IDENTIFIERS else column
 
 
 def endpoint_frame(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint: str) -> pd.DataFrame:

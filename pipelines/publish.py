@@ -24,6 +24,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.ingest.pseudonym import pseudonym_as_text
+
 DATABASE_NAME = "gist_registry_published.duckdb"
 PARQUET_LINK = "parquet"
 VERSIONS = "versions"
@@ -50,7 +52,7 @@ def published_relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]
 def _as_parquet(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     """SELECT of ``relation`` with UUID columns (the pseudonyms) as text: Parquet readers would show 16 raw bytes."""
     uuids = [column for column, kind, *_ in con.execute(f"DESCRIBE {relation}").fetchall() if kind == "UUID"]
-    replaced = f" REPLACE ({', '.join(f'CAST({c} AS VARCHAR) AS {c}' for c in uuids)})" if uuids else ""
+    replaced = f" REPLACE ({', '.join(map(pseudonym_as_text, uuids))})" if uuids else ""
     return f"SELECT *{replaced} FROM {relation}"
 
 

@@ -26,6 +26,11 @@ _BLOCK = hashlib.sha256().block_size
 _HMAC_SQL = f"CAST(left(sha256($opad || unhex(sha256($ipad || encode($prefix || patient_id)))), {PSEUDONYM_HEX_CHARS}) AS {PSEUDONYM_TYPE})"
 
 
+def pseudonym_as_text(column: str) -> str:
+    """SQL selecting a UUID column as its text form, for readers that would not show a UUID as one."""
+    return f"CAST({column} AS VARCHAR) AS {column}"
+
+
 def _pads(key: bytes) -> tuple[bytes, bytes]:
     """The HMAC inner and outer padded keys (a key longer than the block is hashed first, as RFC 2104 says)."""
     block_key = (hashlib.sha256(key).digest() if len(key) > _BLOCK else key).ljust(_BLOCK, b"\0")

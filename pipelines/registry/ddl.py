@@ -37,11 +37,12 @@ def _columns(table: str, typed: bool) -> str:
     return ", ".join(f"{name} {_column_type(name, dtype, typed)}" for name, dtype in polars_schema(table).items())
 
 
-def _pseudonyms_as_uuid(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+def _pseudonyms_as_uuid(con: duckdb.DuckDBPyConnection) -> None:
     """Registries created before pseudonyms were UUIDs hold them as 32 hex characters, which cast losslessly."""
-    text = con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? "
-                       "AND table_name = ? AND column_name = 'patient_id' AND data_type = 'VARCHAR'", [schema, table]).fetchall()[0][0]
-    if text:
+    text = con.execute("SELECT schema_name, table_name FROM duckdb_columns() WHERE database_name = current_database() "
+                       "AND schema_name IN ('raw', 'core') AND list_contains(?, table_name) AND column_name = 'patient_id' "
+                       "AND data_type = 'VARCHAR'", [list(CONTRACT)]).fetchall()
+    for schema, table in text:
         con.execute(f"ALTER TABLE {schema}.{table} ALTER patient_id TYPE {PSEUDONYM_TYPE}")
 
 
@@ -53,7 +54,6 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({PROVENANCE}, parse_error VARCHAR, {_columns(table, typed=False)})")
         con.execute(f"ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS parse_error VARCHAR")  # registries created before it existed
         con.execute(f"CREATE TABLE IF NOT EXISTS core.{table} ({PROVENANCE}, {_columns(table, typed=True)})")
-        for schema in ("raw", "core"):
-            _pseudonyms_as_uuid(con, schema, table)
+    _pseudonyms_as_uuid(con)
     for name, columns in AUDIT_TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS audit.{name} ({columns})")
