@@ -32,6 +32,14 @@ def test_an_episode_may_not_start_before_the_previous_one_ended():
     assert _failing("plausibility.overlapping_episodes", episodes) == [1, 3]
 
 
+def test_episodes_are_compared_in_start_order_within_each_patient_whatever_the_file_order():
+    d = date
+    episodes = [("B", 2, d(2021, 3, 1), None), ("A", 2, d(2020, 5, 1), None),  # A's overlaps A's first, listed later
+                (None, 1, d(2020, 1, 1), d(2020, 3, 1)), ("B", 1, d(2021, 1, 1), d(2021, 2, 1)),
+                ("A", 1, d(2020, 1, 1), d(2020, 6, 1)), (None, 2, d(2020, 2, 1), None)]  # no patient id: one group
+    assert _failing("plausibility.overlapping_episodes", episodes) == [1, 5]
+
+
 def test_rules_against_the_patient_row_skip_unknown_and_ambiguous_patients():
     d = date
     patients = pl.DataFrame({"patient_id": ["A", "B", "B", "C"], "diagnosis_date": [d(2020, 1, 1)] * 4,
