@@ -43,7 +43,7 @@ def run_size(patients: int, sites: int, seed: int, invalid_fraction: float, scra
             "seconds": with_totals(stages["seconds"]) | timed_refresh["seconds"],
             "peak_rss_mb": {"pipeline": pipeline_peak_mb(stages["peak_rss_mb_by_stage"]), "stages process": stages["peak_rss_mb"],
                             "dagster": timed_refresh["peak_rss_mb"]},
-            "peak_rss_mb_by_stage": stages["peak_rss_mb_by_stage"]}
+            "peak_rss_mb_by_stage": stages["peak_rss_mb_by_stage"], "analysis_repeats": stages.get("analysis_repeats", {})}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,8 @@ def test_benchmark_times_every_stage_at_10k(tmp_path, capsys):
     analyses = [f"{kind} {a.id}" for a in load_catalogue() for kind in ("analysis", "bare lifelines")]
     assert {s: seconds.get(s, 0) > 0 for s in STAGES + analyses} == dict.fromkeys(STAGES + analyses, True)
     assert result["rows"] > 10000 * 5 and all(mb > 0 for mb in result["peak_rss_mb"].values())
+    assert set(result["analysis_repeats"]) == {a.id for a in load_catalogue()}
+    assert all(1 <= n <= 3 for n in result["analysis_repeats"].values())
     printed = capsys.readouterr().out
     assert "full refresh (Dagster)" in printed and ("PASS" in printed or "MISS" in printed)
 

@@ -48,14 +48,16 @@ def _categorical_rows(data: pd.DataFrame, variable: str, order: list[str]) -> li
     categories = levels(values)
     counts = pd.crosstab(values, data[GROUP]).reindex(index=categories, columns=order, fill_value=0)
     test, _, p = contingency_test(counts.to_numpy())
+    counts[ALL_GROUPS] = counts.sum(axis=1)  # every count is read off this one table
+    missing = values.isna().groupby(data[GROUP]).sum().reindex(order, fill_value=0)
+    missing[ALL_GROUPS] = values.isna().sum()
     rows = []
     for label in [*order, ALL_GROUPS]:
-        part = values if label == ALL_GROUPS else values[data[GROUP] == label]
-        n = int(part.notna().sum())
+        n = int(counts[label].sum())
         for category in categories:
-            count = int((part == category).sum())
+            count = int(counts.at[category, label])
             rows.append({"variable": variable, "kind": "categorical", "level": str(category), "group": label, "n": n,
-                         "n_missing": int(part.isna().sum()), "count": count,
+                         "n_missing": int(missing[label]), "count": count,
                          "percent": 100 * count / n if n else np.nan, "test": test, "p": p})
     return rows
 

@@ -87,3 +87,16 @@ def test_table_one_categorical_rows() -> None:
     exon = table[table["variable"] == "kit_exon"]
     assert exon["kind"].iloc[0] == "categorical" and sorted(exon["level"].unique()) == ["0", "11", "9"]
     assert exon["test"].iloc[0] in {"chi_square", "fisher_monte_carlo"}
+
+
+def test_table_one_categorical_counts_missing_values_and_an_empty_group() -> None:
+    frame = pd.DataFrame({"group": ["a", "a", "a", "b", "b"], "sex": ["female", None, "male", "male", None],
+                          "rupture": [True, False, None, True, True]})
+    table = table_one(frame, ["sex", "rupture"], groups=["a", "b", "c"]).set_index(["variable", "group", "level"])
+    cells = ["n", "n_missing", "count"]
+    assert table.loc[("sex", "a", "male"), cells].tolist() == [2, 1, 1]
+    assert table.loc[("sex", "b", "female"), cells].tolist() == [1, 1, 0]
+    assert table.loc[("sex", "c", "male"), cells].tolist() == [0, 0, 0] and np.isnan(table.loc[("sex", "c", "male"), "percent"])
+    assert table.loc[("sex", "(all)", "male"), cells].tolist() == [3, 2, 2]
+    assert table.loc[("rupture", "a", "True"), cells].tolist() == [2, 1, 1]
+    assert table.loc[("rupture", "(all)", "True"), ["n", "n_missing", "count", "percent"]].tolist() == [4, 1, 3, 75.0]
