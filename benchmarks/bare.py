@@ -1,8 +1,9 @@
 """The reference for each analysis: the bare lifelines calls on the same frames, nothing around them.
 
 Per endpoint, every model the catalogue entry asks the pipeline for: a Kaplan-Meier fit per
-group, the k-group log-rank test, the Cox models (group only; group + covariates), robust
-variance clustered like the pipeline's when the entry names a cluster, each with its
+group, the k-group log-rank test and lifelines' survival table the pipeline reads the expected
+events from, the Cox models (group only; group + covariates), robust variance clustered like
+the pipeline's when the entry names a cluster, each with its
 Schoenfeld proportional-hazards test; and for an entry with an exposure the immortal-time
 models, unadjusted and adjusted: the naive (ever exposed) and landmark Cox fits and the
 time-varying one on counting-process rows.  Where lifelines' own routine is quadratic in the
@@ -25,6 +26,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from lifelines.utils import group_survival_table_from_events
 
 from pipelines.catalogue import Analysis
 from pipelines.stats import EVENT, GROUP, TIME
@@ -101,5 +103,6 @@ def bare_statistics(frame: pd.DataFrame, models: Sequence[BareCox]) -> None:
     for _, rows in frame.groupby(GROUP, observed=True):
         KaplanMeierFitter().fit(rows[TIME], rows[EVENT])
     multivariate_logrank_test(frame[TIME], frame[GROUP], frame[EVENT])
+    group_survival_table_from_events(frame[GROUP], frame[TIME], frame[EVENT])  # the expected events lifelines' test keeps to itself
     for model in models:
         _fit(model)

@@ -97,8 +97,9 @@ def _header(readable: Path, delimiter: str, name: str) -> list[str]:
     return header
 
 
-def _physical_lines(data: bytes) -> int:
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+def _physical_lines(data: bytes, newlines: int | None = None) -> int:
+    """Lines in the file, a last line without a newline included (``newlines``: their count, if already known)."""
+    return (data.count(b"\n") if newlines is None else newlines) + (0 if data.endswith(b"\n") else 1)
 
 
 def _line_shifts(path: Path, delimiter: str, n_rows: int, rejected: list[int]) -> tuple[dict[int, int], dict[int, int]]:
@@ -135,12 +136,11 @@ def _line_shifts(path: Path, delimiter: str, n_rows: int, rejected: list[int]) -
     return shifts, physical_of
 
 
-def _lines_of(data: bytes, wanted: list[int]) -> dict[int, bytes]:
-    """The text of each of ``wanted`` (1-based) physical lines, found from the newline offsets (one vectorised pass)."""
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+def _lines_of(data: bytes, newlines: np.ndarray, wanted: list[int]) -> list[bytes]:
+    """The text of each of ``wanted`` (1-based) physical lines, cut at the file's newline offsets."""
     starts = np.concatenate(([0], newlines + 1))
     ends = np.append(newlines, len(data))
-    return {line: data[starts[line - 1]:ends[line - 1]] for line in wanted}
+    return [data[starts[line - 1]:ends[line - 1]] for line in wanted]
 
 
 def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, lines: list[int], records: int) -> pl.Series | None:
@@ -152,9 +152,10 @@ def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, l
     spans lines) this returns None.
     """
     data = path.read_bytes()
-    if _physical_lines(data) != records + 1:
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))  # one vectorised pass finds every line
+    if _physical_lines(data, newlines.size) != records + 1:
         return None
-    excerpt = b"\n".join(_lines_of(data, [1, *lines]).values()).decode(profile.encoding).removeprefix("\ufeff")
+    excerpt = b"\n".join(_lines_of(data, newlines, [1, *lines])).decode(profile.encoding).removeprefix("\ufeff")
     header = next(csv.reader([excerpt.partition("\n")[0]], delimiter=profile.delimiter))
     position = [name.strip() for name in header].index(profile.tables[table].source_column(column))
     values = pl.read_csv(excerpt.encode("utf-8"), separator=profile.delimiter, columns=[position], infer_schema=False,
