@@ -96,9 +96,10 @@ def _before(own: pl.Expr, limit: pl.Expr) -> pl.Expr:
 
 
 def _overlapping_episodes(t: Tables) -> pl.DataFrame:
-    # each patient's episodes in start order, patients ordered by the hash of their id (the id breaks any tie): the
-    # previous row is the patient's previous episode unless the patient changes (no window groups; 3x faster than by id)
-    e = t["tki_episodes"].select("row", "patient_id", "start_date", "end_date").sort(pl.col("patient_id").hash(), "patient_id", "start_date")
+    # each patient's episodes in start order, patients ordered by the hash of their id (the id breaks any tie): the previous
+    # row is the patient's previous episode unless the patient changes (no window groups; half the time of sorting by id)
+    e = (t["tki_episodes"].select("row", "patient_id", "start_date", "end_date")
+         .sort(pl.col("patient_id").hash(), "patient_id", "start_date"))
     same_patient = pl.col("patient_id").eq_missing(pl.col("patient_id").shift(1)) & (pl.int_range(pl.len()) > 0)
     previous_end = pl.col("end_date").shift(1)
     overlaps = same_patient & ((pl.col("start_date") < previous_end) | previous_end.is_null())
