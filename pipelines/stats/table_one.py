@@ -50,7 +50,7 @@ def _categorical_rows(data: pd.DataFrame, variable: str, order: list[str]) -> li
     test, _, p = contingency_test(counts.to_numpy())
     counts[ALL_GROUPS] = counts.sum(axis=1)  # every count is read off this one table
     missing = values.isna().groupby(data[GROUP]).sum().reindex(order, fill_value=0)
-    missing[ALL_GROUPS] = values.isna().sum()
+    missing[ALL_GROUPS] = missing.sum()  # the frame holds only the listed groups
     rows = []
     for label in [*order, ALL_GROUPS]:
         n = int(counts[label].sum())
