@@ -3,9 +3,13 @@
 import json
 import time
 
+import duckdb
+
 from benchmarks.__main__ import main
+from benchmarks.bounds import SCRATCH, measure, report
 from benchmarks.environment import RssSampler
 from benchmarks.report import FLOOR, INGEST, REFRESH, pipeline_peak_mb, table, targets, with_totals
+from fixtures.samples import write_cohort
 from pipelines.catalogue import load_catalogue
 
 STAGES = ["floor (DuckDB read_csv)", "archive", "raw load", "profile mapping", "validation", "core load",
@@ -52,3 +56,16 @@ def test_each_stage_gets_its_own_peak_memory_and_the_target_leaves_out_the_refer
     assert sampler.take_peak() < baseline + 100  # and the next stage starts afresh
     by_stage = {FLOOR: 3000.0, "raw load": 900.0, "analysis a": 1200.0, "bare lifelines a": 2500.0}
     assert pipeline_peak_mb(by_stage) == 1200.0
+
+
+def test_ingest_bound_times_both_writes_and_leaves_the_registry_as_the_pipeline_left_it(tmp_path):
+    write_cohort(2000, 2, 1, tmp_path / "cohort", 0.01)
+    seconds = measure(tmp_path / "cohort", tmp_path / "work")
+    assert all(seconds[k] > 0 for k in ("floor", "receive", "typed_copy", "core_step"))
+    assert seconds["budget_beyond_writes"] == 3 * seconds["floor"] - seconds["receive"] - seconds["typed_copy"]
+    with duckdb.connect(str(tmp_path / "work" / "registry.duckdb"), read_only=True) as con:
+        schemas = {row[0] for row in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
+        loaded = con.execute("SELECT count(*) FROM audit.drops WHERE status = 'loaded'").fetchone()[0]
+        core_rows = con.execute("SELECT count(*) FROM core.patients").fetchone()[0]
+    assert SCRATCH not in schemas and loaded == 2 and core_rows > 1900
+    assert "typed copy raw -> core" in report(seconds)
