@@ -6,4 +6,6 @@ Each size runs in fresh processes (so peak RSS is per size): the fixtures genera
 the cohort, ``benchmarks.stages`` times the floor and every stage as the plain functions the
 assets call, ``benchmarks.refresh`` times the full refresh through Dagster (what
 ``gist-registry run`` does).  ``benchmarks.report`` prints the table and the targets.
+``benchmarks.bounds`` (run on its own) times what the brief's two written layers cost before any
+check, against the ingest target.
 """
