@@ -21,9 +21,8 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.environment import use_cohort
-from benchmarks.stages import _each_site, clock, connected, floor_seconds
+from benchmarks.stages import clock, connected, floor_seconds, load_sites, receive_sites
 from pipelines.ingest.drops import site_ids
-from pipelines.registry import loading
 from pipelines.registry.ddl import DUCKDB_TYPE, create_registry
 from pipelines.settings import Settings, load_settings
 from schemas.contract import CONTRACT, polars_schema
@@ -72,9 +71,9 @@ def measure(cohort: Path, work: Path) -> dict[str, float]:
     sites = site_ids(settings.drop_dir)
     floor = floor_seconds(settings, sites, work)
     connected(settings, create_registry)
-    receive = clock(lambda: _each_site(sites, lambda con, s: loading.receive_drop(con, settings, s), settings, "received"))
+    receive = clock(lambda: receive_sites(settings, sites))
     copy = typed_copy_seconds(settings, sites)
-    core = clock(lambda: _each_site(sites, lambda con, s: loading.load_core(con, settings, s), settings, "loaded"))
+    core = clock(lambda: load_sites(settings, sites))
     return {"floor": floor, "receive": receive, "typed_copy": copy, "core_step": core,
             "limit": LIMIT * floor, "budget_beyond_writes": LIMIT * floor - receive - copy}
 

@@ -99,14 +99,24 @@ def _each_site(sites: list[str], step: Callable[[duckdb.DuckDBPyConnection, str]
             raise RuntimeError(f"{site}: {result.status} ({result.message}), expected {expected}")
 
 
+def receive_sites(settings: Settings, sites: list[str]) -> None:
+    """The raw_drop asset's step for every site (archive + raw load)."""
+    _each_site(sites, lambda con, s: loading.receive_drop(con, settings, s), settings, "received")
+
+
+def load_sites(settings: Settings, sites: list[str]) -> None:
+    """The core_registry asset's step for every site (mapping, validation, core load, report)."""
+    _each_site(sites, lambda con, s: loading.load_core(con, settings, s), settings, "loaded")
+
+
 def ingest(stages: Stages, settings: Settings, sites: list[str]) -> None:
     with spied((loading, "find_drop"), (loading, "archive_drop")) as spent:
-        received = clock(lambda: _each_site(sites, lambda con, s: loading.receive_drop(con, settings, s), settings, "received"))
+        received = clock(lambda: receive_sites(settings, sites))
     peak = stages.memory.take_peak()
     stages.add("archive", spent["find_drop"] + spent["archive_drop"], peak)
     stages.add("raw load", received - stages.seconds["archive"], peak)
     with spied((loading, "validate_drop"), (site_drop, "map_to_contract")) as spent:
-        loaded = clock(lambda: _each_site(sites, lambda con, s: loading.load_core(con, settings, s), settings, "loaded"))
+        loaded = clock(lambda: load_sites(settings, sites))
     peak = stages.memory.take_peak()
     stages.add("profile mapping", spent["map_to_contract"], peak)
     stages.add("validation", spent["validate_drop"] - spent["map_to_contract"], peak)
