@@ -23,7 +23,7 @@ import duckdb
 from benchmarks.environment import use_cohort
 from benchmarks.stages import clock, connected, floor_seconds, load_sites, receive_sites
 from pipelines.ingest.drops import site_ids
-from pipelines.registry.ddl import DUCKDB_TYPE, create_registry
+from pipelines.registry.ddl import column_type, create_registry
 from pipelines.settings import Settings, load_settings
 from schemas.contract import CONTRACT, polars_schema
 
@@ -33,9 +33,9 @@ SCRATCH = "ingest_bound"
 
 def _typed_copy_sql(table: str) -> str:
     """``INSERT`` of one site's raw rows into the scratch copy of ``core.<table>``, typed by SQL casts only."""
-    sql_types = {name: DUCKDB_TYPE[dtype] for name, dtype in polars_schema(table).items()}
-    columns = [name if name == "patient_id" or sql_type == "VARCHAR" else f"TRY_CAST(trim({name}) AS {sql_type}) AS {name}"
-               for name, sql_type in sql_types.items()]
+    types = {name: (column_type(name, dtype, typed=False), column_type(name, dtype, typed=True))
+             for name, dtype in polars_schema(table).items()}
+    columns = [name if raw == core else f"TRY_CAST(trim({name}) AS {core}) AS {name}" for name, (raw, core) in types.items()]
     return (f"INSERT INTO {SCRATCH}.{table} BY NAME SELECT site_id, drop_id, source_file, line_number, {', '.join(columns)} "
             f"FROM raw.{table} WHERE site_id = $site")
 

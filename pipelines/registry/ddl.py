@@ -27,14 +27,15 @@ AUDIT_TABLES = {
 }
 
 
-def _column_type(name: str, dtype: pl.DataType, typed: bool) -> str:
+def column_type(name: str, dtype: pl.DataType, typed: bool) -> str:
+    """The DuckDB type of a contract column in `core` (``typed``) or `raw`."""
     if name == "patient_id":  # the pseudonym, in both layers
         return PSEUDONYM_TYPE
     return DUCKDB_TYPE[dtype] if typed else "VARCHAR"
 
 
 def _columns(table: str, typed: bool) -> str:
-    return ", ".join(f"{name} {_column_type(name, dtype, typed)}" for name, dtype in polars_schema(table).items())
+    return ", ".join(f"{name} {column_type(name, dtype, typed)}" for name, dtype in polars_schema(table).items())
 
 
 def _pseudonyms_as_uuid(con: duckdb.DuckDBPyConnection) -> None:
