@@ -6,9 +6,14 @@ as the pseudonymisation key never pass through Dagster config or metadata.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
+from pipelines.registry.connection import open_registry
 from pipelines.settings import Settings, load_settings
 
 # DuckDB allows one writer process; every asset that writes runs in this pool (limit 1, dagster.yaml).
@@ -22,8 +27,24 @@ class RegistrySettings(dg.ConfigurableResource):
         return load_settings()
 
 
+class RegistryDatabase(DuckDBResource):
+    """The registry file: a second writing process waits for the lock (then fails naming the holder), and the
+    connection is closed however the step ends, so a failed step never keeps the file locked."""
+
+    lock_timeout_seconds: float = 120.0
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = open_registry(self.database, self.connection_config, self.lock_timeout_seconds)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
 def default_resources() -> dict[str, object]:
     settings = load_settings()
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    return {"duckdb": DuckDBResource(database=str(settings.duckdb_path), connection_config=settings.duckdb_config),
+    return {"duckdb": RegistryDatabase(database=str(settings.duckdb_path), connection_config=settings.duckdb_config,
+                                       lock_timeout_seconds=settings.lock_timeout_seconds),
             "registry": RegistrySettings()}

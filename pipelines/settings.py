@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEMO_KEY = "gist-registry-demo-key-not-secret"
+MIN_KEY_BYTES = 32  # an HMAC key of at least 256 bits, e.g. `openssl rand -hex 32`
+BUNDLED_DROPS = Path(__file__).resolve().parent.parent / "fixtures" / "sample_drops"  # the only data --demo may load
 
 
 class ConfigurationError(RuntimeError):
@@ -31,6 +33,7 @@ class Settings:
     demo: bool
     publish_dir: Path = Path("data/published")  # the read-only copy for analysts (pipelines/publish.py)
     duckdb_memory_limit: str = "1GB"  # DuckDB's buffer pool; beyond it DuckDB spills to disk instead of growing
+    lock_timeout_seconds: float = 120.0  # how long a second writer waits for the registry file before it gives up
 
     @property
     def duckdb_config(self) -> dict[str, str]:
@@ -62,35 +65,82 @@ def _env_path(name: str, default: str) -> Path:
 
 
 def _pseudonym_key(demo: bool) -> bytes:
+    """The secret key: long enough to resist guessing, never the public demo key outside the demo."""
     key_file = os.environ.get("GIST_PSEUDONYM_KEY_FILE")
     if key_file:
-        key = Path(key_file).read_bytes().strip()
+        try:
+            key = Path(key_file).expanduser().read_bytes().strip()
+        except OSError as err:
+            raise ConfigurationError(f"GIST_PSEUDONYM_KEY_FILE={key_file}: cannot read the key file ({err.strerror})") from err
+        source = f"GIST_PSEUDONYM_KEY_FILE ({key_file})"
     else:
-        key = os.environ.get("GIST_PSEUDONYM_KEY", "").encode()
-    if key:
-        return key
-    if demo:
-        return DEMO_KEY.encode()
-    raise ConfigurationError(
-        "No pseudonymisation key: set GIST_PSEUDONYM_KEY or GIST_PSEUDONYM_KEY_FILE "
-        "(or run the bundled demo with GIST_DEMO=1, which uses a public demo key)."
-    )
+        key, source = os.environ.get("GIST_PSEUDONYM_KEY", "").encode(), "GIST_PSEUDONYM_KEY"
+    if not key:
+        if demo:
+            return DEMO_KEY.encode()
+        raise ConfigurationError(
+            "No pseudonymisation key: set GIST_PSEUDONYM_KEY or GIST_PSEUDONYM_KEY_FILE "
+            "(or run the bundled demo with GIST_DEMO=1, which uses a public demo key).")
+    if key == DEMO_KEY.encode() and not demo:
+        raise ConfigurationError(f"{source}: that is the public demo key; real data needs a secret key (`openssl rand -hex 32`)")
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigurationError(f"{source}: the key has {len(key)} bytes; a pseudonymisation key needs at least "
+                                 f"{MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`), or anyone could guess it and re-identify ids")
+    return key
+
+
+def _env_int(name: str, default: int, minimum: int, meaning: str) -> int:
+    text = os.environ.get(name, str(default)).strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name}={text!r}: not a whole number ({meaning})") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name}={value}: must be at least {minimum} ({meaning})")
+    return value
+
+
+def _env_float(name: str, default: float, meaning: str) -> float:
+    text = os.environ.get(name, str(default)).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name}={text!r}: not a number ({meaning})") from None
+    if not value >= 0:
+        raise ConfigurationError(f"{name}={text!r}: must be zero or more ({meaning})")
+    return value
+
+
+def _cutoff() -> dt.date | None:
+    text = os.environ.get("GIST_DATA_CUTOFF", "").strip()
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        raise ConfigurationError(f"GIST_DATA_CUTOFF={text!r}: not an ISO date (YYYY-MM-DD)") from None
+
+
+def _drop_dir(demo: bool) -> Path:
+    drop_dir = _env_path("GIST_DROP_DIR", str(BUNDLED_DROPS))
+    if demo and drop_dir != BUNDLED_DROPS:
+        raise ConfigurationError(f"GIST_DEMO=1 (--demo) only runs on the bundled sample drops ({BUNDLED_DROPS}), not on "
+                                 f"GIST_DROP_DIR={drop_dir}: the public demo key must never pseudonymise real patients")
+    return drop_dir
 
 
 def load_settings() -> Settings:
-    """Read the configuration from the environment (see README, 'Configuration')."""
+    """Read and check the configuration from the environment (see README, 'Configuration'); a bad value names its variable."""
     demo = os.environ.get("GIST_DEMO", "0").lower() in {"1", "true", "yes"}
-    cutoff = os.environ.get("GIST_DATA_CUTOFF")
     return Settings(
-        drop_dir=_env_path("GIST_DROP_DIR", "fixtures/sample_drops"),
+        drop_dir=_drop_dir(demo),
         profiles_dir=_env_path("GIST_PROFILES_DIR", "fixtures/profiles"),
         duckdb_path=_env_path("GIST_DUCKDB_PATH", "data/gist_registry.duckdb"),
         archive_dir=_env_path("GIST_ARCHIVE_DIR", "data/archive"),
         output_dir=_env_path("GIST_OUTPUT_DIR", "data/outputs"),
-        data_cutoff=dt.date.fromisoformat(cutoff) if cutoff else None,
-        min_cell_count=int(os.environ.get("GIST_MIN_CELL_COUNT", "5")),
+        data_cutoff=_cutoff(),
+        min_cell_count=_env_int("GIST_MIN_CELL_COUNT", 5, 2, "published counts below it are suppressed"),
         pseudonym_key=_pseudonym_key(demo),
         demo=demo,
         publish_dir=_env_path("GIST_PUBLISH_DIR", "data/published"),
         duckdb_memory_limit=os.environ.get("GIST_DUCKDB_MEMORY_LIMIT", "1GB"),
+        lock_timeout_seconds=_env_float("GIST_LOCK_TIMEOUT_SECONDS", 120.0, "seconds a second writer waits for the registry"),
     )

@@ -18,8 +18,8 @@ def test_short_and_long_lines_are_quarantined_with_their_line(con, settings, tmp
                [EPISODE, EPISODE.replace("P1", "P2"), "P4,1,imatinib"])
     received, loaded = receive_drop(con, settings, "alpha"), load_core(con, settings, "alpha")
     assert received.counts["patients"]["input_rows"] == 4
-    assert loaded.counts["patients"] == {"loaded": 2, "quarantined": 2, "warnings": 0}
-    assert loaded.counts["tki_episodes"] == {"loaded": 1, "quarantined": 2, "warnings": 0}
+    assert loaded.counts["patients"] == {"data_lines": 4, "filtered": 0, "loaded": 2, "quarantined": 2, "warnings": 0}
+    assert loaded.counts["tki_episodes"] == {"data_lines": 3, "filtered": 0, "loaded": 1, "quarantined": 2, "warnings": 0}
     assert _rows(con, "SELECT table_name, line_number, check_id, message FROM audit.quarantine ORDER BY ALL") == [
         ("patients", 3, "conformance.field_count", "the line has 17 fields, the header has 20"),
         ("patients", 5, "conformance.field_count", "the line has 21 fields, the header has 20"),
@@ -34,7 +34,7 @@ def test_a_malformed_episode_does_not_disturb_the_patients_other_episodes(con, s
     write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE.replace(",,ongoing", ",2017-01-01,progression"), "P1,3,x", second])
     receive_drop(con, settings, "alpha")
     loaded = load_core(con, settings, "alpha")
-    assert loaded.counts["tki_episodes"] == {"loaded": 2, "quarantined": 1, "warnings": 0}
+    assert loaded.counts["tki_episodes"] == {"data_lines": 3, "filtered": 0, "loaded": 2, "quarantined": 1, "warnings": 0}
 
 
 @pytest.mark.parametrize(("column", "kind"), [("Surname", "name"), ("first_name", "name"), ("PatientName", "name"),

@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 from pipelines.catalogue import load_catalogue
 from pipelines.defs.ingest import core_registry
 from pipelines.registry.ddl import create_registry
+from pipelines.registry.integrity import describe, registry_problems
 from pipelines.resources import WRITER_POOL, RegistrySettings
 from pipelines.sql_models import define_settings, run_layer
 
@@ -16,6 +17,10 @@ def analysis_frames(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.Ma
     """`core.int_*` derived views and the `analysis.*` time-to-event frames (sql/core, sql/analysis)."""
     with duckdb.get_connection() as con:
         create_registry(con)
+        problems = registry_problems(con)
+        if problems:
+            raise dg.Failure(description="The registry does not balance, so no analysis, view, report or published copy is "
+                                         f"refreshed: {describe(problems)}", metadata={"unbalanced_tables": dg.MetadataValue.json(problems)})
         settings = registry.get()
         define_settings(con, settings.data_cutoff, settings.min_cell_count)
         models = run_layer(con, "core") + run_layer(con, "analysis")

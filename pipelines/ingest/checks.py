@@ -38,13 +38,18 @@ REQUIRED_COLUMN_MISSING = Check("completeness.required_column_missing", "complet
                                 "a column the contract requires is not in the file (check the profile's 'columns')")
 DIRECT_IDENTIFIER = Check("conformance.direct_identifier", "conformance", FATAL, "file",
                           "a column header looks like a direct identifier (name, address, national id, phone, e-mail, ...)")
+NO_PATIENTS = Check("completeness.no_patients", "completeness", FATAL, "file",
+                    "the patients file holds no data rows: loading it would remove every patient of the site")
+LINE_ACCOUNTING = Check("completeness.line_accounting", "completeness", FATAL, "file",
+                        "the rows to load and quarantine do not match the archived file's data lines one for one "
+                        "(a fault of the registry, not of the data)")
 FIELD_COUNT = Check("conformance.field_count", "conformance", ERROR, "row",
                     "the line has more or fewer fields than the header (a stray delimiter or a cut-off line)")
 PATIENT_QUARANTINED = Check("consistency.patient_quarantined", "conformance", ERROR, "patient",
                             "the patient's row in the patients file was quarantined")
 
 GENERIC_CHECKS: tuple[Check, ...] = (
-    FILE_UNREADABLE, DUPLICATE_HEADER, REQUIRED_COLUMN_MISSING, DIRECT_IDENTIFIER, FIELD_COUNT,
+    FILE_UNREADABLE, DUPLICATE_HEADER, REQUIRED_COLUMN_MISSING, DIRECT_IDENTIFIER, NO_PATIENTS, LINE_ACCOUNTING, FIELD_COUNT,
     Check("conformance.code_list", "conformance", ERROR, "value", "the value is not in the site's code list for the column"),
     Check("conformance.date", "conformance", ERROR, "value", "the value is not a valid date in the profile's date format"),
     Check("conformance.number", "conformance", ERROR, "value", "the value is not a number (with the profile's decimal separator)"),

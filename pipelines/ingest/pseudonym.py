@@ -23,7 +23,14 @@ import duckdb
 PSEUDONYM_TYPE = "UUID"  # the column type of patient_id in raw and core
 PSEUDONYM_HEX_CHARS = 32  # 128 bits: collision-free at any registry size
 _BLOCK = hashlib.sha256().block_size
-_HMAC_SQL = f"CAST(left(sha256($opad || unhex(sha256($ipad || encode($prefix || patient_id)))), {PSEUDONYM_HEX_CHARS}) AS {PSEUDONYM_TYPE})"
+_HMAC_SQL = f"CAST(left(sha256($opad || unhex(sha256($ipad || encode($prefix || site_patient_id)))), {PSEUDONYM_HEX_CHARS}) AS {PSEUDONYM_TYPE})"
+ID_BLANKS = " \t\r\n\v\f"  # trimmed from a site's patient id, as from every other value: ' P1' is patient 'P1'
+
+
+def trimmed_id(column: str) -> str:
+    """SQL: the site's patient id with surrounding blanks trimmed, NULL when nothing is left."""
+    blanks = " || ".join(f"chr({ord(c)})" for c in ID_BLANKS)  # inline: a view takes no parameters
+    return f"nullif(trim({column}, {blanks}), '')"
 
 
 def pseudonym_as_text(column: str) -> str:
@@ -38,12 +45,13 @@ def _pads(key: bytes) -> tuple[bytes, bytes]:
 
 
 def create_pseudonym_table(con: duckdb.DuckDBPyConnection, target: str, sources: list[str], key: bytes, site_id: str) -> None:
-    """Temp table ``target`` (site_patient_id, pseudonym) over the distinct non-NULL ``patient_id`` of ``sources``.
+    """Temp table ``target`` (site_patient_id, pseudonym): one row per distinct trimmed, non-empty ``patient_id`` of ``sources``.
 
-    Each id is hashed once per drop, however many tables it appears in; callers join it back.
+    Each id is hashed once per drop, however many tables and lines it appears on; callers join it back
+    on :func:`trimmed_id`, so the table must hold each id once (a repeated id would multiply the rows it joins).
     """
-    ids = " UNION ".join(f"SELECT patient_id FROM {source}" for source in sources)
+    ids = " UNION ALL ".join(f"SELECT {trimmed_id('patient_id')} AS site_patient_id FROM {source}" for source in sources)
     inner, outer = _pads(key)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT patient_id AS site_patient_id, "
-                f"{_HMAC_SQL} AS pseudonym FROM ({ids}) WHERE patient_id IS NOT NULL",
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT site_patient_id, {_HMAC_SQL} AS pseudonym "
+                f"FROM (SELECT DISTINCT site_patient_id FROM ({ids}) WHERE site_patient_id IS NOT NULL)",
                 {"ipad": inner, "opad": outer, "prefix": f"{site_id}\x1f"})

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from pipelines.ingest.checks import FIELD_COUNT, REQUIRED_COLUMN_MISSING
+from pipelines.ingest.checks import FIELD_COUNT, NO_PATIENTS, REQUIRED_COLUMN_MISSING
 from pipelines.ingest.drops import SiteDrop
 from pipelines.ingest.issues import concat_issues, issues_where
 from pipelines.ingest.mapping import map_to_contract
 from pipelines.ingest.profiles import SiteProfile
-from pipelines.ingest.pseudonym import create_pseudonym_table
+from pipelines.ingest.pseudonym import create_pseudonym_table, trimmed_id
 from pipelines.ingest.rawread import LINE, PARSE_ERROR, FileRejected, drop_staged_file, stage_raw
 from pipelines.ingest.validation import validate_tables
 from schemas.contract import CONTRACT, polars_schema
@@ -64,11 +64,15 @@ def stage_drop(con: duckdb.DuckDBPyConnection, drop: SiteDrop, profile: SiteProf
             raise FileRejected(f"{item.path.name}: required column(s) {names} missing; columns found: {', '.join(staged.header)}",
                                REQUIRED_COLUMN_MISSING, item.path.name)
         files[table] = staged
+    if files["patients"].rows == 0:
+        name = drop.files["patients"].path.name
+        raise FileRejected(f"{name}: no data rows (only a header or blank lines); a drop is a full snapshot, so loading it would "
+                           "remove every patient of the site — export the patients again", NO_PATIENTS, name)
     create_pseudonym_table(con, "_pseudonyms", [f.table for f in files.values()], key, drop.site_id)
     tables = {}
     for table, staged in files.items():
         con.execute(f"CREATE OR REPLACE TEMP VIEW _pseudonymised_{table} AS SELECT s.* REPLACE (p.pseudonym AS patient_id) "
-                    f"FROM {staged.table} s LEFT JOIN _pseudonyms p ON s.patient_id = p.site_patient_id")
+                    f"FROM {staged.table} s LEFT JOIN _pseudonyms p ON {trimmed_id('s.patient_id')} = p.site_patient_id")
         tables[table] = StagedTable(f"_pseudonymised_{table}", staged.rows, staged.blank_rows, staged.extra_columns, staged.missing_columns)
     return tables
 

@@ -19,7 +19,7 @@ PROVENANCE = "site_id VARCHAR NOT NULL, drop_id VARCHAR NOT NULL, source_file VA
 
 AUDIT_TABLES = {
     "drops": """drop_id VARCHAR, site_id VARCHAR NOT NULL, received_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
-        message VARCHAR, files JSON, row_counts JSON, extra_columns JSON, archive_path VARCHAR""",
+        message VARCHAR, files JSON, row_counts JSON, extra_columns JSON, archive_path VARCHAR, profile_sha256 VARCHAR""",
     "quarantine": f"""{PROVENANCE}, table_name VARCHAR NOT NULL, check_id VARCHAR NOT NULL, column_name VARCHAR,
         message VARCHAR NOT NULL, all_messages VARCHAR[], raw_values JSON""",
     "issues": f"""{PROVENANCE}, table_name VARCHAR NOT NULL, check_id VARCHAR NOT NULL, category VARCHAR NOT NULL,
@@ -58,3 +58,4 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     _pseudonyms_as_uuid(con)
     for name, columns in AUDIT_TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS audit.{name} ({columns})")
+    con.execute("ALTER TABLE audit.drops ADD COLUMN IF NOT EXISTS profile_sha256 VARCHAR")  # ledgers from before it existed

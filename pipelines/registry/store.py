@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.ingest.accounting import AccountingError
 from pipelines.ingest.drops import SiteDrop
 from pipelines.ingest.rawread import LINE, PARSE_ERROR
 from pipelines.ingest.site_drop import StagedTable, ValidatedTable
@@ -33,11 +34,18 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
-def loaded_drop_id(con: duckdb.DuckDBPyConnection, site_id: str, status: str = "loaded") -> str | None:
-    """The latest drop of the site that reached ``status`` ('received' = raw, 'loaded' = core)."""
-    rows = con.execute("SELECT drop_id FROM audit.drops WHERE site_id = ? AND status = ? "
+def latest_drop(con: duckdb.DuckDBPyConnection, site_id: str, status: str) -> tuple[str, str | None] | None:
+    """(drop id, profile checksum) of the site's latest drop that reached ``status`` ('received' = raw, 'loaded' = core)."""
+    rows = con.execute("SELECT drop_id, profile_sha256 FROM audit.drops WHERE site_id = ? AND status = ? "
                        "ORDER BY received_at DESC LIMIT 1", [site_id, status]).fetchall()
-    return rows[0][0] if rows else None
+    return rows[0] if rows else None
+
+
+def latest_entry(con: duckdb.DuckDBPyConnection, site_id: str) -> tuple | None:
+    """(drop id, profile checksum, status, message) of the site's newest ledger entry."""
+    rows = con.execute("SELECT drop_id, profile_sha256, status, message FROM audit.drops WHERE site_id = ? "
+                       "ORDER BY received_at DESC LIMIT 1", [site_id]).fetchall()
+    return rows[0] if rows else None
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, target: str, frame: pl.DataFrame, **constants: str) -> None:
@@ -55,29 +63,52 @@ def insert_frame(con: duckdb.DuckDBPyConnection, target: str, frame: pl.DataFram
         con.unregister("_incoming")
 
 
-def record_drop(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str, status: str, *, files: dict | None = None,
+def record_drop(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str | None, status: str, *, files: dict | None = None,
                 message: str | None = None, counts: dict | None = None, extra: dict | None = None,
-                archive_path: str | None = None) -> None:
-    con.execute("INSERT INTO audit.drops VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                archive_path: str | None = None, profile_sha256: str | None = None) -> None:
+    """One ledger row; ``status``: received | loaded | rejected (by the data) | not_processed (anything else)."""
+    con.execute("INSERT INTO audit.drops BY NAME SELECT ? AS drop_id, ? AS site_id, ? AS received_at, ? AS status, ? AS message, "
+                "? AS files, ? AS row_counts, ? AS extra_columns, ? AS archive_path, ? AS profile_sha256",
                 [drop_id, site_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), status, message,
-                 json.dumps(files or {}), json.dumps(counts or {}), json.dumps(extra or {}), archive_path])
+                 json.dumps(files or {}), json.dumps(counts or {}), json.dumps(extra or {}), archive_path, profile_sha256])
 
 
 def _files(drop: SiteDrop) -> dict:
     return {t: {"file": f.path.name, "sha256": f.sha256, "bytes": f.size_bytes} for t, f in drop.files.items()}
 
 
-def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dict[str, StagedTable], archive_path: str) -> None:
-    """Replace the site's raw rows with the drop's staged text rows and record the drop as received."""
+def _written(con: duckdb.DuckDBPyConnection, target: str, site_id: str, table: str | None = None) -> tuple[int, int]:
+    """(rows, distinct lines) of the site in ``target`` (of one table, for the audit tables)."""
+    where = "site_id = ?" + (" AND table_name = ?" if table else "")
+    return con.execute(f"SELECT count(*), count(DISTINCT {LINE}) FROM {target} WHERE {where}",
+                       [site_id, table] if table else [site_id]).fetchall()[0]
+
+
+def _check_written(con: duckdb.DuckDBPyConnection, target: str, site_id: str, expected: int, table: str | None = None) -> None:
+    """Inside the write's transaction: ``target`` holds exactly ``expected`` rows of the site, one per line, or it rolls back."""
+    rows, lines = _written(con, target, site_id, table)
+    if rows != expected or lines != expected:
+        raise AccountingError(f"{target}{f' ({table})' if table else ''}: {rows} rows on {lines} distinct lines written for "
+                              f"site {site_id}, {expected} expected; nothing was written")
+
+
+def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dict[str, StagedTable], archive_path: str,
+                     profile_sha256: str) -> None:
+    """Replace the site's raw rows with the drop's staged text rows and record the drop as received.
+
+    Each table's rows are counted back inside the transaction: a staged line stored twice (or not at
+    all) rolls the whole drop back instead of being quarantined twice downstream.
+    """
     with transaction(con):
         for table, staged in tables.items():
             con.execute(f"DELETE FROM raw.{table} WHERE site_id = ?", [drop.site_id])
             con.execute(f"INSERT INTO raw.{table} BY NAME SELECT *, $site AS site_id, $drop AS drop_id, $file AS source_file "
                         f"FROM {staged.table}", {"site": drop.site_id, "drop": drop.drop_id, "file": drop.files[table].path.name})
+            _check_written(con, f"raw.{table}", drop.site_id, staged.input_rows)
         counts = {t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows} for t, r in tables.items()}
         extra = {t: list(r.extra_columns) for t, r in tables.items() if r.extra_columns}
         record_drop(con, drop.site_id, drop.drop_id, "received", files=_files(drop), counts=counts, extra=extra,
-                    archive_path=archive_path)
+                    archive_path=archive_path, profile_sha256=profile_sha256)
 
 
 def read_site_raw(con: duckdb.DuckDBPyConnection, site_id: str, table: str, columns: list[str]) -> pl.DataFrame:
@@ -94,11 +125,13 @@ def read_site_raw(con: duckdb.DuckDBPyConnection, site_id: str, table: str, colu
 class ReceivedDrop:
     """What ``audit.drops`` says about the drop the site's raw rows come from."""
 
+    site_id: str
     drop_id: str
     files: dict[str, dict]  # table -> {file, sha256, bytes}
     counts: dict[str, dict]  # table -> {input_rows, blank_rows}
     extra_columns: dict[str, list[str]]
     archive_path: Path
+    profile_sha256: str | None
 
     @property
     def sources(self) -> dict[str, str]:
@@ -111,17 +144,22 @@ class ReceivedDrop:
 
 def received_drop(con: duckdb.DuckDBPyConnection, site_id: str) -> ReceivedDrop | None:
     """The drop the site's raw rows come from (None if no drop was received)."""
-    rows = con.execute("SELECT drop_id, files, row_counts, extra_columns, archive_path FROM audit.drops "
+    rows = con.execute("SELECT drop_id, files, row_counts, extra_columns, archive_path, profile_sha256 FROM audit.drops "
                        "WHERE site_id = ? AND status = 'received' ORDER BY received_at DESC LIMIT 1", [site_id]).fetchall()
     if not rows:
         return None
-    drop_id, files, counts, extra, archive_path = rows[0]
-    return ReceivedDrop(drop_id, json.loads(files), json.loads(counts), json.loads(extra), Path(archive_path))
+    drop_id, files, counts, extra, archive_path, profile_sha256 = rows[0]
+    return ReceivedDrop(site_id, drop_id, json.loads(files), json.loads(counts), json.loads(extra), Path(archive_path), profile_sha256)
 
 
-def replace_site_core(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str, sources: dict[str, str],
-                      validated: dict[str, ValidatedTable]) -> dict[str, dict[str, int]]:
-    """Replace the site's core rows, quarantine and issues; record the drop as loaded. Returns row counts."""
+def replace_site_core(con: duckdb.DuckDBPyConnection, received: ReceivedDrop,
+                      validated: dict[str, ValidatedTable], accounting: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Replace the site's core rows, quarantine and issues; record the drop as loaded. Returns row counts.
+
+    ``accounting`` is each table's balance against the archived file (already checked); what was
+    written is counted back before the commit, so the ledger's counts are the tables' counts.
+    """
+    site_id, drop_id, sources = received.site_id, received.drop_id, received.sources
     counts = {}
     with transaction(con):
         for table, result in validated.items():
@@ -134,12 +172,15 @@ def replace_site_core(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str
             quarantined = result.quarantined.with_columns(pl.struct(raw_columns).struct.json_encode().alias("raw_values"))
             insert_frame(con, "audit.quarantine", quarantined.rename({"column": "column_name"}), table_name=table, **provenance)
             insert_frame(con, "audit.issues", result.issues.rename({"column": "column_name"}), table_name=table, **provenance)
-            counts[table] = {"loaded": result.loaded.height, "quarantined": result.quarantined.height,
-                             "warnings": result.issues.filter(pl.col("severity") == "warning").height}
-        record_drop(con, site_id, drop_id, "loaded", counts=counts)
+            _check_written(con, f"core.{table}", site_id, result.loaded.height)
+            _check_written(con, "audit.quarantine", site_id, result.quarantined.height, table)
+            counts[table] = {**accounting[table], "warnings": result.issues.filter(pl.col("severity") == "warning").height}
+        record_drop(con, site_id, drop_id, "loaded", counts=counts, profile_sha256=received.profile_sha256)
     return counts
 
 
-def record_rejected(con: duckdb.DuckDBPyConnection, drop: SiteDrop, message: str, archive_path: str | None) -> None:
-    """Record a drop that could not be loaded at all; the site's rows are untouched."""
-    record_drop(con, drop.site_id, drop.drop_id, "rejected", files=_files(drop), message=message, archive_path=archive_path)
+def record_rejected(con: duckdb.DuckDBPyConnection, drop: SiteDrop, message: str, archive_path: str | None,
+                    profile_sha256: str | None) -> None:
+    """Record a drop refused by its data; the site's rows are untouched."""
+    record_drop(con, drop.site_id, drop.drop_id, "rejected", files=_files(drop), message=message, archive_path=archive_path,
+                profile_sha256=profile_sha256)
