@@ -18,7 +18,7 @@ def use_cohort(cohort: Path, work: Path) -> None:
         "GIST_DROP_DIR": str(cohort / "drops"), "GIST_PROFILES_DIR": str(cohort / "profiles"),
         "GIST_DUCKDB_PATH": str(work / "registry.duckdb"), "GIST_ARCHIVE_DIR": str(work / "archive"),
         "GIST_OUTPUT_DIR": str(work / "outputs"), "GIST_PUBLISH_DIR": str(work / "published"), "GIST_DATA_CUTOFF": cutoff,
-        "GIST_PSEUDONYM_KEY": "benchmark-key-not-secret",
+        "GIST_PSEUDONYM_KEY": "benchmark-key-not-secret-0123456789abcdef",
     })
 
 

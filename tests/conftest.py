@@ -64,7 +64,7 @@ def registry(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     with pytest.MonkeyPatch.context() as env:
         for name, value in {"GIST_DUCKDB_PATH": tmp / "r.duckdb", "GIST_ARCHIVE_DIR": tmp / "archive",
-                            "GIST_OUTPUT_DIR": tmp / "out", "GIST_PUBLISH_DIR": tmp / "published", "GIST_PSEUDONYM_KEY": "e2e-key",
+                            "GIST_OUTPUT_DIR": tmp / "out", "GIST_PUBLISH_DIR": tmp / "published", "GIST_PSEUDONYM_KEY": "e2e-key-0123456789abcdef0123456789",
                             "GIST_DROP_DIR": ROOT / "fixtures/sample_drops", "GIST_PROFILES_DIR": ROOT / "fixtures/profiles",
                             "GIST_DATA_CUTOFF": TRUTH["cutoff"]}.items():
             env.setenv(name, str(value))

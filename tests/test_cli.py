@@ -1,21 +1,78 @@
-"""The quick start's main job: `gist-registry run --demo` on the sample drops, twice (the second run changes nothing)."""
+"""The CLI through real processes: the quick start's main job, and one truthful line per site whatever happens."""
 
 import os
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
+import duckdb
+
+from tests.conftest import EPISODE, GOOD_PATIENT, write_site
+
 ROOT = Path(__file__).resolve().parent.parent
+KEY = "cli-test-key-0123456789abcdef0123456789"
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GIST_")}
+    return {**env, "GIST_DUCKDB_PATH": str(tmp_path / "r.duckdb"), "GIST_ARCHIVE_DIR": str(tmp_path / "archive"),
+            "GIST_OUTPUT_DIR": str(tmp_path / "out"), "GIST_PUBLISH_DIR": str(tmp_path / "published"), **extra}
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["gist-registry", "run", *args], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
 def test_demo_run_loads_every_site_then_recognises_the_same_drops(tmp_path):
-    env = {**os.environ, "GIST_DUCKDB_PATH": str(tmp_path / "r.duckdb"), "GIST_ARCHIVE_DIR": str(tmp_path / "archive"),
-           "GIST_OUTPUT_DIR": str(tmp_path / "out"), "GIST_PUBLISH_DIR": str(tmp_path / "published")}
-    env.pop("GIST_PSEUDONYM_KEY", None)
-    first, second = (subprocess.run(["gist-registry", "run", "--demo"], cwd=ROOT, env=env, capture_output=True, text=True)
-                     for _ in range(2))
+    env = _env(tmp_path)
+    first, second = _run(env, "--demo"), _run(env, "--demo")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "DEMO MODE" in first.stdout
-    assert first.stdout.count(": loaded ") == 3 and "validation_report.html" in first.stdout
+    assert first.stdout.count(": loaded ") == 3 and first.stdout.count("data lines accounted for") == 3
+    assert "validation_report.html" in first.stdout
     assert f"Report          : {tmp_path / 'out' / 'report.html'}" in first.stdout
     assert (tmp_path / "out" / "report.html").is_file() and (tmp_path / "published").is_dir()
-    assert second.returncode == 0 and second.stdout.count(": unchanged (drop ") == 3
+    assert second.returncode == 0 and second.stdout.count(": unchanged (this drop is already loaded: drop ") == 3
+
+
+def test_each_site_gets_its_own_truthful_outcome(tmp_path):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
+    (tmp_path / "drops" / "gamma").mkdir()
+    (tmp_path / "drops" / "gamma" / "export.csv").write_text("id\n1\n")
+    env = _env(tmp_path, GIST_DROP_DIR=str(tmp_path / "drops"), GIST_PROFILES_DIR=str(tmp_path / "profiles"), GIST_PSEUDONYM_KEY=KEY,
+               GIST_DATA_CUTOFF="2025-06-30")
+    done = _run(env)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("site ")]
+    assert lines[0].startswith("site alpha: loaded 2 rows, quarantined 0: all 2 data lines accounted for")
+    assert lines[1].startswith("site gamma: NOT PROCESSED") and "add gamma.yaml" in lines[1] and "validation report" not in lines[1]
+    assert done.returncode == 1
+    con = duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True)
+    assert con.execute("SELECT site_id, status FROM audit.drops WHERE status <> 'received' ORDER BY 1").fetchall() == [
+        ("alpha", "loaded"), ("gamma", "not_processed")]
+    con.close()
+
+
+def test_a_locked_registry_is_reported_as_such_and_nothing_runs(tmp_path):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(tmp_path / 'r.duckdb')!r}); print("held", flush=True); time.sleep(120)""")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        env = _env(tmp_path, GIST_DROP_DIR=str(tmp_path / "drops"), GIST_PROFILES_DIR=str(tmp_path / "profiles"),
+                   GIST_PSEUDONYM_KEY=KEY, GIST_LOCK_TIMEOUT_SECONDS="1")
+        done = _run(env)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 1
+    assert "site alpha: NOT PROCESSED" in done.stdout and f"(PID {holder.pid})" in done.stdout, done.stdout + done.stderr[-2000:]
+    assert "REJECTED" not in done.stdout and "Nothing refreshed" in done.stderr
+
+
+def test_a_bad_setting_stops_before_anything_runs_and_names_the_variable(tmp_path):
+    done = _run(_env(tmp_path, GIST_PSEUDONYM_KEY=KEY, GIST_MIN_CELL_COUNT="-3"))
+    assert done.returncode == 2 and "GIST_MIN_CELL_COUNT=-3: must be at least 2" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "r.duckdb").exists()
