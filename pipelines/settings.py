@@ -31,6 +31,8 @@ class Settings:
     demo: bool
     publish_dir: Path = Path("data/published")  # the read-only copy for analysts (pipelines/publish.py)
     duckdb_memory_limit: str = "1GB"  # DuckDB's buffer pool; beyond it DuckDB spills to disk instead of growing
+    analyst_dates: str = "shift"  # the analyst tier's dates: shifted per patient, or coarsened to 'month' / 'year' (pipelines/publish.py)
+    analyst_date_shift_days: int = 182  # with 'shift': each patient's dates move by the same 1..N days, earlier or later
 
     @property
     def duckdb_config(self) -> dict[str, str]:
@@ -77,10 +79,26 @@ def _pseudonym_key(demo: bool) -> bytes:
     )
 
 
+ANALYST_DATE_MODES = ("shift", "month", "year")
+MAX_DATE_SHIFT_DAYS = 3650
+
+
+def _analyst_dates() -> tuple[str, int]:
+    """GIST_ANALYST_DATES and GIST_ANALYST_DATE_SHIFT_DAYS, checked (how the analyst tier protects dates)."""
+    mode = os.environ.get("GIST_ANALYST_DATES", "shift").strip().lower()
+    if mode not in ANALYST_DATE_MODES:
+        raise ConfigurationError(f"GIST_ANALYST_DATES must be one of {', '.join(ANALYST_DATE_MODES)}, not {mode!r}.")
+    days = os.environ.get("GIST_ANALYST_DATE_SHIFT_DAYS", "182").strip()
+    if not days.isdigit() or not 1 <= int(days) <= MAX_DATE_SHIFT_DAYS:
+        raise ConfigurationError(f"GIST_ANALYST_DATE_SHIFT_DAYS must be a whole number of days from 1 to {MAX_DATE_SHIFT_DAYS}, not {days!r}.")
+    return mode, int(days)
+
+
 def load_settings() -> Settings:
     """Read the configuration from the environment (see README, 'Configuration')."""
     demo = os.environ.get("GIST_DEMO", "0").lower() in {"1", "true", "yes"}
     cutoff = os.environ.get("GIST_DATA_CUTOFF")
+    analyst_dates, analyst_date_shift_days = _analyst_dates()
     return Settings(
         drop_dir=_env_path("GIST_DROP_DIR", "fixtures/sample_drops"),
         profiles_dir=_env_path("GIST_PROFILES_DIR", "fixtures/profiles"),
@@ -93,4 +111,6 @@ def load_settings() -> Settings:
         demo=demo,
         publish_dir=_env_path("GIST_PUBLISH_DIR", "data/published"),
         duckdb_memory_limit=os.environ.get("GIST_DUCKDB_MEMORY_LIMIT", "1GB"),
+        analyst_dates=analyst_dates,
+        analyst_date_shift_days=analyst_date_shift_days,
     )
