@@ -193,7 +193,8 @@ def _analyst_select(con: duckdb.DuckDBPyConnection, schema: str, name: str, date
     operation-level ``subject_id`` (pseudonym @ exact surgery date) renumbered as pseudonym # n."""
     relation = f'{schema}."{name}"'
     columns = _columns(con, relation)
-    if "patient_id" not in dict(columns) and any(_temporal(kind) for _, kind in columns):
+    has_dates, per_patient = any(_temporal(kind) for _, kind in columns), "patient_id" in dict(columns)
+    if has_dates and not per_patient:
         raise ValueError(f"{relation} has dates but no patient_id to shift them by: not published in the analyst tier")
     selected = []
     for column, kind in columns:
@@ -202,13 +203,13 @@ def _analyst_select(con: duckdb.DuckDBPyConnection, schema: str, name: str, date
             continue
         if _temporal(kind):
             selected.append(f'{dates.sql(quoted, kind)} AS "{column}"')
-        elif column == "subject_id" and kind == "VARCHAR":
+        elif column == "subject_id" and kind == "VARCHAR" and per_patient:
             patient = "CAST(r.patient_id AS VARCHAR)"
             selected.append(f"CASE WHEN r.subject_id = {patient} THEN r.subject_id ELSE {patient} || '#' || "
                             f"dense_rank() OVER (PARTITION BY r.patient_id ORDER BY r.subject_id) END AS subject_id")
         else:
             selected.append(quoted)
-    shifts = f" LEFT JOIN {SHIFTS} AS s ON s.patient_id = r.patient_id" if dates.mode == "shift" else ""
+    shifts = f" LEFT JOIN {SHIFTS} AS s ON s.patient_id = r.patient_id" if dates.mode == "shift" and has_dates else ""
     return f"SELECT {', '.join(selected)} FROM {relation} AS r{shifts}"
 
 
@@ -216,7 +217,9 @@ def _create_shifts(con: duckdb.DuckDBPyConnection, dates: AnalystDates, key: byt
     """Temp table (patient_id, shift_days) over every pseudonym in core: a nonzero shift in [-N, N] from the first 48
     bits of HMAC-SHA-256(key', pseudonym), key' = HMAC(pseudonym key, context).  The same on every publish (two
     versions with different shifts would narrow each date down), unknowable without the key."""
-    tables = [t for _, t in con.execute(_here("duckdb_tables", "core")).fetchall()]
+    tables = [t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() JOIN duckdb_columns() USING (database_name, schema_name, table_name) "
+        "WHERE database_name = current_database() AND schema_name = 'core' AND column_name = 'patient_id' ORDER BY 1").fetchall()]
     if not tables:  # a registry without core tables: nothing to shift
         con.execute(f"CREATE OR REPLACE TEMP TABLE {SHIFTS} (patient_id UUID, shift_days INTEGER)")
         return
