@@ -13,6 +13,7 @@ import pytest
 from pipelines.publish import AGGREGATE, ANALYST, database_name, publish
 from pipelines.registry.loading import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, ROOT, write_site
+from tests.test_publish import loaded  # noqa: F401 - the fixture
 
 # Runs a publish of the registry under ROOT (argv[1]); prints each step; at the step named in argv[2] it waits to be killed.
 CHILD = """
@@ -36,18 +37,16 @@ STEPS = ["cleaned", *[f"{tier}: {step}" for tier, first in ((AGGREGATE, "results
 
 
 @pytest.fixture
-def published_once(con, settings, tmp_path):
+def published_once(loaded, settings, tmp_path):
     """A registry with 2 patients published, then a third loaded; the connection closed for the publishing child."""
-    write_site(tmp_path, "alpha", [GOOD_PATIENT, GOOD_PATIENT.replace("P1,", "P2,")], [EPISODE])
-    receive_drop(con, settings, "alpha"), load_core(con, settings, "alpha")
-    con.execute("CREATE TABLE results.km_summary AS SELECT count(*) AS n FROM core.patients")
-    con.execute("CREATE VIEW results.v_km_summary AS SELECT n FROM results.km_summary")
-    publish(con, settings)
+    loaded.execute("CREATE TABLE results.marker AS SELECT count(*) AS n FROM core.patients")
+    loaded.execute("CREATE VIEW results.v_marker AS SELECT n FROM results.marker")
+    publish(loaded, settings)
     write_site(tmp_path, "beta", [GOOD_PATIENT], [EPISODE])
-    receive_drop(con, settings, "beta"), load_core(con, settings, "beta")
-    con.execute("CREATE OR REPLACE TABLE results.km_summary AS SELECT count(*) AS n FROM core.patients")
-    con.execute("CHECKPOINT")
-    con.close()
+    receive_drop(loaded, settings, "beta"), load_core(loaded, settings, "beta")
+    loaded.execute("CREATE OR REPLACE TABLE results.marker AS SELECT count(*) AS n FROM core.patients")
+    loaded.execute("CHECKPOINT")
+    loaded.close()
     return settings
 
 
@@ -72,14 +71,14 @@ def _read_tier(settings, tier):
     directory = settings.publish_dir / tier
     reader = duckdb.connect(str(directory / database_name(tier)), read_only=True)
     try:
-        sql = "SELECT n FROM results.v_km_summary" if tier == AGGREGATE else "SELECT count(*) FROM core.patients"
+        sql = "SELECT n FROM results.v_marker" if tier == AGGREGATE else "SELECT count(*) FROM core.patients"
         (in_database,), = reader.execute(sql).fetchall()
         tables = {t for (t,) in reader.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
     finally:
         reader.close()
     folder = (directory / "parquet").resolve()
     assert {p.name.removesuffix(".parquet") for p in folder.iterdir()} == tables
-    name = "results.v_km_summary" if tier == AGGREGATE else "core.patients"
+    name = "results.v_marker" if tier == AGGREGATE else "core.patients"
     sql = f"SELECT n FROM '{folder}/{name}.parquet'" if tier == AGGREGATE else f"SELECT count(*) FROM '{folder}/{name}.parquet'"
     (in_parquet,), = duckdb.execute(sql).fetchall()
     return in_database, in_parquet
