@@ -372,13 +372,13 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> Published:
 
 def _dates_paragraph(dates: AnalystDates) -> str:
     if dates.mode == "shift":
-        return (f"Dates: {dates.describe()} (`GIST_ANALYST_DATES=shift`, `GIST_ANALYST_DATE_SHIFT_DAYS={dates.shift_days}`).\n"
+        return (f"How dates are protected: {dates.describe()} (`GIST_ANALYST_DATES=shift`, `GIST_ANALYST_DATE_SHIFT_DAYS={dates.shift_days}`).\n"
                 "Durations (survival times, time to surgery, lines of therapy) are exact; calendar dates are not: do not\n"
                 "use them for calendar-period questions finer than a year. Shifted dates may fall after the data cut-off;\n"
                 "censor at `core.int_follow_up.censor_date`, shifted with the patient. Operation-level frames number a\n"
                 "patient's operations in `subject_id` (pseudonym#n) instead of naming the surgery date. Birth year is\n"
                 "as sent. Exact intervals are themselves identifying to someone who knows two of a patient's dates.")
-    return (f"Dates: {dates.describe()} (`GIST_ANALYST_DATES={dates.mode}`). Intervals computed from them are\n"
+    return (f"How dates are protected: {dates.describe()} (`GIST_ANALYST_DATES={dates.mode}`). Intervals computed from them are\n"
             "approximate, so the analysis frames (whose times come from the exact dates) are left out.")
 
 
@@ -388,8 +388,8 @@ AGGREGATE_README = """# gist-registry: aggregate tier
 
 What it holds: the registry's published results only, the `results.v_*` views (survival summaries,
 landmarks, Kaplan-Meier curves without counts, log-rank tests, hazard ratios, Table 1, limits, site
-overview), with counts from 1 to {threshold} - 1 suppressed (`GIST_MIN_CELL_COUNT`; `sql/README.md`
-describes what is suppressed). No patient-level row, no pseudonym, no individual's date, and not the
+overview), with small counts suppressed (below `GIST_MIN_CELL_COUNT` = {threshold} at this publish;
+`sql/README.md` describes what is suppressed and how). No patient-level row, no pseudonym, no individual's date, and not the
 unsuppressed `results` tables.
 
 Files: `gist_registry_aggregate.duckdb` (open it with `read_only=True`) and
