@@ -93,6 +93,11 @@ class AnalystDates:
                     "the same shift for all of a patient's dates (intervals kept)")
         return f"dates coarsened to the first day of their {self.mode}"
 
+    def short(self) -> str:
+        if self.mode == "shift":
+            return f"dates shifted per patient by up to \u00b1{self.shift_days} days, intervals kept"
+        return f"dates coarsened to the {self.mode}"
+
     def sql(self, column: str, kind: str) -> str:
         """``column`` (of type ``kind``, a DATE or TIMESTAMP) as published; the shift is ``s.shift_days``."""
         if self.mode == "shift":
@@ -131,7 +136,7 @@ class Published:
 def tier_summary(tier: str, dates: AnalystDates | None = None) -> str:
     if tier == AGGREGATE:
         return "suppressed results.v_* views only, no patient-level rows; may be shared outside the registry"
-    return (f"pseudonymised patient-level rows, {(dates or AnalystDates()).describe()}; "
+    return (f"pseudonymised patient-level rows, {(dates or AnalystDates()).short()}; "
             "registry staff and approved analysts under a data-use agreement, not for release")
 
 
@@ -215,8 +220,9 @@ def _analyst_select(con: duckdb.DuckDBPyConnection, schema: str, name: str, date
 
 def _create_shifts(con: duckdb.DuckDBPyConnection, dates: AnalystDates, key: bytes) -> None:
     """Temp table (patient_id, shift_days) over every pseudonym in core: a nonzero shift in [-N, N] from the first 48
-    bits of HMAC-SHA-256(key', pseudonym), key' = HMAC(pseudonym key, context).  The same on every publish (two
-    versions with different shifts would narrow each date down), unknowable without the key."""
+    bits of HMAC-SHA-256(key', "date-shift" 0x1F pseudonym), key' = HMAC(pseudonym key, SHIFT_CONTEXT), computed by the
+    ingest's tested HMAC (the label in the site's place).  The same on every publish (two versions with different shifts
+    would narrow each date down), unknowable without the key."""
     tables = [t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() JOIN duckdb_columns() USING (database_name, schema_name, table_name) "
         "WHERE database_name = current_database() AND schema_name = 'core' AND column_name = 'patient_id' ORDER BY 1").fetchall()]
