@@ -183,7 +183,7 @@ def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, objec
         stages.timed("results views (SQL)", lambda: connected(settings, lambda con: (
             replace_catalogue(con, load_catalogue()), run_layer(con, "results"))))
         stages.timed("report (HTML)", lambda: connected(settings, lambda con: write_report(con, load_catalogue(), settings)))
-        stages.timed("publishing", lambda: connected(settings, lambda con: publish(con, settings.publish_dir)))
+        stages.timed("publishing", lambda: connected(settings, lambda con: publish(con, settings)))
     return {"seconds": stages.seconds, "peak_rss_mb_by_stage": stages.peak_rss_mb, "peak_rss_mb": peak_rss_mb(),
             "analysis_repeats": stages.repeats}
 

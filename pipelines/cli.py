@@ -113,7 +113,10 @@ def _main(command: str, demo: bool, only: list[str]) -> int:
     refreshed = command == "ingest" or _refresh(instance, resources, quiet)
     print(f"\nDuckDB registry : {settings.duckdb_path}  (schemas raw, core, audit, analysis, results)")
     if command == "run":
-        print(f"Published copy  : {settings.publish_dir}  (read-only DuckDB file + Parquet, small counts suppressed)")
+        from pipelines.publish import describe_tiers
+
+        for line in describe_tiers(settings):
+            print(line)
         print(f"Report          : {settings.report_path}")
         print(f"Plots           : {settings.plots_dir}")
     print(f"Raw archive     : {settings.archive_dir}")

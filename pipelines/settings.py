@@ -34,6 +34,8 @@ class Settings:
     publish_dir: Path = Path("data/published")  # the read-only copy for analysts (pipelines/publish.py)
     duckdb_memory_limit: str = "1GB"  # DuckDB's buffer pool; beyond it DuckDB spills to disk instead of growing
     lock_timeout_seconds: float = 120.0  # how long a second writer waits for the registry file before it gives up
+    analyst_dates: str = "shift"  # the analyst tier's dates: shifted per patient, or coarsened to 'month' / 'year' (pipelines/publish.py)
+    analyst_date_shift_days: int = 182  # with 'shift': each patient's dates move by the same 1..N days, earlier or later
 
     @property
     def duckdb_config(self) -> dict[str, str]:
@@ -127,9 +129,25 @@ def _drop_dir(demo: bool) -> Path:
     return drop_dir
 
 
+ANALYST_DATE_MODES = ("shift", "month", "year")
+MAX_DATE_SHIFT_DAYS = 3650
+
+
+def _analyst_dates() -> tuple[str, int]:
+    """GIST_ANALYST_DATES and GIST_ANALYST_DATE_SHIFT_DAYS, checked (how the analyst tier protects dates)."""
+    mode = os.environ.get("GIST_ANALYST_DATES", "shift").strip().lower()
+    if mode not in ANALYST_DATE_MODES:
+        raise ConfigurationError(f"GIST_ANALYST_DATES must be one of {', '.join(ANALYST_DATE_MODES)}, not {mode!r}.")
+    days = os.environ.get("GIST_ANALYST_DATE_SHIFT_DAYS", "182").strip()
+    if not days.isdigit() or not 1 <= int(days) <= MAX_DATE_SHIFT_DAYS:
+        raise ConfigurationError(f"GIST_ANALYST_DATE_SHIFT_DAYS must be a whole number of days from 1 to {MAX_DATE_SHIFT_DAYS}, not {days!r}.")
+    return mode, int(days)
+
+
 def load_settings() -> Settings:
     """Read and check the configuration from the environment (see README, 'Configuration'); a bad value names its variable."""
     demo = os.environ.get("GIST_DEMO", "0").lower() in {"1", "true", "yes"}
+    analyst_dates, analyst_date_shift_days = _analyst_dates()
     return Settings(
         drop_dir=_drop_dir(demo),
         profiles_dir=_env_path("GIST_PROFILES_DIR", "fixtures/profiles"),
@@ -143,4 +161,6 @@ def load_settings() -> Settings:
         publish_dir=_env_path("GIST_PUBLISH_DIR", "data/published"),
         duckdb_memory_limit=os.environ.get("GIST_DUCKDB_MEMORY_LIMIT", "1GB"),
         lock_timeout_seconds=_env_float("GIST_LOCK_TIMEOUT_SECONDS", 120.0, "seconds a second writer waits for the registry"),
+        analyst_dates=analyst_dates,
+        analyst_date_shift_days=analyst_date_shift_days,
     )

@@ -49,15 +49,17 @@ def test_results_views_and_report_are_published(registry):
     assert report.count("data:image/png;base64,") == len(list((tmp / "out" / "plots").glob("*.png")))
 
 
-def test_published_copy_holds_the_suppressed_views(registry):
-    """Analysts' read-only copy: core tables and the results views, not the unsuppressed results tables."""
+def test_published_tiers_hold_the_suppressed_views_and_the_patient_level_rows_apart(registry):
+    """Aggregate tier: the results views, not the unsuppressed tables nor core; analyst tier: core (tests/test_published_tiers.py)."""
     _, tmp = registry
     import duckdb
 
-    copy = duckdb.connect(str(tmp / "published" / "gist_registry_published.duckdb"), read_only=True)
-    try:
-        tables = {f"{s}.{t}" for s, t in copy.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
-    finally:
-        copy.close()
-    assert {"core.patients", "results.v_survival_summary", "results.v_hazard_ratios"} <= tables
-    assert "results.km_summary" not in tables
+    def tables(tier):
+        copy = duckdb.connect(str(tmp / "published" / tier / f"gist_registry_{tier}.duckdb"), read_only=True)
+        try:
+            return {f"{s}.{t}" for s, t in copy.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        finally:
+            copy.close()
+    aggregate, analyst = tables("aggregate"), tables("analyst")
+    assert {"results.v_survival_summary", "results.v_hazard_ratios"} <= aggregate and "core.patients" in analyst
+    assert "results.km_summary" not in aggregate | analyst and not any(t.startswith("core.") for t in aggregate)
