@@ -249,7 +249,7 @@ def test_a_four_digit_year_format_does_not_swallow_a_two_digit_year(con, setting
     ("Nom", "name"), ("Prénom", "name"), ("Nom de famille", "name"), ("Nom_patient", "name"), ("Cognome", "name"),
     ("Nome", "name"), ("Nome e cognome", "name"), ("Nombre", "name"), ("Nombre del paciente", "name"), ("Apellidos", "name"),
     ("Vorname", "name"), ("Nachname", "name"), ("Patientenname", "name"), ("imię_i_nazwisko", "name"), ("ireum", "name"),
-    ("환자 이름", "name"), ("성명", "name"),
+    ("환자 이름", "name"), ("환자이름", "name"), ("성명", "name"),
     ("Adresse", "postal address"), ("Straße", "postal address"), ("Anschrift", "postal address"), ("Indirizzo", "postal address"),
     ("Dirección", "postal address"), ("Domicilio", "postal address"), ("주소", "postal address"),
     ("Code postal", "postcode"), ("PLZ", "postcode"), ("Postleitzahl", "postcode"), ("CAP", "postcode"),

@@ -95,36 +95,58 @@ def _chunks(handle: io.BufferedReader) -> Iterator[bytes]:
         yield pending
 
 
+def _long_line(chunk: bytes, offset: int, line_start: int, breaks: np.ndarray | None) -> int | None:
+    """Where a line longer than MAX_LINE_BYTES starts in ``chunk`` (the line begun at ``line_start`` included), or None.
+
+    Such a line covers a whole ``MAX_LINE_BYTES // 2`` window of the chunk, or ends in the chunk's first break, so
+    only a window without a line break (rare) or ``breaks`` given make it search the breaks.
+    """
+    step = MAX_LINE_BYTES // 2
+    if breaks is None:
+        first = chunk.find(b"\n")
+        if offset + (first if first >= 0 else len(chunk)) - line_start > MAX_LINE_BYTES:
+            return line_start
+        if all(chunk.find(b"\n", lo, lo + step) >= 0 for lo in range(0, len(chunk) - step + 1, step)):
+            return None
+        breaks = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+    starts = np.concatenate(([line_start], offset + breaks + 1))
+    too_long = np.flatnonzero(np.append(offset + breaks, offset + len(chunk)) - starts > MAX_LINE_BYTES)
+    return int(starts[too_long[0]]) if too_long.size else None
+
+
 def _scan(path: Path, check_utf8: bool) -> _Scan:
-    """One vectorised pass over the bytes, in chunks (a NUL byte or an over-long line may be anywhere)."""
-    lf = crlf = lone = 0
+    """One pass over the bytes, in blocks (a NUL byte or an over-long line may be anywhere), at C speed: byte
+    counts and searches; numpy only where a CR stands alone (a CR-only file) or a long line may be."""
+    lf = crlf = lone = 0  # LF alone, CRLF, CR alone (lf: only whether there is one, in a block without CR)
     nul = long_line = lone_cr = non_ascii = None
     utf8 = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
     utf8_ok, line_start, offset = check_utf8 or None, 0, 0
     with path.open("rb") as handle:
         for chunk in _chunks(handle):
-            data = np.frombuffer(chunk, dtype=np.uint8)
-            is_lf, is_cr = data == 10, data == 13
-            is_crlf = is_cr & np.append(is_lf[1:], False)
-            is_lone = is_cr & ~is_crlf
-            breaks = np.flatnonzero(is_lf | is_lone)
-            starts = np.concatenate(([line_start], offset + breaks + 1))
-            too_long = np.flatnonzero(np.append(offset + breaks, offset + len(chunk)) - starts > MAX_LINE_BYTES)
-            lf, crlf, lone = lf + int(is_lf.sum() - is_crlf.sum()), crlf + int(is_crlf.sum()), lone + int(is_lone.sum())
+            if b"\r" in chunk:  # counting is slower than finding: only files with CRs are counted
+                crs, lfs, pairs = chunk.count(b"\r"), chunk.count(b"\n"), chunk.count(b"\r\n")
+            else:
+                crs, lfs, pairs = 0, int(b"\n" in chunk), 0
+            lf, crlf, lone = lf + lfs - pairs, crlf + pairs, lone + crs - pairs
+            breaks = None
+            if crs > pairs:  # a CR on its own: a line break in a CR-only file, else a stray character
+                data = np.frombuffer(chunk, dtype=np.uint8)
+                is_lone = (data == 13) & ~np.append(data[1:] == 10, False)
+                lone_cr = offset + int(np.argmax(is_lone)) if lone_cr is None else lone_cr
+                breaks = np.flatnonzero((data == 10) | is_lone)
+            if long_line is None:
+                long_line = _long_line(chunk, offset, line_start, breaks)
             if nul is None and (found := chunk.find(b"\x00")) >= 0:
                 nul = offset + found
-            if long_line is None and too_long.size:
-                long_line = int(starts[too_long[0]])
-            if lone_cr is None and is_lone.any():
-                lone_cr = offset + int(np.argmax(is_lone))
             if non_ascii is None and not chunk.isascii():
-                non_ascii = offset + int(np.argmax(data > 127))
+                non_ascii = offset + int(np.argmax(np.frombuffer(chunk, dtype=np.uint8) > 127))
             if utf8_ok:
                 try:
                     utf8.decode(chunk)
                 except UnicodeDecodeError:
                     utf8_ok = False
-            line_start, offset = int(starts[-1]), offset + len(chunk)
+            last = max(chunk.rfind(b"\n"), int(breaks[-1]) if breaks is not None and breaks.size else -1)
+            line_start, offset = (offset + last + 1 if last >= 0 else line_start), offset + len(chunk)
     if utf8_ok:
         try:
             utf8.decode(b"", final=True)
