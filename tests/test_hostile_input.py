@@ -322,3 +322,35 @@ def test_a_run_killed_while_transcoding_leaves_no_copy_of_the_raw_ids_on_disk(tm
     assert not [p for p in on_disk if SECRET.encode() in p.read_bytes()]
 
 
+
+
+# --- the byte scan across its blocks, and records spanning lines ------------------------------------------------------
+
+def test_the_byte_scan_sees_across_block_boundaries(tmp_path, monkeypatch):
+    monkeypatch.setattr("pipelines.ingest.rawread._CHUNK", 8)  # every CRLF, line and NUL below straddles blocks
+    monkeypatch.setattr("pipelines.ingest.rawread.MAX_LINE_BYTES", 20)
+    rows = _stage(tmp_path, b"patient_id,sex\r\nP1,male\r\nP22,female\r\nP333,male\r\n")
+    assert [(line, pid) for line, _, pid, _ in rows] == [(2, "P1"), (3, "P22"), (4, "P333")]
+    with pytest.raises(FileRejected, match=r"line 3 is longer than 0 KiB"):
+        _stage(tmp_path, b"patient_id,sex\nP1,male\nP2,female-and-then-some\nP3,male\n")
+    with pytest.raises(FileRejected, match=r"line 4, column 'sex': a NUL byte"):
+        _stage(tmp_path, b"patient_id,sex\nP1,male\nP22,male\nP3,ma\x00le\n")
+
+
+def test_a_shifted_line_is_caught_in_a_file_whose_records_span_lines(tmp_path):
+    """With a quoted line break the lines are walked by the csv module: the shifted line is caught there too."""
+    data = (b'patient_id,sex,mutation_detail\nP1,male,"del\n557-558"\n,' + SECRET.encode() + b'2,female,\nP3,male,\n')
+    rows = _stage(tmp_path, data, columns=("patient_id", "sex", "mutation_detail"))
+    assert rows == [(2, None, "P1", "male", "del\n557-558"),
+                    (4, "the line has 4 fields, the header has 3", None, None, None),
+                    (5, None, "P3", "male", None)]
+
+
+def test_markup_in_a_rejected_header_is_escaped_in_the_report(con, settings, tmp_path):
+    write_site(tmp_path, "alpha", [f"{GOOD_PATIENT},1,2"], [EPISODE])
+    patients = tmp_path / "drops" / "alpha" / "patients.csv"
+    patients.write_text(patients.read_text().replace(PATIENTS_HEADER, f"{PATIENTS_HEADER},<script>x</script>,<script>x</script>", 1))
+    received = receive_drop(con, settings, "alpha")
+    assert received.status == "rejected" and "<script>x</script> appear more than once" in received.message
+    html = received.report.read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt; appear more than once" in html
