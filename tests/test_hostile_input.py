@@ -276,11 +276,16 @@ def test_clinical_headers_in_other_languages_pass(column):
     assert direct_identifier(column) is None
 
 
-def test_a_french_identifying_header_refuses_the_drop(con, settings, tmp_path):
-    write_site(tmp_path, "alpha", [f"{GOOD_PATIENT},Dupont"], [EPISODE])
+def _with_extra_columns(con, settings, tmp_path, header: str, values: str):
+    """A canonical drop whose patients file has extra columns, received."""
+    write_site(tmp_path, "alpha", [f"{GOOD_PATIENT},{values}"], [EPISODE])
     patients = tmp_path / "drops" / "alpha" / "patients.csv"
-    patients.write_text(patients.read_text().replace(PATIENTS_HEADER, f"{PATIENTS_HEADER},Nom", 1))
-    received = receive_drop(con, settings, "alpha")
+    patients.write_text(patients.read_text().replace(PATIENTS_HEADER, f"{PATIENTS_HEADER},{header}", 1))
+    return receive_drop(con, settings, "alpha")
+
+
+def test_a_french_identifying_header_refuses_the_drop(con, settings, tmp_path):
+    received = _with_extra_columns(con, settings, tmp_path, "Nom", "Dupont")
     assert received.status == "rejected" and "'Nom' (name)" in received.message
     assert "Dupont" not in _database_text(con, tmp_path / "export")
 
@@ -347,10 +352,7 @@ def test_a_shifted_line_is_caught_in_a_file_whose_records_span_lines(tmp_path):
 
 
 def test_markup_in_a_rejected_header_is_escaped_in_the_report(con, settings, tmp_path):
-    write_site(tmp_path, "alpha", [f"{GOOD_PATIENT},1,2"], [EPISODE])
-    patients = tmp_path / "drops" / "alpha" / "patients.csv"
-    patients.write_text(patients.read_text().replace(PATIENTS_HEADER, f"{PATIENTS_HEADER},<script>x</script>,<script>x</script>", 1))
-    received = receive_drop(con, settings, "alpha")
+    received = _with_extra_columns(con, settings, tmp_path, "<script>x</script>,<script>x</script>", "1,2")
     assert received.status == "rejected" and "<script>x</script> appear more than once" in received.message
     html = received.report.read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt; appear more than once" in html
