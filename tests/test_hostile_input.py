@@ -139,13 +139,17 @@ def test_a_shifted_line_leaves_no_site_id_in_clear_and_still_quarantines_its_pat
 
 def test_markup_formulas_and_sql_text_are_escaped_in_every_output(con, settings, tmp_path):
     markup_column, sql_column = "Sex <svg onload=alert(1)>", 'x"); DROP TABLE core.patients; --'
-    header = PATIENTS_HEADER.replace(",sex,", f',"{markup_column}",') + f',<img src=x onerror=alert(1)>,"{sql_column.replace(chr(34), 2 * chr(34))}"'
+    mapped_sql = 'detail"; DROP TABLE raw.patients; --'  # a mapped column: its name is quoted into the staging SQL
+    quoted = {name: '"' + name.replace('"', '""') + '"' for name in (sql_column, mapped_sql)}
+    header = (PATIENTS_HEADER.replace(",sex,", f',"{markup_column}",').replace(",mutation_detail,", f",{quoted[mapped_sql]},")
+              + f",<img src=x onerror=alert(1)>,{quoted[sql_column]}")
     patients = [_patient("P1", mutation_detail="-2+3") + ",,",
                 _patient("P2", sex="<script>alert(1)</script>") + ",,",
                 _patient("P3", sex='"=HYPERLINK(""http://evil.example"",""click"")"') + ",,",
                 _patient("P4", sex="@SUM(A1)", mutation_detail="'); DROP TABLE raw.patients; --") + ",,",
                 _patient("P5", primary_size_mm="-5") + ",,"]
-    profile = f"tables:\n  patients: {{file: patients.csv, columns: {{sex: '{markup_column}'}}}}\n  tki_episodes: {{file: tki_episodes.csv}}\n"
+    profile = (f"tables:\n  patients: {{file: patients.csv, columns: {{sex: '{markup_column}', mutation_detail: '{mapped_sql}'}}}}\n"
+               "  tki_episodes: {file: tki_episodes.csv}\n")
     _site(tmp_path, profile, "\n".join([header, *patients, ""]).encode())
     assert receive_drop(con, settings, "alpha").status == "received"
     loaded = load_core(con, settings, "alpha")
