@@ -7,6 +7,8 @@ silently into NULL or a default.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from pipelines.ingest.issues import concat_issues, issues_where
@@ -14,12 +16,26 @@ from pipelines.ingest.profiles import SiteProfile
 from schemas.contract import polars_schema
 
 READABLE_FORMAT = {"%Y": "yyyy", "%m": "mm", "%d": "dd", "%y": "yy"}
+# what each strptime code may match, so a format accepts only the digits it says: strptime's %Y also takes
+# '17' (as year 17), so '3/6/17' under ['%d/%m/%Y', '%d/%m/%y'] would be 0017-06-03, never reaching '%y'
+FORMAT_DIGITS = {"%Y": r"\d{4}", "%y": r"\d{2}", "%m": r"\d{1,2}", "%d": r"\d{1,2}", "%H": r"\d{1,2}", "%M": r"\d{2}",
+                 "%S": r"\d{2}", "%j": r"\d{1,3}", "%b": r"[^\d\s]+", "%B": r"[^\d\s]+", "%%": "%"}
+# a number as a registry sends it: digits, at most one decimal separator, no thousands separators ('1.250' in a
+# decimal-comma profile is 1250 to the site, not 1.25), no exponent, NaN or infinity
+NUMBER = r"^[+-]?(\d+([.]\d*)?|[.]\d+)$"
 
 
 def _readable(date_format: str) -> str:
     for code, text in READABLE_FORMAT.items():
         date_format = date_format.replace(code, text)
     return date_format
+
+
+def _format_pattern(date_format: str) -> str:
+    """A regex matching exactly the text ``date_format`` can stand for (other codes: anything)."""
+    parts = re.split(r"(%.)", date_format)
+    return "^" + "".join(FORMAT_DIGITS.get(part, ".+?") if part.startswith("%") and len(part) == 2 else re.escape(part)
+                         for part in parts) + "$"
 
 
 def _cleaned(profile: SiteProfile, table: str, column: str) -> pl.Expr:
@@ -35,12 +51,17 @@ def _typed(profile: SiteProfile, table: str, column: str, dtype: pl.DataType, cl
         return cleaned.replace_strict(codes, default=None, return_dtype=pl.Utf8), f"not in the site's code list for {column} ({', '.join(codes)})"
     if dtype == pl.Date:
         formats = profile.date_formats(table, column)
-        parsed = pl.coalesce([cleaned.str.strptime(pl.Date, fmt, strict=False, exact=True) for fmt in formats])
+        parsed = pl.coalesce([pl.when(cleaned.str.contains(_format_pattern(fmt))).then(cleaned.str.strptime(pl.Date, fmt, strict=False,
+                                                                                                         exact=True))
+                              for fmt in formats])
         return parsed, f"not a valid date in the format {' or '.join(_readable(f) for f in formats)}"
     if dtype in (pl.Float64, pl.Int64):
         text = cleaned.str.replace(",", ".", literal=True) if profile.decimal == "," else cleaned
+        if profile.decimal == ",":  # a '.' there is a thousands separator (or a wrong profile): never read as a decimal point
+            text = pl.when(cleaned.str.contains(".", literal=True)).then(None).otherwise(text)
         kind = "a whole number" if dtype == pl.Int64 else "a number"
-        return text.cast(dtype, strict=False), f"not {kind} (decimal separator '{profile.decimal}')"
+        number = pl.when(text.str.contains(NUMBER)).then(text.cast(dtype, strict=False))
+        return number, f"not {kind} (decimal separator '{profile.decimal}', no thousands separator)"
     if dtype == pl.Boolean:
         truth = pl.when(cleaned.is_in(profile.true_values)).then(True).when(cleaned.is_in(profile.false_values)).then(False)
         return truth.otherwise(None), f"not a yes/no value ({'/'.join(profile.true_values + profile.false_values)})"

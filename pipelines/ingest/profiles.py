@@ -2,7 +2,10 @@
 
 The format is documented in ``docs/site-profiles.md``.  A profile is checked
 when it is loaded, so a typo names the profile and the key instead of surfacing
-later as thousands of quarantined rows.
+later as thousands of quarantined rows.  Profiles are read on every sensor tick,
+so the YAML reader refuses what a profile never needs and an attacker could use:
+anchors and aliases (an "alias bomb" expands a few lines into gigabytes), explicit
+tags (``!!python/...``, ``!!binary``, ...) and files over ``MAX_PROFILE_BYTES``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 TOP_LEVEL_KEYS = {"site_id", "description", "encoding", "delimiter", "decimal", "date_format",
                   "missing", "true_values", "false_values", "tables"}
 TABLE_KEYS = {"file", "columns", "codes", "missing", "date_format"}
+MAX_PROFILE_BYTES = 256 * 1024  # the largest real profile is a few KiB, with every code list
 
 
 class ProfileError(ValueError):
@@ -80,6 +84,16 @@ def _check_columns(names: object, table: str, where: str) -> None:
             raise ProfileError(f"{where}: '{name}' is not a column of the contract table '{table}'")
 
 
+def _plain_file_name(value: object, where: str) -> str:
+    """A profile's ``file`` is a file name inside the site's folder: no folders, no '..', no absolute path."""
+    name = str(value)
+    if (not name or name in {".", ".."} or any(c in name for c in "/\\\0:") or Path(name).name != name
+            or Path(name).is_absolute()):
+        raise ProfileError(f"{where}.file: '{name}' must be a plain file name in the site's drop folder (no folders, '..', "
+                           "drive or absolute path), e.g. 'patients.csv'")
+    return name
+
+
 def _table_profile(table: str, spec: object, where: str) -> TableProfile:
     if table not in CONTRACT:
         raise ProfileError(f"{where}: '{table}' is not a contract table ({', '.join(CONTRACT)})")
@@ -90,7 +104,7 @@ def _table_profile(table: str, spec: object, where: str) -> TableProfile:
         _check_columns(spec.get(key), table, f"{where}.{table}.{key}")
     codes = {col: {str(k): str(v) for k, v in mapping.items()} for col, mapping in (spec.get("codes") or {}).items()}
     return TableProfile(
-        file=str(spec["file"]),
+        file=_plain_file_name(spec["file"], f"{where}.{table}"),
         columns={str(k): str(v) for k, v in (spec.get("columns") or {}).items()},
         codes=codes,
         missing={c: _as_list(v, f"{where}.{table}.missing.{c}") for c, v in (spec.get("missing") or {}).items()},
@@ -134,11 +148,30 @@ def parse_profile(data: object, source: str) -> SiteProfile:
     )
 
 
+class _ProfileLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors, aliases and explicit tags: plain mappings, lists and scalars only."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 - PyYAML's signature
+        event = self.peek_event()
+        mark = f"line {event.start_mark.line + 1}, column {event.start_mark.column + 1}"
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise ProfileError(f"{mark}: YAML anchors and aliases ('&name', '*name') are not allowed in a profile — write the "
+                               "values out")
+        if getattr(event, "tag", None) is not None:  # only an explicit tag sets it
+            raise ProfileError(f"{mark}: the YAML tag '{event.tag}' is not allowed in a profile — plain values only")
+        return super().compose_node(parent, index)
+
+
 def load_profile(path: Path) -> SiteProfile:
     """Load ``<site_id>.yaml``; the file name must equal the declared site id."""
+    size = path.stat().st_size
+    if size > MAX_PROFILE_BYTES:
+        raise ProfileError(f"{path.name}: {size} bytes; a profile is at most {MAX_PROFILE_BYTES // 1024} KiB")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_ProfileLoader)  # noqa: S506 - a safe loader, narrowed
+    except ProfileError as err:
+        raise ProfileError(f"{path.name}: {err}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise ProfileError(f"{path.name}: not valid YAML ({err})") from err
     profile = parse_profile(data, path.name)
     if profile.site_id != path.stem:

@@ -2,23 +2,34 @@
 
 DuckDB's CSV reader does the parsing (it is the fastest reader available and
 reports malformed rows precisely), in the registry's own connection, so the
-rows go from the file to ``raw`` without a copy through Python.  Files in an encoding DuckDB does not read
-natively (cp1250, Latin-1, ...) are transcoded to a temporary UTF-8 copy
-first; the archived original is never touched.
+rows go from the file to ``raw`` without a copy through Python.  One pass over
+the bytes first refuses what no CSV export holds (a NUL byte anywhere, a line
+over ``MAX_LINE_BYTES``, a UTF-8 file under a profile that says another
+encoding) and finds the line endings.  Files in an encoding DuckDB does not read
+natively (cp1250, Latin-1, ...), and files whose lines end in CR only or in a
+mix of CRLF and LF (which DuckDB's reader cannot split), are rewritten as UTF-8
+with LF endings into an anonymous in-memory file (``memfd``): it holds the
+site's raw ids, and the kernel frees it when the process ends, even on kill -9,
+so no copy is left on disk.  The archived original is never touched.
 
-A line with more or fewer fields than the header is kept as a row of its own,
-its fields placed by position and ``parse_error`` saying what is wrong, so it is
-quarantined rather than lost.  Anything worse (binary, undecodable, a quote
-left open, a header that is ambiguous or names a direct identifier) rejects the
-whole file.
+A line with more or fewer fields than the header is kept as a row of its own and
+quarantined rather than lost; its fields cannot be placed (a leading delimiter
+would put the patient id under another column, in clear), so it keeps only the
+field at the patient id's position, which is pseudonymised like every id and lets
+a malformed patient row still quarantine that patient's other rows.  Anything
+worse (binary, undecodable, a quote left open, a header that is ambiguous or
+names a direct identifier) rejects the whole file.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
+import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +45,8 @@ LINE = "line_number"
 PARSE_ERROR = "parse_error"  # why a line could not be split into the header's fields (NULL when it could)
 WHITESPACE = " \t\r\n\v\f"  # what a blank field may hold
 ROW_LEVEL_ERRORS = {"MISSING COLUMNS", "TOO MANY COLUMNS"}
+MAX_LINE_BYTES = 128 * 1024  # no registry row comes near; also the csv module's field limit, so it never fails on a line
+_CHUNK = 1 << 24
 READ_SQL = ("SELECT * FROM read_csv($path, delim = $delim, quote = '\"', escape = '\"', header = true, auto_detect = false, "
             "columns = $columns, store_rejects = true, strict_mode = true, null_padding = false)")
 
@@ -59,25 +72,170 @@ class StagedFile:
     blank_rows: int  # rows left out because every field is empty
 
 
-def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
-    """The file itself if it is UTF-8 (DuckDB skips a BOM), else a transcoded UTF-8 copy."""
-    if codecs.lookup(encoding).name in {"utf-8", "utf-8-sig"}:
-        return path
-    target = workdir / f"{path.stem}.utf8.csv"
+@dataclass(frozen=True)
+class _Scan:
+    """What one pass over a file's bytes found (offsets are of the file's first such byte, or None)."""
+
+    line_endings: str  # "lf", "crlf", "cr" (classic Mac) or "mixed" (CRLF and LF)
+    nul: int | None
+    long_line: int | None  # where a line longer than MAX_LINE_BYTES starts
+    lone_cr: int | None  # a CR that is no line break (the file also has LF line ends)
+    non_ascii: int | None
+    utf8: bool | None  # the whole file is valid UTF-8 (None: not checked)
+
+
+def _chunks(handle: io.BufferedReader) -> Iterator[bytes]:
+    """The file in blocks of ``_CHUNK`` bytes, a CR at a block's end moved to the next (it may be half a CRLF)."""
+    pending = b""
+    while block := handle.read(_CHUNK):
+        chunk = pending + block
+        pending = b"\r" if chunk.endswith(b"\r") else b""
+        yield chunk[:len(chunk) - len(pending)]
+    if pending:
+        yield pending
+
+
+def _long_line(chunk: bytes, offset: int, line_start: int, breaks: np.ndarray | None) -> int | None:
+    """Where a line longer than MAX_LINE_BYTES starts in ``chunk`` (the line begun at ``line_start`` included), or None.
+
+    Such a line covers a whole ``MAX_LINE_BYTES // 2`` window of the chunk, or ends in the chunk's first break, so
+    only a window without a line break (rare) or ``breaks`` given make it search the breaks.
+    """
+    step = MAX_LINE_BYTES // 2
+    if breaks is None:
+        first = chunk.find(b"\n")
+        if offset + (first if first >= 0 else len(chunk)) - line_start > MAX_LINE_BYTES:
+            return line_start
+        if all(chunk.find(b"\n", lo, lo + step) >= 0 for lo in range(0, len(chunk) - step + 1, step)):
+            return None
+        breaks = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+    starts = np.concatenate(([line_start], offset + breaks + 1))
+    too_long = np.flatnonzero(np.append(offset + breaks, offset + len(chunk)) - starts > MAX_LINE_BYTES)
+    return int(starts[too_long[0]]) if too_long.size else None
+
+
+def _scan(path: Path, check_utf8: bool) -> _Scan:
+    """One pass over the bytes, in blocks (a NUL byte or an over-long line may be anywhere), at C speed: byte
+    counts and searches; numpy only where a CR stands alone (a CR-only file) or a long line may be."""
+    lf = crlf = lone = 0  # LF alone, CRLF, CR alone (lf: only whether there is one, in a block without CR)
+    nul = long_line = lone_cr = non_ascii = None
+    utf8 = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
+    utf8_ok, line_start, offset = check_utf8 or None, 0, 0
+    with path.open("rb") as handle:
+        for chunk in _chunks(handle):
+            if b"\r" in chunk:  # counting is slower than finding: only files with CRs are counted
+                crs, lfs, pairs = chunk.count(b"\r"), chunk.count(b"\n"), chunk.count(b"\r\n")
+            else:
+                crs, lfs, pairs = 0, int(b"\n" in chunk), 0
+            lf, crlf, lone = lf + lfs - pairs, crlf + pairs, lone + crs - pairs
+            breaks = None
+            if crs > pairs:  # a CR on its own: a line break in a CR-only file, else a stray character
+                data = np.frombuffer(chunk, dtype=np.uint8)
+                is_lone = (data == 13) & ~np.append(data[1:] == 10, False)
+                lone_cr = offset + int(np.argmax(is_lone)) if lone_cr is None else lone_cr
+                breaks = np.flatnonzero((data == 10) | is_lone)
+            if long_line is None:
+                long_line = _long_line(chunk, offset, line_start, breaks)
+            if nul is None and (found := chunk.find(b"\x00")) >= 0:
+                nul = offset + found
+            if non_ascii is None and not chunk.isascii():
+                non_ascii = offset + int(np.argmax(np.frombuffer(chunk, dtype=np.uint8) > 127))
+            if utf8_ok:
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8_ok = False
+            last = max(chunk.rfind(b"\n"), int(breaks[-1]) if breaks is not None and breaks.size else -1)
+            line_start, offset = (offset + last + 1 if last >= 0 else line_start), offset + len(chunk)
+    if utf8_ok:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+    endings = ("cr" if lone and not (lf or crlf) else "mixed" if (lf and crlf) or lone else "crlf" if crlf else "lf")
+    return _Scan(endings, nul, long_line, lone_cr if lone and (lf or crlf) else None, non_ascii, utf8_ok)
+
+
+def _position(path: Path, offset: int, delimiter: str) -> str:
+    """'line <n>, column '<name>'' of the byte at ``offset`` (line breaks: LF, or CR in a file without LF; fields: delimiters before it).
+
+    Only on the way to a rejection, so it may read the file again.
+    """
+    with path.open("rb") as handle:
+        before = handle.read(offset)
+        handle.seek(0)
+        first = handle.read(MAX_LINE_BYTES).splitlines()[:1]
+    newline = b"\n" if b"\n" in before or b"\r" not in before else b"\r"
+    line_text = before[before.rfind(newline) + 1:]
+    field = line_text.count(delimiter.encode()) + 1
+    names = next(csv.reader([first[0].decode("utf-8", "replace")], delimiter=delimiter), []) if first else []
+    column = f"column '{names[field - 1].strip()}'" if field <= len(names) else f"field {field}"
+    return f"line {before.count(newline) + 1}, {column}"
+
+
+def _refuse_unreadable_bytes(path: Path, scan: _Scan, profile: SiteProfile) -> None:
+    """Reject what no CSV export holds, naming the first place it occurs."""
+    name, where = path.name, (lambda offset: _position(path, offset, profile.delimiter))
+    if scan.nul is not None:
+        raise FileRejected(f"{name}: {where(scan.nul)}: a NUL byte — a binary file (or UTF-16); export the table as a CSV text file")
+    if scan.long_line is not None:
+        raise FileRejected(f"{name}: {where(scan.long_line).split(',')[0]} is longer than {MAX_LINE_BYTES // 1024} KiB — no registry "
+                           "row is that long: a field holds a document or binary data")
+    if scan.lone_cr is not None:
+        raise FileRejected(f"{name}: {where(scan.lone_cr)}: a carriage return (CR) inside a line, in a file whose lines end in LF — "
+                           "remove the stray character, or export the file again")
+    if scan.utf8 and scan.non_ascii is not None:
+        raise FileRejected(f"{name}: {where(scan.non_ascii)}: the file is UTF-8, but the profile says 'encoding: {profile.encoding}' "
+                           f"(accented letters would load garbled) — set 'encoding: utf-8' in {profile.site_id}.yaml, or export "
+                           f"the file in {profile.encoding}")
+
+
+@contextlib.contextmanager
+def _readable(path: Path, profile: SiteProfile) -> Iterator[Path]:
+    """``path`` itself when DuckDB can read it as it is (UTF-8, LF or CRLF); else a UTF-8 copy with LF line ends, in memory.
+
+    The copy is a ``memfd`` (Linux): anonymous memory that dies with the process, so even a killed run
+    leaves no file with the site's raw ids behind (a temporary folder would stay after kill -9).
+    """
+    utf8 = codecs.lookup(profile.encoding).name in {"utf-8", "utf-8-sig"}
+    scan = _scan(path, check_utf8=not utf8)
+    _refuse_unreadable_bytes(path, scan, profile)
+    if utf8 and scan.line_endings in {"lf", "crlf"}:
+        yield path
+        return
+    newline = None if scan.line_endings in {"cr", "mixed"} else ""  # None: Python's universal newlines turn CR and CRLF into LF
+    with contextlib.ExitStack() as stack:
+        if hasattr(os, "memfd_create"):
+            fd = os.memfd_create("gist-registry-raw", os.MFD_CLOEXEC)
+            stack.callback(os.close, fd)
+            target = Path(f"/proc/self/fd/{fd}")
+        else:  # pragma: no cover - not Linux: removed on any exit but a kill
+            target = Path(stack.enter_context(tempfile.TemporaryDirectory())) / f"{path.stem}.utf8.csv"
+        with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
+            text = io.TextIOWrapper(src, encoding=profile.encoding, newline=newline)
+            try:
+                for chunk in iter(lambda: text.read(1 << 22), ""):
+                    dst.write(chunk)
+            except UnicodeDecodeError as err:
+                bad = _first_undecodable(path, profile.encoding)
+                raise FileRejected(f"{path.name}: {_position(path, bad, profile.delimiter)}: a byte that is not valid "
+                                   f"{profile.encoding} — check the profile's encoding") from err
+            finally:
+                text.detach()
+        yield target
+
+
+def _first_undecodable(path: Path, encoding: str) -> int:
+    """Offset of the first byte ``encoding`` cannot decode (only on the way to a rejection)."""
     try:
-        with path.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
-            for chunk in iter(lambda: src.read(1 << 22), ""):
-                dst.write(chunk)
+        path.read_bytes().decode(encoding)
     except UnicodeDecodeError as err:
-        raise FileRejected(f"{path.name}: cannot be decoded as {encoding} at byte {err.start} — check the profile's encoding") from err
-    return target
+        return err.start
+    return 0
 
 
 def _header(readable: Path, delimiter: str, name: str) -> list[str]:
-    """The header's column names (blanks trimmed); rejects a binary file, a missing header, a repeated or identifying name."""
-    with readable.open("rb") as handle:
-        if b"\x00" in handle.read(1 << 16):
-            raise FileRejected(f"{name}: contains NUL bytes — a binary file (or UTF-16); export the table as a CSV text file")
+    """The header's column names (blanks trimmed); rejects a missing header, a repeated or identifying name."""
     try:
         with readable.open(encoding="utf-8-sig", newline="") as handle:
             first = next(csv.reader(handle, delimiter=delimiter), [])
@@ -102,9 +260,11 @@ def _physical_lines(data: bytes, newlines: int | None = None) -> int:
     return (data.count(b"\n") if newlines is None else newlines) + (0 if data.endswith(b"\n") else 1)
 
 
-def _line_shifts(path: Path, delimiter: str, n_rows: int, rejected: list[int]) -> tuple[dict[int, int], dict[int, int]]:
-    """Where the file line of parsed data row ``k`` (0-based) stops being ``k + 2`` (header = line 1), and the
-    file line of each line DuckDB set aside.
+def _line_shifts(path: Path, delimiter: str, n_rows: int, rejected: list[int], name: str,
+                 fields: int) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """Where the file line of parsed data row ``k`` (0-based) stops being ``k + 2`` (header = line 1), the
+    file line of each line DuckDB set aside, and the lines it read though they have more than ``fields`` fields
+    (:func:`_padded_lines`).
 
     The first is ``{first row: shift}``: from that row on, each row's line is ``k + 2 + shift``.  It is
     empty in the usual file (one physical line per record, nothing set aside), so the line number is
@@ -114,12 +274,14 @@ def _line_shifts(path: Path, delimiter: str, n_rows: int, rejected: list[int]) -
     """
     data = path.read_bytes()
     if _physical_lines(data) == n_rows + len(rejected) + 1:
-        return {line - 1 - before: before for before, line in enumerate(sorted(rejected), start=1)}, {line: line for line in rejected}
+        padded = {line: n for line, n in _padded_lines(data, delimiter, fields).items() if line not in set(rejected)}
+        return ({line - 1 - before: before for before, line in enumerate(sorted(rejected), start=1)}, {line: line for line in rejected},
+                padded)
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=delimiter)
     next(reader, None)  # the header
     shifts, physical_of, previous_end, embedded_newlines = {}, {}, reader.line_num, reader.line_num - 1
-    set_aside, row, shift = set(rejected), 0, 0
-    for record in reader:
+    set_aside, row, shift, padded = set(rejected), 0, 0, {}
+    for record in _records(reader, name):
         start = previous_end + 1
         if record:
             duckdb_line = start - embedded_newlines
@@ -128,12 +290,62 @@ def _line_shifts(path: Path, delimiter: str, n_rows: int, rejected: list[int]) -
             else:
                 if start - row - 2 != shift:
                     shift = shifts[row] = start - row - 2
+                if len(record) > fields:
+                    padded[start] = len(record)
                 row += 1
         embedded_newlines += reader.line_num - start
         previous_end = reader.line_num
     if row != n_rows or len(physical_of) != len(set_aside):
-        raise FileRejected(f"{path.name}: could not align {n_rows} records with the file's lines")
-    return shifts, physical_of
+        raise FileRejected(f"{name}: could not align {n_rows} records with the file's lines")
+    return shifts, physical_of, padded
+
+
+def _records(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
+    """``reader``'s records; a quoted field spanning lines beyond the csv module's field limit rejects the file."""
+    try:
+        yield from reader
+    except csv.Error as err:
+        raise FileRejected(f"{name}: after line {getattr(reader, 'line_num', '?')}: a quoted field longer than "
+                           f"{MAX_LINE_BYTES // 1024} KiB ({err}) — a quote left open, or a field holding a document") from err
+
+
+def _positions(data: np.ndarray, byte: int) -> np.ndarray:
+    """Offsets of ``byte`` in ``data``, found in blocks (a whole-file mask would be as large as the file)."""
+    return np.concatenate([np.flatnonzero(data[lo:lo + _CHUNK] == byte) + lo for lo in range(0, max(data.size, 1), _CHUNK)])
+
+
+def _padded_lines(data: bytes, delimiter: str, fields: int) -> dict[int, int]:
+    """Line -> fields, for the lines with more fields than the header (one record per line).
+
+    DuckDB's reader takes a delimiter at the end of a line for a trailing delimiter, so a line with one field too
+    many, the last empty, passes as well formed: a stray delimiter at the start of a line whose last field is empty
+    would load every value one column to the right, the site's own patient id under a column that is not
+    pseudonymised.  The delimiters of every line are counted at C speed: ``bytes.translate`` keeps only
+    delimiters and line feeds, and the distance between line feeds is the count.  A line with a quote
+    character is split by the csv module instead (a quoted delimiter does not count).
+    """
+    keep = {10, ord(delimiter)}
+    skeleton = np.frombuffer(data.translate(None, bytes(b for b in range(256) if b not in keep)), dtype=np.uint8)
+    breaks = np.flatnonzero(skeleton == 10)
+    counts = np.diff(breaks, prepend=-1)  # delimiters + 1 = fields of each line ending in LF
+    if not data.endswith(b"\n"):
+        counts = np.append(counts, skeleton.size - (int(breaks[-1]) + 1 if breaks.size else 0) + 1)
+    over = np.flatnonzero(counts > fields)
+    over = over[over > 0]  # not the header
+    if over.size and b'"' in data:
+        lines = np.concatenate(([-1], _lf_positions(data)))
+        for position, index in enumerate(over.tolist()):
+            text = data[int(lines[index]) + 1:int(lines[index + 1]) if index + 1 < lines.size else len(data)]
+            if b'"' in text:
+                counts[index] = len(next(csv.reader([text.decode("utf-8", "replace").rstrip("\r")], delimiter=delimiter)))
+        over = over[counts[over] > fields]
+    return dict(zip((over + 1).tolist(), counts[over].tolist(), strict=True))
+
+
+def _lf_positions(data: bytes) -> np.ndarray:
+    """Offsets of the line feeds, found in blocks (a whole-file mask would be as large as the file)."""
+    array = np.frombuffer(data, dtype=np.uint8)
+    return np.concatenate([np.flatnonzero(array[lo:lo + _CHUNK] == 10) + lo for lo in range(0, max(array.size, 1), _CHUNK)])
 
 
 def _lines_of(data: bytes, newlines: np.ndarray, wanted: list[int]) -> list[bytes]:
@@ -163,14 +375,22 @@ def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, l
     return values if values.len() == len(lines) else None
 
 
-def _malformed_rows(rejects: list[tuple], header: list[str], delimiter: str) -> pl.DataFrame:
-    """Lines with the wrong number of fields, fields placed by position; blank ones stay blank (padding, not data)."""
+def _malformed_rows(rejects: list[tuple], header: list[str], delimiter: str, kept: str | None) -> pl.DataFrame:
+    """Lines with the wrong number of fields; blank ones stay blank (padding, not data).
+
+    Their fields cannot be placed: with one delimiter too many at the front, every value sits under the
+    next column, the site's patient id under a column that is not pseudonymised.  So only the field at
+    position of ``kept`` (the patient id's column) is kept, to be pseudonymised like every id; the
+    registrar's report reads the line itself from the archived file.
+    """
     records = []
+    position = header.index(kept) if kept in header else None
     for line, csv_line in rejects:
-        fields = next(csv.reader([csv_line.lstrip("\r\n")], delimiter=delimiter), [])
+        fields = next(csv.reader([csv_line.lstrip("\r\n")], delimiter=delimiter), [])  # under the csv field limit: see _scan
         blank = not any(field.strip() for field in fields)
+        value = fields[position] if position is not None and position < len(fields) else None
         records.append({LINE: line, PARSE_ERROR: None if blank else f"the line has {len(fields)} fields, the header has {len(header)}",
-                        **{column: (field or None) for column, field in zip(header, fields)}})
+                        **({kept: value or None} if position is not None else {})})
     schema = {LINE: pl.Int64, PARSE_ERROR: pl.Utf8, **{column: pl.Utf8 for column in header}}
     return pl.DataFrame(records, schema=schema)
 
@@ -232,10 +452,18 @@ def _file_line(shifts: str | None) -> tuple[str, str]:
     return "p.rowid + 2 + s.shift", f"ASOF JOIN {shifts} s ON p.rowid >= s.first_row"
 
 
+def _refuse_links(path: Path) -> None:
+    """A drop is the files the site put in its folder: a symbolic link (the file or the site folder) could point anywhere."""
+    for item, what in ((path, "file"), (path.parent, "site folder")):
+        if item.is_symlink():
+            raise FileRejected(f"{path.name}: the {what} {item} is a symbolic link — the registry reads only files placed in the "
+                               "site's own folder; copy the file there instead of linking it")
+
+
 def drop_staged_file(con: duckdb.DuckDBPyConnection, target: str) -> None:
     """Remove what :func:`stage_raw` made for ``target`` (also after a rejection part-way through)."""
     con.execute(f"DROP VIEW IF EXISTS {target}")
-    for part in ("parsed", "malformed", "shifts", "blank"):
+    for part in ("parsed", "malformed", "shifts", "blank", "miscounted"):
         con.execute(f"DROP TABLE IF EXISTS {target}_{part}")
 
 
@@ -247,29 +475,42 @@ def stage_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str, profile: S
     the malformed lines and the blank-row filter are a view over them, read by the insert into
     ``raw``.  Drop the temp objects with :func:`drop_staged_file`.
     """
+    _refuse_links(path)
     if path.stat().st_size == 0:
         raise FileRejected(f"{path.name}: the file is empty")
     spec = profile.tables[table]
     parsed = f"{target}_parsed"
-    with tempfile.TemporaryDirectory() as tmp:
-        readable = _utf8_copy(path, profile.encoding, Path(tmp))
+    with _readable(path, profile) as readable:
         header = _header(readable, profile.delimiter, path.name)
         present = {c: spec.source_column(c) for c in canonical_columns if spec.source_column(c) in header}
         rejects = _parse(con, readable, header, list(present.values()), profile.delimiter, path.name, parsed)
         parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
-        shifts, physical_of = _line_shifts(readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects])
+        shifts, physical_of, passed = _line_shifts(readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects], path.name,
+                                                   len(header))
     if shifts:
         _temp_table(con, f"{target}_shifts", pl.DataFrame(list({0: 0, **shifts}.items()), schema={"first_row": pl.Int64, "shift": pl.Int64},
                                                           orient="row"))
-    malformed = _malformed_rows([(physical_of[line], csv_line) for line, _, csv_line, _ in rejects], header, profile.delimiter)
+    malformed = _malformed_rows([(physical_of[line], csv_line) for line, _, csv_line, _ in rejects], header, profile.delimiter,
+                                present.get("patient_id"))
     _temp_table(con, f"{target}_malformed", malformed)
     line, join = _file_line(f"{target}_shifts" if shifts else None)
     columns = ", ".join(f"p.{_quoted(present[c])} AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
-    rows = (f"SELECT {line} AS {LINE}, NULL::VARCHAR AS {PARSE_ERROR}, {columns} FROM {parsed} p {join} "
+    parsed_columns, error = columns, "NULL::VARCHAR"
+    if passed:  # lines DuckDB took as well formed that are not: treated as the malformed lines are (see _malformed_rows)
+        _temp_table(con, f"{target}_miscounted", pl.DataFrame({LINE: list(passed), "fields": list(passed.values())},
+                                                              schema={LINE: pl.Int64, "fields": pl.Int64}))
+        join += f" LEFT JOIN {target}_miscounted m ON m.{LINE} = {line}"
+        error = f"CASE WHEN m.fields IS NOT NULL THEN 'the line has ' || m.fields || ' fields, the header has {len(header)}' END"
+        parsed_columns = ", ".join(f"p.{_quoted(present[c])} AS {c}" if c == "patient_id" and c in present
+                                   else f"CASE WHEN m.fields IS NULL THEN p.{_quoted(present[c])} END AS {c}" if c in present
+                                   else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
+    rows = (f"SELECT {line} AS {LINE}, {error} AS {PARSE_ERROR}, {parsed_columns} FROM {parsed} p {join} "
             f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns} FROM {target}_malformed p")
     # as a WHERE, DuckDB tests a row's next field only while its fields so far are blank (as an expression, NOT (...) or
     # FILTER (...), it tests every field of every row: 7x slower at 1M); the few blank lines are then left out by number
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target}_blank AS SELECT {LINE} FROM ({rows}) WHERE {_all_blank(canonical_columns)}")
+    # a malformed line keeps only its id's field, so it may look blank: it is not (PARSE_ERROR says it holds data)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {target}_blank AS SELECT {LINE} FROM ({rows}) "
+                f"WHERE {PARSE_ERROR} IS NULL AND {_all_blank(canonical_columns)}")
     blank_rows = con.execute(f"SELECT count(*) FROM {target}_blank").fetchall()[0][0]
     con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * FROM ({rows})"
                 + (f" WHERE {LINE} NOT IN (SELECT {LINE} FROM {target}_blank)" if blank_rows else ""))  # the usual file has none

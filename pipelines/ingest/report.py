@@ -109,10 +109,17 @@ def write_report(report: DropReport, archive_dir: Path) -> tuple[Path, Path]:
     html = _TEMPLATES.get_template("validation_report.html.j2").render(
         report=report, summary=summary, first_rows=first_rows, rows_per_check=ROWS_PER_CHECK, csv_name=CSV_NAME,
         generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
-    csv = findings.select(pl.lit(report.site_id).alias("site_id"), pl.lit(report.drop_id).alias("drop_id"), pl.all()).write_csv()
+    csv = formula_safe(findings.select(pl.lit(report.site_id).alias("site_id"), pl.lit(report.drop_id).alias("drop_id"), pl.all())).write_csv()
     _replace(html_path, html)
     _replace(csv_path, csv)
     return html_path, csv_path
+
+
+def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would run as a formula (starting with = + - @, tab or CR: CSV injection, OWASP)
+    get a leading apostrophe, which spreadsheets show as text; plain numbers such as ``-5`` are left as they are."""
+    risky = pl.col(pl.Utf8).str.contains(r"^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]") & ~pl.col(pl.Utf8).str.contains(r"^[+-]?\d+([.,]\d+)?$")
+    return frame.with_columns(pl.when(risky).then(pl.lit("'") + pl.col(pl.Utf8)).otherwise(pl.col(pl.Utf8)).name.keep())
 
 
 def _replace(path: Path, text: str) -> None:
