@@ -53,7 +53,8 @@ def _ingest(settings, only: list[str], instance: dg.DagsterInstance, resources: 
     from pipelines.ingest.drops import ignored_folders, site_ids
 
     for name in ignored_folders(settings.drop_dir):
-        print(f"ignored {settings.drop_dir / name}: not a site folder (lowercase letters, digits and _, from a letter)")
+        print(f"ignored {settings.drop_dir / name}: not a site folder (a symbolic link, or a name other than lowercase "
+              "letters, digits and _, from a letter)")
     present = site_ids(settings.drop_dir)
     for site in sorted(set(only) - set(present)):
         print(f"site {site}: NOT PROCESSED: no folder {settings.drop_dir / site}")

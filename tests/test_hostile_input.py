@@ -217,13 +217,14 @@ def test_a_symlinked_file_is_refused(tmp_path):
                   load_profile(tmp_path / "profiles" / "alpha.yaml"), ["patient_id"], "_t")
 
 
-def test_a_symlinked_site_folder_rejects_the_drop(con, settings, tmp_path):
+def test_a_symlinked_site_folder_is_not_processed_nor_archived(con, settings, tmp_path):
     _site(tmp_path, CANONICAL, f"{PATIENTS_HEADER}\n{GOOD_PATIENT}\n".encode())
     (tmp_path / "drops" / "alpha").rename(tmp_path / "outside")
     (tmp_path / "drops" / "alpha").symlink_to(tmp_path / "outside", target_is_directory=True)
     received = receive_drop(con, settings, "alpha")
-    assert received.status == "rejected" and "the site folder" in received.message and "is a symbolic link" in received.message
+    assert received.status == "not_processed" and "is a symbolic link" in received.message
     assert con.execute("SELECT count(*) FROM raw.patients").fetchall() == [(0,)]
+    assert not settings.archive_dir.exists() or not any(p.is_file() for p in settings.archive_dir.rglob("*"))
 
 
 # --- dialect traps in the mapping -----------------------------------------------------------------------------------

@@ -48,8 +48,8 @@ def site_drop_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     requests, new_sites = [], []
     known = set(context.instance.get_dynamic_partitions(site_partitions.name))
     for name in ignored_folders(settings.drop_dir):
-        context.log.warning(f"{settings.drop_dir / name}: ignored, not a site folder (site ids: lowercase letters, "
-                            "digits and _, starting with a letter, at most 40 characters)")
+        context.log.warning(f"{settings.drop_dir / name}: ignored, not a site folder (a symbolic link, or a name other than "
+                            "a site id: lowercase letters, digits and _, starting with a letter, at most 40 characters)")
     for site_id in site_ids(settings.drop_dir):
         folder = settings.drop_dir / site_id
         if not settled([p.stat().st_mtime for p in folder.iterdir()], time.time()):

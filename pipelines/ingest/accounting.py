@@ -55,7 +55,7 @@ def _fast_lines(data: bytes, delimiter: str) -> FileLines:
 
 def _csv_lines(text: str, delimiter: str) -> FileLines:
     """Records that may span lines (a quote in the file): Python's csv module, as a second opinion to DuckDB."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)  # CR-only files, as the load reads them
     next(reader, None)  # the header
     records, blank, previous_end = [], [], reader.line_num
     for record in reader:

@@ -20,7 +20,7 @@ HEADER_BYTES = 1 << 20  # a header longer than this is not a header
 def header_names(data: bytes, encoding: str, delimiter: str) -> list[str]:
     """The column names of the first record, blanks trimmed (undecodable bytes replaced: only names are wanted)."""
     text = data[:HEADER_BYTES].decode(encoding, errors="replace").removeprefix("\ufeff")
-    return [cell.strip() for cell in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])]
+    return [cell.strip() for cell in next(csv.reader(io.StringIO(text, newline=None), delimiter=delimiter), [])]
 
 
 def identifying_columns(drop: SiteDrop, profile: SiteProfile) -> dict[str, list[str]]:
