@@ -186,3 +186,13 @@ def test_the_rerun_of_a_rejected_drop_changes_nothing(con, settings, tmp_path):
     first, second = receive_drop(con, settings, "alpha"), receive_drop(con, settings, "alpha")
     assert first.status == second.status == "rejected" and first.message == second.message
     assert _rows(con, "SELECT count(*) FROM audit.drops") == [(1,)]
+
+
+def test_a_footer_with_a_value_only_in_an_unmapped_column_is_quarantined_not_skipped(con, settings, tmp_path):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT + ",", SECOND + ",", "," * 20 + "Total: 2 patients", "," * 20], [EPISODE])
+    patients = tmp_path / "drops" / "alpha" / "patients.csv"
+    patients.write_text(patients.read_text().replace(PATIENTS_HEADER, f"{PATIENTS_HEADER},Notes", 1))
+    received, loaded = _load(con, settings)
+    assert received.counts["patients"]["blank_rows"] == 1  # the padding line only
+    assert loaded.counts["patients"] == {"data_lines": 3, "filtered": 1, "loaded": 2, "quarantined": 1, "warnings": 0}
+    assert _rows(con, "SELECT line_number, check_id FROM audit.quarantine") == [(4, "completeness.required")]

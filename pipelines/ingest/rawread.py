@@ -401,12 +401,19 @@ def _drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
+UNMAPPED_BLANK = "_unmapped_blank"  # parsed rows: whether every column no canonical column maps to is blank too
+
+
 def _parse(con: duckdb.DuckDBPyConnection, readable: Path, header: list[str], keep: list[str], delimiter: str, name: str,
            target: str) -> list[tuple]:
-    """Every well-formed row's ``keep`` columns into temp table ``target`` (text, file order); returns the rejected lines."""
+    """Every well-formed row's ``keep`` columns into temp table ``target`` (text, file order), with ``UNMAPPED_BLANK``
+    (a line holding a value only in a column the profile does not map, a footer note say, is data, not padding);
+    returns the rejected lines."""
     _drop_rejects(con)
+    unmapped = [_quoted(column) for column in header if column not in keep]
+    selected = [*map(_quoted, keep), f"{_all_blank(unmapped) if unmapped else 'true'} AS {UNMAPPED_BLANK}"]
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(map(_quoted, keep)) or 'NULL AS no_column_kept'} FROM ({READ_SQL})",
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(selected)} FROM ({READ_SQL})",
                     {"path": str(readable), "delim": delimiter, "columns": {column: "VARCHAR" for column in header}})
         rejects = con.execute("SELECT line, any_value(error_type), any_value(csv_line), any_value(error_message) "
                               "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
@@ -504,15 +511,15 @@ def stage_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str, profile: S
         parsed_columns = ", ".join(f"p.{_quoted(present[c])} AS {c}" if c == "patient_id" and c in present
                                    else f"CASE WHEN m.fields IS NULL THEN p.{_quoted(present[c])} END AS {c}" if c in present
                                    else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
-    rows = (f"SELECT {line} AS {LINE}, {error} AS {PARSE_ERROR}, {parsed_columns} FROM {parsed} p {join} "
-            f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns} FROM {target}_malformed p")
+    rows = (f"SELECT {line} AS {LINE}, {error} AS {PARSE_ERROR}, {parsed_columns}, p.{UNMAPPED_BLANK} FROM {parsed} p {join} "
+            f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns}, true FROM {target}_malformed p")
     # as a WHERE, DuckDB tests a row's next field only while its fields so far are blank (as an expression, NOT (...) or
     # FILTER (...), it tests every field of every row: 7x slower at 1M); the few blank lines are then left out by number
     # a malformed line keeps only its id's field, so it may look blank: it is not (PARSE_ERROR says it holds data)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {target}_blank AS SELECT {LINE} FROM ({rows}) "
-                f"WHERE {PARSE_ERROR} IS NULL AND {_all_blank(canonical_columns)}")
+                f"WHERE {PARSE_ERROR} IS NULL AND {UNMAPPED_BLANK} AND {_all_blank(canonical_columns)}")
     blank_rows = con.execute(f"SELECT count(*) FROM {target}_blank").fetchall()[0][0]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * FROM ({rows})"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * EXCLUDE ({UNMAPPED_BLANK}) FROM ({rows})"
                 + (f" WHERE {LINE} NOT IN (SELECT {LINE} FROM {target}_blank)" if blank_rows else ""))  # the usual file has none
     extra = tuple(c for c in header if c not in set(present.values()))
     return StagedFile(target, tuple(header), extra, tuple(c for c in canonical_columns if c not in present),
