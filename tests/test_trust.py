@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import replace
 
 import duckdb
@@ -196,3 +197,23 @@ def test_a_footer_with_a_value_only_in_an_unmapped_column_is_quarantined_not_ski
     assert received.counts["patients"]["blank_rows"] == 1  # the padding line only
     assert loaded.counts["patients"] == {"data_lines": 3, "filtered": 1, "loaded": 2, "quarantined": 1, "warnings": 0}
     assert _rows(con, "SELECT line_number, check_id FROM audit.quarantine") == [(4, "completeness.required")]
+
+
+@pytest.mark.parametrize("attempt", range(3))  # without the guard, about one attempt in three lost rows
+def test_processes_opening_a_new_registry_at_once_never_write_over_each_other(tmp_path, attempt):
+    """Each of eight processes starts on a registry file that does not exist yet, commits a row and exits: all rows stay."""
+    script = textwrap.dedent(f"""
+        import sys, time
+        from pipelines.registry.connection import open_registry
+        time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # start together
+        con = open_registry({str(tmp_path / 'new.duckdb')!r}, {{}}, 60)
+        con.execute("CREATE TABLE IF NOT EXISTS t (writer INTEGER)")
+        con.execute("INSERT INTO t VALUES (?)", [int(sys.argv[1])])
+        con.close()""")
+    start = str(time.time() + 2)
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(n), start]) for n in range(8)]
+    assert [writer.wait(timeout=120) for writer in writers] == [0] * 8
+    con = duckdb.connect(str(tmp_path / "new.duckdb"), read_only=True)
+    assert sorted(con.execute("SELECT writer FROM t").fetchall()) == [(n,) for n in range(8)]
+    con.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.duckdb"]
