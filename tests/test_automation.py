@@ -127,7 +127,7 @@ def test_a_broken_drop_leaves_the_registry_as_it_was_and_yields_the_report(lande
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     report = Path(failure.step_failure_data.user_failure_data.metadata["validation_report"].value)
     assert report.parent == root / "archive" / site / keys[site].split(":")[0]  # the run key starts with the drop id
-    assert "rejected as a whole" in report.read_text(encoding="utf-8") and "NUL bytes" in report.read_text(encoding="utf-8")
+    assert "rejected as a whole" in report.read_text(encoding="utf-8") and "a NUL byte" in report.read_text(encoding="utf-8")
     con = _registry(root)
     assert [con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("core.patients", "raw.tki_episodes", "audit.quarantine")] == before
     assert con.execute("SELECT status FROM audit.drops WHERE site_id = ? ORDER BY received_at", [site]).fetchall() == [

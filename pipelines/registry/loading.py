@@ -22,14 +22,13 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.accounting import AccountingError, Balance, balance, file_lines
-from pipelines.ingest.checks import LINE_ACCOUNTING
+from pipelines.ingest.checks import DIRECT_IDENTIFIER, LINE_ACCOUNTING
 from pipelines.ingest.drops import DropError, SiteDrop, archive_drop, find_drop, sha256_of
 from pipelines.ingest.profiles import ProfileError, SiteProfile, load_profile
 from pipelines.ingest.rawread import LINE, FileRejected
 from pipelines.ingest.report import (FINDING_SCHEMA, DropReport, rejection_findings, report_paths, site_patient_ids, table_findings,
                                      write_report)
 from pipelines.ingest.screening import identifying_columns, refusal_message
-from pipelines.ingest.checks import DIRECT_IDENTIFIER
 from pipelines.ingest.site_drop import ValidatedTable, drop_staged, stage_drop, validate_drop
 from pipelines.registry import store
 from pipelines.settings import Settings
