@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.analyses import analysis_assets
-from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_job, site_drop_sensor
+from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_after_drops, refresh_job, site_drop_sensor
 from pipelines.defs.frames import analysis_frames
 from pipelines.defs.ingest import core_registry, every_row_accounted_for, raw_drop
 from pipelines.defs.publish import published_copy
@@ -18,7 +18,7 @@ defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=[every_row_accounted_for],
     jobs=[ingest_job, refresh_job],
-    sensors=[site_drop_sensor],
+    sensors=[site_drop_sensor, refresh_after_drops],
     schedules=[nightly_refresh],
     resources=default_resources(),
 )

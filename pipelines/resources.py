@@ -1,7 +1,9 @@
 """Dagster resources: the DuckDB file and the registry settings.
 
-Settings are read from the environment when a run needs them, so secrets such
-as the pseudonymisation key never pass through Dagster config or metadata.
+The code location loads without any secret: the resources hold only the database's path and
+connection settings; the pseudonymisation key is read from the environment by the steps that need
+it, when they run (``RegistrySettings.get``), so it never passes through Dagster config or metadata,
+and a run without it fails at its first step with the variable named.
 """
 
 from __future__ import annotations
@@ -43,8 +45,7 @@ class RegistryDatabase(DuckDBResource):
 
 
 def default_resources() -> dict[str, object]:
-    settings = load_settings()
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(with_key=False)
     return {"duckdb": RegistryDatabase(database=str(settings.duckdb_path), connection_config=settings.duckdb_config,
                                        lock_timeout_seconds=settings.lock_timeout_seconds),
             "registry": RegistrySettings()}

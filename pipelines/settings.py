@@ -144,8 +144,12 @@ def _analyst_dates() -> tuple[str, int]:
     return mode, int(days)
 
 
-def load_settings() -> Settings:
-    """Read and check the configuration from the environment (see README, 'Configuration'); a bad value names its variable."""
+def load_settings(*, with_key: bool = True) -> Settings:
+    """Read and check the configuration from the environment (see README, 'Configuration'); a bad value names its variable.
+
+    ``with_key=False`` leaves the pseudonymisation key out (empty): what loading the Dagster code location
+    needs, so it loads without a secret; every run step that needs the key reads the settings again.
+    """
     demo = os.environ.get("GIST_DEMO", "0").lower() in {"1", "true", "yes"}
     analyst_dates, analyst_date_shift_days = _analyst_dates()
     return Settings(
@@ -156,7 +160,7 @@ def load_settings() -> Settings:
         output_dir=_env_path("GIST_OUTPUT_DIR", "data/outputs"),
         data_cutoff=_cutoff(),
         min_cell_count=_env_int("GIST_MIN_CELL_COUNT", 5, 2, "published counts below it are suppressed"),
-        pseudonym_key=_pseudonym_key(demo),
+        pseudonym_key=_pseudonym_key(demo) if with_key else b"",
         demo=demo,
         publish_dir=_env_path("GIST_PUBLISH_DIR", "data/published"),
         duckdb_memory_limit=os.environ.get("GIST_DUCKDB_MEMORY_LIMIT", "1GB"),

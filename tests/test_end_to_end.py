@@ -29,10 +29,31 @@ def test_generator_truth_direction_is_recovered(registry):
     assert lower > 1.5 and upper < 8
 
 
-def test_definitions_load():
+def test_definitions_load_without_any_secret(tmp_path):
+    """The code location loads with no key (nor any other setting); the database file is not created by loading it."""
+    env = {name: value for name, value in __import__("os").environ.items() if not name.startswith("GIST_")}
+    env["GIST_DUCKDB_PATH"] = str(tmp_path / "r.duckdb")
     done = subprocess.run(["dagster", "definitions", "validate", "-w", str(ROOT / "workspace.yaml")], cwd=ROOT,
-                          capture_output=True, text=True, env={**__import__("os").environ, "GIST_DEMO": "1"})
+                          capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert not (tmp_path / "r.duckdb").exists()
+
+
+def test_a_run_without_a_key_fails_at_its_first_step_naming_the_variable(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from pipelines.defs.ingest import raw_drop, site_partitions
+    from pipelines.resources import default_resources
+
+    for name in ("GIST_PSEUDONYM_KEY", "GIST_PSEUDONYM_KEY_FILE", "GIST_DEMO"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GIST_DUCKDB_PATH", str(tmp_path / "r.duckdb"))
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(site_partitions.name, ["boston"])
+    result = dg.materialize([raw_drop], partition_key="boston", instance=instance, resources=default_resources(),
+                            raise_on_error=False)
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "raw_drop" and "GIST_PSEUDONYM_KEY" in str(failure.step_failure_data.error)
 
 
 def test_results_views_and_report_are_published(registry):

@@ -97,3 +97,20 @@ def test_a_run_that_failed_on_the_lock_is_retried_but_a_rejected_drop_is_not(sit
     assert not _launch(job, instance, rejected).success
     assert _tick(instance).run_key == rejected.run_key  # refused by its data: not run again until the drop changes
     assert _patients(root) == 1
+
+
+def test_loaded_drops_are_followed_by_one_refresh(site):
+    from pipelines.defs.automation import refresh_after_drops, refresh_job
+
+    root, instance, job = site
+    assert isinstance(refresh_after_drops(dg.build_sensor_context(instance=instance)), dg.SkipReason)  # nothing loaded yet
+    _write(root, [GOOD_PATIENT])
+    loaded = _launch(job, instance, _tick(instance))
+    first = refresh_after_drops(dg.build_sensor_context(instance=instance))
+    assert isinstance(first, dg.RunRequest) and first.run_key == f"after-{loaded.run_id}"
+    assert refresh_after_drops(dg.build_sensor_context(instance=instance)).run_key == first.run_key  # one refresh, not two
+    instance.add_run(dg.DagsterRun(job_name=refresh_job.name, run_id="refresh-1", status=dg.DagsterRunStatus.STARTED))
+    assert isinstance(refresh_after_drops(dg.build_sensor_context(instance=instance)), dg.SkipReason)  # in progress covers it
+    instance.add_run(dg.DagsterRun(job_name=job.name, run_id="ingest-2", status=dg.DagsterRunStatus.STARTED))
+    skipped = refresh_after_drops(dg.build_sensor_context(instance=instance))
+    assert isinstance(skipped, dg.SkipReason) and "still loading" in skipped.skip_message

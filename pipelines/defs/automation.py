@@ -1,4 +1,6 @@
-"""Drops are picked up without anyone starting a run; analyses refresh nightly."""
+"""Drops are picked up without anyone starting a run, and reach the results: once the drops that arrived
+together have loaded, one refresh of the analyses, views, report and published tiers follows; the
+nightly schedule refreshes them again for the cut-off date moving."""
 
 
 import time
@@ -44,7 +46,7 @@ def run_key_for(instance: dg.DagsterInstance, site_id: str, drop_key: str) -> st
 @dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def site_drop_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """One run per new drop or corrected profile (see :func:`run_key_for`); half-written folders wait a tick."""
-    settings = load_settings()
+    settings = load_settings(with_key=False)  # the sensor reads folders and profiles only
     requests, new_sites = [], []
     known = set(context.instance.get_dynamic_partitions(site_partitions.name))
     for name in ignored_folders(settings.drop_dir):
@@ -66,6 +68,36 @@ def site_drop_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         requests.append(dg.RunRequest(run_key=run_key_for(context.instance, site_id, drop_key), partition_key=site_id,
                                       tags={DROP_TAG: drop_key}))
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=[site_partitions.build_add_request(new_sites)])
+
+
+IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+               dg.DagsterRunStatus.STARTED]
+
+
+def refresh_wanted(instance: dg.DagsterInstance) -> str | dg.SkipReason:
+    """The run key of the refresh the latest loaded drops need, or why none is started now.
+
+    A refresh follows the last successful ingest run (its blocking line-accounting check passed, else
+    the run fails) once no other ingest is queued or running, so drops arriving together share one
+    refresh; a refresh already in progress, or started after that ingest ended, covers it.
+    """
+    loaded = instance.get_run_records(dg.RunsFilter(job_name=ingest_job.name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1)
+    if not loaded:
+        return dg.SkipReason("no drop has been loaded yet")
+    if instance.get_runs_count(dg.RunsFilter(job_name=ingest_job.name, statuses=IN_PROGRESS)):
+        return dg.SkipReason("drops are still loading: one refresh follows them all")
+    latest = loaded[0]
+    refreshes = instance.get_run_records(dg.RunsFilter(job_name=refresh_job.name), limit=1)
+    if refreshes and (refreshes[0].dagster_run.status in IN_PROGRESS or refreshes[0].create_timestamp.timestamp() >= (latest.end_time or 0)):
+        return dg.SkipReason("the latest refresh covers the latest loaded drop")
+    return f"after-{latest.dagster_run.run_id}"
+
+
+@dg.sensor(job=refresh_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def refresh_after_drops(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """Loaded drops reach the results without waiting for the nightly schedule (see :func:`refresh_wanted`)."""
+    wanted = refresh_wanted(context.instance)
+    return dg.RunRequest(run_key=wanted) if isinstance(wanted, str) else wanted
 
 
 nightly_refresh = dg.ScheduleDefinition(job=refresh_job, cron_schedule="0 2 * * *", default_status=dg.DefaultScheduleStatus.RUNNING)
