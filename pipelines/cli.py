@@ -1,11 +1,14 @@
-"""`gist-registry`: run the whole pipeline in-process through Dagster, without the UI.
+"""`gist-registry`: run the pipeline in-process through Dagster, without the UI, and look at what it holds.
 
-    gist-registry run [--demo] [--site SITE]     load the site drops, then refresh every analysis and publish
-    gist-registry ingest [--demo] [--site SITE]  load the site drops only
+    gist-registry run [--demo] [--site SITE]      load the site drops, then refresh every analysis and publish
+    gist-registry ingest [--demo] [--site SITE]   load the site drops only (several may run at once)
+    gist-registry status                          each site's latest drop and outcome, from audit.drops
+    gist-registry check-profile SITE [--drops D]  try a site's profile on its drop without loading anything
 
 Each site's outcome is printed on one line (loaded, unchanged, REJECTED by the checks, NOT PROCESSED for
-another reason), as recorded in audit.drops.  Exit status: 0 all clean, 1 a site or the refresh did not
-succeed, 2 a configuration error.
+another reason), as recorded in audit.drops.  Exit status: 0 every site clean; 1 the refresh failed;
+2 a configuration error (the variable is named); 3 the registry is held by another writer; 4 a drop was
+rejected by its data; 5 a site was not processed (no profile, a file missing, a crash).
 """
 
 from __future__ import annotations
@@ -13,8 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 
-import dagster as dg
+OK, REFRESH_FAILED, CONFIGURATION, LOCKED, REJECTED, NOT_PROCESSED = 0, 1, 2, 3, 4, 5
+EXIT_OF_STATUS = {"rejected": REJECTED, "not_processed": NOT_PROCESSED, "locked": LOCKED}
+SEVERITY = [OK, REFRESH_FAILED, REJECTED, NOT_PROCESSED, LOCKED]  # the exit status is the most severe outcome
 
 
 def _deepest_error(error: object) -> object:
@@ -24,30 +32,29 @@ def _deepest_error(error: object) -> object:
     return error
 
 
-def _site_outcome(result: dg.ExecuteInProcessResult) -> str:
-    """The site's outcome in one line, the same text the step recorded in audit.drops and Dagster shows."""
+def _site_outcome(result) -> tuple[str, str]:
+    """(status, line): the site's outcome, the same text the step recorded in audit.drops and Dagster shows."""
     for failure in result.get_step_failure_events():
         data = failure.step_failure_data
         if data.user_failure_data and "outcome" in data.user_failure_data.metadata:
-            return data.user_failure_data.metadata["outcome"].value
+            metadata = data.user_failure_data.metadata
+            return metadata["status"].value, metadata["outcome"].value
         error = _deepest_error(data.error)
         message = (error.message.strip().splitlines() or [""])[-1] if error else "unknown error"
-        return f"NOT PROCESSED, the site's previous data kept: the step {failure.step_key} failed ({message})"
-    outcome = [event.materialization.metadata["outcome"].value for event in result.get_asset_materialization_events()][-1]
+        status = "locked" if error is not None and error.cls_name == "RegistryLocked" else "not_processed"
+        return status, f"NOT PROCESSED, the site's previous data kept: the step {failure.step_key} failed ({message})"
+    metadata = [event.materialization.metadata for event in result.get_asset_materialization_events()][-1]
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     if failed_checks:
-        return (f"{outcome} — BUT the check {failed_checks[0].check_name} failed ({failed_checks[0].description}); "
-                "no analysis is refreshed until it passes")
-    return outcome
+        return "not_processed", (f"{metadata['outcome'].value} — BUT the check {failed_checks[0].check_name} failed "
+                                 f"({failed_checks[0].description}); no analysis is refreshed until it passes")
+    return metadata["status"].value, metadata["outcome"].value
 
 
-def _locked(result: dg.ExecuteInProcessResult) -> bool:
-    return any(getattr(_deepest_error(f.step_failure_data.error), "cls_name", "") == "RegistryLocked"
-               for f in result.get_step_failure_events())
+def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -> int:
+    """Load each site's drop, printing its outcome; returns the exit status its outcomes call for."""
+    import dagster as dg
 
-
-def _ingest(settings, only: list[str], instance: dg.DagsterInstance, resources: dict, quiet: dict) -> tuple[list[str], bool]:
-    """Load each site's drop, printing its outcome; returns the sites that did not load cleanly and whether the lock stopped it."""
     from pipelines.definitions import ASSETS
     from pipelines.defs.ingest import every_row_accounted_for, site_partitions
     from pipelines.ingest.drops import ignored_folders, site_ids
@@ -56,30 +63,34 @@ def _ingest(settings, only: list[str], instance: dg.DagsterInstance, resources: 
         print(f"ignored {settings.drop_dir / name}: not a site folder (a symbolic link, or a name other than lowercase "
               "letters, digits and _, from a letter)")
     present = site_ids(settings.drop_dir)
+    worst = OK
     for site in sorted(set(only) - set(present)):
         print(f"site {site}: NOT PROCESSED: no folder {settings.drop_dir / site}")
+        worst = NOT_PROCESSED
     sites = [site for site in present if not only or site in only]
+    if not sites:
+        print(f"No site folders in {settings.drop_dir}", file=sys.stderr)
+        return max(worst, NOT_PROCESSED, key=SEVERITY.index)
     instance.add_dynamic_partitions(site_partitions.name, sites)
-    failed = sorted(set(only) - set(present))
     for position, site in enumerate(sites):
         result = dg.materialize([*ASSETS, every_row_accounted_for], selection=dg.AssetSelection.groups("ingest"), partition_key=site,
                                 instance=instance, resources=resources, run_config=quiet, raise_on_error=False)
-        print(f"site {site}: {_site_outcome(result)}")
-        if not result.success or not all(c.passed for c in result.get_asset_check_evaluations()):
-            failed.append(site)
-        if _locked(result):
+        status, line = _site_outcome(result)
+        print(f"site {site}: {line}", flush=True)
+        worst = max(worst, EXIT_OF_STATUS.get(status, OK), key=SEVERITY.index)
+        if status == "locked":
             for later in sites[position + 1:]:
                 print(f"site {later}: NOT PROCESSED, the site's previous data kept: the registry is held by another writer")
-            return failed + sites[position + 1:], True
-    if not sites and not failed:
-        print(f"No site folders in {settings.drop_dir}", file=sys.stderr)
-        failed.append("")
-    return failed, False
+            break
+    return worst
 
 
-def _refresh(instance: dg.DagsterInstance, resources: dict, quiet: dict) -> bool:
+def _refresh(instance, resources: dict, quiet: dict) -> bool:
+    import dagster as dg
+
     from pipelines.definitions import ASSETS
 
+    print("refreshing the analyses, views, report and published tiers ...", flush=True)
     refresh = dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results", "publish"),
                              instance=instance, resources=resources, run_config=quiet, raise_on_error=False)
     if not refresh.success:
@@ -90,16 +101,25 @@ def _refresh(instance: dg.DagsterInstance, resources: dict, quiet: dict) -> bool
     return refresh.success
 
 
-def _main(command: str, demo: bool, only: list[str]) -> int:
+def _settings(demo: bool):
+    """The checked settings, or None after printing which variable is wrong."""
     if demo:
         os.environ["GIST_DEMO"] = "1"
     from pipelines.settings import ConfigurationError, load_settings
 
     try:
-        settings = load_settings()
+        return load_settings()
     except ConfigurationError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
-        return 2
+        return None
+
+
+def _load(command: str, demo: bool, only: list[str]) -> int:
+    settings = _settings(demo)
+    if settings is None:
+        return CONFIGURATION
+    import dagster as dg
+
     from pipelines.resources import default_resources
 
     if settings.demo:
@@ -107,11 +127,12 @@ def _main(command: str, demo: bool, only: list[str]) -> int:
     instance = dg.DagsterInstance.ephemeral()
     resources = default_resources()  # read from the environment now, after --demo set it
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # each outcome is printed once, by this command
-    failed, locked = _ingest(settings, only, instance, resources, quiet)
-    if locked:
-        print("Nothing refreshed: the registry is held by another writer.", file=sys.stderr)
-        return 1
-    refreshed = command == "ingest" or _refresh(instance, resources, quiet)
+    worst = _ingest(settings, only, instance, resources, quiet)
+    if worst == LOCKED:
+        print("Nothing refreshed: the registry is held by another writer (the published tiers stay readable).", file=sys.stderr)
+        return LOCKED
+    if command == "run" and not _refresh(instance, resources, quiet):
+        worst = max(worst, REFRESH_FAILED, key=SEVERITY.index)
     print(f"\nDuckDB registry : {settings.duckdb_path}  (schemas raw, core, audit, analysis, results)")
     if command == "run":
         from pipelines.publish import describe_tiers
@@ -121,19 +142,99 @@ def _main(command: str, demo: bool, only: list[str]) -> int:
         print(f"Report          : {settings.report_path}")
         print(f"Plots           : {settings.plots_dir}")
     print(f"Raw archive     : {settings.archive_dir}")
-    return 0 if refreshed and not failed else 1
+    return worst
+
+
+STATUS_SQL = """
+SELECT site_id, arg_max(status, received_at) AS status, arg_max(coalesce(drop_id, ''), received_at) AS drop_id,
+       max(received_at) AS at, arg_max(coalesce(message, ''), received_at) AS message,
+       arg_max(drop_id, received_at) FILTER (WHERE status = 'loaded') AS loaded_drop
+FROM audit.drops GROUP BY site_id ORDER BY site_id
+"""
+
+
+def _status() -> int:
+    """Each site's newest ledger entry and the drop its core rows come from, read-only."""
+    from pipelines.settings import ConfigurationError, load_settings
+
+    try:
+        settings = load_settings(with_key=False)
+    except ConfigurationError as err:
+        print(f"Configuration error: {err}", file=sys.stderr)
+        return CONFIGURATION
+    import duckdb
+
+    if not settings.duckdb_path.is_file():
+        print(f"No registry at {settings.duckdb_path} yet: run `gist-registry run` first.")
+        return OK
+    try:
+        con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    except duckdb.IOException as err:
+        print(f"The registry {settings.duckdb_path} is held by another writer ({str(err).splitlines()[0]}); "
+              f"the published tiers under {settings.publish_dir} stay readable.", file=sys.stderr)
+        return LOCKED
+    try:
+        rows = con.execute(STATUS_SQL).fetchall()
+    finally:
+        con.close()
+    for site, status, drop, at, message, loaded in rows:
+        held = f"core holds drop {loaded}" if loaded else "nothing loaded yet"
+        print(f"{site}: {status} {drop} at {at:%Y-%m-%d %H:%M} UTC; {held}" + (f"\n    {message}" if message else ""))
+    return OK
+
+
+def _check_profile(site: str, drops: Path | None) -> int:
+    """Try the site's profile on its drop in a throwaway registry: the outcome and the report, nothing kept but the report."""
+    from pipelines.settings import ConfigurationError, load_settings
+
+    try:
+        settings = replace(load_settings(with_key=False), pseudonym_key=os.urandom(32))  # nothing is kept: any key does
+    except ConfigurationError as err:
+        print(f"Configuration error: {err}", file=sys.stderr)
+        return CONFIGURATION
+    import duckdb
+
+    from pipelines.registry.ddl import create_registry
+    from pipelines.registry.loading import load_core, receive_drop
+
+    scratch = Path(tempfile.mkdtemp(prefix=f"gist-check-{site}-"))
+    trial = replace(settings, drop_dir=drops.resolve() if drops else settings.drop_dir, duckdb_path=scratch / "trial.duckdb",
+                    archive_dir=scratch / "reports")
+    con = duckdb.connect(str(trial.duckdb_path))
+    try:
+        create_registry(con)
+        result = receive_drop(con, trial, site)
+        if result.status == "received":
+            result = load_core(con, trial, site)
+    finally:
+        con.close()
+        trial.duckdb_path.unlink(missing_ok=True)
+        for copy in trial.archive_dir.rglob("*"):  # the trial's archived copies of the files: only the report stays
+            if copy.is_file() and not copy.name.startswith("validation_report"):
+                copy.unlink()
+    print(f"site {site} (a trial: nothing loaded into {settings.duckdb_path}): {result.summary()}")
+    return EXIT_OF_STATUS.get(result.status, OK)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gist-registry", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("run", "load every site drop, then refresh every analysis, the report and the published copies"),
+    for name, text in (("run", "load every site drop, then refresh every analysis, the report and the published tiers"),
                        ("ingest", "load site drops only (no refresh); several may run at once: each waits for the registry's lock")):
         command = commands.add_parser(name, help=text, description=text)
         command.add_argument("--demo", action="store_true", help="use the public demo pseudonymisation key (bundled sample data only)")
         command.add_argument("--site", action="append", default=[], metavar="SITE", help="only this site (repeatable)")
+    commands.add_parser("status", help="each site's latest drop and outcome (audit.drops), read-only")
+    check = commands.add_parser("check-profile", help="try a site's profile on its drop in a throwaway registry: outcome and "
+                                                      "validation report, nothing loaded")
+    check.add_argument("site")
+    check.add_argument("--drops", type=Path, help="drop folder holding <site>/ (default: GIST_DROP_DIR)")
     args = parser.parse_args(argv)
-    return _main(args.command, args.demo, args.site)
+    if args.command == "status":
+        return _status()
+    if args.command == "check-profile":
+        return _check_profile(args.site, args.drops)
+    return _load(args.command, args.demo, args.site)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
             "GIST_OUTPUT_DIR": str(tmp_path / "out"), "GIST_PUBLISH_DIR": str(tmp_path / "published"), **extra}
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["gist-registry", "run", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+def _run(env: dict[str, str], *args: str, command: str = "run") -> subprocess.CompletedProcess:
+    return subprocess.run(["gist-registry", command, *args], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
 def test_demo_run_loads_every_site_then_recognises_the_same_drops(tmp_path):
@@ -46,7 +46,7 @@ def test_each_site_gets_its_own_truthful_outcome(tmp_path):
     lines = [line for line in done.stdout.splitlines() if line.startswith("site ")]
     assert lines[0].startswith("site alpha: loaded 2 rows, quarantined 0: all 2 data lines accounted for")
     assert lines[1].startswith("site gamma: NOT PROCESSED") and "add gamma.yaml" in lines[1] and "validation report" not in lines[1]
-    assert done.returncode == 1
+    assert done.returncode == 5  # a site not processed
     con = duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True)
     assert con.execute("SELECT site_id, status FROM audit.drops WHERE status <> 'received' ORDER BY 1").fetchall() == [
         ("alpha", "loaded"), ("gamma", "not_processed")]
@@ -67,7 +67,7 @@ def test_a_locked_registry_is_reported_as_such_and_nothing_runs(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    assert done.returncode == 1
+    assert done.returncode == 3  # the lock
     assert "site alpha: NOT PROCESSED" in done.stdout and f"(PID {holder.pid})" in done.stdout, done.stdout + done.stderr[-2000:]
     assert "REJECTED" not in done.stdout and "Nothing refreshed" in done.stderr
 
@@ -76,3 +76,17 @@ def test_a_bad_setting_stops_before_anything_runs_and_names_the_variable(tmp_pat
     done = _run(_env(tmp_path, GIST_PSEUDONYM_KEY=KEY, GIST_MIN_CELL_COUNT="-3"))
     assert done.returncode == 2 and "GIST_MIN_CELL_COUNT=-3: must be at least 2" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "r.duckdb").exists()
+
+
+def test_status_and_a_trial_of_a_profile_load_nothing(tmp_path):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
+    env = _env(tmp_path, GIST_DROP_DIR=str(tmp_path / "drops"), GIST_PROFILES_DIR=str(tmp_path / "profiles"))
+    assert _run(env, command="status").stdout.startswith(f"No registry at {tmp_path / 'r.duckdb'} yet")
+    trial = _run(env, "alpha", command="check-profile")
+    assert trial.returncode == 0 and "(a trial: nothing loaded into" in trial.stdout and "all 2 data lines accounted for" in trial.stdout
+    report = Path(trial.stdout.rsplit("report: ", 1)[1].strip())
+    assert report.is_file() and sorted(p.name for p in report.parent.iterdir()) == ["validation_report.csv", "validation_report.html"]
+    assert not (tmp_path / "r.duckdb").exists() and not (tmp_path / "archive").exists()
+    (tmp_path / "drops" / "alpha" / "patients.csv").write_bytes(b"\x00binary")
+    rejected = _run(env, "alpha", command="check-profile")
+    assert rejected.returncode == 4 and "REJECTED by the checks" in rejected.stdout and "NUL byte" in rejected.stdout
