@@ -4,6 +4,7 @@ import json
 import time
 
 import duckdb
+import pytest
 
 from benchmarks.__main__ import main
 from benchmarks.bounds import SCRATCH, measure, report
@@ -11,6 +12,8 @@ from benchmarks.environment import RssSampler
 from benchmarks.report import FLOOR, INGEST, REFRESH, pipeline_peak_mb, table, targets, with_totals
 from fixtures.samples import write_cohort
 from pipelines.catalogue import load_catalogue
+
+pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (CI), not `-m 'not slow'`
 
 STAGES = ["floor (DuckDB read_csv)", "archive", "raw load", "profile mapping", "validation", "core load",
           "ingest to core (sum)", "analysis frames (SQL)", "plots", "results views (SQL)", "report (HTML)", "publishing",

@@ -7,8 +7,11 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
+
+pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (CI), not `-m 'not slow'`
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "cli-test-key-0123456789abcdef0123456789"
