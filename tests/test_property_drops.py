@@ -27,6 +27,10 @@ from tests.conftest import EPISODE, EPISODES_HEADER, GOOD_PATIENT, PATIENTS_HEAD
 PATIENTS = [GOOD_PATIENT.replace("P1,", f"P{i},") for i in range(1, 5)]
 EPISODES = [EPISODE.replace("P1", f"P{i}") for i in range(1, 5)] + ["P1,2,sunitinib,50,2016-01-10,,ongoing,SD"]
 FILES = {"patients.csv": PATIENTS_HEADER, "tki_episodes.csv": EPISODES_HEADER}
+SURGERIES = ["surgery_date,patient_id,intent,disease_status,resection,lesions_resected,largest_lesion_mm,tki_continued,clavien_dindo",
+             "2017-03-01,P1,cytoreductive,stable,R1,2,30,true,II", "2018-05-02,P2,salvage,focal_progression,R2,1,55,false,0"]
+PROGRESSIONS = ["patient_id,pattern,progression_date,progressing_lesions,secondary_mutation",
+                "P2,focal,2018-01-15,1,", "P3,multifocal,2019-02-01,4,KIT exon 17"]
 STATE = ("raw.patients", "raw.tki_episodes", "core.patients", "core.tki_episodes", "audit.quarantine", "audit.issues")
 
 ODD_VALUES = st.sampled_from(["", " ", "NA", "X", "-1", "99999", "1,5", "31.02.2020", "2015-13-01", "01/02/2015", "żółw",
@@ -43,7 +47,8 @@ EDIT = st.one_of(
     st.tuples(st.just("bad_bytes"), st.integers(0, 10)),
     st.tuples(st.just("repeat_id"), st.integers(0, 10), st.integers(0, 10)),
 )
-SITES = {"alpha": sorted(FILES), "solo": ["patients.csv"]}  # two tables; a single patients file
+# two tables; a single patients file; all four tables, columns in an order of their own
+SITES = {"alpha": sorted(FILES), "solo": ["patients.csv"], "full": ["patients.csv", "progressions.csv", "surgeries.csv", "tki_episodes.csv"]}
 
 
 def _apply(rows: list[list[str]], edit: tuple) -> list[list[str]] | bytes:
@@ -118,10 +123,17 @@ def base(tmp_path_factory):
     write_site(root, "solo", PATIENTS, [])
     (root / "drops" / "solo" / "tki_episodes.csv").unlink()
     (root / "profiles" / "solo.yaml").write_text("site_id: solo\ntables:\n  patients: {file: patients.csv}\n")
+    write_site(root, "full", PATIENTS, EPISODES)
+    for table, lines in (("surgeries", SURGERIES), ("progressions", PROGRESSIONS)):
+        (root / "drops" / "full" / f"{table}.csv").write_text("\n".join(lines) + "\n")
+    (root / "profiles" / "full.yaml").write_text("site_id: full\ntables:\n" + "".join(
+        f"  {table}: {{file: {table}.csv}}\n" for table in ("patients", "tki_episodes", "surgeries", "progressions")))
     con = duckdb.connect(str(settings.duckdb_path))
     create_registry(con)
     for site in SITES:
-        receive_drop(con, settings, site), load_core(con, settings, site)
+        assert receive_drop(con, settings, site).status == "received" and load_core(con, settings, site).status == "loaded"
+    assert [con.execute(f"SELECT count(*) FROM core.{t} WHERE site_id = 'full'").fetchall()[0][0]
+            for t in ("patients", "tki_episodes", "surgeries", "progressions")] == [4, 4, 2, 2]  # an overlapping episode held back
     con.close()
     return root, settings
 
