@@ -28,10 +28,9 @@ from benchmarks.environment import RssSampler, peak_rss_mb, use_cohort
 from benchmarks.spy import spied
 from pipelines import analyses
 from pipelines.catalogue import Analysis, load_catalogue
-from pipelines.ingest.profiles import load_profile
-from pipelines.ingest import site_drop
+from pipelines.ingest import site_drop, steps
 from pipelines.ingest.drops import site_ids
-from pipelines.registry import loading
+from pipelines.ingest.profiles import load_profile
 from pipelines.publish import publish
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.results import replace_catalogue
@@ -102,7 +101,7 @@ def connected(settings: Settings, step: Callable[[duckdb.DuckDBPyConnection], T]
         return step(con)
 
 
-def _each_site(sites: list[str], step: Callable[[duckdb.DuckDBPyConnection, str], loading.StepResult], settings: Settings,
+def _each_site(sites: list[str], step: Callable[[duckdb.DuckDBPyConnection, str], steps.StepResult], settings: Settings,
                expected: str) -> None:
     for site in sites:
         result = connected(settings, lambda con, s=site: step(con, s))
@@ -112,21 +111,21 @@ def _each_site(sites: list[str], step: Callable[[duckdb.DuckDBPyConnection, str]
 
 def receive_sites(settings: Settings, sites: list[str]) -> None:
     """The raw_drop asset's step for every site (archive + raw load)."""
-    _each_site(sites, lambda con, s: loading.receive_drop(con, settings, s), settings, "received")
+    _each_site(sites, lambda con, s: steps.receive_drop(con, settings, s), settings, "received")
 
 
 def load_sites(settings: Settings, sites: list[str]) -> None:
     """The core_registry asset's step for every site (mapping, validation, core load, report)."""
-    _each_site(sites, lambda con, s: loading.load_core(con, settings, s), settings, "loaded")
+    _each_site(sites, lambda con, s: steps.load_core(con, settings, s), settings, "loaded")
 
 
 def ingest(stages: Stages, settings: Settings, sites: list[str]) -> None:
-    with spied((loading, "find_drop"), (loading, "archive_drop")) as spent:
+    with spied((steps, "find_drop"), (steps, "archive_drop")) as spent:
         received = clock(lambda: receive_sites(settings, sites))
     peak = stages.memory.take_peak()
     stages.add("archive", spent["find_drop"] + spent["archive_drop"], peak)
     stages.add("raw load", received - stages.seconds["archive"], peak)
-    with spied((loading, "validate_drop"), (site_drop, "map_to_contract")) as spent:
+    with spied((steps, "validate_drop"), (site_drop, "map_to_contract")) as spent:
         loaded = clock(lambda: load_sites(settings, sites))
     peak = stages.memory.take_peak()
     stages.add("profile mapping", spent["map_to_contract"], peak)

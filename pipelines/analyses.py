@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.catalogue import Analysis, CatalogueError
-from pipelines.ingest.pseudonym import pseudonym_as_text
+from pipelines.columns import pseudonym_as_text
 from pipelines.registry.results import replace_tables
 from pipelines.settings import Settings
 from pipelines.stats.binary import BINARY_SCHEMA

@@ -195,7 +195,7 @@ def _check_profile(site: str, drops: Path | None) -> int:
     import duckdb
 
     from pipelines.registry.ddl import create_registry
-    from pipelines.registry.loading import load_core, receive_drop
+    from pipelines.ingest.steps import load_core, receive_drop
 
     scratch = Path(tempfile.mkdtemp(prefix=f"gist-check-{site}-"))
     trial = replace(settings, drop_dir=drops.resolve() if drops else settings.drop_dir, duckdb_path=scratch / "trial.duckdb",

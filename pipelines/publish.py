@@ -45,7 +45,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.pseudonym import create_pseudonym_table, pseudonym_as_text
+from pipelines.columns import pseudonym_as_text
+from pipelines.ingest.pseudonym import create_pseudonym_table
 from pipelines.settings import ANALYST_DATE_MODES, Settings
 
 AGGREGATE, ANALYST = "aggregate", "analyst"

@@ -3,7 +3,7 @@
 import pytest
 
 from pipelines.ingest.identifiers import direct_identifier
-from pipelines.registry.loading import load_core, receive_drop
+from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, PATIENTS_HEADER, write_site
 
 

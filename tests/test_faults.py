@@ -60,7 +60,7 @@ def test_twenty_ingest_processes_at_once_all_land_or_say_why(tmp_path):
 LOAD = textwrap.dedent("""
     import duckdb, sys
     from pipelines.registry.ddl import create_registry
-    from pipelines.registry.loading import load_core, receive_drop
+    from pipelines.ingest.steps import load_core, receive_drop
     from pipelines.settings import load_settings
     settings = load_settings()
     con = duckdb.connect(str(settings.duckdb_path), config=settings.duckdb_config)

@@ -23,7 +23,7 @@ import pytest
 from pipelines.ingest.identifiers import direct_identifier
 from pipelines.ingest.profiles import ProfileError, load_profile
 from pipelines.ingest.rawread import FileRejected, stage_raw
-from pipelines.registry.loading import load_core, receive_drop
+from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, EPISODES_HEADER, GOOD_PATIENT, PATIENTS_HEADER, ROOT, write_site
 
 SECRET = "SECRET-ID-"  # site patient ids no database table may hold in clear

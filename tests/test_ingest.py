@@ -10,7 +10,7 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from pipelines.ingest.pseudonym import create_pseudonym_table
 from pipelines.registry.ddl import create_registry
-from pipelines.registry.loading import load_core, receive_drop
+from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 
 

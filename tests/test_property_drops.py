@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings as hypothesis_setting
 from pipelines.ingest.checks import all_checks
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.integrity import registry_problems
-from pipelines.registry.loading import load_core, receive_drop
+from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, EPISODES_HEADER, GOOD_PATIENT, PATIENTS_HEADER, make_settings, write_site
 
 PATIENTS = [GOOD_PATIENT.replace("P1,", f"P{i},") for i in range(1, 5)]

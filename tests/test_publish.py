@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.publish import (AGGREGATE, ANALYST, LEGACY_DATABASE, SHIFT_CONTEXT, database_name, describe_tiers,
                                publish)
-from pipelines.registry.loading import load_core, receive_drop
+from pipelines.ingest.steps import load_core, receive_drop
 from pipelines.settings import ConfigurationError, load_settings
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from pipelines.publish import AGGREGATE, ANALYST, database_name, publish
-from pipelines.registry.loading import load_core, receive_drop
+from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, ROOT, write_site
 from tests.test_publish import loaded  # noqa: F401 - the fixture
 

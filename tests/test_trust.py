@@ -16,7 +16,7 @@ import pytest
 from pipelines.ingest import site_drop
 from pipelines.registry.connection import RegistryLocked, open_registry
 from pipelines.registry.integrity import registry_problems
-from pipelines.registry.loading import load_core, receive_drop
+from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, PATIENTS_HEADER, write_site
 
 SECOND = GOOD_PATIENT.replace("P1,", "P2,")
@@ -81,7 +81,7 @@ def test_a_load_that_does_not_account_for_every_line_is_refused_and_the_previous
         loaded = patients.loaded.head(2) if fault == "lose a row" else pl.concat([patients.loaded, patients.loaded.head(1)])
         return {**result, "patients": replace(patients, loaded=loaded)}
 
-    monkeypatch.setattr("pipelines.registry.loading.validate_drop", faulty)
+    monkeypatch.setattr("pipelines.ingest.steps.validate_drop", faulty)
     received, loaded = _load(con, settings)
     assert received.status == "received" and loaded.status == "rejected"
     assert _state(con)["core.patients"] == before["core.patients"]

@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from pipelines.registry.loading import load_core, receive_drop
+from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 
 

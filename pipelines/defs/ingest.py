@@ -6,7 +6,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.integrity import describe, registry_problems
-from pipelines.registry.loading import StepResult, load_core, receive_drop
+from pipelines.ingest.steps import StepResult, load_core, receive_drop
 from pipelines.resources import WRITER_POOL, RegistrySettings
 
 site_partitions = dg.DynamicPartitionsDefinition(name="site")

@@ -20,7 +20,8 @@ import hashlib
 
 import duckdb
 
-PSEUDONYM_TYPE = "UUID"  # the column type of patient_id in raw and core
+from pipelines.columns import PSEUDONYM_TYPE
+
 PSEUDONYM_HEX_CHARS = 32  # 128 bits: collision-free at any registry size
 _BLOCK = hashlib.sha256().block_size
 _HMAC_SQL = f"CAST(left(sha256($opad || unhex(sha256($ipad || encode($prefix || site_patient_id)))), {PSEUDONYM_HEX_CHARS}) AS {PSEUDONYM_TYPE})"
@@ -31,11 +32,6 @@ def trimmed_id(column: str) -> str:
     """SQL: the site's patient id with surrounding blanks trimmed, NULL when nothing is left."""
     blanks = " || ".join(f"chr({ord(c)})" for c in ID_BLANKS)  # inline: a view takes no parameters
     return f"nullif(trim({column}, {blanks}), '')"
-
-
-def pseudonym_as_text(column: str) -> str:
-    """SQL selecting a UUID column as its text form, for readers that would not show a UUID as one."""
-    return f"CAST({column} AS VARCHAR) AS {column}"
 
 
 def _pads(key: bytes) -> tuple[bytes, bytes]:

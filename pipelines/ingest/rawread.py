@@ -37,12 +37,11 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from pipelines.columns import LINE, PARSE_ERROR
 from pipelines.ingest.checks import DIRECT_IDENTIFIER, DUPLICATE_HEADER, FILE_UNREADABLE, Check
 from pipelines.ingest.identifiers import direct_identifier
 from pipelines.ingest.profiles import SiteProfile
 
-LINE = "line_number"
-PARSE_ERROR = "parse_error"  # why a line could not be split into the header's fields (NULL when it could)
 WHITESPACE = " \t\r\n\v\f"  # what a blank field may hold
 ROW_LEVEL_ERRORS = {"MISSING COLUMNS", "TOO MANY COLUMNS"}
 MAX_LINE_BYTES = 128 * 1024  # no registry row comes near; also the csv module's field limit, so it never fails on a line

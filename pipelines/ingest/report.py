@@ -20,7 +20,8 @@ import polars as pl
 
 from pipelines.ingest.checks import PATIENT_QUARANTINED, Check, all_checks
 from pipelines.ingest.profiles import SiteProfile
-from pipelines.ingest.rawread import LINE, PARSE_ERROR, stage_raw, values_on_lines
+from pipelines.columns import LINE, PARSE_ERROR
+from pipelines.ingest.rawread import stage_raw, values_on_lines
 
 HTML_NAME, CSV_NAME = "validation_report.html", "validation_report.csv"
 ROWS_PER_CHECK = 20
@@ -97,7 +98,7 @@ def _summary(findings: pl.DataFrame) -> list[dict]:
     return sorted(rows, key=lambda r: (order.get(r["severity"], 3), r["check_id"] == PATIENT_QUARANTINED.check_id, -r["count"], r["check_id"]))
 
 
-def write_report(report: DropReport, archive_dir: Path) -> tuple[Path, Path]:
+def write_validation_report(report: DropReport, archive_dir: Path) -> tuple[Path, Path]:
     """Write the HTML and CSV report beside the archived drop; returns (html, csv)."""
     html_path, csv_path = report_paths(archive_dir, report.site_id, report.drop_id)
     html_path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipelines.ingest.pseudonym import PSEUDONYM_TYPE
+from pipelines.columns import PSEUDONYM_TYPE
 from schemas.contract import CONTRACT, polars_schema
 
 SCHEMAS = ("raw", "core", "audit", "analysis", "results")

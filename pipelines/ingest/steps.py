@@ -21,13 +21,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.columns import LINE
+from pipelines.ingest import writes
 from pipelines.ingest.accounting import AccountingError, Balance, balance, file_lines
 from pipelines.ingest.checks import DIRECT_IDENTIFIER, LINE_ACCOUNTING
 from pipelines.ingest.drops import DropError, SiteDrop, archive_drop, find_drop, sha256_of
 from pipelines.ingest.profiles import ProfileError, SiteProfile, load_profile
-from pipelines.ingest.rawread import LINE, FileRejected
+from pipelines.ingest.rawread import FileRejected
 from pipelines.ingest.report import (FINDING_SCHEMA, DropReport, rejection_findings, report_paths, site_patient_ids, table_findings,
-                                     write_report)
+                                     write_validation_report)
 from pipelines.ingest.screening import identifying_columns, refusal_message
 from pipelines.ingest.site_drop import ValidatedTable, drop_staged, stage_drop, validate_drop
 from pipelines.registry import store
@@ -86,10 +88,10 @@ def _not_processed(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str | 
 def _reject(con: duckdb.DuckDBPyConnection, settings: Settings, drop: SiteDrop, err: FileRejected, archive_path: Path | None,
             profile_sha256: str) -> StepResult:
     """Record and report a drop refused as a whole; the site's rows are untouched."""
-    store.record_rejected(con, drop, str(err), str(archive_path) if archive_path else None, profile_sha256)
+    writes.record_rejected(con, drop, str(err), str(archive_path) if archive_path else None, profile_sha256)
     report = DropReport(drop.site_id, drop.drop_id, "rejected", {t: f.path.name for t, f in drop.files.items()},
                         rejection_findings(err.file, err.check, str(err)), rejection=str(err))
-    return StepResult(drop.site_id, drop.drop_id, "rejected", str(err), report=write_report(report, settings.archive_dir)[0])
+    return StepResult(drop.site_id, drop.drop_id, "rejected", str(err), report=write_validation_report(report, settings.archive_dir)[0])
 
 
 def receive_drop(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: str) -> StepResult:
@@ -125,7 +127,7 @@ def _receive(con: duckdb.DuckDBPyConnection, settings: Settings, drop: SiteDrop,
     archive_path = archive_drop(drop, settings.archive_dir)
     try:
         tables = stage_drop(con, drop, profile, settings.pseudonym_key)
-        store.replace_site_raw(con, drop, tables, str(archive_path), profile_sha256)
+        writes.replace_site_raw(con, drop, tables, str(archive_path), profile_sha256)
     except (FileRejected, DropError) as err:
         rejected = err if isinstance(err, FileRejected) else FileRejected(str(err))
         return _reject(con, settings, drop, rejected, archive_path, profile_sha256)
@@ -172,7 +174,7 @@ def _unbalanced(con: duckdb.DuckDBPyConnection, settings: Settings, received: st
                       profile_sha256=received.profile_sha256)
     report = DropReport(received.site_id, received.drop_id, "rejected", received.sources, pl.DataFrame(findings, schema=FINDING_SCHEMA),
                         {t: b.counts() for t, b in balances.items()}, rejection=message)
-    return StepResult(received.site_id, received.drop_id, "rejected", message, report=write_report(report, settings.archive_dir)[0])
+    return StepResult(received.site_id, received.drop_id, "rejected", message, report=write_validation_report(report, settings.archive_dir)[0])
 
 
 def load_core(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: str) -> StepResult:
@@ -200,7 +202,7 @@ def load_core(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: str) 
 
 def _load(con: duckdb.DuckDBPyConnection, settings: Settings, received: store.ReceivedDrop, profile: SiteProfile) -> StepResult:
     site_id = received.site_id
-    raw = {table: store.read_site_raw(con, site_id, table, list(polars_schema(table))) for table in received.sources}
+    raw = {table: writes.read_site_raw(con, site_id, table, list(polars_schema(table))) for table in received.sources}
     validated = validate_drop(raw, profile)
     balances = _balances(received, profile, validated)
     if not all(b.balanced for b in balances.values()):
@@ -208,10 +210,10 @@ def _load(con: duckdb.DuckDBPyConnection, settings: Settings, received: store.Re
     # the report shows only lines with findings: keep those, let the site's text rows go before the writes
     raw = {table: frame.filter(pl.col(LINE).is_in(validated[table].issues[LINE].implode())) for table, frame in raw.items()}
     try:
-        counts = store.replace_site_core(con, received, validated, {t: b.counts() for t, b in balances.items()})
+        counts = writes.replace_site_core(con, received, validated, {t: b.counts() for t, b in balances.items()})
     except AccountingError as err:
         return _unbalanced_write(con, settings, received, str(err))
-    html, _ = write_report(_loaded_report(received, site_id, profile, raw, validated, counts), settings.archive_dir)
+    html, _ = write_validation_report(_loaded_report(received, site_id, profile, raw, validated, counts), settings.archive_dir)
     return StepResult(site_id, received.drop_id, "loaded", "", counts, report=html)
 
 
