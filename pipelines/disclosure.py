@@ -151,28 +151,45 @@ class _System:
         return list(groups.values())
 
     def _protect(self, component: set[object], hidden: set[object]) -> set[object]:
+        """Withhold further cells of ``component`` until no small withheld value is determined.
+
+        Each round withholds, for every determined (or pinned) small value, the smallest published non-zero
+        count of an identity it is in (else of the component), unless an identity it is in already got one
+        this round; then the check runs again.  Greedy, not a minimal pattern.
+        """
         relations = [r for r in self.relations if next(iter(r)) in component]
         hidden = set(hidden)
+        by_key: dict[object, list[dict[object, int]]] = {}
+        for relation in relations:
+            for key in relation:
+                by_key.setdefault(key, []).append(relation)
+        order = lambda key: (self.values[key], str(key))  # noqa: E731
         for _ in range(len(component) + 1):
             exposed = self._determined(relations, hidden) or self._pinned(relations, hidden)
             if not exposed:
                 return hidden
-            target = exposed[0]
-            candidates = sorted((key for r in relations if target in r for key in r
-                                 if self.published[key] and key not in hidden and self.values[key] > 0),
-                                key=lambda key: (self.values[key], str(key)))
-            if not candidates:  # widen to the whole component
-                candidates = sorted((key for key in component if self.published[key] and key not in hidden
-                                     and self.values[key] > 0), key=lambda key: (self.values[key], str(key)))
-            if not candidates:
+            added: set[object] = set()
+            for target in exposed:
+                if any(key in added for r in by_key.get(target, []) for key in r):
+                    continue  # an identity of this value already lost a published cell this round
+                candidates = [key for r in by_key.get(target, []) for key in r
+                              if self.published[key] and key not in hidden and self.values[key] > 0]
+                if not candidates:  # widen to the whole component
+                    candidates = [key for key in component if self.published[key] and key not in hidden
+                                  and self.values[key] > 0]
+                if candidates:
+                    added.add(min(candidates, key=order))
+            if not added:
                 return hidden
-            chosen = next((c for c in candidates if target not in self._determined(relations, hidden | {c})),
-                          candidates[0])
-            hidden.add(chosen)
+            hidden |= added
         return hidden
 
     def _determined(self, relations: list[dict[object, int]], hidden: set[object]) -> list[object]:
-        """Small withheld values the published ones determine (rank test on the identities)."""
+        """Small withheld values the published ones determine.
+
+        ``x_j`` is determined by the identities iff the unit vector e_j lies in the row space of the
+        identities restricted to the withheld cells, i.e. iff its projection onto that row space has norm 1.
+        """
         sensitive = [key for key in hidden if self.small(key)]
         if not sensitive or not relations:
             return []
@@ -186,11 +203,11 @@ class _System:
             for key, coef in relation.items():
                 if key in index:
                     matrix[i, index[key]] = coef
-        _, singular, vt = np.linalg.svd(matrix)
+        _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
         rank = int((singular > 1e-9 * max(1.0, singular.max(initial=0))).sum())
-        null = vt[rank:]  # basis of the null space: the directions the withheld values can move in together
-        free = np.abs(null).max(axis=0) > 1e-9 if len(null) else np.zeros(len(columns), bool)
-        return sorted((key for key in sensitive if not free[index[key]]), key=lambda key: (self.values[key], str(key)))
+        projection = (vt[:rank] ** 2).sum(axis=0)  # |P e_j|^2 for every withheld cell j
+        return sorted((key for key in sensitive if projection[index[key]] > 1 - 1e-6),
+                      key=lambda key: (self.values[key], str(key)))
 
     def _pinned(self, relations: list[dict[object, int]], hidden: set[object]) -> list[object]:
         """Withheld cells (never 0) of one identity, all on one side, whose total equals their number: each is 1."""
@@ -221,7 +238,7 @@ def suppress(tables: Mapping[str, pd.DataFrame], min_cell_count: int) -> dict[st
     summary, curve = out.get("km_summary", pd.DataFrame()), out.get("km_curve", pd.DataFrame())
     at_risk = [at_risk_table(curve[curve["endpoint"] == endpoint], summary.loc[summary["endpoint"] == endpoint, "group"],
                              analysis_id=str(summary["analysis_id"].iloc[0]), endpoint=endpoint)
-               for endpoint in summary["endpoint"].unique()] if len(summary) else []
+               for endpoint in summary["endpoint"].unique()] if len(summary) and len(curve) else []
     out["km_at_risk"] = (pd.concat(at_risk, ignore_index=True) if at_risk
                          else pd.DataFrame(columns=list(AT_RISK_SCHEMA)).astype(AT_RISK_SCHEMA))
     system = _System(k)
@@ -301,7 +318,8 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
         system.relate({("E", p, g): 1, previous: -1}, ("events after", p, g, before))
     # models: their n and events against the groups', what they left out is derived
     for source in ("cox", "immortal_time"):
-        for (p, model), rows in t.get(source, pd.DataFrame()).groupby(["endpoint", "model"], sort=False):
+        models = t.get(source, pd.DataFrame())
+        for (p, model), rows in (models.groupby(["endpoint", "model"], sort=False) if len(models) else []):
             cells = {}
             for row, r in rows.iterrows():
                 for column in ("n", "events", "n_excluded_missing", "n_clusters"):

@@ -98,8 +98,9 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
     "v_quarantine_by_check": ("Quarantined rows by check", [
         ("Site", _text("site_id")), ("Table", _text("table_name")), ("Check", _text("check_id")), ("Rows", _text("rows"))]),
 }
-# The curve is drawn, not tabulated; limits fill their own box; Table 1 is pivoted (table_one_table).
-NOT_TABULATED = {"v_km_curve", "v_registry_sites", "v_quarantine_by_check", "v_limits", "v_table_one"}
+# The curve and its numbers at risk are drawn, not tabulated; limits fill their own box; Table 1 is pivoted
+# (table_one_table).
+NOT_TABULATED = {"v_km_curve", "v_numbers_at_risk", "v_registry_sites", "v_quarantine_by_check", "v_limits", "v_table_one"}
 KEYS = ("analysis_id", "endpoint")
 PLOT_CAPTIONS = {"km": "Kaplan-Meier curves with 95% CI and numbers at risk", "forest": "Hazard ratios (forest plot)",
                  "immortal_time": "Exposure effect: naive vs landmark vs time-varying Cox"}
