@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.catalogue import Analysis, CatalogueError
-from pipelines.disclosure import suppress
+from pipelines.disclosure import MARK, suppress
 from pipelines.ingest.pseudonym import pseudonym_as_text
 from pipelines.registry.results import replace_tables
 from pipelines.settings import Settings
@@ -22,6 +22,8 @@ from pipelines.stats import (
 IDENTIFIERS = ("subject_id", "patient_id")  # read as text whatever their type in the frames
 OBSERVATIONAL = ("Observational registry data, treatment not randomised: differences between groups may reflect who "
                  "was selected for each (confounding by indication); hazard ratios are associations, not effects.")
+WITHHELD_NOTE = (f"{MARK}: count withheld (from 1 to the registry's minimum cell count minus 1, or larger and withheld "
+                 "so that such a count cannot be derived from the others).")
 LIMITS_SCHEMA = {"analysis_id": "string", "endpoint": "string", "design": "string", "confounders_held": "string",
                  "confounders_not_held": "string", "few_events_groups": "string", "clustering": "string",
                  "immortal_time": "string", "footnote": "string"}
@@ -99,6 +101,10 @@ def _plots(analysis: Analysis, endpoint: str, results: EndpointResults, at_risk:
     """The endpoint's figures, drawn from its suppressed tables (counts withheld there print as ``supp.``)."""
     title = f"{analysis.title} — {endpoint}"
     stem = settings.plots_dir / f"{analysis.id}_{endpoint}"
+    flags = [t[[c for c in t.columns if c.endswith("_suppressed")]].to_numpy(bool)
+             for t in (results.km_summary, results.cox, results.immortal_time, at_risk[at_risk["endpoint"] == endpoint])]
+    if any(f.any() for f in flags):
+        footnote = f"{footnote} {WITHHELD_NOTE}"
     model = "multivariable" if analysis.covariates else "univariable"
     km = km_figure(None, results, title=title, footnote=footnote, time_label=f"Months from {analysis.origin}",
                    min_cell_count=settings.min_cell_count, at_risk=at_risk[at_risk["endpoint"] == endpoint])

@@ -172,17 +172,35 @@ class _System:
             for target in exposed:
                 if any(key in added for r in by_key.get(target, []) for key in r):
                     continue  # an identity of this value already lost a published cell this round
-                candidates = [key for r in by_key.get(target, []) for key in r
-                              if self.published[key] and key not in hidden and self.values[key] > 0]
-                if not candidates:  # widen to the whole component
-                    candidates = [key for key in component if self.published[key] and key not in hidden
-                                  and self.values[key] > 0]
-                if candidates:
+                _, candidates = self._nearest_published(target, by_key, hidden)
+                if candidates:  # the smallest of the nearest: in an identity with the value, else with a withheld cell
                     added.add(min(candidates, key=order))
             if not added:
                 return hidden
             hidden |= added
         return hidden
+
+    def _nearest_published(self, target: object, by_key: dict[object, list[dict[object, int]]],
+                           hidden: set[object]) -> tuple[int, list[object]]:
+        """Published non-zero counts in an identity with ``target`` (depth 0), else with a withheld cell that is
+        (depth 1), and so on: the cells whose withholding can break the chain that determines ``target``."""
+        seen, frontier = {target}, [target]
+        for depth in range(len(by_key)):
+            found, following = [], []
+            for key in frontier:
+                for relation in by_key.get(key, []):
+                    for other in relation:
+                        if other in seen:
+                            continue
+                        seen.add(other)
+                        if other in hidden:
+                            following.append(other)
+                        elif self.published[other] and self.values[other] > 0:
+                            found.append(other)
+            if found or not following:
+                return depth, found
+            frontier = following
+        return 0, []
 
     def _determined(self, relations: list[dict[object, int]], hidden: set[object]) -> list[object]:
         """Small withheld values the published ones determine.

@@ -246,7 +246,7 @@ def test_bounds_do_not_pin_a_withheld_small_count(attack):
                     bound -= sign * known[index]
             a_ub.append(row)
             b_ub.append(bound)
-    pinned = {}
+    pinned, unsolved = {}, []
     for i in hidden:
         if not 0 < truth[names[i]] < K:
             continue
@@ -254,11 +254,14 @@ def test_bounds_do_not_pin_a_withheld_small_count(attack):
         objective[column[i]] = 1
         ends = [linprog(sign * objective, A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None, A_eq=a_eq,
                         b_eq=b_eq, bounds=[(1, None)] * len(hidden), method="highs") for sign in (1, -1)]
-        assert all(e.status == 0 for e in ends), names[i]
+        if any(e.status != 0 for e in ends):  # a learned identity that does not hold here: no bound from it
+            unsolved.append(names[i])
+            continue
         low, high = ends[0].fun, -ends[1].fun
         if np.ceil(low - 1e-6) >= np.floor(high + 1e-6):
             pinned[names[i]] = (low, high, truth[names[i]])
     assert not pinned, f"withheld small counts pinned by bounds: {pinned}"
+    assert not unsolved, f"bounds not found (inconsistent identities?) for {unsolved}"
 
 
 def test_rates_and_percentages_do_not_give_counts_back(attack):
