@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 
 from pipelines.stats.plots import risk_table_times
 from pipelines.stats.table_one import ALL_GROUPS
@@ -53,6 +54,7 @@ COUNTS: dict[str, tuple[str, ...]] = {
     "binary_outcome": ("n", "n_missing", "events"),
     "table_one": ("n", "n_missing", "count"),
 }
+_TRIED = 6  # complements tried per determined value, on the identities around it
 AT_RISK_SCHEMA = {"analysis_id": "string", "endpoint": "string", "group": "string", "time": "float64",
                   "n_at_risk": "int64"}
 
@@ -125,13 +127,19 @@ class _System:
         return 0 < self.values[key] < self.k
 
     def solve(self) -> set[object]:
-        """The cells to withhold: primary, then complementary until no small value is determined."""
+        """The cells to withhold: primary, then complementary until no small value is determined.
+
+        Last, a complementary cell that the published ones determine anyway is published again: it adds
+        nothing an attacker could not compute (and the greedy rounds leave a few).
+        """
         if self.k <= 1:
             return set()
         hidden = {key for key in self.values if not self.published[key] or self.small(key)}
         for component in self._components():
             hidden |= self._protect(component, hidden & component)
-        return {key for key in hidden if self.published[key]}
+        redundant = [key for key in self._determined(self.relations, hidden, everything=True)
+                     if self.published[key] and not self.small(key)]
+        return {key for key in hidden if self.published[key]} - set(redundant)
 
     def _components(self) -> list[set[object]]:
         parent = {key: key for key in self.values}
@@ -172,13 +180,34 @@ class _System:
             for target in exposed:
                 if any(key in added for r in by_key.get(target, []) for key in r):
                     continue  # an identity of this value already lost a published cell this round
-                _, candidates = self._nearest_published(target, by_key, hidden)
-                if candidates:  # the smallest of the nearest: in an identity with the value, else with a withheld cell
-                    added.add(min(candidates, key=order))
+                chosen = self._complement(target, by_key, hidden)
+                if chosen is not None:
+                    added.add(chosen)
             if not added:
                 return hidden
             hidden |= added
         return hidden
+
+    def _complement(self, target: object, by_key: dict[object, list[dict[object, int]]],
+                    hidden: set[object]) -> object | None:
+        """The published cell to withhold so that ``target`` is no longer determined.
+
+        Candidates are the published non-zero counts in an identity with ``target`` or with a withheld cell
+        next to it; tried in order of how few identities they are in (a group's n is in many: withholding it
+        spreads), then value, on the identities around ``target`` (the global check follows every round).
+        Without one that frees it locally: the smallest of the nearest.
+        """
+        near = {target} | {key for r in by_key.get(target, []) for key in r if key in hidden}
+        candidates = {key for h in near for r in by_key.get(h, []) for key in r
+                      if key not in hidden and self.published[key] and self.values[key] > 0}
+        local = {id(r): r for h in near for r in by_key.get(h, [])}
+        ranked = sorted(candidates, key=lambda key: (len(by_key.get(key, [])), self.values[key], str(key)))
+        for key in ranked[:_TRIED]:
+            around = [*local.values(), *(r for r in by_key.get(key, []) if id(r) not in local)]
+            if target not in self._determined(around, hidden | {key}, [target]):
+                return key
+        _, nearest = self._nearest_published(target, by_key, hidden)
+        return min(nearest, key=lambda key: (self.values[key], str(key))) if nearest else None
 
     def _nearest_published(self, target: object, by_key: dict[object, list[dict[object, int]]],
                            hidden: set[object]) -> tuple[int, list[object]]:
@@ -202,13 +231,14 @@ class _System:
             frontier = following
         return 0, []
 
-    def _determined(self, relations: list[dict[object, int]], hidden: set[object]) -> list[object]:
+    def _determined(self, relations: list[dict[object, int]], hidden: set[object],
+                    among: list[object] | None = None, everything: bool = False) -> list[object]:
         """Small withheld values the published ones determine.
 
         ``x_j`` is determined by the identities iff the unit vector e_j lies in the row space of the
         identities restricted to the withheld cells, i.e. iff its projection onto that row space has norm 1.
         """
-        sensitive = [key for key in hidden if self.small(key)]
+        sensitive = [key for key in (hidden if among is None else among) if everything or self.small(key)]
         if not sensitive or not relations:
             return []
         columns = sorted(hidden, key=str)
@@ -221,9 +251,11 @@ class _System:
             for key, coef in relation.items():
                 if key in index:
                     matrix[i, index[key]] = coef
-        _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
-        rank = int((singular > 1e-9 * max(1.0, singular.max(initial=0))).sum())
-        projection = (vt[:rank] ** 2).sum(axis=0)  # |P e_j|^2 for every withheld cell j
+        # an orthonormal basis of the row space: rank-revealing QR of the transpose (cheaper than an SVD)
+        q, r, _ = scipy.linalg.qr(matrix.T, mode="economic", pivoting=True)
+        diagonal = np.abs(np.diag(r))
+        rank = int((diagonal > 1e-9 * max(1.0, diagonal.max(initial=0))).sum())
+        projection = (q[:, :rank] ** 2).sum(axis=1)  # |P e_j|^2 for every withheld cell j
         return sorted((key for key in sensitive if projection[index[key]] > 1 - 1e-6),
                       key=lambda key: (self.values[key], str(key)))
 
