@@ -78,11 +78,11 @@ def _legend_label(summary: pd.Series, hazard_ratio: str) -> str:
 
 def _at_risk_row(figure: Figure, ax: Axes, at_risk: pd.DataFrame, order: list[str], colours: dict[str, str]) -> None:
     """The numbers-at-risk table under the plot (subjects with time >= each tick), as suppressed."""
-    ax.text(0, -0.14, "At risk", transform=ax.transAxes, ha="right", va="top", fontsize=8.5, fontweight="bold")
+    ax.text(-0.035, -0.14, "At risk", transform=ax.transAxes, ha="right", va="top", fontsize=8.5, fontweight="bold")
     for line, label in enumerate(order, start=1):
         rows = at_risk[at_risk["group"] == label]
         y = -0.14 - 0.055 * line
-        ax.text(-0.01, y, label, transform=ax.transAxes, ha="right", va="top", fontsize=8.5, color=colours[label])
+        ax.text(-0.035, y, label, transform=ax.transAxes, ha="right", va="top", fontsize=8.5, color=colours[label])
         for _, row in rows.iterrows():
             ax.annotate(_published(row, "n_at_risk"), (row["time"], y), xycoords=("data", "axes fraction"),
                         ha="center", va="top", fontsize=8.5, annotation_clip=False)
