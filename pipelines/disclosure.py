@@ -20,8 +20,9 @@ The decision, for threshold k (``GIST_MIN_CELL_COUNT``):
   derived) small value must not be determined by the published values: it is determined exactly
   when the unit vector of its cell lies in the row space of the identities restricted to the
   withheld cells (equivalently: every null vector of that matrix is zero there).  While one is
-  determined, the smallest published non-zero count that makes it undetermined is withheld as
-  well, and the check repeats.  A second check covers what the rank test cannot see: withheld
+  determined, a nearby published non-zero count that makes it undetermined is withheld as well
+  (fewest identities first, then smallest; see ``_complement``), and the check repeats.  Complements
+  the published counts determine anyway are published again at the end.  A second check covers what the rank test cannot see: withheld
   counts are never 0, so an identity whose withheld cells must sum to exactly their number would
   give each of them away as 1; another cell of that identity is then withheld too.
 * Primary and complementary cells are flagged alike (one flag, one mark): telling them apart
@@ -61,11 +62,6 @@ AT_RISK_SCHEMA = {"analysis_id": "string", "endpoint": "string", "group": "strin
 
 def flag(column: str) -> str:
     return f"{column}_suppressed"
-
-
-def printed(value: object, suppressed: object) -> str:
-    """A count as every published output prints it: :data:`MARK` when withheld."""
-    return MARK if bool(suppressed) else f"{int(value)}"
 
 
 def at_risk_table(km_curve: pd.DataFrame, groups: Iterable[str], **keys: object) -> pd.DataFrame:
