@@ -5,7 +5,8 @@ landmarks, 1 man among 10 known sexes, 2 missing, ...) goes through the real pip
 (run_analysis, the results SQL layer, the report, the plot).  The attacker then:
 
 * learns, without being told, every linear identity between the published counts: the same
-  analysis is run on many random cohorts of the same design without suppression, and the null space
+  analysis is run on 160 random cohorts of the same design without suppression (and, to make it
+  stronger than a real attacker, on the target's true counts), and the null space
   of the matrix (cohorts x published cells) is exactly the set of linear relations that hold on every
   cohort (n = events + censored, (all) = sum of groups, the same count in two views, ...);
 * solves those identities for the withheld cells of the target (rank test, then the value), and
@@ -43,7 +44,8 @@ from pipelines.sql_models import define_settings, run_layer
 K = 5
 ANALYSIS = Analysis(id="attack", title="Disclosure attack", seed="000", endpoints=("OS",), groups=("A", "B", "C"),
                     reference="A", covariates=("sex",), characteristics=("sex", "size_mm"), landmarks=(6.0, 12.0),
-                    binary_outcome=BinaryOutcome("OS", 12.0), confounders_not_held="everything")
+                    binary_outcome=BinaryOutcome("OS", 12.0), exposure="surgery_months", exposure_landmarks=(6.0,),
+                    confounders_not_held="everything")
 COUNT_HEADERS = {"n", "Events", "At risk", "Events so far", "Observed", "Outcome unknown", "Missing", "A", "B", "C", "(all)"}
 LAST = 30.0  # every cohort's longest follow-up (a censored subject of A), so every cohort has the same plot ticks
 # (view, key columns, count columns): what is published, cell by cell
@@ -59,8 +61,8 @@ VIEWS = {
 }
 
 
-def _subject(group, time, event, sex, size):
-    return {"group_label": group, "aval": time, "cnsr": 1 - event, "sex": sex, "size_mm": size}
+def _subject(group, time, event, sex, size, surgery=None):
+    return {"group_label": group, "aval": time, "cnsr": 1 - event, "sex": sex, "size_mm": size, "surgery_months": surgery}
 
 
 def target_cohort() -> pd.DataFrame:
@@ -69,8 +71,8 @@ def target_cohort() -> pd.DataFrame:
     # A: 40 subjects, 37 events (30 before 6 months, 2 between 6 and 12, 5 after), 3 censored (small)
     for i in range(30):
         rows.append(_subject("A", 0.2 + 0.18 * i, 1, "male" if i % 2 else "female", 50.0 + i))
-    rows += [_subject("A", t, 1, "female", 60.0) for t in (7.0, 9.0)]
-    rows += [_subject("A", t, 1, "male", 61.0 + t) for t in (13.0, 14.5, 16.0, 18.0, 20.0)]
+    rows += [_subject("A", t, 1, "female", 60.0, surgery=t - 3.0) for t in (7.0, 9.0)]
+    rows += [_subject("A", t, 1, "male", 61.0 + t, surgery=t / 2) for t in (13.0, 14.5, 16.0, 18.0, 20.0)]
     rows += [_subject("A", t, 0, "male", None) for t in (25.0, 27.0)]
     rows.append(_subject("A", LAST, 0, "female", None))
     # B: 3 subjects (small n): 2 events, 1 censored before 12 months
@@ -79,18 +81,28 @@ def target_cohort() -> pd.DataFrame:
     sexes = ["male"] + ["female"] * 9 + [None, None]
     times = [(1.0, 1), (2.0, 1), (3.0, 1), (4.0, 1), (5.0, 1), (14.0, 1), (10.0, 0), (11.0, 0), (15.0, 0), (18.0, 0),
              (20.0, 0), (22.0, 0)]
-    rows += [_subject("C", t, e, s, 70.0 + i) for i, ((t, e), s) in enumerate(zip(times, sexes, strict=True))]
+    rows += [_subject("C", t, e, s, 70.0 + i, surgery=t / 3 if i % 3 == 0 else None)
+             for i, ((t, e), s) in enumerate(zip(times, sexes, strict=True))]
     return pd.DataFrame(rows)
 
 
 def random_cohort(rng: np.random.Generator) -> pd.DataFrame:
-    """A cohort of the same design (groups, levels, landmarks, last follow-up) with random counts."""
-    rows = [_subject("A", LAST, 0, "female", 50.0), _subject("A", 1.0 + rng.random(), 1, "male", 51.0)]
+    """A cohort of the same design (groups, levels, landmarks, last follow-up) with random counts.
+
+    Sizes, event rates, the shape of follow-up, exposure and missingness vary by cohort and group, so
+    that an ordering or identity that holds on every cohort holds because of what the counts are.
+    """
+    rows = [_subject("A", LAST, 0, "female", 50.0, 2.0), _subject("A", 1.0 + rng.random(), 1, "male", 51.0),
+            _subject("A", 8.0 + rng.random(), 1, "female", 52.0, 7.0), _subject("A", 9.0 + rng.random(), 1, "male", 53.0)]
     for group in ANALYSIS.groups:
+        events, shape = rng.uniform(0.05, 0.95), rng.uniform(0.3, 3, 2)
+        exposed, missing, men = rng.uniform(0, 0.8), rng.uniform(0, 0.4), rng.uniform(0.1, 0.9)
         for _ in range(int(rng.integers(1, 25))):
-            sex = None if rng.random() < 0.15 else ("male" if rng.random() < rng.uniform(0.2, 0.8) else "female")
-            size = None if rng.random() < 0.15 else float(rng.normal(60, 15))
-            rows.append(_subject(group, float(rng.uniform(0.05, LAST - 0.5)), int(rng.random() < 0.6), sex, size))
+            sex = None if rng.random() < missing else ("male" if rng.random() < men else "female")
+            size = None if rng.random() < missing else float(rng.normal(60, 15))
+            time = float(0.05 + (LAST - 0.6) * rng.beta(*shape))
+            surgery = float(rng.uniform(0, time)) if rng.random() < exposed else None
+            rows.append(_subject(group, time, int(rng.random() < events), sex, size, surgery))
     return pd.DataFrame(rows)
 
 
@@ -119,7 +131,7 @@ def published_cells(con: duckdb.DuckDBPyConnection) -> dict[tuple, object]:
 
 @pytest.fixture(scope="module")
 def attack(tmp_path_factory):
-    """The target published with k = 5, its true counts, and the cells of 120 random cohorts without suppression."""
+    """The target published with k = 5, its true counts, and the cells of 160 random cohorts without suppression."""
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path_factory.mktemp("attack"))
@@ -137,7 +149,7 @@ def attack(tmp_path_factory):
         truth = published_cells(con)
         rng = np.random.default_rng(2024)
         learned = []
-        while len(learned) < 120:
+        while len(learned) < 160:
             _load(con, random_cohort(rng))
             run_analysis(con, ANALYSIS, open_settings)
             cells = published_cells(con)
@@ -147,6 +159,9 @@ def attack(tmp_path_factory):
     run_analysis(con, ANALYSIS, settings)
     published = published_cells(con)
     assert set(published) == set(truth)
+    # the target's own true counts join the learning rows: what the attacker learns then holds on the target
+    # too (an identity or ordering true on 160 cohorts but not on this one would only mislead it)
+    learned.append([truth[key] for key in truth])
     yield con, settings, truth, published, np.array(learned, dtype=float)
     con.close()
 
@@ -257,7 +272,7 @@ def test_bounds_do_not_pin_a_withheld_small_count(attack):
             unsolved.append(names[i])
             continue
         low, high = ends[0].fun, -ends[1].fun
-        if np.ceil(low - 1e-6) >= np.floor(high + 1e-6):
+        if np.ceil(low - 1e-6) >= np.floor(high + 1e-6) and round(low) == truth[names[i]]:
             pinned[names[i]] = (low, high, truth[names[i]])
     assert not pinned, f"withheld small counts pinned by bounds: {pinned}"
     assert not unsolved, f"bounds not found (inconsistent identities?) for {unsolved}"
