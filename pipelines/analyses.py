@@ -10,6 +10,7 @@ import pandas as pd
 
 from pipelines.catalogue import Analysis, CatalogueError
 from pipelines.columns import pseudonym_as_text
+from pipelines.disclosure import MARK, suppress
 from pipelines.registry.results import replace_tables
 from pipelines.settings import Settings
 from pipelines.stats.binary import BINARY_SCHEMA
@@ -21,6 +22,8 @@ from pipelines.stats import (
 IDENTIFIERS = ("subject_id", "patient_id")  # read as text whatever their type in the frames
 OBSERVATIONAL = ("Observational registry data, treatment not randomised: differences between groups may reflect who "
                  "was selected for each (confounding by indication); hazard ratios are associations, not effects.")
+WITHHELD_NOTE = (f"{MARK}: count withheld (from 1 to the registry's minimum cell count minus 1, or larger and withheld "
+                 "so that such a count cannot be derived from the others).")
 LIMITS_SCHEMA = {"analysis_id": "string", "endpoint": "string", "design": "string", "confounders_held": "string",
                  "confounders_not_held": "string", "few_events_groups": "string", "clustering": "string",
                  "immortal_time": "string", "footnote": "string"}
@@ -68,7 +71,11 @@ def endpoint_frame(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint:
 
 
 def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.DataFrame:
-    """The stated limits of one comparison (results.limits), and the footnote every plot of it carries."""
+    """The stated limits of one comparison (results.limits), and the footnote every plot of it carries.
+
+    ``results.km_summary`` should carry the ``events_suppressed`` flags of :func:`pipelines.disclosure.suppress`:
+    the groups with few events are listed with their events as published (withheld ones as ``supp.``).
+    """
     held = ", ".join(analysis.covariates) or None
     few = few_events_note(results.km_summary) or None
     clustering = (f"subjects are not independent: Cox models use robust variance clustered on {analysis.cluster}; "
@@ -89,13 +96,18 @@ def _keyed(table: pd.DataFrame, analysis_id: str, endpoint: str | None, **extra:
     return pd.concat([keys, table], axis=1)
 
 
-def _plots(analysis: Analysis, endpoint: str, frame: pd.DataFrame, results: EndpointResults, footnote: str,
+def _plots(analysis: Analysis, endpoint: str, results: EndpointResults, at_risk: pd.DataFrame, footnote: str,
            settings: Settings) -> dict[str, Path]:
+    """The endpoint's figures, drawn from its suppressed tables (counts withheld there print as ``supp.``)."""
     title = f"{analysis.title} — {endpoint}"
     stem = settings.plots_dir / f"{analysis.id}_{endpoint}"
+    flags = [t[[c for c in t.columns if c.endswith("_suppressed")]].to_numpy(bool)
+             for t in (results.km_summary, results.cox, results.immortal_time, at_risk[at_risk["endpoint"] == endpoint])]
+    if any(f.any() for f in flags):
+        footnote = f"{footnote} {WITHHELD_NOTE}"
     model = "multivariable" if analysis.covariates else "univariable"
-    km = km_figure(frame, results, title=title, footnote=footnote, time_label=f"Months from {analysis.origin}",
-                   min_cell_count=settings.min_cell_count)
+    km = km_figure(None, results, title=title, footnote=footnote, time_label=f"Months from {analysis.origin}",
+                   min_cell_count=settings.min_cell_count, at_risk=at_risk[at_risk["endpoint"] == endpoint])
     plots = {f"km_{endpoint}": save_png(km, Path(f"{stem}_km.png")),
              f"forest_{endpoint}": save_png(forest_figure(results.cox, model=model, title=title, footnote=footnote),
                                             Path(f"{stem}_forest.png"))}
@@ -105,9 +117,9 @@ def _plots(analysis: Analysis, endpoint: str, frame: pd.DataFrame, results: Endp
     return plots
 
 
-def _analyse_one(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint: str, settings: Settings,
-                 tables: dict[str, list[pd.DataFrame]]) -> tuple[EndpointResults, dict[str, Path]]:
-    """One endpoint's statistics (its tables appended to ``tables``) and plots.
+def _analyse_one(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint: str,
+                 tables: dict[str, list[pd.DataFrame]]) -> EndpointResults:
+    """One endpoint's statistics (its tables appended to ``tables``).
 
     A function of its own so that each endpoint's frame is released before the next is read:
     at a million subjects two frames at once cost ~0.4 GB of peak memory.
@@ -119,8 +131,6 @@ def _analyse_one(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint: s
                               cluster=analysis.cluster)
     for name, table in result.tables(analysis_id=analysis.id, endpoint=endpoint).items():
         tables.setdefault(name, []).append(table)
-    stated = limits(analysis, endpoint, result)
-    tables.setdefault("limits", []).append(stated)
     outcome = analysis.binary_outcome
     if outcome and outcome.endpoint == endpoint:
         counts = binary_outcome(frame.assign(outcome=event_within(frame, outcome.within_months)), "outcome",
@@ -129,17 +139,37 @@ def _analyse_one(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint: s
     if endpoint == analysis.endpoints[0]:  # the subjects are the same for every endpoint
         characteristics = table_one(frame, analysis.characteristics, groups=list(analysis.groups))
         tables["table_one"] = [_keyed(characteristics, analysis.id, None)]
-    return result, _plots(analysis, endpoint, frame, result, stated["footnote"].iloc[0], settings)
+    return result
+
+
+def _published(tables: dict[str, pd.DataFrame], endpoint: str) -> EndpointResults:
+    """One endpoint's tables as suppressed (with the ``<count>_suppressed`` flags), for its plots and limits."""
+    def part(name: str) -> pd.DataFrame:
+        frame = tables[name]
+        return frame[frame["endpoint"] == endpoint].drop(columns=["analysis_id", "endpoint"]).reset_index(drop=True)
+    return EndpointResults(**{name: part(name) for name in EndpointResults.__dataclass_fields__})
 
 
 def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: Settings) -> AnalysisOutput:
-    """Every endpoint's statistics, the binary outcome, Table 1 and the limits, stored in results.*; plots as PNG."""
+    """Every endpoint's statistics, the binary outcome, Table 1 and the limits, stored in results.*; plots as PNG.
+
+    Small counts are withheld once, for the whole analysis, by :func:`pipelines.disclosure.suppress`
+    before anything is written or drawn: the tables carry its flags (which the ``results.v_*`` views
+    read), and the limits and plots are made from the flagged tables.
+    """
     check_frame_columns(con, analysis)
-    tables: dict[str, list[pd.DataFrame]] = {}
-    results, plots = {}, {}
-    for endpoint in analysis.endpoints:
-        results[endpoint], endpoint_plots = _analyse_one(con, analysis, endpoint, settings, tables)
-        plots |= endpoint_plots
+    parts: dict[str, list[pd.DataFrame]] = {}
+    results = {endpoint: _analyse_one(con, analysis, endpoint, parts) for endpoint in analysis.endpoints}
     no_outcome = pd.DataFrame(columns=list(BINARY_SCHEMA)).astype(BINARY_SCHEMA)  # still replaces stale rows
-    tables.setdefault("binary_outcome", [_keyed(no_outcome, analysis.id, None, within_months=float("nan"))])
-    return AnalysisOutput(results, plots, replace_tables(con, analysis.id, tables))
+    parts.setdefault("binary_outcome", [_keyed(no_outcome, analysis.id, None, within_months=float("nan"))])
+    keys = {"analysis_id": "string", "endpoint": "string"}
+    tables = suppress({name: pd.concat(frames, ignore_index=True).astype(keys) for name, frames in parts.items()},
+                      settings.min_cell_count)
+    plots: dict[str, Path] = {}
+    stated = []
+    for endpoint in analysis.endpoints:
+        published = _published(tables, endpoint)
+        stated.append(limits(analysis, endpoint, published))
+        plots |= _plots(analysis, endpoint, published, tables["km_at_risk"], stated[-1]["footnote"].iloc[0], settings)
+    tables["limits"] = pd.concat(stated, ignore_index=True)
+    return AnalysisOutput(results, plots, replace_tables(con, analysis.id, {name: [t] for name, t in tables.items()}))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -41,31 +43,38 @@ def con(settings):
 
 def test_counts_below_the_threshold_are_withheld_and_others_kept(con):
     rows = dict(con.execute("SELECT \"group\", n FROM results.v_survival_summary").fetchall())
-    assert rows == {"A": 40, "B": None}
+    assert rows["B"] is None
     raw = dict(con.execute("SELECT \"group\", n FROM results.km_summary").fetchall())
     assert raw == {"A": 40, "B": 3}  # the internal table keeps the truth; only the published view hides it
-    at_risk = con.execute("SELECT r.n_at_risk, v.n_at_risk, v.suppressed FROM results.km_landmarks AS r "
+    # A's 40 is withheld too: Table 1's (all) column publishes 43 subjects, and 43 - 40 would give B's 3 back
+    assert con.execute("SELECT n, n_suppressed FROM results.v_survival_summary WHERE \"group\" = 'A'").fetchall() \
+        in ([(None, True)], [(40, False)])
+    at_risk = con.execute("SELECT r.n_at_risk, v.n_at_risk, v.n_at_risk_suppressed FROM results.km_landmarks AS r "
                           "JOIN results.v_survival_at_landmarks AS v ON v.\"group\" = r.\"group\" AND v.time_months = r.time "
                           "WHERE r.\"group\" = 'B' AND r.n_at_risk > 0").fetchall()
     assert at_risk and all(published is None and flagged for _, published, flagged in at_risk)
 
 
-def test_threshold_comes_from_the_settings(con):
-    define_settings(con, None, 2)
-    assert dict(con.execute("SELECT \"group\", n FROM results.v_survival_summary").fetchall()) == {"A": 40, "B": 3}
+def test_threshold_comes_from_the_settings(con, settings):
+    run_analysis(con, ANALYSIS, dataclasses.replace(settings, min_cell_count=1000))  # every non-zero count is small
+    assert con.execute("SELECT bool_and(n IS NULL AND (events IS NULL OR events_suppressed)) "
+                       "FROM results.v_survival_summary").fetchone()[0]
+    run_analysis(con, ANALYSIS, dataclasses.replace(settings, min_cell_count=1))  # 1: nothing is withheld
+    assert not con.execute("SELECT bool_or(n_suppressed OR events_suppressed OR censored_suppressed) "
+                           "FROM results.v_survival_summary").fetchone()[0]
 
 
 def test_report_shows_every_analysis_with_suppressed_cells_marked(con, settings):
     report = render_report(con, [ANALYSIS], settings)
     assert ANALYSIS.title in report and "Not recorded by the registry, so not adjusted for: everything" in report
-    assert "&lt;5" in report
+    assert "supp." in report and "&lt;5" not in report
     assert "Kaplan-Meier summary" in report and "Hazard ratios" in report and "Log-rank test" in report
     assert "Characteristics (Table 1)" in report and "size_mm" in report
     assert report.count("data:image/png;base64,") == 2  # the KM curve and the forest plot of the one endpoint
 
 
 def test_formatting_reads_like_a_paper():
-    assert count(None, 5) == "<5" and count(1234, 5) == "1,234"
+    assert count(None, 5) == "supp." and count(1234, 5) == "1,234"
     assert estimate_ci(12.34, 9.8, float("nan"), 1) == "12.3 (9.8–NR)"
     assert estimate_ci(None, None, None, missing="not reached") == "not reached"
     assert (p_value(0.0004), p_value(0.0456), p_value(None)) == ("<0.001", "0.046", "—")
@@ -77,7 +86,8 @@ def test_plots_print_small_numbers_at_risk_as_published(con, settings):
 
     frame = con.execute("SELECT group_label AS \"group\", aval AS time_months, 1 - cnsr AS event FROM analysis.toy").df()
     figure = km_figure(frame, analyse_endpoint(frame, reference_group="A"), min_cell_count=5)
-    at_risk = next(t.get_text() for ax in figure.axes for t in ax.get_xticklabels() if "At risk" in t.get_text())
     legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
-    assert any("B (n=<5" in label for label in legend)
-    assert at_risk.splitlines()[-1].split()[-1] == "<5"  # group B's row at time 0: 3 subjects
+    assert any("B (n=supp." in label for label in legend)
+    row_b = [t.get_text() for t in figure.axes[0].texts]
+    assert "At risk" in row_b and "supp." in row_b  # group B's row at time 0: 3 subjects
+    assert "3" not in row_b

@@ -56,7 +56,8 @@ def _text(column: str) -> Callable[[Row, int], str]:
 
 
 def _count(column: str) -> Callable[[Row, int], str]:
-    return lambda r, k: count(r[column], k)
+    """A count as the view publishes it: its ``<column>_suppressed`` flag, else NULL, reads ``supp.``."""
+    return lambda r, k: count(None if r.get(f"{column}_suppressed") else r[column], k)
 
 
 LAYOUTS: dict[str, tuple[str, list[Column]]] = {
@@ -97,8 +98,9 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
     "v_quarantine_by_check": ("Quarantined rows by check", [
         ("Site", _text("site_id")), ("Table", _text("table_name")), ("Check", _text("check_id")), ("Rows", _text("rows"))]),
 }
-# The curve is drawn, not tabulated; limits fill their own box; Table 1 is pivoted (table_one_table).
-NOT_TABULATED = {"v_km_curve", "v_registry_sites", "v_quarantine_by_check", "v_limits", "v_table_one"}
+# The curve and its numbers at risk are drawn, not tabulated; limits fill their own box; Table 1 is pivoted
+# (table_one_table).
+NOT_TABULATED = {"v_km_curve", "v_numbers_at_risk", "v_registry_sites", "v_quarantine_by_check", "v_limits", "v_table_one"}
 KEYS = ("analysis_id", "endpoint")
 PLOT_CAPTIONS = {"km": "Kaplan-Meier curves with 95% CI and numbers at risk", "forest": "Hazard ratios (forest plot)",
                  "immortal_time": "Exposure effect: naive vs landmark vs time-varying Cox"}
@@ -123,7 +125,7 @@ def _table(view: str, columns: list[str], rows: list[Row], min_cell_count: int) 
     if view in LAYOUTS:
         caption, layout = LAYOUTS[view]
         return Table(caption, [h for h, _ in layout], [[fmt(r, min_cell_count) for _, fmt in layout] for r in rows])
-    shown = [c for c in columns if c not in KEYS]
+    shown = [c for c in columns if c not in KEYS and not c.endswith("_suppressed")]
     caption = view.removeprefix("v_").replace("_", " ").capitalize()
     return Table(caption, shown, [[cell(c, r[c], min_cell_count) for c in shown] for r in rows])
 
@@ -159,7 +161,11 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
         if r is None:
             return MISSING
         if r["kind"] == "continuous":
+            if r["n_suppressed"]:
+                return f"n {count(None, min_cell_count)}"
             return f"{number(r['median'], 1)} ({number(r['q1'], 1)}–{number(r['q3'], 1)})"
+        if r["count_suppressed"]:
+            return count(None, min_cell_count)
         return f"{count(r['count'], min_cell_count)} ({number(r['percent'], 0)}%)" if r["percent"] is not None \
             else count(r["count"], min_cell_count)
 
@@ -167,7 +173,8 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
     for (variable, level), by_group in lines.items():
         first = next(iter(by_group.values()))
         label = variable if level is None else f"{variable}: {level}"
-        missing = by_group.get("(all)", first)["n_missing"]
+        whole = by_group.get("(all)", first)
+        missing = None if whole["n_missing_suppressed"] else whole["n_missing"]
         body.append([label, *[value(by_group.get(g)) for g in groups], count(missing, min_cell_count),
                      first["test"] or "", p_value(first["p"])])
     return Table("Characteristics (Table 1): median (IQR) or n (%)", ["", *groups, "Missing", "Test", "p"], body)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
-# Columns holding counts of patients: NULL there means "suppressed" (sql/results/00_suppression.sql).
+# Columns holding counts of patients: NULL there means "withheld" (sql/results/00_suppression.sql).
 COUNT_COLUMNS = frozenset({"n", "events", "censored", "n_at_risk", "n_events", "observed", "patients",
-                           "tki_episodes", "surgeries", "progressions"})
+                           "tki_episodes", "surgeries", "progressions", "n_missing", "count", "n_excluded_missing"})
 MISSING = "—"
+WITHHELD = "supp."  # pipelines.disclosure.MARK: the same for every withheld count, small or complementary
 
 
 def is_missing(value: object) -> bool:
@@ -15,8 +16,12 @@ def is_missing(value: object) -> bool:
 
 
 def count(value: object, min_cell_count: int) -> str:
-    """A count, or ``<k`` where the results views suppressed it."""
-    return f"<{min_cell_count}" if is_missing(value) else f"{int(value):,}"
+    """A count, or ``supp.`` where the results views withheld it.
+
+    Not ``<k``: a withheld count is a count from 1 to k - 1 or a larger one withheld so that such a count
+    cannot be derived, and the views do not say which (that would narrow it down again).
+    """
+    return WITHHELD if is_missing(value) else f"{int(value):,}"
 
 
 def number(value: object, digits: int = 2) -> str:

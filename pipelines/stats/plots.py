@@ -8,21 +8,18 @@ with the numbers beside it.
 
 from __future__ import annotations
 
-import re
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from lifelines.plotting import add_at_risk_counts
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
 
 from pipelines.stats.endpoint import EndpointResults
-from pipelines.stats.frame import GROUP, TIME, select_groups
-from pipelines.stats.km import fit_kaplan_meier
+from pipelines.stats.frame import GROUP
 
 _HR_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 _FOOTNOTE_SIZE = 8
@@ -56,28 +53,46 @@ def _hazard_ratio_label(cox: pd.DataFrame, label: str) -> str:
     return f"HR {_interval(hr['hr'], hr['hr_lower'], hr['hr_upper'], 2)}"
 
 
-def _published(count: int, min_cell_count: int) -> str:
-    """A count as the results views publish it: ``<k`` from 1 to k - 1 (sql/results/00_suppression.sql)."""
-    return f"<{min_cell_count}" if 0 < count < min_cell_count else str(count)
+WITHHELD = "supp."  # pipelines.disclosure.MARK: how every published output prints a withheld count
 
 
-def _legend_label(summary: pd.Series, hazard_ratio: str, min_cell_count: int) -> str:
+def _published(row: pd.Series, column: str) -> str:
+    """A count as published: ``supp.`` where pipelines.disclosure flagged it (``<column>_suppressed``).
+
+    A table without the flag prints nothing at all for the count (``?``) rather than risk an unchecked one.
+    """
+    flagged = row.get(f"{column}_suppressed")
+    if flagged is None or pd.isna(flagged):
+        return "?"
+    return WITHHELD if flagged else str(int(row[column]))
+
+
+def _legend_label(summary: pd.Series, hazard_ratio: str) -> str:
     if summary["n"] == 0:
         return f"{summary['group']} (no subjects)"
     median = (_interval(summary["median"], summary["median_lower"], summary["median_upper"], 1)
               if summary["median_reached"] else "not reached")
-    n, events = (_published(int(summary[c]), min_cell_count) for c in ("n", "events"))
+    n, events = (_published(summary, c) for c in ("n", "events"))
     return f"{summary['group']} (n={n}, events={events}): median {median}; {hazard_ratio}"
 
 
-def _suppress_at_risk(figure: Figure, ax: Axes, min_cell_count: int) -> None:
-    """Rewrite the numbers-at-risk row that lifelines drew, publishing small counts as ``<k``."""
-    small = lambda match: _published(int(match.group(1)), min_cell_count)  # noqa: E731
-    for other in figure.axes:
-        if other is ax:
-            continue
-        labels = [re.sub(r"(?m)(?<![\w.])(\d+)(?=[ \t]*$)", small, t.get_text()) for t in other.get_xticklabels()]
-        other.set_xticks(other.get_xticks(), labels, ha="right")
+def _at_risk_row(figure: Figure, ax: Axes, at_risk: pd.DataFrame, order: list[str], colours: dict[str, str]) -> None:
+    """The numbers-at-risk table under the plot (subjects with time >= each tick), as suppressed."""
+    ax.text(-0.035, -0.14, "At risk", transform=ax.transAxes, ha="right", va="top", fontsize=8.5, fontweight="bold")
+    for line, label in enumerate(order, start=1):
+        rows = at_risk[at_risk["group"] == label]
+        y = -0.14 - 0.055 * line
+        ax.text(-0.035, y, label, transform=ax.transAxes, ha="right", va="top", fontsize=8.5, color=colours[label])
+        for _, row in rows.iterrows():
+            ax.annotate(_published(row, "n_at_risk"), (row["time"], y), xycoords=("data", "axes fraction"),
+                        ha="center", va="top", fontsize=8.5, annotation_clip=False)
+
+
+def risk_table_times(last_time: float) -> np.ndarray:
+    """The times of the Kaplan-Meier plot's numbers-at-risk row (its x ticks), from the last follow-up time."""
+    last_time = last_time if np.isfinite(last_time) and last_time > 0 else 1.0
+    ticks = MaxNLocator(nbins=8, steps=[1, 2, 3, 6, 10]).tick_values(0, last_time)
+    return np.round(ticks[(ticks >= 0) & (ticks <= last_time * 1.02)], 9)
 
 
 def _title(title: str, logrank: pd.DataFrame) -> str:
@@ -87,17 +102,19 @@ def _title(title: str, logrank: pd.DataFrame) -> str:
     return f"{title}\nlog-rank {_p_value(test['p'])} (chi-square {test['statistic']:.2f}, df {int(test['df'])})"
 
 
-def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
-              time_label: str = "Months from origin", footnote: str = "", min_cell_count: int = 0) -> Figure:
+def km_figure(frame: pd.DataFrame | None, results: EndpointResults, *, title: str = "",
+              time_label: str = "Months from origin", footnote: str = "", min_cell_count: int = 0,
+              at_risk: pd.DataFrame | None = None) -> Figure:
     """Kaplan-Meier curves per group with CI bands, censor marks, dashed medians and numbers at risk.
 
     Parameters
     ----------
     frame
-        The analysis frame the results were computed from (the at-risk table refits lifelines
-        Kaplan-Meier curves from it, as ``add_at_risk_counts`` needs fitters).
+        Not used (the figure is drawn from ``results`` alone); kept for callers that pass it.
     results
-        Output of :func:`pipelines.stats.endpoint.analyse_endpoint` for that frame.
+        Output of :func:`pipelines.stats.endpoint.analyse_endpoint`, ideally as suppressed by
+        :func:`pipelines.disclosure.suppress` (its ``<count>_suppressed`` flags); without the flags
+        they are computed here for this endpoint alone with ``min_cell_count``.
     title
         First title line; the log-rank test is added below it.
     time_label
@@ -105,22 +122,25 @@ def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
     footnote
         Text under the figure, e.g. the confounders the comparison cannot adjust for.
     min_cell_count
-        Counts from 1 to this minus 1 (n, events, numbers at risk) are printed as ``<k``, as
-        in the published results views; 0 prints every count.
+        The threshold of the suppression, when ``results`` is not suppressed yet (1 or less: none).
+    at_risk
+        The numbers at risk at the tick times, flagged (``km_at_risk`` of :func:`pipelines.disclosure.suppress`);
+        computed with the flags when not given.
 
     The legend gives each group's n, events, median (95% CI) and univariable HR (95% CI)
-    against the reference group.
+    against the reference group; counts the suppression withheld print as ``supp.``.
     """
+    if "n_suppressed" not in results.km_summary.columns or at_risk is None:
+        results, at_risk = _suppressed(results, min_cell_count)
     order = results.km_summary["group"].tolist()
-    data, _ = select_groups(frame, order)
     footnote_inches = _footnote_inches(footnote)
     figure = Figure(figsize=(10, 6.5 + 0.35 * len(order) + footnote_inches))
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
-    fitters = []
+    colours = {}
     for index, summary in results.km_summary.iterrows():
-        colour = _COLOURS[index % len(_COLOURS)]
-        label = _legend_label(summary, _hazard_ratio_label(results.cox, summary["group"]), min_cell_count)
+        colour = colours[summary["group"]] = _COLOURS[index % len(_COLOURS)]
+        label = _legend_label(summary, _hazard_ratio_label(results.cox, summary["group"]))
         curve = results.km_curve[results.km_curve["group"] == summary["group"]]
         if curve.empty:
             ax.plot([], [], color=colour, label=label)
@@ -131,22 +151,29 @@ def km_figure(frame: pd.DataFrame, results: EndpointResults, *, title: str = "",
         ax.plot(censored["time"], censored["survival"], "|", color=colour, markersize=8)
         if summary["median_reached"]:
             ax.plot([0, summary["median"], summary["median"]], [0.5, 0.5, 0], ls="--", lw=0.8, color=colour)
-        fitters.append(fit_kaplan_meier(data, summary["group"]))
-    last_time = float(data[TIME].max()) if len(data) else 1.0
-    ticks = MaxNLocator(nbins=8, steps=[1, 2, 3, 6, 10]).tick_values(0, last_time)
-    ax.set_xticks(ticks[ticks <= last_time * 1.02])
+    last_time = float(results.km_curve["time"].max()) if len(results.km_curve) else 1.0
+    ax.set_xticks(risk_table_times(last_time))
     ax.set_xlim(0, max(last_time * 1.02, 1e-9))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(time_label)
     ax.set_ylabel("Survival probability")
     figure.suptitle(_title(title, results.logrank), fontsize=11)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), fontsize=8.5, frameon=False)
-    if fitters:
-        add_at_risk_counts(*fitters, ax=ax, fig=figure, rows_to_show=["At risk"], labels=[f._label for f in fitters])
-        _suppress_at_risk(figure, ax, min_cell_count)
+    if len(results.km_curve):
+        _at_risk_row(figure, ax, at_risk, order, colours)
     figure.tight_layout(rect=(0, footnote_inches / figure.get_figheight(), 1, 1))
     _write_footnote(figure, footnote)
     return figure
+
+
+def _suppressed(results: EndpointResults, min_cell_count: int) -> tuple[EndpointResults, pd.DataFrame]:
+    """One endpoint's tables flagged by pipelines.disclosure on their own (for a figure drawn outside the pipeline)."""
+    from pipelines.disclosure import suppress  # here: pipelines.disclosure builds on the statistics package
+
+    keys = {"analysis_id": "figure", "endpoint": "figure"}
+    tables = suppress({name: frame.assign(**keys) for name, frame in results.tables().items()}, min_cell_count)
+    clean = {name: tables[name].drop(columns=list(keys)) for name in results.tables()}
+    return EndpointResults(**clean), tables["km_at_risk"].drop(columns=list(keys))
 
 
 def _term_label(row: pd.Series) -> str:
@@ -162,7 +189,7 @@ def forest_figure(cox: pd.DataFrame, *, model: str = "multivariable", title: str
     reason, so a missing bar is never mistaken for HR = 1.  ``footnote`` is printed under the plot.
     """
     rows = cox[cox["model"] == model].reset_index(drop=True)
-    n_events = f" (n={rows['n'].iloc[0]}, events={rows['events'].iloc[0]})" if len(rows) else ""
+    n_events = f" (n={_published(rows.iloc[0], 'n')}, events={_published(rows.iloc[0], 'events')})" if len(rows) else ""
     return _forest(rows, [_term_label(row) for _, row in rows.iterrows()], title=f"{title}\n{model} Cox model{n_events}",
                    footnote=footnote)
 
@@ -174,7 +201,8 @@ def exposure_forest_figure(immortal: pd.DataFrame, *, title: str = "", footnote:
     always shown beside its corrections; each label gives the model's own n and events.
     """
     rows = immortal[immortal["term"] == immortal["term"].iloc[0]].reset_index(drop=True) if len(immortal) else immortal
-    labels = [f"{row['model'].replace('_', ' ')} (n={row['n']}, events={row['events']})" for _, row in rows.iterrows()]
+    labels = [f"{row['model'].replace('_', ' ')} (n={_published(row, 'n')}, events={_published(row, 'events')})"
+              for _, row in rows.iterrows()]
     return _forest(rows, labels, title=f"{title}\nexposed vs unexposed: naive, landmark and time-varying Cox models",
                    footnote=footnote)
 
@@ -220,11 +248,17 @@ def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str)
 
 
 def few_events_note(km_summary: pd.DataFrame) -> str:
-    """The footnote sentence flagging groups with fewer than 10 events (empty when there are none)."""
+    """The footnote sentence flagging groups with fewer than 10 events (empty when there are none).
+
+    Each group's events are given as published (``events_suppressed``: ``supp.``); a summary without
+    the flags names the groups only.
+    """
     few = km_summary[km_summary["few_events"]]
     if few.empty:
         return ""
-    listed = ", ".join(f"{row['group']} ({row['events']})" for _, row in few.iterrows())
+    flagged = "events_suppressed" in few.columns
+    listed = ", ".join(f"{row['group']} ({_published(row, 'events')})" if flagged else str(row["group"])
+                       for _, row in few.iterrows())
     return f"Fewer than 10 events, estimates unstable (read as descriptive): {listed}."
 
 

@@ -1,14 +1,31 @@
--- results.v_km_curve: the full Kaplan-Meier step function per analysis, endpoint and group, for
--- re-drawing curves elsewhere (from results.km_curve).  The per-time counts are left out: at most
--- event times they are 1, so publishing them would identify patients.
+-- results.v_km_curve: the Kaplan-Meier step function per analysis, endpoint and group, for re-drawing
+-- curves elsewhere (from results.km_curve).  The per-time counts are left out.  Survival to full precision
+-- with its Greenwood CI gives them back (each step is 1 - d/n, the CI's width adds d/(n(n - d))), so:
+--   * a group's curve is published only when none of its counts (n, events, censored, events so far and
+--     numbers at risk at the landmarks and the plot's ticks, log-rank) is withheld;
+--   * it stops where fewer than results.min_cell_count() subjects are still at risk.
+-- Each step still shows when events happened; see docs/statistics.md ("Small-count suppression").
 CREATE OR REPLACE VIEW results.v_km_curve AS
+WITH withheld AS (
+    SELECT analysis_id, endpoint, "group" FROM results.km_summary
+    WHERE results.withheld(n, n_suppressed) OR results.withheld(events, events_suppressed)
+       OR results.withheld(censored, censored_suppressed)
+    UNION SELECT analysis_id, endpoint, "group" FROM results.km_landmarks
+    WHERE results.withheld(n_at_risk, n_at_risk_suppressed) OR results.withheld(n_events, n_events_suppressed)
+    UNION SELECT analysis_id, endpoint, "group" FROM results.km_at_risk
+    WHERE results.withheld(n_at_risk, n_at_risk_suppressed)
+    UNION SELECT analysis_id, endpoint, "group" FROM results.logrank
+    WHERE results.withheld(n, n_suppressed) OR results.withheld(observed, observed_suppressed)
+)
 SELECT
-    analysis_id,
-    endpoint,
-    "group",
-    time                      AS time_months,
-    results.finite(survival)  AS survival,
-    results.finite(lower)     AS lower,
-    results.finite(upper)     AS upper,
-    ci_transform
-FROM results.km_curve;
+    c.analysis_id,
+    c.endpoint,
+    c."group",
+    c.time                      AS time_months,
+    results.finite(c.survival)  AS survival,
+    results.finite(c.lower)     AS lower,
+    results.finite(c.upper)     AS upper,
+    c.ci_transform
+FROM results.km_curve AS c
+ANTI JOIN withheld AS w ON w.analysis_id = c.analysis_id AND w.endpoint = c.endpoint AND w."group" = c."group"
+WHERE c.n_at_risk >= results.min_cell_count();

@@ -1,16 +1,39 @@
 -- results.v_table_one: "Table 1" — the characteristics of each analysis's groups (from results.table_one).
 -- One row per analysis, variable, level (categorical variables) and group, the group '(all)' included.
 --   kind               : 'continuous' (median, q1, q3, min, max) or 'categorical' (count, percent)
---   n, n_missing       : subjects in the group, and those with the variable missing (small counts suppressed)
---   count, percent     : subjects at this level and their share of the non-missing (NULL when suppressed)
---   test, p            : Mann-Whitney / Kruskal-Wallis (continuous) or Fisher / chi-square (categorical)
+--   n, n_missing       : subjects with the variable known, and missing; NULL where withheld
+--   count              : subjects at this level; NULL where withheld (a small count, or one withheld so that
+--                        none follows from the group's n, the other levels or the '(all)' column)
+--   n_suppressed, n_missing_suppressed, count_suppressed : true where withheld (print "supp.", not "<k")
+--   percent            : share of the non-missing; NULL where count or n is withheld (percent x n = count)
+--   median, q1, q3, min, max : NULL where n is withheld (in a small group they are patients' own values)
+--   test, p            : Mann-Whitney / Kruskal-Wallis (continuous) or Fisher / chi-square (categorical); for a
+--                        categorical variable p is NULL when any of its counts is withheld (the tables that
+--                        fit the published margins, matched on p, would give the withheld cells back)
 CREATE OR REPLACE VIEW results.v_table_one AS
+WITH flagged AS (
+    SELECT *,
+           results.withheld(n, n_suppressed)                  AS n_withheld,
+           results.withheld(count, count_suppressed)          AS count_withheld,
+           bool_or(kind = 'categorical' AND (results.withheld(n, n_suppressed) OR results.withheld(count, count_suppressed)
+                   OR results.withheld(n_missing, n_missing_suppressed)))
+               OVER (PARTITION BY analysis_id, variable)      AS test_withheld
+    FROM results.table_one
+)
 SELECT
     analysis_id, variable, kind, level, "group",
-    results.suppress(n)          AS n,
-    results.suppress(n_missing)  AS n_missing,
-    results.suppress(count)      AS count,
-    CASE WHEN NOT results.is_small(count) THEN percent END AS percent,
-    median, q1, q3, min, max, test, p,
-    results.is_small(n) OR results.is_small(n_missing) OR results.is_small(count) AS suppressed
-FROM results.table_one;
+    results.published(n, n_suppressed)                      AS n,
+    results.published(n_missing, n_missing_suppressed)      AS n_missing,
+    results.published(count, count_suppressed)              AS count,
+    CASE WHEN NOT (count_withheld OR n_withheld) THEN percent END AS percent,
+    CASE WHEN NOT n_withheld THEN median END                AS median,
+    CASE WHEN NOT n_withheld THEN q1 END                    AS q1,
+    CASE WHEN NOT n_withheld THEN q3 END                    AS q3,
+    CASE WHEN NOT n_withheld THEN min END                   AS min,
+    CASE WHEN NOT n_withheld THEN max END                   AS max,
+    test,
+    CASE WHEN NOT test_withheld THEN p END                  AS p,
+    n_withheld                                              AS n_suppressed,
+    results.withheld(n_missing, n_missing_suppressed)       AS n_missing_suppressed,
+    count_withheld                                          AS count_suppressed
+FROM flagged;

@@ -3,8 +3,11 @@
 --   latest_drop_id / latest_status / latest_received_at / latest_message : the site's newest
 --       ledger entry ('received', 'loaded' or 'rejected'; a rejected drop keeps the previous data)
 --   loaded_drop_id   : the drop whose rows are in core now
---   patients, tki_episodes, surgeries, progressions : rows in core (small counts suppressed)
---   quarantined_rows : input rows of the loaded drop held back in audit.quarantine
+--   patients, tki_episodes, surgeries, progressions : rows in core; NULL from 1 to k - 1 (primary
+--       suppression only: no total over the sites is published, so nothing adds up with them)
+--   patients_suppressed, ... : true where that count is withheld (print "supp.")
+--   quarantined_rows : input rows of the loaded drop held back in audit.quarantine (records failing a data
+--       check, not patients counted by a characteristic: not suppressed)
 --   archive_path     : folder of the latest archived drop (raw files and validation report)
 CREATE OR REPLACE VIEW results.v_registry_sites AS
 WITH latest AS (
@@ -49,7 +52,11 @@ SELECT
     results.suppress(coalesce(core_rows.surgeries, 0))    AS surgeries,
     results.suppress(coalesce(core_rows.progressions, 0)) AS progressions,
     coalesce(quarantined.quarantined_rows, 0)             AS quarantined_rows,
-    archived.archive_path
+    archived.archive_path,
+    results.is_small(coalesce(core_rows.patients, 0))     AS patients_suppressed,
+    results.is_small(coalesce(core_rows.tki_episodes, 0)) AS tki_episodes_suppressed,
+    results.is_small(coalesce(core_rows.surgeries, 0))    AS surgeries_suppressed,
+    results.is_small(coalesce(core_rows.progressions, 0)) AS progressions_suppressed
 FROM latest
 LEFT JOIN loaded USING (site_id)
 LEFT JOIN core_rows USING (site_id)

@@ -59,6 +59,10 @@ def test_exposure_forest_and_few_events_note(tmp_path):
     path = save_png(exposure_forest_figure(immortal, title="t", footnote="f"), tmp_path / "immortal.png")
     assert path.stat().st_size > 10_000
     summary = analyse_endpoint(frame, reference_group="control").km_summary.assign(few_events=[True, False])
-    note = few_events_note(summary)
-    assert note.startswith("Fewer than 10 events") and "control (" in note and "treated" not in note
+    note = few_events_note(summary)  # without the suppression's flags: the groups only, no counts
+    assert note.startswith("Fewer than 10 events") and "control." in note and "treated" not in note
+    flagged = summary.assign(events_suppressed=[True, False])
+    assert "control (supp.)" in few_events_note(flagged)
+    shown = int(summary["events"].iloc[0])
+    assert f"control ({shown})" in few_events_note(flagged.assign(events_suppressed=False))
     assert few_events_note(summary.assign(few_events=False)) == ""
