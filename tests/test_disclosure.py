@@ -41,6 +41,8 @@ from pipelines.registry.results import replace_catalogue
 from pipelines.report import render_report
 from pipelines.sql_models import define_settings, run_layer
 
+pytestmark = pytest.mark.slow  # 160 cohorts through the real pipeline (~70 s): the full tier (CI)
+
 K = 5
 ANALYSIS = Analysis(id="attack", title="Disclosure attack", seed="000", endpoints=("OS",), groups=("A", "B", "C"),
                     reference="A", covariates=("sex",), characteristics=("sex", "size_mm"), landmarks=(6.0, 12.0),

@@ -211,9 +211,10 @@ def test_processes_opening_a_new_registry_at_once_never_write_over_each_other(tm
         con.execute("INSERT INTO t VALUES (?)", [int(sys.argv[1])])
         con.close()""")
     start = str(time.time() + 2)
-    writers = [subprocess.Popen([sys.executable, "-c", script, str(n), start]) for n in range(8)]
-    assert [writer.wait(timeout=120) for writer in writers] == [0] * 8
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(n), start], stderr=subprocess.PIPE, text=True) for n in range(8)]
+    errors = [writer.communicate(timeout=120)[1] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0] * 8, errors
     con = duckdb.connect(str(tmp_path / "new.duckdb"), read_only=True)
     assert sorted(con.execute("SELECT writer FROM t").fetchall()) == [(n,) for n in range(8)]
     con.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.duckdb"], errors
