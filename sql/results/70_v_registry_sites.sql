@@ -1,7 +1,8 @@
 -- results.v_registry_sites: one row per site — what the registry holds for it and the state of
 -- its latest drop (from core.* and audit.*).
 --   latest_drop_id / latest_status / latest_received_at / latest_message : the site's newest
---       ledger entry ('received', 'loaded' or 'rejected'; a rejected drop keeps the previous data)
+--       ledger entry ('received', 'loaded', 'rejected' by its data or 'not_processed' for another reason,
+--       e.g. no site profile; both keep the previous data)
 --   loaded_drop_id   : the drop whose rows are in core now
 --   patients, tki_episodes, surgeries, progressions : rows in core; NULL from 1 to k - 1 (primary
 --       suppression only: no total over the sites is published, so nothing adds up with them)
