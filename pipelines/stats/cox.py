@@ -19,7 +19,7 @@ from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
 from pipelines.stats.frame import EVENT, GROUP, TIME, is_categorical, levels, select_groups, typed
 from pipelines.stats.ph_test import PH_SCHEMA, ph_test_rows
-from pipelines.stats.sandwich import ClusteredCoxPHFitter
+from pipelines.stats.counting_cox import CountingProcessCox, fit_counting_process_cox
 
 COX_SCHEMA = {"model": "string", "term": "string", "variable": "string", "level": "string", "reference": "string",
               "n": "int64", "events": "int64", "n_excluded_missing": "int64", "n_clusters": "Int64", "coef": "float64",
@@ -27,7 +27,6 @@ COX_SCHEMA = {"model": "string", "term": "string", "variable": "string", "level"
               "status": "string"}
 COX_COLUMNS = list(COX_SCHEMA)
 MAX_ABS_COEF = 10.0  # |log HR| > 10 (HR beyond 22 000 or below 1/22 000): a coefficient running off
-_FIT_TIME, _FIT_EVENT, _FIT_CLUSTER = "__time", "__event", "__cluster"
 Fitted = TypeVar("Fitted")
 
 
@@ -212,14 +211,11 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
     design = pd.concat([group_x, covariate_x], axis=1)
     events = int(fit_data[EVENT].sum())
     problem = _reference_problem(fit_data, reference_group) or design_problem(design, fit_data, covariates, events)
-    fitted: ClusteredCoxPHFitter | None = None
-    training = design.assign(**{_FIT_TIME: fit_data[TIME], _FIT_EVENT: fit_data[EVENT]})
-    if cluster:
-        training[_FIT_CLUSTER] = fit_data[cluster].astype(str)
+    fitted: CountingProcessCox | None = None
     if problem is None:
-        # lifelines' CoxPHFitter; its robust variance computed in linear instead of quadratic time
-        fitted, problem = guarded_fit(lambda: ClusteredCoxPHFitter().fit(training, _FIT_TIME, _FIT_EVENT,
-                                                                         cluster_col=_FIT_CLUSTER if cluster else None))
+        # Newton-Raphson to the maximum (Efron), robust variance from Efron score residuals: R coxph's numbers
+        fitted, problem = guarded_fit(lambda: fit_counting_process_cox(
+            design, None, fit_data[TIME], fit_data[EVENT], fit_data[cluster].astype(str) if cluster else None))
     status = "ok" if fitted is not None else str(problem)
     terms = [*group_terms, *covariate_terms]
     statuses = {t.name: f"not_estimable: group '{t.level}' {left_out[t.level]}"
@@ -228,5 +224,6 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
                                     n=len(fit_data), events=events, n_excluded=len(data) - len(complete),
                                     n_clusters=int(fit_data[cluster].nunique()) if cluster else None)
     fitted_terms = [t.name for t in [*fit_group_terms, *covariate_terms]]
-    tests = ph_test_rows(model, fitted, training, fitted_terms, status) if ph_test else typed([], PH_SCHEMA)
+    tests = (ph_test_rows(model, fitted, design, None, fit_data[TIME], fit_data[EVENT], fitted_terms, status)
+             if ph_test else typed([], PH_SCHEMA))
     return CoxResult(coefficients=coefficients, ph_test=tests)
