@@ -1,16 +1,14 @@
-"""Cox risk-set sums (Efron ties) in O(n log n): the counting-process fit and Schoenfeld residuals.
+"""Every Cox model of the pipeline: R ``coxph`` (Efron ties) in O(n log n), right-censored or (start, stop] rows.
 
-Why not lifelines for these two: ``CoxTimeVaryingFitter`` and ``CoxPHFitter(entry_col=...)``
-rebuild the risk set of every event time from all rows, O(rows x event times) per Newton step
-(~4 s per model at 10k patients, hours at 1M), and ``CoxPHFitter.compute_residuals`` grows its
-Schoenfeld array one row at a time (copying it each time), quadratic too: at 100k patients it
-took longer than the fit.  Here the risk set of each event time is a difference of two
-cumulative sums (rows whose stop is at or after it minus rows whose start is), so a pass costs a
-few ``bincount`` calls.  Same conventions as lifelines and R ``coxph``: a row is at risk at t
-when start < t <= stop, Efron's method for ties, model-based variance from the observed
-information.  Both are tested equal to lifelines (tests/stats/test_stats_timevarying.py,
-tests/stats/test_stats_cox.py); every other Cox computation is lifelines' ``CoxPHFitter`` (with its robust
-variance's score residuals summed in linear time, :mod:`pipelines.stats.sandwich`).
+The risk set of each event time is a difference of two cumulative sums (rows whose stop is at or
+after it minus rows whose start is), so a pass costs a few ``bincount`` calls; lifelines'
+``CoxTimeVaryingFitter`` rebuilds it from all rows, O(rows x event times) per Newton step.  Same
+conventions as R ``coxph``: a row is at risk at t when start < t <= stop, Efron's method for ties,
+model-based variance from the observed information at the maximum (Newton-Raphson iterated until
+a step moves no coefficient by 1e-10), the robust variance clustered on an id from Efron score
+residuals, and :func:`ph_score_test`, R ``cox.zph``'s score test.  Every sum is over distinct
+event times, so nothing depends on the order of the rows.  Checked against R live
+(tests/stats/test_against_r.py) and against stored R output (tests/stats/test_stats_cox.py).
 """
 
 from __future__ import annotations

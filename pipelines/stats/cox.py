@@ -2,8 +2,9 @@
 
 Shared by the per-group models here and the time-varying model in
 :mod:`pipelines.stats.timevarying`: covariate coding against a stated reference, the checks
-that make a fit non-estimable, the guarded lifelines fit and the tidy output rows.
-Ties are handled with Efron's method (lifelines' only method, and R ``coxph``'s default).
+that make a fit non-estimable, the guarded fit and the tidy output rows.  The fit is
+:func:`pipelines.stats.counting_cox.fit_counting_process_cox`: R ``coxph(..., ties = "efron")``'s
+numbers (with ``cluster``, ``coxph(..., cluster = id)``'s robust variance).
 """
 
 from __future__ import annotations
@@ -86,11 +87,12 @@ def design_problem(design: pd.DataFrame, data: pd.DataFrame, covariates: Sequenc
 
 
 def guarded_fit(fit: Callable[[], Fitted]) -> tuple[Fitted | None, str]:
-    """Run a lifelines fit; a convergence failure or warning becomes a ``not_estimable`` status.
+    """Run a Cox fit; a convergence failure or warning, or a coefficient running off, becomes a ``not_estimable`` status.
 
-    lifelines signals monotone likelihood (separation) and non-convergence with
-    ``ConvergenceError`` or only a ``ConvergenceWarning`` while still returning numbers; such
-    numbers are meaningless (a coefficient running off to infinity), so they are not reported.
+    Non-convergence raises ``ConvergenceError`` (lifelines' class, also raised by
+    :mod:`pipelines.stats.counting_cox`); under monotone likelihood (separation) the fit stops
+    where the likelihood flattens with a coefficient beyond ``MAX_ABS_COEF``: such numbers are
+    meaningless, so they are not reported.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -183,7 +185,7 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
     cluster
         Column identifying independent units when subjects are not (e.g. the patient of each
         operation): the coefficients are the same, their standard errors, CIs and p-values come from
-        the robust (sandwich) variance clustered on it (lifelines ``cluster_col``, R's
+        the robust (sandwich) variance clustered on it (Efron score residuals, R's
         ``coxph(..., cluster = id)``), and ``n_clusters`` counts the clusters fitted.
     ph_test
         Whether to test proportional hazards; without it ``CoxResult.ph_test`` is empty (the
@@ -193,7 +195,7 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
     -------
     CoxResult
         Coefficients (``n`` and ``events`` are those of the subjects fitted) and
-        proportional-hazards tests (Schoenfeld residuals, rank time transform).
+        proportional-hazards tests (R ``cox.zph``'s score test, ``km`` transform).
     """
     data, order = select_groups(frame, groups, [*covariates, *([cluster] if cluster else [])])
     if reference_group not in order:

@@ -31,7 +31,7 @@ class EndpointResults:
     cox
         Hazard-ratio rows of the univariable (group only) and, with covariates, multivariable models.
     ph_test
-        Schoenfeld-residual proportional-hazards tests of those models, per term and global.
+        Proportional-hazards tests of those models (R ``cox.zph``'s score test), per term and global.
     immortal_time
         Exposure comparisons (naive, landmark, time-varying); empty without an exposure column.
     """
