@@ -21,6 +21,7 @@ from lifelines.exceptions import ConvergenceError
 from scipy.stats import norm
 
 _Z95 = float(norm.ppf(0.975))
+_RUNNING_OFF = 30.0  # |log HR| beyond which Newton stops: under separation it would climb forever
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ def _newton(x: np.ndarray, is_event: np.ndarray, risk: _RiskSets, *, max_steps: 
         else:  # no step, however short, increases the likelihood: it is at its maximum to rounding
             return beta, -hessian
         beta, gradient, hessian, loglik = candidate, new_gradient, new_hessian, new_loglik
+        if np.abs(beta).max() > _RUNNING_OFF:  # separation: the caller reports the coefficient running off
+            return beta, -hessian
     raise ConvergenceError(f"no convergence after {max_steps} Newton-Raphson steps (separation?)")
 
 
