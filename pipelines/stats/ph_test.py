@@ -54,11 +54,15 @@ def ph_test_rows(model: str, fitted: CountingProcessCox | None, design: pd.DataF
     status
         The model's status, repeated on every row.
     """
+    if fitted is not None:
+        try:
+            per_term, global_statistic = ph_score_test(design, fitted.params_, start, stop, event)
+        except np.linalg.LinAlgError:
+            fitted, status = None, "not_estimable: singular information in the proportional-hazards test"
     if fitted is None:
         return typed([{"model": model, "term": name, "statistic": np.nan, "df": np.nan, "p": np.nan,
                       "time_transform": TIME_TRANSFORM, "status": status} for name in [*term_names, "GLOBAL"]],
                      PH_SCHEMA)
-    per_term, global_statistic = ph_score_test(design, fitted.params_, start, stop, event)
     statistics = dict(zip(fitted.params_.index, per_term, strict=True))
     rows = [{"model": model, "term": name, "statistic": float(statistics[name]), "df": 1,
              "p": float(chi2.sf(statistics[name], 1)), "time_transform": TIME_TRANSFORM, "status": status}

@@ -67,8 +67,11 @@ model_data <- function(frame, spec, job) {
 
 fit_model <- function(frame, spec, job) {
   d <- model_data(frame, spec, job)
-  out <- list(model = spec$model, n = if (spec$kind == "time_varying") length(unique(d$id)) else nrow(d),
-              events = sum(d$event))
+  subjects <- function(data) if (spec$kind == "time_varying") length(unique(data$id)) else nrow(data)
+  kept <- spec; kept$drop_groups <- character(0)  # left out for a missing covariate: counted before groups are left out
+  everyone <- kept; everyone$covariates <- character(0)
+  excluded <- subjects(model_data(frame, everyone, job)) - subjects(model_data(frame, kept, job))
+  out <- list(model = spec$model, n = subjects(d), events = sum(d$event), n_excluded_missing = excluded)
   terms <- spec$terms
   if (!length(terms)) return(out)
   x <- sapply(terms, function(term) design_column(d, term))

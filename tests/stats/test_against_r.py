@@ -158,6 +158,8 @@ def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.Data
             where = f"{key} {table_name} {model}"
             check.number(f"{where} n", rows["n"].iloc[0], fit["n"], exact=True)
             check.number(f"{where} events", rows["events"].iloc[0], fit["events"], exact=True)
+            check.number(f"{where} n_excluded_missing", rows["n_excluded_missing"].iloc[0], fit["n_excluded_missing"],
+                         exact=True)
             ok = rows[rows["status"] == "ok"]
             if ok.empty:
                 continue
