@@ -8,7 +8,7 @@ package: ``survfit``, ``survdiff``, ``coxph``, ``cox.zph``), and compares with t
 ``results.*`` tables: counts exactly, every other number to 1e-6 relative (1e-12 absolute near 0):
 Kaplan-Meier summaries, medians with CI, landmarks, curves, log-rank, every Cox model (robust
 clustered SE where the catalogue says cluster), the naive / landmark / time-varying models, and the
-PH tests per term and GLOBAL, plus the PH test of the counting-process (time-varying) models.
+PH tests per term and GLOBAL of every model (the counting-process time-varying ones included).
 Cox and PH numbers are compared twice: with R's defaults to 1e-6, and to 1e-9 with R's ``coxph``
 iterated to the maximum (``coxph.control(eps = 1e-14, toler.chol = 1e-15)``), which is where the pipeline stops.
 
@@ -32,10 +32,6 @@ import pytest
 
 from pipelines.analyses import endpoint_frame
 from pipelines.catalogue import load_catalogue
-from pipelines.stats.cox import encode_covariates
-from pipelines.stats.counting_cox import fit_counting_process_cox
-from pipelines.stats.ph_test import ph_test_rows
-from pipelines.stats.timevarying import EXPOSURE_TERM, counting_process_frame
 
 ORACLE = Path(__file__).resolve().parent.parent / "r" / "oracle.R"
 REL, ABS = 1e-6, 1e-12  # against R's defaults (coxph eps = 1e-9 stops up to ~1e-7 short of the maximum)
@@ -98,7 +94,7 @@ def _listify(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.DataFrame], tv_ph: dict) -> None:
+def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.DataFrame]) -> None:
     summary, landmarks, curve = tables["km_summary"], tables["km_landmarks"], tables["km_curve"]
     for row in summary.itertuples():
         where = f"{key} km_summary {row.group}"
@@ -173,12 +169,8 @@ def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.Data
                     for name in ("coef", "se", "hr", "hr_lower", "hr_upper", "p"):
                         check.number(f"{where} {row.term} {name} ({control})", getattr(row, name),
                                      _listify(fitted[name])[i], rel=rel)
-                if table_name == "cox":
-                    ph = tables["ph_test"]
-                    _compare_ph(check, f"{key} ph_test {model}", ph[ph["model"] == model], fitted, terms, control, rel)
-                elif model in tv_ph:
-                    _compare_ph(check, f"{key} ph_test(counting_process) {model}", tv_ph[model], fitted, terms, control,
-                                rel)
+                ph = tables["ph_test"]
+                _compare_ph(check, f"{key} ph_test {model}", ph[ph["model"] == model], fitted, terms, control, rel)
 
 
 def _compare_ph(check: Mismatches, where: str, ph: pd.DataFrame, fit: dict, terms: list[str], control: str,
@@ -192,17 +184,6 @@ def _compare_ph(check: Mismatches, where: str, ph: pd.DataFrame, fit: dict, term
         check.number(f"{where} {row.term} p ({control})", row.p, _listify(fit["zph_p"])[i], rel=rel)
 
 
-def _time_varying_ph(frame: pd.DataFrame, exposure: str, covariates: list[str], model: str) -> pd.DataFrame | None:
-    """The PH test of the counting-process model, as the pipeline's functions compute it (not published yet)."""
-    complete = frame.dropna(subset=covariates)
-    rows = counting_process_frame(complete, exposure=exposure, covariates=covariates)
-    covariate_x, terms = encode_covariates(rows, covariates)
-    design = pd.concat([rows["exposed"].astype(float).to_frame(EXPOSURE_TERM.name), covariate_x], axis=1)
-    fitted = fit_counting_process_cox(design, rows["start"], rows["stop"], rows["event"])
-    return ph_test_rows(model, fitted, design, rows["start"], rows["stop"], rows["event"],
-                        [EXPOSURE_TERM.name, *(t.name for t in terms)], "ok")
-
-
 def _job(key: str, frame: pd.DataFrame, folder: Path, *, groups: list[str], covariates: list[str],
          landmarks: list[float], exposure: str | None, cluster: str | None, tables: dict[str, pd.DataFrame]) -> tuple:
     """One R job (the frame as CSV, every model of ``tables`` described by its terms) and what to compare it with."""
@@ -212,11 +193,9 @@ def _job(key: str, frame: pd.DataFrame, folder: Path, *, groups: list[str], cova
         c in covariates and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))]
     models = [_spec(rows, model, covariates)
               for name in ("cox", "immortal_time") for model, rows in tables[name].groupby("model", sort=False)]
-    tv_ph = {spec["model"]: _time_varying_ph(frame, exposure, spec["covariates"], spec["model"])
-             for spec in models if spec["kind"] == "time_varying" and spec["terms"]}
     job = {"key": key, "csv": str(csv), "groups": groups, "numeric": numeric, "landmarks": landmarks,
            "exposure": exposure, "cluster": cluster, "models": models}
-    return job, (tables, tv_ph)
+    return job, tables
 
 
 def _run_and_compare(rscript: str, folder: Path, jobs: list[dict], expected: dict, minimum: int) -> None:
@@ -226,8 +205,7 @@ def _run_and_compare(rscript: str, folder: Path, jobs: list[dict], expected: dic
     assert run.returncode == 0, run.stderr
     check = Mismatches()
     for r in json.loads((folder / "r.json").read_text()):
-        tables, tv_ph = expected[r["key"]]
-        _compare_job(check, r["key"], r, tables, tv_ph)
+        _compare_job(check, r["key"], r, expected[r["key"]])
     print(f"compared {check.compared} numbers with R; largest relative differences:")
     for category, worst in sorted(check.worst.items()):
         print(f"  {category:40s} {worst:.1e}")
