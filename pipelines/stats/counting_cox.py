@@ -1,16 +1,14 @@
-"""Cox risk-set sums (Efron ties) in O(n log n): the counting-process fit and Schoenfeld residuals.
+"""Every Cox model of the pipeline: R ``coxph`` (Efron ties) in O(n log n), right-censored or (start, stop] rows.
 
-Why not lifelines for these two: ``CoxTimeVaryingFitter`` and ``CoxPHFitter(entry_col=...)``
-rebuild the risk set of every event time from all rows, O(rows x event times) per Newton step
-(~4 s per model at 10k patients, hours at 1M), and ``CoxPHFitter.compute_residuals`` grows its
-Schoenfeld array one row at a time (copying it each time), quadratic too: at 100k patients it
-took longer than the fit.  Here the risk set of each event time is a difference of two
-cumulative sums (rows whose stop is at or after it minus rows whose start is), so a pass costs a
-few ``bincount`` calls.  Same conventions as lifelines and R ``coxph``: a row is at risk at t
-when start < t <= stop, Efron's method for ties, model-based variance from the observed
-information.  Both are tested equal to lifelines (tests/stats/test_stats_timevarying.py,
-tests/stats/test_stats_cox.py); every other Cox computation is lifelines' ``CoxPHFitter`` (with its robust
-variance's score residuals summed in linear time, :mod:`pipelines.stats.sandwich`).
+The risk set of each event time is a difference of two cumulative sums (rows whose stop is at or
+after it minus rows whose start is), so a pass costs a few ``bincount`` calls; lifelines'
+``CoxTimeVaryingFitter`` rebuilds it from all rows, O(rows x event times) per Newton step.  Same
+conventions as R ``coxph``: a row is at risk at t when start < t <= stop, Efron's method for ties,
+model-based variance from the observed information at the maximum (Newton-Raphson iterated until
+a step moves no coefficient by 1e-10), the robust variance clustered on an id from Efron score
+residuals, and :func:`ph_score_test`, R ``cox.zph``'s score test.  Every sum is over distinct
+event times, so nothing depends on the order of the rows.  Checked against R live
+(tests/stats/test_against_r.py) and against stored R output (tests/stats/test_stats_cox.py).
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from lifelines.exceptions import ConvergenceError
 from scipy.stats import norm
 
 _Z95 = float(norm.ppf(0.975))
+_RUNNING_OFF = 30.0  # |log HR| beyond which Newton stops: under separation it would climb forever
 
 
 @dataclass(frozen=True)
@@ -101,38 +100,51 @@ def _efron(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSet
     return loglik, x[is_event].sum(0) - mean.sum(0), -information
 
 
-def _newton(x: np.ndarray, is_event: np.ndarray, risk: _RiskSets, *, max_steps: int = 50,
-            tolerance: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+def _newton(x: np.ndarray, is_event: np.ndarray, risk: _RiskSets, *, max_steps: int = 60) -> tuple[np.ndarray, np.ndarray]:
     """Newton-Raphson with step halving from beta = 0; returns the estimate and the information matrix.
 
-    Under separation the likelihood only flattens as a coefficient grows: the iteration stops
-    there, and the caller's check of coefficients running off reports it (as for lifelines).
+    Iterates to the maximum, not to a loose tolerance: it stops once a full Newton step moves no
+    coefficient by more than 1e-10 (Newton converges quadratically, so the estimate is then exact to
+    rounding, as R ``coxph`` is at its default ``eps = 1e-9`` on the log likelihood), or when no step
+    increases the log likelihood any more.  Under separation the likelihood only flattens as a
+    coefficient grows: the iteration stops there, and the caller's check of coefficients running off
+    reports it.
     """
     beta = np.zeros(x.shape[1])
     loglik, gradient, hessian = _efron(beta, x, is_event, risk)
     for _ in range(max_steps):
-        step = np.linalg.solve(-hessian, gradient)
-        for _halving in range(30):
+        try:
+            step = np.linalg.solve(-hessian, gradient)
+        except np.linalg.LinAlgError:
+            return beta, -hessian
+        if np.abs(step).max() < 1e-10:
+            return beta, -hessian
+        for _halving in range(40):
             candidate = beta + step
             new_loglik, new_gradient, new_hessian = _efron(candidate, x, is_event, risk)
-            if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12:
+            if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12 * max(1.0, abs(loglik)):
                 break
             step = step / 2
         else:  # no step, however short, increases the likelihood: it is at its maximum to rounding
             return beta, -hessian
-        beta, gradient, hessian, change = candidate, new_gradient, new_hessian, new_loglik - loglik
-        loglik = new_loglik
-        if abs(change) < tolerance and np.abs(step).max() < 1e-7:
+        beta, gradient, hessian, loglik = candidate, new_gradient, new_hessian, new_loglik
+        if np.abs(beta).max() > _RUNNING_OFF:  # separation: the caller reports the coefficient running off
             return beta, -hessian
     raise ConvergenceError(f"no convergence after {max_steps} Newton-Raphson steps (separation?)")
 
 
 @dataclass(frozen=True)
 class CountingProcessCox:
-    """A fitted model: ``params_`` (log hazard ratios) and a lifelines-style ``summary`` table."""
+    """A fitted model: ``params_`` (log hazard ratios), the variance used for inference and a lifelines-style ``summary``.
+
+    ``variance_matrix_`` is the robust (clustered sandwich) variance when the fit had clusters,
+    else the model-based one; ``naive_variance_`` is always the model-based inverse information.
+    """
 
     params_: pd.Series
     variance_matrix_: pd.DataFrame
+    naive_variance_: pd.DataFrame
+    n_clusters: int | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -145,11 +157,59 @@ class CountingProcessCox:
                              "z": z, "p": 2 * norm.sf(np.abs(z))})
 
 
-def fit_counting_process_cox(design: pd.DataFrame, start: pd.Series, stop: pd.Series, event: pd.Series) -> CountingProcessCox:
-    """Fit the Cox model on (start, stop] rows; ``design`` holds one numeric column per term.
+def _per_time(risk: _RiskSets, values: np.ndarray) -> np.ndarray:
+    """Per distinct event time: ``values`` (one row per event row, 1-d or 2-d) summed over the events tied there."""
+    if values.ndim == 1:
+        return np.bincount(risk.event_time, values, risk.n_times)
+    return np.column_stack([np.bincount(risk.event_time, column, risk.n_times) for column in values.T])
 
-    Raises ``lifelines.exceptions.ConvergenceError`` when Newton-Raphson does not converge, as
-    lifelines does, so callers guard both fitters alike.
+
+def _over_risk_set(risk: _RiskSets, per_time: np.ndarray) -> np.ndarray:
+    """Per row: ``per_time`` summed over the event times at which the row is at risk (start < t <= stop)."""
+    cumulative = np.concatenate([np.zeros((1, *per_time.shape[1:])), np.cumsum(per_time, axis=0)])
+    total = cumulative[risk.leaves_after]
+    if risk.enters_after is not None:
+        total = total - cumulative[risk.enters_after]
+    return total
+
+
+def score_residuals(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> np.ndarray:
+    """Score residuals per row with Efron's tie handling, as R ``residuals(coxph_fit, type = "score")``.
+
+    Efron's approximation treats d events tied at t as d sub-steps l = 0..d-1; in sub-step l each
+    tied event keeps the fraction 1 - l/d of its risk weight, the risk-set sum is s0_l and the mean
+    m_l.  Row i's residual is sum over sub-steps of dN_i/d (x_i - m_l) - w_il r_i (x_i - m_l) / s0_l
+    (w_il = 1 - l/d for a tied event, 1 for any other row at risk); the residuals sum to the score.
+    They do not depend on the order of the rows (every sum is over sub-steps of an event time).
+    Each sum over the event times a row is at risk is a difference of cumulative sums: O(rows x terms).
+    """
+    moments = _efron_moments(beta, x, is_event, risk)
+    inverse_s0 = 1.0 / moments.s0
+    hazard = _per_time(risk, inverse_s0)  # per time: sum_l 1 / s0_l
+    hazard_mean = _per_time(risk, moments.mean * inverse_s0[:, None])  # sum_l m_l / s0_l
+    at_risk_hazard, at_risk_mean = _over_risk_set(risk, hazard), _over_risk_set(risk, hazard_mean)
+    r = moments.weight[:, None]
+    residuals = -r * (x * at_risk_hazard[:, None] - at_risk_mean)
+    # the events: + (x_i - mean of m_l over the d sub-steps) and back the share l/d of their own risk weight
+    ties = np.bincount(risk.event_time, minlength=risk.n_times).astype(float)
+    tie_mean = _per_time(risk, moments.mean) / ties[:, None]
+    tied_hazard = _per_time(risk, risk.tie_fraction * inverse_s0)
+    tied_mean = _per_time(risk, (risk.tie_fraction * inverse_s0)[:, None] * moments.mean)
+    k = risk.event_time
+    xe = x[is_event]
+    residuals[is_event] += (xe - tie_mean[k]) + r[is_event] * (xe * tied_hazard[k][:, None] - tied_mean[k])
+    return residuals
+
+
+def fit_counting_process_cox(design: pd.DataFrame, start: pd.Series | None, stop: pd.Series, event: pd.Series,
+                             cluster: pd.Series | None = None) -> CountingProcessCox:
+    """Fit the Cox model (Efron ties) on (start, stop] rows, or right-censored rows when ``start`` is None.
+
+    ``design`` holds one numeric column per term.  With ``cluster`` the variance is the robust
+    sandwich clustered on it, as R ``coxph(..., cluster = id)``: D' D with D the per-cluster sums of
+    the dfbeta residuals (Efron score residuals times the model-based variance).  Raises
+    ``lifelines.exceptions.ConvergenceError`` when Newton-Raphson does not converge, as lifelines
+    does, so callers guard both fitters alike.
 
     Examples
     --------
@@ -161,11 +221,64 @@ def fit_counting_process_cox(design: pd.DataFrame, start: pd.Series, stop: pd.Se
     is_event = event.to_numpy(dtype=bool)
     x = design.to_numpy(dtype=float)
     centred = x - x.mean(0)  # centring changes no coefficient and keeps exp() in range
-    risk = _risk_sets(start.to_numpy(dtype=float), stop.to_numpy(dtype=float), is_event)
+    risk = _risk_sets(None if start is None else start.to_numpy(dtype=float), stop.to_numpy(dtype=float), is_event)
     beta, information = _newton(centred, is_event, risk)
     names = list(design.columns)
-    return CountingProcessCox(pd.Series(beta, index=names),
-                              pd.DataFrame(np.linalg.inv(information), index=names, columns=names))
+    naive = np.linalg.inv(information)
+    variance, n_clusters = naive, None
+    if cluster is not None:
+        dfbeta = score_residuals(beta, centred, is_event, risk) @ naive
+        codes, uniques = pd.factorize(cluster, sort=True)
+        per_cluster = np.column_stack([np.bincount(codes, column, len(uniques)) for column in dfbeta.T])
+        variance, n_clusters = per_cluster.T @ per_cluster, len(uniques)
+    frame = lambda m: pd.DataFrame(m, index=names, columns=names)  # noqa: E731
+    return CountingProcessCox(pd.Series(beta, index=names), frame(variance), frame(naive), n_clusters)
+
+
+def ph_score_test(design: pd.DataFrame, beta: pd.Series, start: pd.Series | None, stop: pd.Series,
+                  event: pd.Series) -> tuple[np.ndarray, float]:
+    """R ``cox.zph(fit, transform = "km")``'s score tests: per design column (df 1) and global (df = columns).
+
+    The test of proportional hazards for column j is the score test, at (beta_hat, 0), of adding
+    x_j g(t) to the model, g(t) = 1 - KM(t-) (the Kaplan-Meier of all rows of the model, left
+    continuous, with delayed entry for (start, stop] rows) centred on its mean over the events.
+    With V_e the Efron-weighted covariance of x over the risk set of each event sub-step, the
+    information of (x, g x) is [[sum V_e, sum g_e V_e], [sum g_e V_e, sum g_e^2 V_e]], the score of
+    the g x terms u = sum_e g_e (x_e - m_e), and the statistic u_S' [(I_{B+S})^-1]_SS u_S over the
+    tested set S (one column, or all for GLOBAL).  The information is model-based whatever the
+    variance of the fit (R does the same for clustered models).  Returns the per-column statistics and
+    the global one.
+    """
+    is_event = event.to_numpy(dtype=bool)
+    x = design[list(beta.index)].to_numpy(dtype=float)
+    x = x - x.mean(0)
+    risk = _risk_sets(None if start is None else start.to_numpy(dtype=float), stop.to_numpy(dtype=float), is_event)
+    moments = _efron_moments(beta.to_numpy(dtype=float), x, is_event, risk)
+    # Kaplan-Meier of all rows at the event times, left continuous: S(t_k-) = prod_{j < k} (1 - d_j / n_j)
+    ones = np.ones(len(x))
+    at_risk = _later(risk.leaves_after, ones, risk.n_times)
+    if risk.enters_after is not None:
+        at_risk = at_risk - _later(risk.enters_after, ones, risk.n_times)
+    ties = np.bincount(risk.event_time, minlength=risk.n_times).astype(float)
+    survival_before = np.concatenate([[1.0], np.cumprod(1.0 - ties / at_risk)[:-1]])
+    g = (1.0 - survival_before)[risk.event_time]
+    g = g - g.mean()
+    p = x.shape[1]
+    covariance = np.empty((len(g), p, p))
+    for j in range(p):
+        for k in range(j, p):
+            second = _efron_sum(moments.weight * x[:, j] * x[:, k], is_event, risk) / moments.s0
+            covariance[:, j, k] = covariance[:, k, j] = second - moments.mean[:, j] * moments.mean[:, k]
+    blocks = [covariance.sum(0), np.einsum("e,ejk->jk", g, covariance), np.einsum("e,ejk->jk", g**2, covariance)]
+    information = np.block([[blocks[0], blocks[1]], [blocks[1], blocks[2]]])
+    u = (g[:, None] * (x[is_event] - moments.mean)).sum(0)
+
+    def statistic(tested: list[int]) -> float:
+        keep = [*range(p), *(p + j for j in tested)]
+        score = np.concatenate([np.zeros(p), u[tested]])
+        return float(score @ np.linalg.solve(information[np.ix_(keep, keep)], score))
+
+    return np.array([statistic([j]) for j in range(p)]), statistic(list(range(p)))
 
 
 def schoenfeld_residuals(design: pd.DataFrame, beta: pd.Series, time: pd.Series, event: pd.Series) -> pd.DataFrame:

@@ -2,8 +2,9 @@
 
 Shared by the per-group models here and the time-varying model in
 :mod:`pipelines.stats.timevarying`: covariate coding against a stated reference, the checks
-that make a fit non-estimable, the guarded lifelines fit and the tidy output rows.
-Ties are handled with Efron's method (lifelines' only method, and R ``coxph``'s default).
+that make a fit non-estimable, the guarded fit and the tidy output rows.  The fit is
+:func:`pipelines.stats.counting_cox.fit_counting_process_cox`: R ``coxph(..., ties = "efron")``'s
+numbers (with ``cluster``, ``coxph(..., cluster = id)``'s robust variance).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
 from pipelines.stats.frame import EVENT, GROUP, TIME, is_categorical, levels, select_groups, typed
 from pipelines.stats.ph_test import PH_SCHEMA, ph_test_rows
-from pipelines.stats.sandwich import ClusteredCoxPHFitter
+from pipelines.stats.counting_cox import CountingProcessCox, fit_counting_process_cox
 
 COX_SCHEMA = {"model": "string", "term": "string", "variable": "string", "level": "string", "reference": "string",
               "n": "int64", "events": "int64", "n_excluded_missing": "int64", "n_clusters": "Int64", "coef": "float64",
@@ -27,7 +28,6 @@ COX_SCHEMA = {"model": "string", "term": "string", "variable": "string", "level"
               "status": "string"}
 COX_COLUMNS = list(COX_SCHEMA)
 MAX_ABS_COEF = 10.0  # |log HR| > 10 (HR beyond 22 000 or below 1/22 000): a coefficient running off
-_FIT_TIME, _FIT_EVENT, _FIT_CLUSTER = "__time", "__event", "__cluster"
 Fitted = TypeVar("Fitted")
 
 
@@ -87,11 +87,12 @@ def design_problem(design: pd.DataFrame, data: pd.DataFrame, covariates: Sequenc
 
 
 def guarded_fit(fit: Callable[[], Fitted]) -> tuple[Fitted | None, str]:
-    """Run a lifelines fit; a convergence failure or warning becomes a ``not_estimable`` status.
+    """Run a Cox fit; a convergence failure or warning, or a coefficient running off, becomes a ``not_estimable`` status.
 
-    lifelines signals monotone likelihood (separation) and non-convergence with
-    ``ConvergenceError`` or only a ``ConvergenceWarning`` while still returning numbers; such
-    numbers are meaningless (a coefficient running off to infinity), so they are not reported.
+    Non-convergence raises ``ConvergenceError`` (lifelines' class, also raised by
+    :mod:`pipelines.stats.counting_cox`); under monotone likelihood (separation) the fit stops
+    where the likelihood flattens with a coefficient beyond ``MAX_ABS_COEF``: such numbers are
+    meaningless, so they are not reported.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -184,7 +185,7 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
     cluster
         Column identifying independent units when subjects are not (e.g. the patient of each
         operation): the coefficients are the same, their standard errors, CIs and p-values come from
-        the robust (sandwich) variance clustered on it (lifelines ``cluster_col``, R's
+        the robust (sandwich) variance clustered on it (Efron score residuals, R's
         ``coxph(..., cluster = id)``), and ``n_clusters`` counts the clusters fitted.
     ph_test
         Whether to test proportional hazards; without it ``CoxResult.ph_test`` is empty (the
@@ -194,7 +195,7 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
     -------
     CoxResult
         Coefficients (``n`` and ``events`` are those of the subjects fitted) and
-        proportional-hazards tests (Schoenfeld residuals, rank time transform).
+        proportional-hazards tests (R ``cox.zph``'s score test, ``km`` transform).
     """
     data, order = select_groups(frame, groups, [*covariates, *([cluster] if cluster else [])])
     if reference_group not in order:
@@ -212,14 +213,11 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
     design = pd.concat([group_x, covariate_x], axis=1)
     events = int(fit_data[EVENT].sum())
     problem = _reference_problem(fit_data, reference_group) or design_problem(design, fit_data, covariates, events)
-    fitted: ClusteredCoxPHFitter | None = None
-    training = design.assign(**{_FIT_TIME: fit_data[TIME], _FIT_EVENT: fit_data[EVENT]})
-    if cluster:
-        training[_FIT_CLUSTER] = fit_data[cluster].astype(str)
+    fitted: CountingProcessCox | None = None
     if problem is None:
-        # lifelines' CoxPHFitter; its robust variance computed in linear instead of quadratic time
-        fitted, problem = guarded_fit(lambda: ClusteredCoxPHFitter().fit(training, _FIT_TIME, _FIT_EVENT,
-                                                                         cluster_col=_FIT_CLUSTER if cluster else None))
+        # Newton-Raphson to the maximum (Efron), robust variance from Efron score residuals: R coxph's numbers
+        fitted, problem = guarded_fit(lambda: fit_counting_process_cox(
+            design, None, fit_data[TIME], fit_data[EVENT], fit_data[cluster].astype(str) if cluster else None))
     status = "ok" if fitted is not None else str(problem)
     terms = [*group_terms, *covariate_terms]
     statuses = {t.name: f"not_estimable: group '{t.level}' {left_out[t.level]}"
@@ -228,5 +226,6 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
                                     n=len(fit_data), events=events, n_excluded=len(data) - len(complete),
                                     n_clusters=int(fit_data[cluster].nunique()) if cluster else None)
     fitted_terms = [t.name for t in [*fit_group_terms, *covariate_terms]]
-    tests = ph_test_rows(model, fitted, training, fitted_terms, status) if ph_test else typed([], PH_SCHEMA)
+    tests = (ph_test_rows(model, fitted, design, None, fit_data[TIME], fit_data[EVENT], fitted_terms, status)
+             if ph_test else typed([], PH_SCHEMA))
     return CoxResult(coefficients=coefficients, ph_test=tests)

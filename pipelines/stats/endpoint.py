@@ -11,7 +11,8 @@ from pipelines.stats.cox import COX_SCHEMA, cox_model
 from pipelines.stats.frame import DEFAULT_LANDMARKS, CiTransform, order_groups, typed
 from pipelines.stats.km import kaplan_meier
 from pipelines.stats.logrank import logrank
-from pipelines.stats.timevarying import DEFAULT_EXPOSURE_LANDMARKS, immortal_time_analysis
+from pipelines.stats.ph_test import PH_SCHEMA
+from pipelines.stats.timevarying import DEFAULT_EXPOSURE_LANDMARKS, immortal_time_with_ph_tests
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class EndpointResults:
     cox
         Hazard-ratio rows of the univariable (group only) and, with covariates, multivariable models.
     ph_test
-        Schoenfeld-residual proportional-hazards tests of those models, per term and global.
+        Proportional-hazards tests (R ``cox.zph``'s score test) of those models and of the immortal-time
+        models (same ``model`` names as in ``immortal_time``), per term and global.
     immortal_time
         Exposure comparisons (naive, landmark, time-varying); empty without an exposure column.
     """
@@ -98,17 +100,18 @@ def analyse_endpoint(frame: pd.DataFrame, *, reference_group: str, groups: Seque
     if covariates:
         models.append(cox_model(frame, reference_group=reference_group, groups=groups, covariates=covariates,
                                 model="multivariable", cluster=cluster))
-    immortal = [typed([], COX_SCHEMA)]
+    immortal, immortal_ph = [typed([], COX_SCHEMA)], [typed([], PH_SCHEMA)]
     if exposure is not None:
         cohort = order_groups(frame, groups)[0]
-        immortal = [immortal_time_analysis(cohort, exposure=exposure, landmarks=exposure_landmarks)]
-        if covariates:
-            adjusted = immortal_time_analysis(cohort, exposure=exposure, landmarks=exposure_landmarks, covariates=covariates)
-            immortal.append(adjusted.assign(model=adjusted["model"] + "_adjusted"))
+        for suffix, adjustment in [("", ()), *([("_adjusted", covariates)] if covariates else [])]:
+            coefficients, tests = immortal_time_with_ph_tests(cohort, exposure=exposure, landmarks=exposure_landmarks,
+                                                              covariates=adjustment)
+            immortal.append(coefficients.assign(model=coefficients["model"] + suffix))
+            immortal_ph.append(tests.assign(model=tests["model"] + suffix))
     return EndpointResults(
         km_summary=km.summary, km_landmarks=km.landmarks, km_curve=km.curve,
         logrank=logrank(frame, groups=groups),
         cox=pd.concat([m.coefficients for m in models], ignore_index=True),
-        ph_test=pd.concat([m.ph_test for m in models], ignore_index=True),
+        ph_test=typed(pd.concat([*(m.ph_test for m in models), *immortal_ph], ignore_index=True), PH_SCHEMA),
         immortal_time=pd.concat(immortal, ignore_index=True),
     )

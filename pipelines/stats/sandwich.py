@@ -1,5 +1,9 @@
 """lifelines' Cox fitter with its robust (sandwich) variance computed in time linear in the rows.
 
+Not used by the pipeline any more (its Cox models are fitted by :mod:`pipelines.stats.counting_cox`,
+R ``coxph``'s numbers; docs/statistics.md): kept because ``benchmarks/bare.py``, the benchmarks'
+bare-lifelines reference, imports it.
+
 For ``cluster_col`` (or ``robust=True``) lifelines needs every row's score residual, and its
 ``_compute_score_within_strata`` sums, for row i, a term over all rows before it: quadratic in
 the rows (20k rows: 2 s, 80k: 21 s; at a million operations, hours).  The same sums are running

@@ -20,6 +20,7 @@ from pipelines.stats.cox import (
     COX_SCHEMA, Term, coefficient_rows, cox_model, design_problem, encode_covariates, guarded_fit,
 )
 from pipelines.stats.frame import EVENT, GROUP, TIME, check_frame, typed
+from pipelines.stats.ph_test import PH_SCHEMA, ph_test_rows
 
 EXPOSED, UNEXPOSED = "exposed", "unexposed"
 EXPOSURE_TERM = Term(f"{GROUP}={EXPOSED}", GROUP, EXPOSED, UNEXPOSED)
@@ -97,9 +98,15 @@ def time_varying_cox(frame: pd.DataFrame, *, exposure: str, covariates: Sequence
     Each subject counts as unexposed until the exposure starts and exposed afterwards, so no
     immortal time is credited to the exposed.  Complete-case on the covariates.  Returns
     ``COX_COLUMNS`` rows with ``model = "time_varying"``; the exposure term is ``group=exposed``
-    (reference ``unexposed``) so that it lines up with the naive and landmark rows.  lifelines
-    has no proportional-hazards test for this model, so none is reported.
+    (reference ``unexposed``) so that it lines up with the naive and landmark rows.  Its
+    proportional-hazards test is in :func:`time_varying_cox_with_ph_test`.
     """
+    return time_varying_cox_with_ph_test(frame, exposure=exposure, covariates=covariates, ph_test=False)[0]
+
+
+def time_varying_cox_with_ph_test(frame: pd.DataFrame, *, exposure: str, covariates: Sequence[str] = (),
+                                  ph_test: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`time_varying_cox` and its PH test on the (start, stop] rows (R ``cox.zph`` of the counting-process fit)."""
     data = check_frame(frame, [exposure, *covariates])
     complete = data.dropna(subset=list(covariates))
     rows = counting_process_frame(complete, exposure=exposure, covariates=covariates)
@@ -113,8 +120,11 @@ def time_varying_cox(frame: pd.DataFrame, *, exposure: str, covariates: Sequence
         fitted, problem = guarded_fit(lambda: fit_counting_process_cox(design, rows["start"], rows["stop"], rows["event"]))
     terms = [EXPOSURE_TERM, *covariate_terms]
     status = "ok" if fitted is not None else str(problem)
-    return coefficient_rows("time_varying", terms, fitted.summary if fitted else None, dict.fromkeys(
+    coefficients = coefficient_rows("time_varying", terms, fitted.summary if fitted else None, dict.fromkeys(
         (t.name for t in terms), status), n=int(rows["id"].nunique()), events=events, n_excluded=len(data) - len(complete))
+    tests = (ph_test_rows("time_varying", fitted, design, rows["start"], rows["stop"], rows["event"],
+                          [t.name for t in terms], status) if ph_test else typed([], PH_SCHEMA))
+    return coefficients, tests
 
 
 def immortal_time_analysis(frame: pd.DataFrame, *, exposure: str,
@@ -140,11 +150,23 @@ def immortal_time_analysis(frame: pd.DataFrame, *, exposure: str,
         ``n``/``events`` are those of each model's own data (for a landmark: subjects at risk at L
         and their events after L).
     """
-    def two_groups(data: pd.DataFrame, model: str) -> pd.DataFrame:
-        return cox_model(data, reference_group=UNEXPOSED, groups=[UNEXPOSED, EXPOSED], covariates=covariates,
-                         model=model, ph_test=False).coefficients
+    return immortal_time_with_ph_tests(frame, exposure=exposure, landmarks=landmarks, covariates=covariates,
+                                       ph_test=False)[0]
 
-    parts = [two_groups(ever_exposed_frame(frame, exposure=exposure), "naive")]
-    parts += [two_groups(landmark_frame(frame, exposure=exposure, landmark=at), f"landmark_{at:g}") for at in landmarks]
-    parts.append(time_varying_cox(frame, exposure=exposure, covariates=covariates))
-    return typed(pd.concat(parts, ignore_index=True), COX_SCHEMA)
+
+def immortal_time_with_ph_tests(frame: pd.DataFrame, *, exposure: str,
+                                landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS, covariates: Sequence[str] = (),
+                                ph_test: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`immortal_time_analysis` and the proportional-hazards tests of each of its models (``PH_COLUMNS``)."""
+    coefficients, tests = [], []
+    for model, data in [("naive", ever_exposed_frame(frame, exposure=exposure)),
+                        *((f"landmark_{at:g}", landmark_frame(frame, exposure=exposure, landmark=at)) for at in landmarks)]:
+        fit = cox_model(data, reference_group=UNEXPOSED, groups=[UNEXPOSED, EXPOSED], covariates=covariates,
+                        model=model, ph_test=ph_test)
+        coefficients.append(fit.coefficients)
+        tests.append(fit.ph_test)
+    varying = time_varying_cox_with_ph_test(frame, exposure=exposure, covariates=covariates, ph_test=ph_test)
+    coefficients.append(varying[0])
+    tests.append(varying[1])
+    return typed(pd.concat(coefficients, ignore_index=True), COX_SCHEMA), typed(pd.concat(tests, ignore_index=True),
+                                                                                 PH_SCHEMA)
