@@ -80,7 +80,7 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
         ("Reference", _text("reference")), ("n", _count("n")), ("Events", _count("events")),
         ("HR (95% CI)", lambda r, k: estimate_ci(r["hr"], r["hr_lower"], r["hr_upper"])),
         ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
-    "v_ph_tests": ("Proportional-hazards tests (scaled Schoenfeld residuals, rank time)", [
+    "v_ph_tests": ("Proportional-hazards tests (score test as R's cox.zph, Kaplan-Meier time scale)", [
         ("Model", _text("model")), ("Term", _text("term")), ("Chi-square", lambda r, k: number(r["statistic"])),
         ("df", _text("df")), ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
     "v_binary_outcomes": ("Binary outcome (Fisher's exact test)", [
