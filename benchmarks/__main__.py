@@ -1,6 +1,6 @@
 """Generate cohorts at the given sizes, time every stage and the Dagster refresh, print and save the table.
 
-    python3 -m uv run --frozen python -m benchmarks --sizes 10000 100000 1000000 --out benchmarks/results/latest.json
+python3 -m uv run --frozen python -m benchmarks --sizes 10000 100000 1000000 --out benchmarks/results/latest.json
 """
 
 from __future__ import annotations
@@ -25,12 +25,29 @@ def _child(module: str, *args: object) -> None:
         raise SystemExit(f"python -m {module} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
 
 
-def run_size(patients: int, sites: int, seed: int, invalid_fraction: float, scratch: Path, *, catalogue: bool,
-             refresh: bool) -> dict[str, object]:
+def run_size(
+    patients: int, sites: int, seed: int, invalid_fraction: float, scratch: Path, *, catalogue: bool, refresh: bool
+) -> dict[str, object]:
     cohort, work, refresh_work = (scratch / f"{patients}_{name}" for name in ("cohort", "stages", "dagster"))
-    _child("fixtures", "cohort", "--patients", patients, "--sites", sites, "--seed", seed, "--out", cohort,
-           "--invalid-fraction", invalid_fraction)
-    rows = sum(t["rows"] for s in json.loads((cohort / "TRUTH.json").read_text())["sites"].values() for t in s["tables"].values())
+    _child(
+        "fixtures",
+        "cohort",
+        "--patients",
+        patients,
+        "--sites",
+        sites,
+        "--seed",
+        seed,
+        "--out",
+        cohort,
+        "--invalid-fraction",
+        invalid_fraction,
+    )
+    rows = sum(
+        t["rows"]
+        for s in json.loads((cohort / "TRUTH.json").read_text())["sites"].values()
+        for t in s["tables"].values()
+    )
     work.mkdir(parents=True)
     _child("benchmarks.stages", cohort, work, work / "result.json", *([] if catalogue else ["--ingest-only"]))
     stages = json.loads((work / "result.json").read_text())
@@ -39,24 +56,46 @@ def run_size(patients: int, sites: int, seed: int, invalid_fraction: float, scra
         refresh_work.mkdir(parents=True)
         _child("benchmarks.refresh", cohort, refresh_work, refresh_work / "result.json")
         timed_refresh = json.loads((refresh_work / "result.json").read_text())
-    return {"patients": patients, "sites": sites, "rows": rows,
-            "seconds": with_totals(stages["seconds"]) | timed_refresh["seconds"],
-            "peak_rss_mb": {"pipeline": pipeline_peak_mb(stages["peak_rss_mb_by_stage"]), "stages process": stages["peak_rss_mb"],
-                            "dagster": timed_refresh["peak_rss_mb"]},
-            "peak_rss_mb_by_stage": stages["peak_rss_mb_by_stage"], "analysis_repeats": stages.get("analysis_repeats", {})}
+    return {
+        "patients": patients,
+        "sites": sites,
+        "rows": rows,
+        "seconds": with_totals(stages["seconds"]) | timed_refresh["seconds"],
+        "peak_rss_mb": {
+            "pipeline": pipeline_peak_mb(stages["peak_rss_mb_by_stage"]),
+            "stages process": stages["peak_rss_mb"],
+            "dagster": timed_refresh["peak_rss_mb"],
+        },
+        "peak_rss_mb_by_stage": stages["peak_rss_mb_by_stage"],
+        "analysis_repeats": stages.get("analysis_repeats", {}),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="patients per cohort")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="patients per cohort"
+    )
     parser.add_argument("--sites", type=int, default=4, help="sites (cycling through the four dialects)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--invalid-fraction", type=float, default=0.01)
-    parser.add_argument("--catalogue-up-to", type=int, default=None, metavar="PATIENTS",
-                        help="above this size time ingest and analysis frames only, no analyses and no Dagster refresh "
-                             "(the catalogue at 1M takes over an hour); default: everything at every size")
-    parser.add_argument("--refresh-up-to", type=int, default=None, metavar="PATIENTS",
-                        help="above this size skip the Dagster refresh (it repeats every stage: about 40 minutes at 1M)")
+    parser.add_argument(
+        "--catalogue-up-to",
+        type=int,
+        default=None,
+        metavar="PATIENTS",
+        help="above this size time ingest and analysis frames only, no analyses and no Dagster refresh "
+        "(the catalogue at 1M takes over an hour); default: everything at every size",
+    )
+    parser.add_argument(
+        "--refresh-up-to",
+        type=int,
+        default=None,
+        metavar="PATIENTS",
+        help="above this size skip the Dagster refresh (it repeats every stage: about 40 minutes at 1M)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     args = parser.parse_args(argv)
     sizes = {}
@@ -65,13 +104,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"running {patients:,} patients ...", file=sys.stderr, flush=True)
             catalogue = args.catalogue_up_to is None or patients <= args.catalogue_up_to
             refresh = catalogue and (args.refresh_up_to is None or patients <= args.refresh_up_to)
-            sizes[str(patients)] = run_size(patients, args.sites, args.seed, args.invalid_fraction, Path(scratch),
-                                            catalogue=catalogue, refresh=refresh)
+            sizes[str(patients)] = run_size(
+                patients,
+                args.sites,
+                args.seed,
+                args.invalid_fraction,
+                Path(scratch),
+                catalogue=catalogue,
+                refresh=refresh,
+            )
     checks = targets(sizes)
-    document = {"measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
-                "settings": {"sites": args.sites, "seed": args.seed, "invalid_fraction": args.invalid_fraction,
-                             "catalogue_up_to": args.catalogue_up_to, "refresh_up_to": args.refresh_up_to},
-                "sizes": sizes, "targets": checks}
+    document = {
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {
+            "sites": args.sites,
+            "seed": args.seed,
+            "invalid_fraction": args.invalid_fraction,
+            "catalogue_up_to": args.catalogue_up_to,
+            "refresh_up_to": args.refresh_up_to,
+        },
+        "sizes": sizes,
+        "targets": checks,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(table(sizes), target_lines(checks), f"written to {args.out}", sep="\n\n")

@@ -55,7 +55,9 @@ def _design(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return design.loc[:, design.std() > 0]
 
 
-def _cox_input(frame: pd.DataFrame, columns: Sequence[str], cluster: str | None = None, ph_test: bool = True) -> BareCox:
+def _cox_input(
+    frame: pd.DataFrame, columns: Sequence[str], cluster: str | None = None, ph_test: bool = True
+) -> BareCox:
     data = frame.dropna(subset=[TIME, EVENT, *columns])
     training = _design(data, columns).assign(**{TIME: data[TIME], EVENT: data[EVENT]})
     if cluster:
@@ -65,7 +67,9 @@ def _cox_input(frame: pd.DataFrame, columns: Sequence[str], cluster: str | None 
 
 def _time_varying_input(frame: pd.DataFrame, exposure: str, covariates: Sequence[str]) -> BareCox:
     rows = counting_process_frame(frame.dropna(subset=list(covariates)), exposure=exposure, covariates=covariates)
-    training = _design(rows, ["exposed", *covariates]).assign(**{_ENTRY: rows["start"], TIME: rows["stop"], EVENT: rows["event"]})
+    training = _design(rows, ["exposed", *covariates]).assign(
+        **{_ENTRY: rows["start"], TIME: rows["stop"], EVENT: rows["event"]}
+    )
     return BareCox(training, entry=True, ph_test=False)
 
 
@@ -103,6 +107,8 @@ def bare_statistics(frame: pd.DataFrame, models: Sequence[BareCox]) -> None:
     for _, rows in frame.groupby(GROUP, observed=True):
         KaplanMeierFitter().fit(rows[TIME], rows[EVENT])
     multivariate_logrank_test(frame[TIME], frame[GROUP], frame[EVENT])
-    group_survival_table_from_events(frame[GROUP], frame[TIME], frame[EVENT])  # the expected events lifelines' test keeps to itself
+    group_survival_table_from_events(
+        frame[GROUP], frame[TIME], frame[EVENT]
+    )  # the expected events lifelines' test keeps to itself
     for model in models:
         _fit(model)

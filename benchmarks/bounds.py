@@ -33,15 +33,22 @@ SCRATCH = "ingest_bound"
 
 def _typed_copy_sql(table: str) -> str:
     """``INSERT`` of one site's raw rows into the scratch copy of ``core.<table>``, typed by SQL casts only."""
-    types = {name: (column_type(name, dtype, typed=False), column_type(name, dtype, typed=True))
-             for name, dtype in polars_schema(table).items()}
-    columns = [name if raw == core else f"TRY_CAST(trim({name}) AS {core}) AS {name}" for name, (raw, core) in types.items()]
-    return (f"INSERT INTO {SCRATCH}.{table} BY NAME SELECT site_id, drop_id, source_file, line_number, {', '.join(columns)} "
-            f"FROM raw.{table} WHERE site_id = $site")
+    types = {
+        name: (column_type(name, dtype, typed=False), column_type(name, dtype, typed=True))
+        for name, dtype in polars_schema(table).items()
+    }
+    columns = [
+        name if raw == core else f"TRY_CAST(trim({name}) AS {core}) AS {name}" for name, (raw, core) in types.items()
+    ]
+    return (
+        f"INSERT INTO {SCRATCH}.{table} BY NAME SELECT site_id, drop_id, source_file, line_number, {', '.join(columns)} "
+        f"FROM raw.{table} WHERE site_id = $site"
+    )
 
 
 def typed_copy_seconds(settings: Settings, sites: list[str]) -> float:
     """Each site's raw rows copied, typed, into tables shaped like ``core``, one connection per site as the pipeline."""
+
     def create(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE SCHEMA {SCRATCH}")
         for table in CONTRACT:
@@ -53,8 +60,9 @@ def typed_copy_seconds(settings: Settings, sites: list[str]) -> float:
 
     def check_and_drop(con: duckdb.DuckDBPyConnection) -> None:
         for table in CONTRACT:  # a bound is only a bound if every raw row was copied
-            copied, received = con.execute(f"SELECT (SELECT count(*) FROM {SCRATCH}.{table}), "
-                                           f"(SELECT count(*) FROM raw.{table})").fetchone()
+            copied, received = con.execute(
+                f"SELECT (SELECT count(*) FROM {SCRATCH}.{table}), (SELECT count(*) FROM raw.{table})"
+            ).fetchone()
             if copied != received:
                 raise RuntimeError(f"typed copy of raw.{table}: {copied} rows, raw holds {received}")
         con.execute(f"DROP SCHEMA {SCRATCH} CASCADE")
@@ -74,19 +82,30 @@ def measure(cohort: Path, work: Path) -> dict[str, float]:
     receive = clock(lambda: receive_sites(settings, sites))
     copy = typed_copy_seconds(settings, sites)
     core = clock(lambda: load_sites(settings, sites))
-    return {"floor": floor, "receive": receive, "typed_copy": copy, "core_step": core,
-            "limit": LIMIT * floor, "budget_beyond_writes": LIMIT * floor - receive - copy}
+    return {
+        "floor": floor,
+        "receive": receive,
+        "typed_copy": copy,
+        "core_step": core,
+        "limit": LIMIT * floor,
+        "budget_beyond_writes": LIMIT * floor - receive - copy,
+    }
 
 
 def report(seconds: dict[str, float]) -> str:
     floor = seconds["floor"]
-    lines = [("floor: DuckDB read_csv of the drop into a file database", seconds["floor"]),
-             ("receive: archive + raw load (parse, first write: text, provenance, pseudonyms)", seconds["receive"]),
-             ("typed copy raw -> core in SQL (second write, no checks: a lower bound)", seconds["typed_copy"]),
-             ("  both layers written, nothing checked", seconds["receive"] + seconds["typed_copy"]),
-             (f"ingest target ({LIMIT:g}x the floor)", seconds["limit"]),
-             ("  left for typing by the profile, pandera, cross-table rules, quarantine, report", seconds["budget_beyond_writes"]),
-             ("the pipeline's core step (all of that and the second write)", seconds["core_step"])]
+    lines = [
+        ("floor: DuckDB read_csv of the drop into a file database", seconds["floor"]),
+        ("receive: archive + raw load (parse, first write: text, provenance, pseudonyms)", seconds["receive"]),
+        ("typed copy raw -> core in SQL (second write, no checks: a lower bound)", seconds["typed_copy"]),
+        ("  both layers written, nothing checked", seconds["receive"] + seconds["typed_copy"]),
+        (f"ingest target ({LIMIT:g}x the floor)", seconds["limit"]),
+        (
+            "  left for typing by the profile, pandera, cross-table rules, quarantine, report",
+            seconds["budget_beyond_writes"],
+        ),
+        ("the pipeline's core step (all of that and the second write)", seconds["core_step"]),
+    ]
     return "\n".join(f"{label:<88} {value:7.2f} s  {value / floor:5.2f}x" for label, value in lines)
 
 

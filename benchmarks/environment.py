@@ -14,12 +14,18 @@ _STATM = Path("/proc/self/statm")
 def use_cohort(cohort: Path, work: Path) -> None:
     """Point the pipeline settings at a generated cohort and a private work folder."""
     cutoff = json.loads((cohort / "TRUTH.json").read_text(encoding="utf-8"))["cutoff"]
-    os.environ.update({
-        "GIST_DROP_DIR": str(cohort / "drops"), "GIST_PROFILES_DIR": str(cohort / "profiles"),
-        "GIST_DUCKDB_PATH": str(work / "registry.duckdb"), "GIST_ARCHIVE_DIR": str(work / "archive"),
-        "GIST_OUTPUT_DIR": str(work / "outputs"), "GIST_PUBLISH_DIR": str(work / "published"), "GIST_DATA_CUTOFF": cutoff,
-        "GIST_PSEUDONYM_KEY": "benchmark-key-not-secret-0123456789abcdef",
-    })
+    os.environ.update(
+        {
+            "GIST_DROP_DIR": str(cohort / "drops"),
+            "GIST_PROFILES_DIR": str(cohort / "profiles"),
+            "GIST_DUCKDB_PATH": str(work / "registry.duckdb"),
+            "GIST_ARCHIVE_DIR": str(work / "archive"),
+            "GIST_OUTPUT_DIR": str(work / "outputs"),
+            "GIST_PUBLISH_DIR": str(work / "published"),
+            "GIST_DATA_CUTOFF": cutoff,
+            "GIST_PSEUDONYM_KEY": "benchmark-key-not-secret-0123456789abcdef",
+        }
+    )
 
 
 def peak_rss_mb() -> float:

@@ -19,6 +19,7 @@ from benchmarks.environment import peak_rss_mb, use_cohort
 def measure(cohort: Path, work: Path) -> dict[str, object]:
     use_cohort(cohort, work)
     from pipelines.cli import main
+
     started = time.perf_counter()
     with (work / "refresh.log").open("w") as log, contextlib.redirect_stdout(log):
         code = main(["run"])

@@ -21,6 +21,7 @@ def _timed(name: str, function: Callable, spent: dict[str, float]) -> Callable:
             return function(*args, **kwargs)
         finally:
             spent[name] += time.perf_counter() - started
+
     return wrapper
 
 

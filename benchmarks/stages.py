@@ -85,12 +85,19 @@ def floor_seconds(settings: Settings, sites: list[str], work: Path) -> float:
         scratch = work / "floor_utf8" / site
         scratch.mkdir(parents=True, exist_ok=True)
         for table, spec in profile.tables.items():
-            files.append((f"{site}_{table}", _utf8_copy(settings.drop_dir / site / spec.file, profile.encoding, scratch),
-                          profile.delimiter))
+            files.append(
+                (
+                    f"{site}_{table}",
+                    _utf8_copy(settings.drop_dir / site / spec.file, profile.encoding, scratch),
+                    profile.delimiter,
+                )
+            )
     con = duckdb.connect(str(work / "floor.duckdb"))
     started = time.perf_counter()
     for name, path, delimiter in files:
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{path}', delim = '{delimiter}', header = true, all_varchar = true)")
+        con.execute(
+            f"CREATE TABLE {name} AS SELECT * FROM read_csv('{path}', delim = '{delimiter}', header = true, all_varchar = true)"
+        )
     con.close()
     return time.perf_counter() - started
 
@@ -101,8 +108,12 @@ def connected(settings: Settings, step: Callable[[duckdb.DuckDBPyConnection], T]
         return step(con)
 
 
-def _each_site(sites: list[str], step: Callable[[duckdb.DuckDBPyConnection, str], steps.StepResult], settings: Settings,
-               expected: str) -> None:
+def _each_site(
+    sites: list[str],
+    step: Callable[[duckdb.DuckDBPyConnection, str], steps.StepResult],
+    settings: Settings,
+    expected: str,
+) -> None:
     for site in sites:
         result = connected(settings, lambda con, s=site: step(con, s))
         if result.status != expected:
@@ -186,18 +197,40 @@ def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, objec
     stages.add("floor (DuckDB read_csv)", floor_seconds(settings, sites, work))
     connected(settings, create_registry)
     ingest(stages, settings, sites)
-    stages.timed("analysis frames (SQL)", lambda: connected(settings, lambda con: (
-        define_settings(con, settings.data_cutoff, settings.min_cell_count), run_layer(con, "core"), run_layer(con, "analysis"))))
+    stages.timed(
+        "analysis frames (SQL)",
+        lambda: connected(
+            settings,
+            lambda con: (
+                define_settings(con, settings.data_cutoff, settings.min_cell_count),
+                run_layer(con, "core"),
+                run_layer(con, "analysis"),
+            ),
+        ),
+    )
     if catalogue:  # else an ingest-only size (--catalogue-up-to): the table shows the later stages as n/a
         analyse(stages, settings)
-        stages.timed("results views (SQL)", lambda: connected(settings, lambda con: (
-            replace_catalogue(con, load_catalogue()), run_layer(con, "results"))))
-        stages.timed("report (HTML)", lambda: connected(settings, lambda con: write_report(con, load_catalogue(), settings)))
+        stages.timed(
+            "results views (SQL)",
+            lambda: connected(
+                settings, lambda con: (replace_catalogue(con, load_catalogue()), run_layer(con, "results"))
+            ),
+        )
+        stages.timed(
+            "report (HTML)", lambda: connected(settings, lambda con: write_report(con, load_catalogue(), settings))
+        )
         stages.timed("publishing", lambda: connected(settings, lambda con: publish(con, settings)))
-    return {"seconds": stages.seconds, "peak_rss_mb_by_stage": stages.peak_rss_mb, "peak_rss_mb": peak_rss_mb(),
-            "analysis_repeats": stages.repeats}
+    return {
+        "seconds": stages.seconds,
+        "peak_rss_mb_by_stage": stages.peak_rss_mb,
+        "peak_rss_mb": peak_rss_mb(),
+        "analysis_repeats": stages.repeats,
+    }
 
 
 if __name__ == "__main__":
     cohort_dir, work_dir, out = map(Path, sys.argv[1:4])
-    out.write_text(json.dumps(measure(cohort_dir, work_dir, catalogue="--ingest-only" not in sys.argv[4:]), indent=2), encoding="utf-8")
+    out.write_text(
+        json.dumps(measure(cohort_dir, work_dir, catalogue="--ingest-only" not in sys.argv[4:]), indent=2),
+        encoding="utf-8",
+    )

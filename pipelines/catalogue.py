@@ -17,8 +17,17 @@ from pipelines.sql_models import SQL_DIR
 CATALOGUE_PATH = SQL_DIR / "analysis" / "catalogue.yaml"
 ENDPOINTS = ("PFS", "RFS", "OS")
 REQUIRED = ("id", "title", "seed", "endpoints", "groups", "reference")
-OPTIONAL = ("origin", "covariates", "characteristics", "landmarks", "exposure", "exposure_landmarks", "binary_outcome", "cluster",
-            "confounders_not_held")
+OPTIONAL = (
+    "origin",
+    "covariates",
+    "characteristics",
+    "landmarks",
+    "exposure",
+    "exposure_landmarks",
+    "binary_outcome",
+    "cluster",
+    "confounders_not_held",
+)
 DEFAULT_LANDMARKS = (6.0, 12.0, 24.0, 36.0, 60.0)
 DEFAULT_EXPOSURE_LANDMARKS = (6.0, 12.0)
 
@@ -98,7 +107,9 @@ def _binary(value: object, endpoints: tuple[str, ...], where: str) -> BinaryOutc
         raise CatalogueError(f"{where}: 'binary_outcome' must have exactly the keys endpoint and within_months")
     if value["endpoint"] not in endpoints:
         raise CatalogueError(f"{where}: binary_outcome endpoint '{value['endpoint']}' is not one of its endpoints")
-    return BinaryOutcome(str(value["endpoint"]), _months([value["within_months"]], where, "binary_outcome.within_months")[0])
+    return BinaryOutcome(
+        str(value["endpoint"]), _months([value["within_months"]], where, "binary_outcome.within_months")[0]
+    )
 
 
 def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None = None) -> Analysis:
@@ -125,14 +136,20 @@ def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None
     if not (source.parent / f"{entry['id']}.sql").is_file():
         raise CatalogueError(f"{where}: no SQL file sql/analysis/{entry['id']}.sql")
     return Analysis(
-        id=str(entry["id"]), title=str(entry["title"]), seed=str(entry["seed"]), endpoints=endpoints, groups=groups,
-        reference=str(entry["reference"]), origin=str(entry.get("origin", "origin")),
+        id=str(entry["id"]),
+        title=str(entry["title"]),
+        seed=str(entry["seed"]),
+        endpoints=endpoints,
+        groups=groups,
+        reference=str(entry["reference"]),
+        origin=str(entry.get("origin", "origin")),
         covariates=_names(entry.get("covariates", []), where, "covariates"),
         characteristics=_names(entry.get("characteristics", []), where, "characteristics"),
         landmarks=_months(entry.get("landmarks", list(DEFAULT_LANDMARKS)), where, "landmarks"),
         exposure=_name(entry.get("exposure"), where, "exposure"),
-        exposure_landmarks=_months(entry.get("exposure_landmarks", list(DEFAULT_EXPOSURE_LANDMARKS)), where,
-                                   "exposure_landmarks"),
+        exposure_landmarks=_months(
+            entry.get("exposure_landmarks", list(DEFAULT_EXPOSURE_LANDMARKS)), where, "exposure_landmarks"
+        ),
         binary_outcome=_binary(entry.get("binary_outcome"), endpoints, where),
         cluster=_name(entry.get("cluster"), where, "cluster"),
         confounders_not_held=str(entry.get("confounders_not_held", "not stated")),

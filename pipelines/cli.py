@@ -46,8 +46,10 @@ def _site_outcome(result) -> tuple[str, str]:
     metadata = [event.materialization.metadata for event in result.get_asset_materialization_events()][-1]
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     if failed_checks:
-        return "not_processed", (f"{metadata['outcome'].value} — BUT the check {failed_checks[0].check_name} failed "
-                                 f"({failed_checks[0].description}); no analysis is refreshed until it passes")
+        return "not_processed", (
+            f"{metadata['outcome'].value} — BUT the check {failed_checks[0].check_name} failed "
+            f"({failed_checks[0].description}); no analysis is refreshed until it passes"
+        )
     return metadata["status"].value, metadata["outcome"].value
 
 
@@ -60,8 +62,10 @@ def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -
     from pipelines.ingest.drops import ignored_folders, site_ids
 
     for name in ignored_folders(settings.drop_dir):
-        print(f"ignored {settings.drop_dir / name}: not a site folder (a symbolic link, or a name other than lowercase "
-              "letters, digits and _, from a letter)")
+        print(
+            f"ignored {settings.drop_dir / name}: not a site folder (a symbolic link, or a name other than lowercase "
+            "letters, digits and _, from a letter)"
+        )
     present = site_ids(settings.drop_dir)
     worst = OK
     for site in sorted(set(only) - set(present)):
@@ -73,14 +77,23 @@ def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -
         return max(worst, NOT_PROCESSED, key=SEVERITY.index)
     instance.add_dynamic_partitions(site_partitions.name, sites)
     for position, site in enumerate(sites):
-        result = dg.materialize([*ASSETS, every_row_accounted_for], selection=dg.AssetSelection.groups("ingest"), partition_key=site,
-                                instance=instance, resources=resources, run_config=quiet, raise_on_error=False)
+        result = dg.materialize(
+            [*ASSETS, every_row_accounted_for],
+            selection=dg.AssetSelection.groups("ingest"),
+            partition_key=site,
+            instance=instance,
+            resources=resources,
+            run_config=quiet,
+            raise_on_error=False,
+        )
         status, line = _site_outcome(result)
         print(f"site {site}: {line}", flush=True)
         worst = max(worst, EXIT_OF_STATUS.get(status, OK), key=SEVERITY.index)
         if status == "locked":
-            for later in sites[position + 1:]:
-                print(f"site {later}: NOT PROCESSED, the site's previous data kept: the registry is held by another writer")
+            for later in sites[position + 1 :]:
+                print(
+                    f"site {later}: NOT PROCESSED, the site's previous data kept: the registry is held by another writer"
+                )
             break
     return worst
 
@@ -91,13 +104,22 @@ def _refresh(instance, resources: dict, quiet: dict) -> bool:
     from pipelines.definitions import ASSETS
 
     print("refreshing the analyses, views, report and published tiers ...", flush=True)
-    refresh = dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results", "publish"),
-                             instance=instance, resources=resources, run_config=quiet, raise_on_error=False)
+    refresh = dg.materialize(
+        ASSETS,
+        selection=dg.AssetSelection.groups("analysis", "results", "publish"),
+        instance=instance,
+        resources=resources,
+        run_config=quiet,
+        raise_on_error=False,
+    )
     if not refresh.success:
         failure = refresh.get_step_failure_events()[0]
         error = _deepest_error(failure.step_failure_data.error)
-        print(f"Analysis refresh FAILED at {failure.step_key} ({error.message.strip() if error else 'unknown error'}); "
-              "results, report and published copies are those of the last successful refresh.", file=sys.stderr)
+        print(
+            f"Analysis refresh FAILED at {failure.step_key} ({error.message.strip() if error else 'unknown error'}); "
+            "results, report and published copies are those of the last successful refresh.",
+            file=sys.stderr,
+        )
     return refresh.success
 
 
@@ -126,10 +148,15 @@ def _load(command: str, demo: bool, only: list[str]) -> int:
         print("DEMO MODE: patient ids are pseudonymised with the public demo key; never use it for real data.")
     instance = dg.DagsterInstance.ephemeral()
     resources = default_resources()  # read from the environment now, after --demo set it
-    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # each outcome is printed once, by this command
+    quiet = {
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}
+    }  # each outcome is printed once, by this command
     worst = _ingest(settings, only, instance, resources, quiet)
     if worst == LOCKED:
-        print("Nothing refreshed: the registry is held by another writer (the published tiers stay readable).", file=sys.stderr)
+        print(
+            "Nothing refreshed: the registry is held by another writer (the published tiers stay readable).",
+            file=sys.stderr,
+        )
         return LOCKED
     if command == "run" and not _refresh(instance, resources, quiet):
         worst = max(worst, REFRESH_FAILED, key=SEVERITY.index)
@@ -170,8 +197,11 @@ def _status() -> int:
     try:
         con = duckdb.connect(str(settings.duckdb_path), read_only=True)
     except duckdb.IOException as err:
-        print(f"The registry {settings.duckdb_path} is held by another writer ({str(err).splitlines()[0]}); "
-              f"the published tiers under {settings.publish_dir} stay readable.", file=sys.stderr)
+        print(
+            f"The registry {settings.duckdb_path} is held by another writer ({str(err).splitlines()[0]}); "
+            f"the published tiers under {settings.publish_dir} stay readable.",
+            file=sys.stderr,
+        )
         return LOCKED
     try:
         rows = con.execute(STATUS_SQL).fetchall()
@@ -198,8 +228,12 @@ def _check_profile(site: str, drops: Path | None) -> int:
     from pipelines.ingest.steps import load_core, receive_drop
 
     scratch = Path(tempfile.mkdtemp(prefix=f"gist-check-{site}-"))
-    trial = replace(settings, drop_dir=drops.resolve() if drops else settings.drop_dir, duckdb_path=scratch / "trial.duckdb",
-                    archive_dir=scratch / "reports")
+    trial = replace(
+        settings,
+        drop_dir=drops.resolve() if drops else settings.drop_dir,
+        duckdb_path=scratch / "trial.duckdb",
+        archive_dir=scratch / "reports",
+    )
     con = duckdb.connect(str(trial.duckdb_path))
     try:
         create_registry(con)
@@ -217,16 +251,24 @@ def _check_profile(site: str, drops: Path | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gist-registry", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="gist-registry", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("run", "load every site drop, then refresh every analysis, the report and the published tiers"),
-                       ("ingest", "load site drops only (no refresh); several may run at once: each waits for the registry's lock")):
+    for name, text in (
+        ("run", "load every site drop, then refresh every analysis, the report and the published tiers"),
+        ("ingest", "load site drops only (no refresh); several may run at once: each waits for the registry's lock"),
+    ):
         command = commands.add_parser(name, help=text, description=text)
-        command.add_argument("--demo", action="store_true", help="use the public demo pseudonymisation key (bundled sample data only)")
+        command.add_argument(
+            "--demo", action="store_true", help="use the public demo pseudonymisation key (bundled sample data only)"
+        )
         command.add_argument("--site", action="append", default=[], metavar="SITE", help="only this site (repeatable)")
     commands.add_parser("status", help="each site's latest drop and outcome (audit.drops), read-only")
-    check = commands.add_parser("check-profile", help="try a site's profile on its drop in a throwaway registry: outcome and "
-                                                      "validation report, nothing loaded")
+    check = commands.add_parser(
+        "check-profile",
+        help="try a site's profile on its drop in a throwaway registry: outcome and validation report, nothing loaded",
+    )
     check.add_argument("site")
     check.add_argument("--drops", type=Path, help="drop folder holding <site>/ (default: GIST_DROP_DIR)")
     args = parser.parse_args(argv)

@@ -56,8 +56,13 @@ COUNTS: dict[str, tuple[str, ...]] = {
     "table_one": ("n", "n_missing", "count"),
 }
 _TRIED = 6  # complements tried per determined value, on the identities around it
-AT_RISK_SCHEMA = {"analysis_id": "string", "endpoint": "string", "group": "string", "time": "float64",
-                  "n_at_risk": "int64"}
+AT_RISK_SCHEMA = {
+    "analysis_id": "string",
+    "endpoint": "string",
+    "group": "string",
+    "time": "float64",
+    "n_at_risk": "int64",
+}
 
 
 def flag(column: str) -> str:
@@ -74,8 +79,13 @@ def at_risk_table(km_curve: pd.DataFrame, groups: Iterable[str], **keys: object)
         times, at_risk = own["time"].to_numpy(float), own["n_at_risk"].to_numpy(int)
         for t in risk_table_times(last):
             later = np.flatnonzero(times >= t - 1e-9)
-            rows.append({**keys, "group": label, "time": float(t), "n_at_risk": int(at_risk[later[0]]) if later.size else 0})
-    schema = {**{k: "string" for k in keys}, **{k: v for k, v in AT_RISK_SCHEMA.items() if k not in ("analysis_id", "endpoint")}}
+            rows.append(
+                {**keys, "group": label, "time": float(t), "n_at_risk": int(at_risk[later[0]]) if later.size else 0}
+            )
+    schema = {
+        **{k: "string" for k in keys},
+        **{k: v for k, v in AT_RISK_SCHEMA.items() if k not in ("analysis_id", "endpoint")},
+    }
     return pd.DataFrame(rows, columns=list(schema)).astype(schema)
 
 
@@ -133,8 +143,11 @@ class _System:
         hidden = {key for key in self.values if not self.published[key] or self.small(key)}
         for component in self._components():
             hidden |= self._protect(component, hidden & component)
-        redundant = [key for key in self._determined(self.relations, hidden, everything=True)
-                     if self.published[key] and not self.small(key)]
+        redundant = [
+            key
+            for key in self._determined(self.relations, hidden, everything=True)
+            if self.published[key] and not self.small(key)
+        ]
         return {key for key in hidden if self.published[key]} - set(redundant)
 
     def _components(self) -> list[set[object]]:
@@ -145,6 +158,7 @@ class _System:
                 parent[key] = parent[parent[key]]
                 key = parent[key]
             return key
+
         for relation in self.relations:
             first, *rest = relation
             for other in rest:
@@ -184,8 +198,9 @@ class _System:
             hidden |= added
         return hidden
 
-    def _complement(self, target: object, by_key: dict[object, list[dict[object, int]]],
-                    hidden: set[object]) -> object | None:
+    def _complement(
+        self, target: object, by_key: dict[object, list[dict[object, int]]], hidden: set[object]
+    ) -> object | None:
         """The published cell to withhold so that ``target`` is no longer determined.
 
         Candidates are the published non-zero counts in an identity with ``target`` or with a withheld cell
@@ -194,8 +209,13 @@ class _System:
         Without one that frees it locally: the smallest of the nearest.
         """
         near = {target} | {key for r in by_key.get(target, []) for key in r if key in hidden}
-        candidates = {key for h in near for r in by_key.get(h, []) for key in r
-                      if key not in hidden and self.published[key] and self.values[key] > 0}
+        candidates = {
+            key
+            for h in near
+            for r in by_key.get(h, [])
+            for key in r
+            if key not in hidden and self.published[key] and self.values[key] > 0
+        }
         local = {id(r): r for h in near for r in by_key.get(h, [])}
         ranked = sorted(candidates, key=lambda key: (len(by_key.get(key, [])), self.values[key], str(key)))
         for key in ranked[:_TRIED]:
@@ -205,8 +225,9 @@ class _System:
         _, nearest = self._nearest_published(target, by_key, hidden)
         return min(nearest, key=lambda key: (self.values[key], str(key))) if nearest else None
 
-    def _nearest_published(self, target: object, by_key: dict[object, list[dict[object, int]]],
-                           hidden: set[object]) -> tuple[int, list[object]]:
+    def _nearest_published(
+        self, target: object, by_key: dict[object, list[dict[object, int]]], hidden: set[object]
+    ) -> tuple[int, list[object]]:
         """Published non-zero counts in an identity with ``target`` (depth 0), else with a withheld cell that is
         (depth 1), and so on: the cells whose withholding can break the chain that determines ``target``."""
         seen, frontier = {target}, [target]
@@ -227,8 +248,13 @@ class _System:
             frontier = following
         return 0, []
 
-    def _determined(self, relations: list[dict[object, int]], hidden: set[object],
-                    among: list[object] | None = None, everything: bool = False) -> list[object]:
+    def _determined(
+        self,
+        relations: list[dict[object, int]],
+        hidden: set[object],
+        among: list[object] | None = None,
+        everything: bool = False,
+    ) -> list[object]:
         """Small withheld values the published ones determine.
 
         ``x_j`` is determined by the identities iff the unit vector e_j lies in the row space of the
@@ -252,8 +278,10 @@ class _System:
         diagonal = np.abs(np.diag(r))
         rank = int((diagonal > 1e-9 * max(1.0, diagonal.max(initial=0))).sum())
         projection = (q[:, :rank] ** 2).sum(axis=1)  # |P e_j|^2 for every withheld cell j
-        return sorted((key for key in sensitive if projection[index[key]] > 1 - 1e-6),
-                      key=lambda key: (self.values[key], str(key)))
+        return sorted(
+            (key for key in sensitive if projection[index[key]] > 1 - 1e-6),
+            key=lambda key: (self.values[key], str(key)),
+        )
 
     def _pinned(self, relations: list[dict[object, int]], hidden: set[object]) -> list[object]:
         """Withheld cells (never 0) of one identity, all on one side, whose total equals their number: each is 1."""
@@ -261,8 +289,11 @@ class _System:
             inside = {key: coef for key, coef in relation.items() if key in hidden}
             if not inside or any(not self.published[key] for key in inside):
                 continue
-            if len({np.sign(c) for c in inside.values()}) == 1 and set(map(abs, inside.values())) == {1} \
-                    and sum(abs(c) * self.values[key] for key, c in inside.items()) == len(inside):
+            if (
+                len({np.sign(c) for c in inside.values()}) == 1
+                and set(map(abs, inside.values())) == {1}
+                and sum(abs(c) * self.values[key] for key, c in inside.items()) == len(inside)
+            ):
                 return [next(iter(inside))]
         return []
 
@@ -282,11 +313,24 @@ def suppress(tables: Mapping[str, pd.DataFrame], min_cell_count: int) -> dict[st
     k = int(min_cell_count)
     out = {name: _frame(tables, name) for name in tables}
     summary, curve = out.get("km_summary", pd.DataFrame()), out.get("km_curve", pd.DataFrame())
-    at_risk = [at_risk_table(curve[curve["endpoint"] == endpoint], summary.loc[summary["endpoint"] == endpoint, "group"],
-                             analysis_id=str(summary["analysis_id"].iloc[0]), endpoint=endpoint)
-               for endpoint in summary["endpoint"].unique()] if len(summary) and len(curve) else []
-    out["km_at_risk"] = (pd.concat(at_risk, ignore_index=True) if at_risk
-                         else pd.DataFrame(columns=list(AT_RISK_SCHEMA)).astype(AT_RISK_SCHEMA))
+    at_risk = (
+        [
+            at_risk_table(
+                curve[curve["endpoint"] == endpoint],
+                summary.loc[summary["endpoint"] == endpoint, "group"],
+                analysis_id=str(summary["analysis_id"].iloc[0]),
+                endpoint=endpoint,
+            )
+            for endpoint in summary["endpoint"].unique()
+        ]
+        if len(summary) and len(curve)
+        else []
+    )
+    out["km_at_risk"] = (
+        pd.concat(at_risk, ignore_index=True)
+        if at_risk
+        else pd.DataFrame(columns=list(AT_RISK_SCHEMA)).astype(AT_RISK_SCHEMA)
+    )
     system = _System(k)
     _build(system, out)
     hidden = system.solve()
@@ -337,7 +381,9 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
     for row, r in t.get("km_landmarks", pd.DataFrame()).iterrows():
         key = (r["endpoint"], r["group"])
         time = round(float(r["time"]), 9)
-        at_risk_at.setdefault(key, {})[time] = cell(("A", *key, time), r["n_at_risk"], ("km_landmarks", row, "n_at_risk"))
+        at_risk_at.setdefault(key, {})[time] = cell(
+            ("A", *key, time), r["n_at_risk"], ("km_landmarks", row, "n_at_risk")
+        )
         events_at.setdefault(key, {})[time] = cell(("D", *key, time), r["n_events"], ("km_landmarks", row, "n_events"))
     for row, r in t.get("km_at_risk", pd.DataFrame()).iterrows():
         key = (r["endpoint"], r["group"])
@@ -365,14 +411,16 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
     # models: their n and events against the groups', what they left out is derived
     for source in ("cox", "immortal_time"):
         models = t.get(source, pd.DataFrame())
-        for (p, model), rows in (models.groupby(["endpoint", "model"], sort=False) if len(models) else []):
+        for (p, model), rows in models.groupby(["endpoint", "model"], sort=False) if len(models) else []:
             cells = {}
             for row, r in rows.iterrows():
                 for column in ("n", "events", "n_excluded_missing", "n_clusters"):
                     cells[column] = cell((source, p, model, column), r[column], (source, row, column))
             adjusted = model == "multivariable" or model.endswith("_adjusted")
             base_n, base_e = {total: 1}, {total_events.get(p): 1}
-            landmark = model.removesuffix("_adjusted").removeprefix("landmark_") if model.startswith("landmark_") else None
+            landmark = (
+                model.removesuffix("_adjusted").removeprefix("landmark_") if model.startswith("landmark_") else None
+            )
             if landmark is not None:
                 time = round(float(landmark), 9)
                 known = [g for g in groups if time in at_risk_at.get((p, g), {}) and time in events_at.get((p, g), {})]
@@ -380,19 +428,25 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
                     base_n = {at_risk_at[(p, g)][time]: 1 for g in groups}
                     base_e = {total_events.get(p): 1, **{events_at[(p, g)][time]: -1 for g in groups}}
                 else:
-                    system.relate({**base_n, cells.get("n"): -1, cells.get("n_excluded_missing"): -1},
-                                  (source, p, model, "left"))
+                    system.relate(
+                        {**base_n, cells.get("n"): -1, cells.get("n_excluded_missing"): -1}, (source, p, model, "left")
+                    )
                     system.relate({**base_e, cells.get("events"): -1}, (source, p, model, "events left"))
                     continue
-            system.relate({**base_n, cells.get("n"): -1, cells.get("n_excluded_missing"): -1},
-                          (source, p, model, "left out"), structural=True)
-            system.relate({**base_e, cells.get("events"): -1}, (source, p, model, "events left out"),
-                          structural=not adjusted)
+            system.relate(
+                {**base_n, cells.get("n"): -1, cells.get("n_excluded_missing"): -1},
+                (source, p, model, "left out"),
+                structural=True,
+            )
+            system.relate(
+                {**base_e, cells.get("events"): -1}, (source, p, model, "events left out"), structural=not adjusted
+            )
             if adjusted:
                 plain = "univariable" if source == "cox" else model.removesuffix("_adjusted")
-                system.relate({(source, p, plain, "n_clusters"): 1, cells.get("n_clusters"): -1},
-                              (source, p, model, "clusters left out")) if (source, p, plain, "n_clusters") in system.values \
-                    else None
+                system.relate(
+                    {(source, p, plain, "n_clusters"): 1, cells.get("n_clusters"): -1},
+                    (source, p, model, "clusters left out"),
+                ) if (source, p, plain, "n_clusters") in system.values else None
     # binary outcome: n + missing = the group; events = events so far at the same landmark; non-events derived
     for row, r in t.get("binary_outcome", pd.DataFrame()).iterrows():
         if pd.isna(r.get("within_months")):
@@ -406,11 +460,14 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
         if w in events_at.get((p, g), {}):
             system.relate({e: 1, events_at[(p, g)][w]: -1})
             # missing = censored before w = n - at risk at w - events so far, unless an event falls exactly at w
-            system.relate({m: 1, ("N", g): -1, at_risk_at[(p, g)].get(w): 1, events_at[(p, g)][w]: 1},
-                          ("B missing slack", p, w, g), structural=True)
+            system.relate(
+                {m: 1, ("N", g): -1, at_risk_at[(p, g)].get(w): 1, events_at[(p, g)][w]: 1},
+                ("B missing slack", p, w, g),
+                structural=True,
+            )
     # Table 1: per variable, levels + missing = the group; (all) = the sum of the groups
     one = t.get("table_one", pd.DataFrame())
-    for variable, rows in (one.groupby("variable", sort=False) if len(one) else []):
+    for variable, rows in one.groupby("variable", sort=False) if len(one) else []:
         listed = [g for g in rows["group"].unique() if g != ALL_GROUPS]
         for row, r in rows.iterrows():
             g = r["group"]
@@ -428,4 +485,6 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
             if len(levels):
                 system.relate({("T n", variable, g): 1, **{("T count", variable, lv, g): -1 for lv in levels}})
         for lv in levels:
-            system.relate({("T count", variable, lv, ALL_GROUPS): 1, **{("T count", variable, lv, g): -1 for g in listed}})
+            system.relate(
+                {("T count", variable, lv, ALL_GROUPS): 1, **{("T count", variable, lv, g): -1 for g in listed}}
+            )

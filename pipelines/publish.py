@@ -60,7 +60,11 @@ STAMP = re.compile(r"\d{8}T\d{12}")
 # Provenance the analyst tier leaves out: they locate the row in the archived raw file (raw site ids and all)
 # and the registrar's report, and line order can carry the site's own sort order.  site_id stays.
 DROPPED_PROVENANCE = ("drop_id", "source_file", "line_number")
-PATIENT_COLUMNS = ("patient_id", "subject_id", "usubjid")  # what the aggregate tier refuses, with any UUID or DATE column
+PATIENT_COLUMNS = (
+    "patient_id",
+    "subject_id",
+    "usubjid",
+)  # what the aggregate tier refuses, with any UUID or DATE column
 SHIFT_CONTEXT = b"gist-registry analyst tier: per-patient date shift"
 SHIFTS = "_publish_date_shift"
 
@@ -82,7 +86,9 @@ class AnalystDates:
 
     def __post_init__(self) -> None:
         if self.mode not in ANALYST_DATE_MODES or self.shift_days < 1:
-            raise ValueError(f"analyst dates: mode one of {ANALYST_DATE_MODES} and a shift of at least 1 day, not {self}")
+            raise ValueError(
+                f"analyst dates: mode one of {ANALYST_DATE_MODES} and a shift of at least 1 day, not {self}"
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnalystDates:
@@ -90,8 +96,10 @@ class AnalystDates:
 
     def describe(self) -> str:
         if self.mode == "shift":
-            return (f"dates shifted per patient by 1 to {self.shift_days} days earlier or later, "
-                    "the same shift for all of a patient's dates (intervals kept)")
+            return (
+                f"dates shifted per patient by 1 to {self.shift_days} days earlier or later, "
+                "the same shift for all of a patient's dates (intervals kept)"
+            )
         return f"dates coarsened to the first day of their {self.mode}"
 
     def short(self) -> str:
@@ -137,8 +145,10 @@ class Published:
 def tier_summary(tier: str, dates: AnalystDates | None = None) -> str:
     if tier == AGGREGATE:
         return "suppressed results.v_* views only, no patient-level rows; may be shared outside the registry"
-    return (f"pseudonymised patient-level rows, {(dates or AnalystDates()).short()}; "
-            "registry staff and approved analysts under a data-use agreement, not for release")
+    return (
+        f"pseudonymised patient-level rows, {(dates or AnalystDates()).short()}; "
+        "registry staff and approved analysts under a data-use agreement, not for release"
+    )
 
 
 def tier_line(tier: str, directory: Path, summary: str) -> str:
@@ -153,11 +163,14 @@ def describe_tiers(settings: Settings) -> list[str]:
 
 # ---- what each tier holds -------------------------------------------------------------------------------------
 
+
 def _here(catalog: str, schema: str, pattern: str = "%") -> str:
     name = "table_name" if catalog == "duckdb_tables" else "view_name"
     internal = " AND NOT internal" if catalog == "duckdb_views" else ""
-    return (f"SELECT schema_name, {name} FROM {catalog}() WHERE database_name = current_database(){internal} "
-            f"AND schema_name = '{schema}' AND {name} LIKE '{pattern}' ESCAPE '\\' ORDER BY 2")
+    return (
+        f"SELECT schema_name, {name} FROM {catalog}() WHERE database_name = current_database(){internal} "
+        f"AND schema_name = '{schema}' AND {name} LIKE '{pattern}' ESCAPE '\\' ORDER BY 2"
+    )
 
 
 def aggregate_relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -190,7 +203,9 @@ def _aggregate_select(con: duckdb.DuckDBPyConnection, schema: str, name: str) ->
     relation = f'{schema}."{name}"'
     for column, kind in _columns(con, relation):
         if column.lower() in PATIENT_COLUMNS or kind in ("UUID", "DATE"):
-            raise ValueError(f"{relation} has a patient-level column {column} ({kind}): not published in the aggregate tier")
+            raise ValueError(
+                f"{relation} has a patient-level column {column} ({kind}): not published in the aggregate tier"
+            )
     return f"SELECT * FROM {relation}"
 
 
@@ -211,8 +226,10 @@ def _analyst_select(con: duckdb.DuckDBPyConnection, schema: str, name: str, date
             selected.append(f'{dates.sql(quoted, kind)} AS "{column}"')
         elif column == "subject_id" and kind == "VARCHAR" and per_patient:
             patient = "CAST(r.patient_id AS VARCHAR)"
-            selected.append(f"CASE WHEN r.subject_id = {patient} THEN r.subject_id ELSE {patient} || '#' || "
-                            f"dense_rank() OVER (PARTITION BY r.patient_id ORDER BY r.subject_id) END AS subject_id")
+            selected.append(
+                f"CASE WHEN r.subject_id = {patient} THEN r.subject_id ELSE {patient} || '#' || "
+                f"dense_rank() OVER (PARTITION BY r.patient_id ORDER BY r.subject_id) END AS subject_id"
+            )
         else:
             selected.append(quoted)
     shifts = f" LEFT JOIN {SHIFTS} AS s ON s.patient_id = r.patient_id" if dates.mode == "shift" and has_dates else ""
@@ -224,9 +241,13 @@ def _create_shifts(con: duckdb.DuckDBPyConnection, dates: AnalystDates, key: byt
     bits of HMAC-SHA-256(key', "date-shift" 0x1F pseudonym), key' = HMAC(pseudonym key, SHIFT_CONTEXT), computed by the
     ingest's tested HMAC (the label in the site's place).  The same on every publish (two versions with different shifts
     would narrow each date down), unknowable without the key."""
-    tables = [t for (t,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() JOIN duckdb_columns() USING (database_name, schema_name, table_name) "
-        "WHERE database_name = current_database() AND schema_name = 'core' AND column_name = 'patient_id' ORDER BY 1").fetchall()]
+    tables = [
+        t
+        for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() JOIN duckdb_columns() USING (database_name, schema_name, table_name) "
+            "WHERE database_name = current_database() AND schema_name = 'core' AND column_name = 'patient_id' ORDER BY 1"
+        ).fetchall()
+    ]
     if not tables:  # a registry without core tables: nothing to shift
         con.execute(f"CREATE OR REPLACE TEMP TABLE {SHIFTS} (patient_id UUID, shift_days INTEGER)")
         return
@@ -243,6 +264,7 @@ def _create_shifts(con: duckdb.DuckDBPyConnection, dates: AnalystDates, key: byt
 
 # ---- writing a tier -------------------------------------------------------------------------------------------
 
+
 def _as_parquet(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     """SELECT of ``relation`` with UUID columns (the pseudonyms) as text: Parquet readers would show 16 raw bytes."""
     uuids = [column for column, kind in _columns(con, relation) if kind == "UUID"]
@@ -250,7 +272,9 @@ def _as_parquet(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     return f"SELECT *{replaced} FROM {relation}"
 
 
-def _copy(con: duckdb.DuckDBPyConnection, tier: str, sources: list[tuple[str, str, str]], database: Path, parquet: Path) -> dict[str, int]:
+def _copy(
+    con: duckdb.DuckDBPyConnection, tier: str, sources: list[tuple[str, str, str]], database: Path, parquet: Path
+) -> dict[str, int]:
     """Materialise each (schema, name, SELECT) into a new DuckDB file, and each into Parquet from that same copy."""
     con.execute("ATTACH ? AS _publish", [str(database)])
     try:
@@ -294,8 +318,15 @@ def _write_atomically(path: Path, text: str, stamp: str) -> None:
     staged.replace(path)
 
 
-def _publish_tier(con: duckdb.DuckDBPyConnection, tier: str, tier_dir: Path, stamp: str,
-                  sources: list[tuple[str, str, str]], summary: str, readme: str) -> Tier:
+def _publish_tier(
+    con: duckdb.DuckDBPyConnection,
+    tier: str,
+    tier_dir: Path,
+    stamp: str,
+    sources: list[tuple[str, str, str]],
+    summary: str,
+    readme: str,
+) -> Tier:
     versions = tier_dir / VERSIONS
     staged_version = versions / f"{stamp}{PARTIAL}"
     staged_version.mkdir(parents=True)
@@ -317,7 +348,9 @@ def _publish_tier(con: duckdb.DuckDBPyConnection, tier: str, tier_dir: Path, sta
     os.symlink(Path(VERSIONS) / stamp, staged_link, target_is_directory=True)
     staged_link.replace(link)
     _step(f"{tier}: parquet swapped")
-    _write_atomically(tier_dir / README, readme.replace("{relations}", "\n".join(f"- `{r}`" for r in rows) or "- (none yet)"), stamp)
+    _write_atomically(
+        tier_dir / README, readme.replace("{relations}", "\n".join(f"- `{r}`" for r in rows) or "- (none yet)"), stamp
+    )
     for old in versions.iterdir():  # keep this version and the one a slow reader may still be in
         if old.name not in (stamp, previous):
             _remove(old)
@@ -327,7 +360,9 @@ def _publish_tier(con: duckdb.DuckDBPyConnection, tier: str, tier_dir: Path, sta
 def _remove_legacy(publish_dir: Path) -> tuple[str, ...]:
     """Remove the single patient-level "published" copy that older versions wrote directly in the publish folder."""
     candidates = [publish_dir / LEGACY_DATABASE, publish_dir / f"{LEGACY_DATABASE}.wal"]
-    candidates += list(publish_dir.glob(f".{LEGACY_DATABASE}.*{PARTIAL}*")) + list(publish_dir.glob(f".{PARQUET_LINK}.*{PARTIAL}"))
+    candidates += list(publish_dir.glob(f".{LEGACY_DATABASE}.*{PARTIAL}*")) + list(
+        publish_dir.glob(f".{PARQUET_LINK}.*{PARTIAL}")
+    )
     if (publish_dir / PARQUET_LINK).is_symlink():
         candidates.append(publish_dir / PARQUET_LINK)
     if (publish_dir / VERSIONS).is_dir():
@@ -363,13 +398,19 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> Published:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         aggregate = [(s, n, _aggregate_select(con, s, n)) for s, n in aggregate_relations(con)]
         readme = AGGREGATE_README.replace("{threshold}", str(settings.min_cell_count))
-        tiers = {AGGREGATE: _publish_tier(con, AGGREGATE, publish_dir / AGGREGATE, stamp, aggregate, tier_summary(AGGREGATE), readme)}
+        tiers = {
+            AGGREGATE: _publish_tier(
+                con, AGGREGATE, publish_dir / AGGREGATE, stamp, aggregate, tier_summary(AGGREGATE), readme
+            )
+        }
         if dates.mode == "shift":
             _create_shifts(con, dates, settings.pseudonym_key)
         try:
             analyst = [(s, n, _analyst_select(con, s, n, dates)) for s, n in analyst_relations(con, dates)]
             readme = ANALYST_README.replace("{dates}", _dates_paragraph(dates))
-            tiers[ANALYST] = _publish_tier(con, ANALYST, publish_dir / ANALYST, stamp, analyst, tier_summary(ANALYST, dates), readme)
+            tiers[ANALYST] = _publish_tier(
+                con, ANALYST, publish_dir / ANALYST, stamp, analyst, tier_summary(ANALYST, dates), readme
+            )
         finally:
             con.execute(f"DROP TABLE IF EXISTS {SHIFTS}")
         legacy = _remove_legacy(publish_dir)
@@ -379,14 +420,18 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> Published:
 
 def _dates_paragraph(dates: AnalystDates) -> str:
     if dates.mode == "shift":
-        return (f"How dates are protected: {dates.describe()} (`GIST_ANALYST_DATES=shift`, `GIST_ANALYST_DATE_SHIFT_DAYS={dates.shift_days}`).\n"
-                "Durations (survival times, time to surgery, lines of therapy) are exact; calendar dates are not: do not\n"
-                "use them for calendar-period questions finer than a year. Shifted dates may fall after the data cut-off;\n"
-                "censor at `core.int_follow_up.censor_date`, shifted with the patient. Operation-level frames number a\n"
-                "patient's operations in `subject_id` (pseudonym#n) instead of naming the surgery date. Birth year is\n"
-                "as sent. Exact intervals are themselves identifying to someone who knows two of a patient's dates.")
-    return (f"How dates are protected: {dates.describe()} (`GIST_ANALYST_DATES={dates.mode}`). Intervals computed from them are\n"
-            "approximate, so the analysis frames (whose times come from the exact dates) are left out.")
+        return (
+            f"How dates are protected: {dates.describe()} (`GIST_ANALYST_DATES=shift`, `GIST_ANALYST_DATE_SHIFT_DAYS={dates.shift_days}`).\n"
+            "Durations (survival times, time to surgery, lines of therapy) are exact; calendar dates are not: do not\n"
+            "use them for calendar-period questions finer than a year. Shifted dates may fall after the data cut-off;\n"
+            "censor at `core.int_follow_up.censor_date`, shifted with the patient. Operation-level frames number a\n"
+            "patient's operations in `subject_id` (pseudonym#n) instead of naming the surgery date. Birth year is\n"
+            "as sent. Exact intervals are themselves identifying to someone who knows two of a patient's dates."
+        )
+    return (
+        f"How dates are protected: {dates.describe()} (`GIST_ANALYST_DATES={dates.mode}`). Intervals computed from them are\n"
+        "approximate, so the analysis frames (whose times come from the exact dates) are left out."
+    )
 
 
 AGGREGATE_README = """# gist-registry: aggregate tier

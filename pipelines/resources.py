@@ -46,6 +46,11 @@ class RegistryDatabase(DuckDBResource):
 
 def default_resources() -> dict[str, object]:
     settings = load_settings(with_key=False)
-    return {"duckdb": RegistryDatabase(database=str(settings.duckdb_path), connection_config=settings.duckdb_config,
-                                       lock_timeout_seconds=settings.lock_timeout_seconds),
-            "registry": RegistrySettings()}
+    return {
+        "duckdb": RegistryDatabase(
+            database=str(settings.duckdb_path),
+            connection_config=settings.duckdb_config,
+            lock_timeout_seconds=settings.lock_timeout_seconds,
+        ),
+        "registry": RegistrySettings(),
+    }

@@ -35,7 +35,9 @@ class Settings:
     duckdb_memory_limit: str = "1GB"  # DuckDB's buffer pool; beyond it DuckDB spills to disk instead of growing
     lock_timeout_seconds: float = 120.0  # how long a second writer waits for the registry file before it gives up
     analyst_dates: str = "shift"  # the analyst tier's dates: shifted per patient, or coarsened to 'month' / 'year' (pipelines/publish.py)
-    analyst_date_shift_days: int = 182  # with 'shift': each patient's dates move by the same 1..N days, earlier or later
+    analyst_date_shift_days: int = (
+        182  # with 'shift': each patient's dates move by the same 1..N days, earlier or later
+    )
 
     @property
     def duckdb_config(self) -> dict[str, str]:
@@ -51,7 +53,11 @@ class Settings:
         empties are still dropped whole; only rows deleted from a row group shared with rows that stay
         remain as tombstones until that row group empties too.
         """
-        return {"memory_limit": self.duckdb_memory_limit, "allocator_background_threads": "true", "max_vacuum_tasks": "0"}
+        return {
+            "memory_limit": self.duckdb_memory_limit,
+            "allocator_background_threads": "true",
+            "max_vacuum_tasks": "0",
+        }
 
     @property
     def plots_dir(self) -> Path:
@@ -73,7 +79,9 @@ def _pseudonym_key(demo: bool) -> bytes:
         try:
             key = Path(key_file).expanduser().read_bytes().strip()
         except OSError as err:
-            raise ConfigurationError(f"GIST_PSEUDONYM_KEY_FILE={key_file}: cannot read the key file ({err.strerror})") from err
+            raise ConfigurationError(
+                f"GIST_PSEUDONYM_KEY_FILE={key_file}: cannot read the key file ({err.strerror})"
+            ) from err
         source = f"GIST_PSEUDONYM_KEY_FILE ({key_file})"
     else:
         key, source = os.environ.get("GIST_PSEUDONYM_KEY", "").encode(), "GIST_PSEUDONYM_KEY"
@@ -82,12 +90,17 @@ def _pseudonym_key(demo: bool) -> bytes:
             return DEMO_KEY.encode()
         raise ConfigurationError(
             "No pseudonymisation key: set GIST_PSEUDONYM_KEY or GIST_PSEUDONYM_KEY_FILE "
-            "(or run the bundled demo with GIST_DEMO=1, which uses a public demo key).")
+            "(or run the bundled demo with GIST_DEMO=1, which uses a public demo key)."
+        )
     if key == DEMO_KEY.encode() and not demo:
-        raise ConfigurationError(f"{source}: that is the public demo key; real data needs a secret key (`openssl rand -hex 32`)")
+        raise ConfigurationError(
+            f"{source}: that is the public demo key; real data needs a secret key (`openssl rand -hex 32`)"
+        )
     if len(key) < MIN_KEY_BYTES:
-        raise ConfigurationError(f"{source}: the key has {len(key)} bytes; a pseudonymisation key needs at least "
-                                 f"{MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`), or anyone could guess it and re-identify ids")
+        raise ConfigurationError(
+            f"{source}: the key has {len(key)} bytes; a pseudonymisation key needs at least "
+            f"{MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`), or anyone could guess it and re-identify ids"
+        )
     return key
 
 
@@ -124,8 +137,10 @@ def _cutoff() -> dt.date | None:
 def _drop_dir(demo: bool) -> Path:
     drop_dir = _env_path("GIST_DROP_DIR", str(BUNDLED_DROPS))
     if demo and drop_dir != BUNDLED_DROPS:
-        raise ConfigurationError(f"GIST_DEMO=1 (--demo) only runs on the bundled sample drops ({BUNDLED_DROPS}), not on "
-                                 f"GIST_DROP_DIR={drop_dir}: the public demo key must never pseudonymise real patients")
+        raise ConfigurationError(
+            f"GIST_DEMO=1 (--demo) only runs on the bundled sample drops ({BUNDLED_DROPS}), not on "
+            f"GIST_DROP_DIR={drop_dir}: the public demo key must never pseudonymise real patients"
+        )
     return drop_dir
 
 
@@ -140,7 +155,9 @@ def _analyst_dates() -> tuple[str, int]:
         raise ConfigurationError(f"GIST_ANALYST_DATES must be one of {', '.join(ANALYST_DATE_MODES)}, not {mode!r}.")
     days = os.environ.get("GIST_ANALYST_DATE_SHIFT_DAYS", "182").strip()
     if not days.isdigit() or not 1 <= int(days) <= MAX_DATE_SHIFT_DAYS:
-        raise ConfigurationError(f"GIST_ANALYST_DATE_SHIFT_DAYS must be a whole number of days from 1 to {MAX_DATE_SHIFT_DAYS}, not {days!r}.")
+        raise ConfigurationError(
+            f"GIST_ANALYST_DATE_SHIFT_DAYS must be a whole number of days from 1 to {MAX_DATE_SHIFT_DAYS}, not {days!r}."
+        )
     return mode, int(days)
 
 
@@ -164,7 +181,9 @@ def load_settings(*, with_key: bool = True) -> Settings:
         demo=demo,
         publish_dir=_env_path("GIST_PUBLISH_DIR", "data/published"),
         duckdb_memory_limit=os.environ.get("GIST_DUCKDB_MEMORY_LIMIT", "1GB"),
-        lock_timeout_seconds=_env_float("GIST_LOCK_TIMEOUT_SECONDS", 120.0, "seconds a second writer waits for the registry"),
+        lock_timeout_seconds=_env_float(
+            "GIST_LOCK_TIMEOUT_SECONDS", 120.0, "seconds a second writer waits for the registry"
+        ),
         analyst_dates=analyst_dates,
         analyst_date_shift_days=analyst_date_shift_days,
     )

@@ -28,8 +28,10 @@ def define_settings(con: duckdb.DuckDBPyConnection, cutoff: dt.date | None, min_
 
 def drop_views(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     """Drop the schema's views: a layer's views are rebuilt from its files, so none outlives its file."""
-    views = con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = ? AND NOT internal AND database_name = current_database()",
-                        [schema]).fetchall()
+    views = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE schema_name = ? AND NOT internal AND database_name = current_database()",
+        [schema],
+    ).fetchall()
     for (view,) in views:
         con.execute(f'DROP VIEW "{schema}"."{view}"')
 

@@ -54,17 +54,33 @@ class Patients(pa.DataFrameModel):
     birth_year: int = _field("Year of birth.", unit="year", ge=1900, le=2100)
     diagnosis_date: dt.date = _date("Date of histological diagnosis of GIST.")
     primary_site: Optional[str] = _field("Site of the primary tumour.", nullable=True, isin=V.PRIMARY_SITE)
-    primary_size_mm: Optional[float] = _field("Largest diameter of the primary tumour.", unit="mm", nullable=True, gt=0, le=500)
-    mitotic_rate: Optional[float] = _field("Mitoses per 5 mm² (≈ 50 high-power fields).", unit="per 5 mm²", nullable=True, ge=0, le=500)
+    primary_size_mm: Optional[float] = _field(
+        "Largest diameter of the primary tumour.", unit="mm", nullable=True, gt=0, le=500
+    )
+    mitotic_rate: Optional[float] = _field(
+        "Mitoses per 5 mm² (≈ 50 high-power fields).", unit="per 5 mm²", nullable=True, ge=0, le=500
+    )
     rupture: Optional[bool] = _field("Tumour rupture before or during surgery of the primary.", nullable=True)
     mutation_gene: str = _field("Driver gene or molecular class.", isin=V.MUTATION_GENE)
-    mutation_exon: Optional[int] = _field("Exon of the driver mutation (KIT 9/11/13/17, PDGFRA 12/14/18).", nullable=True, ge=1, le=30)
+    mutation_exon: Optional[int] = _field(
+        "Exon of the driver mutation (KIT 9/11/13/17, PDGFRA 12/14/18).", nullable=True, ge=1, le=30
+    )
     mutation_detail: Optional[str] = _field("Mutation detail as reported, e.g. D842V or a deletion.", nullable=True)
     nf1_syndrome: Optional[bool] = _field("Neurofibromatosis type 1 syndrome.", nullable=True)
     presenting_symptom: Optional[str] = _field("How the tumour presented.", nullable=True, isin=V.PRESENTING_SYMPTOM)
-    advanced_disease_date: Optional[dt.date] = _date("Date metastatic or recurrent disease was diagnosed.", nullable=True)
-    tumour_count: Optional[int] = _field("Number of tumours at the start of treatment for advanced disease.", unit="lesions", nullable=True, ge=1, le=200)
-    largest_tumour_mm: Optional[float] = _field("Largest tumour diameter at the start of treatment for advanced disease.", unit="mm", nullable=True, gt=0, le=500)
+    advanced_disease_date: Optional[dt.date] = _date(
+        "Date metastatic or recurrent disease was diagnosed.", nullable=True
+    )
+    tumour_count: Optional[int] = _field(
+        "Number of tumours at the start of treatment for advanced disease.", unit="lesions", nullable=True, ge=1, le=200
+    )
+    largest_tumour_mm: Optional[float] = _field(
+        "Largest tumour diameter at the start of treatment for advanced disease.",
+        unit="mm",
+        nullable=True,
+        gt=0,
+        le=500,
+    )
     last_contact_date: dt.date = _date("Date the patient was last known alive (or date of death).")
     vital_status: str = _field("Vital status at last contact.", isin=V.VITAL_STATUS)
     death_date: Optional[dt.date] = _date("Date of death.", nullable=True)
@@ -86,7 +102,10 @@ class Patients(pa.DataFrameModel):
     def _contact_not_after_death(cls, data) -> pl.LazyFrame:
         return _holds(data, pl.col("last_contact_date") <= pl.col("death_date"))
 
-    @_rule("conformance.vital_status_death_date", "vital_status 'dead' needs a death_date, and a death_date needs vital_status 'dead'")
+    @_rule(
+        "conformance.vital_status_death_date",
+        "vital_status 'dead' needs a death_date, and a death_date needs vital_status 'dead'",
+    )
     def _vital_status_consistent(cls, data) -> pl.LazyFrame:
         return _holds(data, (pl.col("vital_status") == "dead") == pl.col("death_date").is_not_null())
 
@@ -112,20 +131,29 @@ class TkiEpisodes(pa.DataFrameModel):
     start_date: dt.date = _date("First day of the episode.")
     end_date: Optional[dt.date] = _date("Last day of the episode; empty while ongoing.", nullable=True)
     end_reason: str = _field("Why the episode ended ('ongoing' while it has not).", isin=V.TKI_END_REASON)
-    best_response: Optional[str] = _field("Best RECIST response during the episode.", nullable=True, isin=V.RECIST_RESPONSE)
+    best_response: Optional[str] = _field(
+        "Best RECIST response during the episode.", nullable=True, isin=V.RECIST_RESPONSE
+    )
 
     @_rule("plausibility.episode_ends_before_start", "end_date is before start_date")
     def _end_after_start(cls, data) -> pl.LazyFrame:
         return _holds(data, pl.col("end_date") >= pl.col("start_date"))
 
-    @_rule("conformance.ongoing_without_end", "end_reason 'ongoing' goes with an empty end_date, and an empty end_date with 'ongoing'")
+    @_rule(
+        "conformance.ongoing_without_end",
+        "end_reason 'ongoing' goes with an empty end_date, and an empty end_date with 'ongoing'",
+    )
     def _ongoing_consistent(cls, data) -> pl.LazyFrame:
         return _holds(data, (pl.col("end_reason") == "ongoing") == pl.col("end_date").is_null())
 
     @_rule("plausibility.dose_for_agent", "daily_dose_mg is implausible for the agent")
     def _dose_plausible(cls, data) -> pl.LazyFrame:
-        low = pl.col("agent").replace_strict({a: float(r[0]) for a, r in V.DOSE_RANGE_MG.items()}, default=None, return_dtype=pl.Float64)
-        high = pl.col("agent").replace_strict({a: float(r[1]) for a, r in V.DOSE_RANGE_MG.items()}, default=None, return_dtype=pl.Float64)
+        low = pl.col("agent").replace_strict(
+            {a: float(r[0]) for a, r in V.DOSE_RANGE_MG.items()}, default=None, return_dtype=pl.Float64
+        )
+        high = pl.col("agent").replace_strict(
+            {a: float(r[1]) for a, r in V.DOSE_RANGE_MG.items()}, default=None, return_dtype=pl.Float64
+        )
         return _holds(data, pl.col("daily_dose_mg").is_between(low, high))
 
     @_rule("plausibility.future_date", "a date lies in the future")
@@ -142,12 +170,16 @@ class Surgeries(pa.DataFrameModel):
     patient_id: str = _field("Site-local patient id (pseudonymised on load).")
     surgery_date: dt.date = _date("Date of the operation.")
     intent: str = _field("Intent of the operation.", isin=V.SURGERY_INTENT)
-    disease_status: Optional[str] = _field("Radiological disease status on TKI just before surgery.", nullable=True, isin=V.DISEASE_STATUS_AT_SURGERY)
+    disease_status: Optional[str] = _field(
+        "Radiological disease status on TKI just before surgery.", nullable=True, isin=V.DISEASE_STATUS_AT_SURGERY
+    )
     resection: Optional[str] = _field("Completeness of resection.", nullable=True, isin=V.RESECTION)
     lesions_resected: Optional[int] = _field("Number of lesions resected.", unit="lesions", nullable=True, ge=0, le=200)
     largest_lesion_mm: Optional[float] = _field("Largest resected lesion.", unit="mm", nullable=True, gt=0, le=500)
     tki_continued: Optional[bool] = _field("Whether the TKI was resumed/continued after surgery.", nullable=True)
-    clavien_dindo: Optional[str] = _field("Worst post-operative complication grade (Clavien-Dindo).", nullable=True, isin=V.CLAVIEN_DINDO)
+    clavien_dindo: Optional[str] = _field(
+        "Worst post-operative complication grade (Clavien-Dindo).", nullable=True, isin=V.CLAVIEN_DINDO
+    )
 
     @_rule("plausibility.future_date", "a date lies in the future")
     def _dates_not_in_future(cls, data) -> pl.LazyFrame:
@@ -162,9 +194,15 @@ class Progressions(pa.DataFrameModel):
 
     patient_id: str = _field("Site-local patient id (pseudonymised on load).")
     progression_date: dt.date = _date("Date of the imaging that showed progression.")
-    pattern: str = _field("Focal (one or few lesions progress, others controlled) or multifocal/generalised.", isin=V.PROGRESSION_PATTERN)
-    progressing_lesions: Optional[int] = _field("Number of progressing lesions.", unit="lesions", nullable=True, ge=1, le=200)
-    secondary_mutation: Optional[str] = _field("Secondary mutation found in the progressing lesion, if tested.", nullable=True)
+    pattern: str = _field(
+        "Focal (one or few lesions progress, others controlled) or multifocal/generalised.", isin=V.PROGRESSION_PATTERN
+    )
+    progressing_lesions: Optional[int] = _field(
+        "Number of progressing lesions.", unit="lesions", nullable=True, ge=1, le=200
+    )
+    secondary_mutation: Optional[str] = _field(
+        "Secondary mutation found in the progressing lesion, if tested.", nullable=True
+    )
 
     @_rule("plausibility.future_date", "a date lies in the future")
     def _dates_not_in_future(cls, data) -> pl.LazyFrame:

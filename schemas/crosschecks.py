@@ -42,8 +42,11 @@ class Tables(Mapping[str, pl.DataFrame]):
     @cached_property
     def _patients(self) -> pl.DataFrame:
         """Per patient_id: its number of rows and its dates (computed once, shared by the child tables)."""
-        return self._frames["patients"].group_by("patient_id").agg(
-            pl.len().alias(PATIENT_ROWS), *(pl.col(c).first().alias(f"_patient_{c}") for c in PATIENT_DATES))
+        return (
+            self._frames["patients"]
+            .group_by("patient_id")
+            .agg(pl.len().alias(PATIENT_ROWS), *(pl.col(c).first().alias(f"_patient_{c}") for c in PATIENT_DATES))
+        )
 
     def with_patient(self, table: str) -> pl.DataFrame:
         """``row``, ``patient_id`` and the date of a child table, with ``PATIENT_ROWS`` and, where that is 1, the
@@ -72,18 +75,29 @@ def _duplicate_patients(t: Tables) -> pl.DataFrame:
 
 def _orphans(table: str) -> Callable[[Tables], pl.DataFrame]:
     def failing(t: Tables) -> pl.DataFrame:
-        return t.with_patient(table).filter(pl.col(PATIENT_ROWS).is_null()).select("row", pl.col("patient_id").alias("value"))
+        return (
+            t.with_patient(table)
+            .filter(pl.col(PATIENT_ROWS).is_null())
+            .select("row", pl.col("patient_id").alias("value"))
+        )
+
     return failing
 
 
-def _compared_to_patient(table: str, patient_column: str, fails: Callable[[pl.Expr, pl.Expr], pl.Expr]) -> Callable[[Tables], pl.DataFrame]:
+def _compared_to_patient(
+    table: str, patient_column: str, fails: Callable[[pl.Expr, pl.Expr], pl.Expr]
+) -> Callable[[Tables], pl.DataFrame]:
     """Rows whose own date ``fails`` against a date of their patient (only where the patient is unambiguous)."""
     date_column = CHILD_DATES[table]
 
     def failing(t: Tables) -> pl.DataFrame:
         unambiguous = pl.col(PATIENT_ROWS) == 1
-        return t.with_patient(table).filter(unambiguous & fails(pl.col(date_column), pl.col(f"_patient_{patient_column}"))).select(
-            "row", pl.col(date_column).cast(pl.Utf8).alias("value"))
+        return (
+            t.with_patient(table)
+            .filter(unambiguous & fails(pl.col(date_column), pl.col(f"_patient_{patient_column}")))
+            .select("row", pl.col(date_column).cast(pl.Utf8).alias("value"))
+        )
+
     return failing
 
 
@@ -98,8 +112,11 @@ def _before(own: pl.Expr, limit: pl.Expr) -> pl.Expr:
 def _overlapping_episodes(t: Tables) -> pl.DataFrame:
     # each patient's episodes in start order, patients ordered by the hash of their id (the id breaks any tie): the previous
     # row is the patient's previous episode unless the patient changes (no window groups; half the time of sorting by id)
-    e = (t["tki_episodes"].select("row", "patient_id", "start_date", "end_date")
-         .sort(pl.col("patient_id").hash(), "patient_id", "start_date"))
+    e = (
+        t["tki_episodes"]
+        .select("row", "patient_id", "start_date", "end_date")
+        .sort(pl.col("patient_id").hash(), "patient_id", "start_date")
+    )
     same_patient = pl.col("patient_id").eq_missing(pl.col("patient_id").shift(1)) & (pl.int_range(pl.len()) > 0)
     previous_end = pl.col("end_date").shift(1)
     overlaps = same_patient & ((pl.col("start_date") < previous_end) | previous_end.is_null())
@@ -109,30 +126,94 @@ def _overlapping_episodes(t: Tables) -> pl.DataFrame:
 def _line_gaps(t: Tables) -> pl.DataFrame:
     e = t["tki_episodes"]
     # most patients' lines are exactly 1..n: one aggregation rules them out, and only the others' lines are ranked
-    contiguous = (pl.col("line").null_count() == 0) & (pl.col("line").min() == 1) & (pl.col("line").max() == pl.col("line").n_unique())
+    contiguous = (
+        (pl.col("line").null_count() == 0)
+        & (pl.col("line").min() == 1)
+        & (pl.col("line").max() == pl.col("line").n_unique())
+    )
     suspects = e.group_by("patient_id").agg(contiguous.alias("_contiguous")).filter(~pl.col("_contiguous"))
-    lines = e.join(suspects, on="patient_id", how="semi").select("patient_id", "line").unique().sort("patient_id", "line")
+    lines = (
+        e.join(suspects, on="patient_id", how="semi").select("patient_id", "line").unique().sort("patient_id", "line")
+    )
     expected = lines.with_columns(pl.int_range(1, pl.len() + 1).over("patient_id").alias("_expected"))
     bad = expected.filter(pl.col("line") != pl.col("_expected")).select("patient_id", "line")
     return e.join(bad, on=["patient_id", "line"], how="semi").select("row", pl.col("line").cast(pl.Utf8).alias("value"))
 
 
 CROSS_CHECKS: tuple[CrossCheck, ...] = (
-    CrossCheck("consistency.duplicate_patient", "conformance", "error", "patients", "patient_id",
-               "patient_id appears more than once in the patients file", _duplicate_patients),
-    *(CrossCheck("consistency.unknown_patient", "conformance", "error", table, "patient_id",
-                 "patient_id is not in this drop's patients file", _orphans(table)) for table in CHILD_DATES),
-    *(CrossCheck("plausibility.event_after_death", "plausibility", "error", table, CHILD_DATES[table],
-                 f"{CHILD_DATES[table]} is after the patient's death_date", _compared_to_patient(table, "death_date", _after))
-      for table in CHILD_DATES),
-    *(CrossCheck("plausibility.event_before_diagnosis", "plausibility", "error", table, CHILD_DATES[table],
-                 f"{CHILD_DATES[table]} is before the patient's diagnosis_date", _compared_to_patient(table, "diagnosis_date", _before))
-      for table in CHILD_DATES),
-    *(CrossCheck("plausibility.event_after_last_contact", "plausibility", "warning", table, CHILD_DATES[table],
-                 f"{CHILD_DATES[table]} is after the patient's last_contact_date", _compared_to_patient(table, "last_contact_date", _after))
-      for table in CHILD_DATES),
-    CrossCheck("plausibility.overlapping_episodes", "plausibility", "error", "tki_episodes", "start_date",
-               "TKI episode starts before the patient's previous episode ended", _overlapping_episodes),
-    CrossCheck("conformance.line_not_contiguous", "conformance", "error", "tki_episodes", "line",
-               "lines of therapy must run 1, 2, 3 ... without gaps", _line_gaps),
+    CrossCheck(
+        "consistency.duplicate_patient",
+        "conformance",
+        "error",
+        "patients",
+        "patient_id",
+        "patient_id appears more than once in the patients file",
+        _duplicate_patients,
+    ),
+    *(
+        CrossCheck(
+            "consistency.unknown_patient",
+            "conformance",
+            "error",
+            table,
+            "patient_id",
+            "patient_id is not in this drop's patients file",
+            _orphans(table),
+        )
+        for table in CHILD_DATES
+    ),
+    *(
+        CrossCheck(
+            "plausibility.event_after_death",
+            "plausibility",
+            "error",
+            table,
+            CHILD_DATES[table],
+            f"{CHILD_DATES[table]} is after the patient's death_date",
+            _compared_to_patient(table, "death_date", _after),
+        )
+        for table in CHILD_DATES
+    ),
+    *(
+        CrossCheck(
+            "plausibility.event_before_diagnosis",
+            "plausibility",
+            "error",
+            table,
+            CHILD_DATES[table],
+            f"{CHILD_DATES[table]} is before the patient's diagnosis_date",
+            _compared_to_patient(table, "diagnosis_date", _before),
+        )
+        for table in CHILD_DATES
+    ),
+    *(
+        CrossCheck(
+            "plausibility.event_after_last_contact",
+            "plausibility",
+            "warning",
+            table,
+            CHILD_DATES[table],
+            f"{CHILD_DATES[table]} is after the patient's last_contact_date",
+            _compared_to_patient(table, "last_contact_date", _after),
+        )
+        for table in CHILD_DATES
+    ),
+    CrossCheck(
+        "plausibility.overlapping_episodes",
+        "plausibility",
+        "error",
+        "tki_episodes",
+        "start_date",
+        "TKI episode starts before the patient's previous episode ended",
+        _overlapping_episodes,
+    ),
+    CrossCheck(
+        "conformance.line_not_contiguous",
+        "conformance",
+        "error",
+        "tki_episodes",
+        "line",
+        "lines of therapy must run 1, 2, 3 ... without gaps",
+        _line_gaps,
+    ),
 )

@@ -33,12 +33,20 @@ def _allowed(column: pa.Column) -> str:
 
 def _table_section(table: str, model: type[pa.DataFrameModel]) -> list[str]:
     schema = model.to_schema()
-    lines = [f"## {table}", "", (model.__doc__ or "").strip(), "",
-             "| column | type | unit | required | allowed values | meaning |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"## {table}",
+        "",
+        (model.__doc__ or "").strip(),
+        "",
+        "| column | type | unit | required | allowed values | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, column in schema.columns.items():
         unit = (column.metadata or {}).get("unit") or ""
-        lines.append(f"| `{name}` | {TYPE_NAMES.get(str(column.dtype), str(column.dtype))} | {unit} | "
-                     f"{'no' if column.nullable else 'yes'} | {_allowed(column)} | {column.description or ''} |")
+        lines.append(
+            f"| `{name}` | {TYPE_NAMES.get(str(column.dtype), str(column.dtype))} | {unit} | "
+            f"{'no' if column.nullable else 'yes'} | {_allowed(column)} | {column.description or ''} |"
+        )
     rules = [f"- `{c.name}`: {c.error}" for c in schema.checks]
     if rules:
         lines += ["", "Row rules (error: the row is quarantined):", "", *rules]
@@ -46,11 +54,15 @@ def _table_section(table: str, model: type[pa.DataFrameModel]) -> list[str]:
 
 
 def render() -> str:
-    lines = ["# Data dictionary", "",
-             "Generated from the pandera models in `schemas/contract.py` by `python -m schemas.dictionary`; do not edit by hand.",
-             "Every site extract is mapped onto these tables by its site profile (`docs/site-profiles.md`).",
-             "In the database, `patient_id` holds the keyed pseudonym, never the site's id: the first 128 bits of "
-             "HMAC-SHA-256 of site and id, as a `UUID` (Parquet exports hold its text form).", ""]
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated from the pandera models in `schemas/contract.py` by `python -m schemas.dictionary`; do not edit by hand.",
+        "Every site extract is mapped onto these tables by its site profile (`docs/site-profiles.md`).",
+        "In the database, `patient_id` holds the keyed pseudonym, never the site's id: the first 128 bits of "
+        "HMAC-SHA-256 of site and id, as a `UUID` (Parquet exports hold its text form).",
+        "",
+    ]
     for table, model in CONTRACT.items():
         lines += _table_section(table, model)
     lines += ["## Cross-table rules", "", "| check id | table | severity | message |", "|---|---|---|---|"]

@@ -13,9 +13,11 @@ import pytest
 from pipelines.registry.ddl import create_registry
 from pipelines.settings import Settings
 
-PATIENTS_HEADER = ("patient_id,sex,birth_year,diagnosis_date,primary_site,primary_size_mm,mitotic_rate,rupture,mutation_gene,"
-                   "mutation_exon,mutation_detail,nf1_syndrome,presenting_symptom,advanced_disease_date,tumour_count,"
-                   "largest_tumour_mm,last_contact_date,vital_status,death_date,death_cause")
+PATIENTS_HEADER = (
+    "patient_id,sex,birth_year,diagnosis_date,primary_site,primary_size_mm,mitotic_rate,rupture,mutation_gene,"
+    "mutation_exon,mutation_detail,nf1_syndrome,presenting_symptom,advanced_disease_date,tumour_count,"
+    "largest_tumour_mm,last_contact_date,vital_status,death_date,death_cause"
+)
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = json.loads((ROOT / "fixtures" / "sample_drops" / "TRUTH.json").read_text())
 GOOD_PATIENT = "P1,male,1960,2015-01-02,stomach,50,3,false,KIT,11,,false,incidental,2016-01-01,2,40,2020-01-01,alive,,"
@@ -27,7 +29,8 @@ def write_site(root: Path, site_id: str, patients: list[str], episodes: list[str
     """A canonical-dialect drop with a patients and a tki_episodes file, and its profile."""
     (root / "profiles").mkdir(parents=True, exist_ok=True)
     (root / "profiles" / f"{site_id}.yaml").write_text(
-        f"site_id: {site_id}\ntables:\n  patients: {{file: patients.csv}}\n  tki_episodes: {{file: tki_episodes.csv}}\n")
+        f"site_id: {site_id}\ntables:\n  patients: {{file: patients.csv}}\n  tki_episodes: {{file: tki_episodes.csv}}\n"
+    )
     folder = root / "drops" / site_id
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "patients.csv").write_text("\n".join([PATIENTS_HEADER, *patients]) + "\n")
@@ -36,9 +39,18 @@ def write_site(root: Path, site_id: str, patients: list[str], episodes: list[str
 
 def make_settings(root: Path) -> Settings:
     """Settings with every folder and the registry file under ``root``."""
-    return Settings(drop_dir=root / "drops", profiles_dir=root / "profiles", duckdb_path=root / "registry.duckdb",
-                    archive_dir=root / "archive", output_dir=root / "outputs", data_cutoff=dt.date(2025, 6, 30),
-                    min_cell_count=5, pseudonym_key=b"test-key", demo=False, publish_dir=root / "published")
+    return Settings(
+        drop_dir=root / "drops",
+        profiles_dir=root / "profiles",
+        duckdb_path=root / "registry.duckdb",
+        archive_dir=root / "archive",
+        output_dir=root / "outputs",
+        data_cutoff=dt.date(2025, 6, 30),
+        min_cell_count=5,
+        pseudonym_key=b"test-key",
+        demo=False,
+        publish_dir=root / "published",
+    )
 
 
 @pytest.fixture
@@ -63,25 +75,41 @@ def registry(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("e2e")
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"GIST_DUCKDB_PATH": tmp / "r.duckdb", "GIST_ARCHIVE_DIR": tmp / "archive",
-                            "GIST_OUTPUT_DIR": tmp / "out", "GIST_PUBLISH_DIR": tmp / "published", "GIST_PSEUDONYM_KEY": "e2e-key-0123456789abcdef0123456789",
-                            "GIST_DROP_DIR": ROOT / "fixtures/sample_drops", "GIST_PROFILES_DIR": ROOT / "fixtures/profiles",
-                            "GIST_DATA_CUTOFF": TRUTH["cutoff"]}.items():
+        for name, value in {
+            "GIST_DUCKDB_PATH": tmp / "r.duckdb",
+            "GIST_ARCHIVE_DIR": tmp / "archive",
+            "GIST_OUTPUT_DIR": tmp / "out",
+            "GIST_PUBLISH_DIR": tmp / "published",
+            "GIST_PSEUDONYM_KEY": "e2e-key-0123456789abcdef0123456789",
+            "GIST_DROP_DIR": ROOT / "fixtures/sample_drops",
+            "GIST_PROFILES_DIR": ROOT / "fixtures/profiles",
+            "GIST_DATA_CUTOFF": TRUTH["cutoff"],
+        }.items():
             env.setenv(name, str(value))
         from pipelines.definitions import ASSETS
         from pipelines.defs.ingest import every_row_accounted_for, site_partitions
         from pipelines.resources import default_resources
+
         resources = default_resources()  # from the environment set above, whatever imported the definitions first
         instance = dg.DagsterInstance.ephemeral()
         instance.add_dynamic_partitions(site_partitions.name, sorted(TRUTH["sites"]))
         for site in sorted(TRUTH["sites"]):
-            result = dg.materialize([*ASSETS, every_row_accounted_for], selection=dg.AssetSelection.groups("ingest"),
-                                    partition_key=site, instance=instance, resources=resources)
+            result = dg.materialize(
+                [*ASSETS, every_row_accounted_for],
+                selection=dg.AssetSelection.groups("ingest"),
+                partition_key=site,
+                instance=instance,
+                resources=resources,
+            )
             assert result.success
             checks = result.get_asset_check_evaluations()
             assert checks and all(c.passed for c in checks)
-        assert dg.materialize(ASSETS, selection=dg.AssetSelection.groups("analysis", "results", "publish"),
-                              instance=instance, resources=resources).success
+        assert dg.materialize(
+            ASSETS,
+            selection=dg.AssetSelection.groups("analysis", "results", "publish"),
+            instance=instance,
+            resources=resources,
+        ).success
         con = duckdb.connect(str(tmp / "r.duckdb"), read_only=True)
         yield con, tmp
         con.close()

@@ -27,10 +27,15 @@ def sql_registry(tables: dict[str, pl.DataFrame | list[dict]], cutoff: dt.date) 
         con.execute(f"ALTER TABLE core.{table} ALTER patient_id TYPE VARCHAR")
         schema = polars_schema(table)
         frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows, schema={c: schema[c] for c in rows[0]})
-        frame = frame.with_columns([pl.lit(None, dtype=d).alias(c) for c, d in schema.items() if c not in frame.columns])
-        frame = frame.select(list(schema)).with_columns(site_id=pl.lit("site"), drop_id=pl.lit("drop"),
-                                                        source_file=pl.lit(f"{table}.csv"),
-                                                        line_number=pl.int_range(2, pl.len() + 2, dtype=pl.Int64))
+        frame = frame.with_columns(
+            [pl.lit(None, dtype=d).alias(c) for c, d in schema.items() if c not in frame.columns]
+        )
+        frame = frame.select(list(schema)).with_columns(
+            site_id=pl.lit("site"),
+            drop_id=pl.lit("drop"),
+            source_file=pl.lit(f"{table}.csv"),
+            line_number=pl.int_range(2, pl.len() + 2, dtype=pl.Int64),
+        )
         con.register("_rows", frame.to_arrow())
         con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _rows")
         con.unregister("_rows")

@@ -9,8 +9,16 @@ from tests.stats.test_stats_endpoint_plots import registry_like
 
 
 def test_key_numbers_are_charted_and_plots_are_linked_not_embedded(tmp_path):
-    results = analyse_endpoint(registry_like(("A", "B")), reference_group="A", groups=["A", "B"], covariates=[], landmarks=(12,),
-                               exposure=None, exposure_landmarks=(), cluster=None)
+    results = analyse_endpoint(
+        registry_like(("A", "B")),
+        reference_group="A",
+        groups=["A", "B"],
+        covariates=[],
+        landmarks=(12,),
+        exposure=None,
+        exposure_landmarks=(),
+        cluster=None,
+    )
     plot = tmp_path / "km.png"
     plot.write_bytes(b"\x89PNG")
     metadata = _metadata(AnalysisOutput({"PFS": results}, {"km_PFS": plot}, {"km_summary": 2}))

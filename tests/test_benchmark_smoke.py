@@ -15,9 +15,21 @@ from pipelines.catalogue import load_catalogue
 
 pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (CI), not `-m 'not slow'`
 
-STAGES = ["floor (DuckDB read_csv)", "archive", "raw load", "profile mapping", "validation", "core load",
-          "ingest to core (sum)", "analysis frames (SQL)", "plots", "results views (SQL)", "report (HTML)", "publishing",
-          "full refresh (Dagster)"]
+STAGES = [
+    "floor (DuckDB read_csv)",
+    "archive",
+    "raw load",
+    "profile mapping",
+    "validation",
+    "core load",
+    "ingest to core (sum)",
+    "analysis frames (SQL)",
+    "plots",
+    "results views (SQL)",
+    "report (HTML)",
+    "publishing",
+    "full refresh (Dagster)",
+]
 
 
 def test_benchmark_times_every_stage_at_10k(tmp_path, capsys):
@@ -36,17 +48,32 @@ def test_benchmark_times_every_stage_at_10k(tmp_path, capsys):
 
 def test_sizes_run_without_the_catalogue_print_na_and_skip_their_targets():
     def size(analysis, bare, refresh, rss_dagster):
-        seconds = {FLOOR: 1.0, **dict.fromkeys(INGEST, 1.0), "analysis frames (SQL)": 1.0, "analysis a": analysis, "bare lifelines a": bare}
-        return {"rows": 1000, "seconds": with_totals(seconds) | {REFRESH: refresh},
-                "peak_rss_mb": {"pipeline": 500.0, "stages process": 900.0, "dagster": rss_dagster}}
+        seconds = {
+            FLOOR: 1.0,
+            **dict.fromkeys(INGEST, 1.0),
+            "analysis frames (SQL)": 1.0,
+            "analysis a": analysis,
+            "bare lifelines a": bare,
+        }
+        return {
+            "rows": 1000,
+            "seconds": with_totals(seconds) | {REFRESH: refresh},
+            "peak_rss_mb": {"pipeline": 500.0, "stages process": 900.0, "dagster": rss_dagster},
+        }
+
     full, ingest_only = size(2.0, 1.0, 50.0, 600.0), size(None, None, None, None)
     sizes = {"10": full, "100": ingest_only}
     printed = table(sizes)
-    assert "n/a" in printed.splitlines()[-1] and "n/a" in next(line for line in printed.splitlines() if line.startswith("analysis a"))
+    assert "n/a" in printed.splitlines()[-1] and "n/a" in next(
+        line for line in printed.splitlines() if line.startswith("analysis a")
+    )
     checks = {c["target"]: c["measured"] for c in targets(sizes)}
-    assert checks == {"ingest to core within 3.0x the floor at 100 patients": 5.0, "peak RSS of the pipeline under 2048 MB at 100 patients": 500.0,
-                      "drop to published results through Dagster within 60 s at 10 patients": 50.0,
-                      "analysis a within 1.3x bare lifelines at 10 patients": 2.0}
+    assert checks == {
+        "ingest to core within 3.0x the floor at 100 patients": 5.0,
+        "peak RSS of the pipeline under 2048 MB at 100 patients": 500.0,
+        "drop to published results through Dagster within 60 s at 10 patients": 50.0,
+        "analysis a within 1.3x bare lifelines at 10 patients": 2.0,
+    }
 
 
 def test_each_stage_gets_its_own_peak_memory_and_the_target_leaves_out_the_reference():

@@ -22,8 +22,16 @@ def _write(tmp_path: Path, entries: list[dict], defaults: dict | None = None) ->
 
 def test_the_shipped_catalogue_has_every_analysis_of_the_brief():
     analyses = {a.id: a for a in load_catalogue()}
-    assert set(analyses) == {"surgery_after_imatinib", "surgery_on_tki", "status_at_surgery", "progression_pattern",
-                             "postop_tki", "imatinib_interruption", "mutation", "mutation_exon9_dose"}
+    assert set(analyses) == {
+        "surgery_after_imatinib",
+        "surgery_on_tki",
+        "status_at_surgery",
+        "progression_pattern",
+        "postop_tki",
+        "imatinib_interruption",
+        "mutation",
+        "mutation_exon9_dose",
+    }
     assert analyses["surgery_after_imatinib"].exposure == "surgery_months"
     assert analyses["surgery_after_imatinib"].exposure_landmarks == (6.0, 12.0, 24.0)
     assert analyses["postop_tki"].binary_outcome.label == "RFS event within 12 months"
@@ -32,22 +40,30 @@ def test_the_shipped_catalogue_has_every_analysis_of_the_brief():
 
 
 def test_defaults_apply_unless_an_entry_sets_the_key(tmp_path):
-    path = _write(tmp_path, [ENTRY, {**ENTRY, "id": "other", "characteristics": ["sex"]}], defaults={"characteristics": ["age"]})
+    path = _write(
+        tmp_path, [ENTRY, {**ENTRY, "id": "other", "characteristics": ["sex"]}], defaults={"characteristics": ["age"]}
+    )
     assert [a.characteristics for a in load_catalogue(path)] == [("age",), ("sex",)]
     assert load_catalogue(path)[0].columns == ("age",)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"covariate": ["sex"]}, "unknown key(s) covariate"),
-    ({"reference": "c"}, "reference 'c' is not one of its groups"),
-    ({"endpoints": ["DFS"]}, "endpoints must be among PFS, RFS, OS"),
-    ({"landmarks": [6, -1]}, "'landmarks' must be a non-empty list of positive numbers"),
-    ({"groups": ["a", "a"]}, "'groups' lists a name twice"),
-    ({"exposure": "surgery months"}, "'exposure' must be a column name"),
-    ({"binary_outcome": {"endpoint": "OS", "within_months": 12}}, "binary_outcome endpoint 'OS' is not one of its endpoints"),
-    ({"binary_outcome": {"endpoint": "PFS"}}, "exactly the keys endpoint and within_months"),
-    ({"id": "bad-id"}, "id must be a SQL identifier"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"covariate": ["sex"]}, "unknown key(s) covariate"),
+        ({"reference": "c"}, "reference 'c' is not one of its groups"),
+        ({"endpoints": ["DFS"]}, "endpoints must be among PFS, RFS, OS"),
+        ({"landmarks": [6, -1]}, "'landmarks' must be a non-empty list of positive numbers"),
+        ({"groups": ["a", "a"]}, "'groups' lists a name twice"),
+        ({"exposure": "surgery months"}, "'exposure' must be a column name"),
+        (
+            {"binary_outcome": {"endpoint": "OS", "within_months": 12}},
+            "binary_outcome endpoint 'OS' is not one of its endpoints",
+        ),
+        ({"binary_outcome": {"endpoint": "PFS"}}, "exactly the keys endpoint and within_months"),
+        ({"id": "bad-id"}, "id must be a SQL identifier"),
+    ],
+)
 def test_a_bad_entry_is_named_with_its_file_and_analysis(tmp_path, change, message):
     path = _write(tmp_path, [{**ENTRY, **change}])
     with pytest.raises(CatalogueError, match="catalogue.yaml: analysis '") as raised:

@@ -17,13 +17,18 @@ from pipelines.analyses import endpoint_frame
 from pipelines.catalogue import load_catalogue
 
 CATALOGUE = load_catalogue()
-TRUTH = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "sample_drops" / "TRUTH.json").read_text())["truth"]
+TRUTH = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "sample_drops" / "TRUTH.json").read_text())[
+    "truth"
+]
 PER_ENDPOINT = ("km_summary", "km_landmarks", "km_curve", "logrank", "cox", "ph_test", "limits")
 
 
 def _hr(con, analysis_id: str, endpoint: str, level: str, model: str = "univariable", table: str = "cox"):
-    rows = con.execute(f"SELECT hr, hr_lower, hr_upper, status FROM results.{table} WHERE analysis_id = ? AND endpoint = ? "
-                       "AND model = ? AND level = ?", [analysis_id, endpoint, model, level]).fetchall()
+    rows = con.execute(
+        f"SELECT hr, hr_lower, hr_upper, status FROM results.{table} WHERE analysis_id = ? AND endpoint = ? "
+        "AND model = ? AND level = ?",
+        [analysis_id, endpoint, model, level],
+    ).fetchall()
     assert len(rows) == 1 and rows[0][3] == "ok", (analysis_id, endpoint, model, level, rows)
     return rows[0][:3]
 
@@ -32,18 +37,28 @@ def _hr(con, analysis_id: str, endpoint: str, level: str, model: str = "univaria
 def test_every_analysis_has_results_for_every_endpoint_and_group_and_its_plots(registry, analysis):
     con, tmp = registry
     for table in PER_ENDPOINT:
-        endpoints = {e for (e,) in con.execute(f"SELECT DISTINCT endpoint FROM results.{table} WHERE analysis_id = ?",
-                                               [analysis.id]).fetchall()}
+        endpoints = {
+            e
+            for (e,) in con.execute(
+                f"SELECT DISTINCT endpoint FROM results.{table} WHERE analysis_id = ?", [analysis.id]
+            ).fetchall()
+        }
         assert endpoints == set(analysis.endpoints), (table, endpoints)
-    summary = con.execute("SELECT endpoint, \"group\", n, events FROM results.km_summary WHERE analysis_id = ?",
-                          [analysis.id]).fetchall()
+    summary = con.execute(
+        'SELECT endpoint, "group", n, events FROM results.km_summary WHERE analysis_id = ?', [analysis.id]
+    ).fetchall()
     assert {(e, g) for e, g, *_ in summary} == {(e, g) for e in analysis.endpoints for g in analysis.groups}
     assert all(n >= 10 and events > 0 for *_, n, events in summary), summary  # the samples exercise every group
-    statuses = con.execute("SELECT DISTINCT status FROM results.cox WHERE analysis_id = ? AND model = 'univariable'",
-                           [analysis.id]).fetchall()
+    statuses = con.execute(
+        "SELECT DISTINCT status FROM results.cox WHERE analysis_id = ? AND model = 'univariable'", [analysis.id]
+    ).fetchall()
     assert statuses == [("ok",)]
-    groups = {g for (g,) in con.execute("SELECT DISTINCT \"group\" FROM results.table_one WHERE analysis_id = ? "
-                                        "AND endpoint IS NULL", [analysis.id]).fetchall()}
+    groups = {
+        g
+        for (g,) in con.execute(
+            'SELECT DISTINCT "group" FROM results.table_one WHERE analysis_id = ? AND endpoint IS NULL', [analysis.id]
+        ).fetchall()
+    }
     assert groups == {*analysis.groups, "(all)"}
     plots = {p.name for p in (tmp / "out" / "plots").glob(f"{analysis.id}_*.png")}
     kinds = ("km", "forest", *(["immortal_time"] if analysis.exposure else []))
@@ -52,29 +67,36 @@ def test_every_analysis_has_results_for_every_endpoint_and_group_and_its_plots(r
 
 def test_limits_name_confounders_and_flag_groups_with_few_events(registry):
     con, _ = registry
-    rows = con.execute("SELECT l.analysis_id, l.endpoint, l.confounders_not_held, l.footnote, l.few_events_groups, "
-                       "list(s.\"group\" ORDER BY s.\"group\") FILTER (WHERE s.events < 10) "
-                       "FROM results.limits AS l JOIN results.km_summary AS s USING (analysis_id, endpoint) "
-                       "GROUP BY ALL").fetchall()
+    rows = con.execute(
+        "SELECT l.analysis_id, l.endpoint, l.confounders_not_held, l.footnote, l.few_events_groups, "
+        'list(s."group" ORDER BY s."group") FILTER (WHERE s.events < 10) '
+        "FROM results.limits AS l JOIN results.km_summary AS s USING (analysis_id, endpoint) "
+        "GROUP BY ALL"
+    ).fetchall()
     assert len(rows) == sum(len(a.endpoints) for a in CATALOGUE)
     for analysis_id, endpoint, not_held, footnote, flagged, few in rows:
         assert "Observational" in footnote and not_held in footnote and not_held != "not stated"
         assert (flagged is None) == (not few), (analysis_id, endpoint)
         assert all(group in (flagged or "") for group in few or [])
-    flagged = con.execute("SELECT few_events_groups FROM results.limits WHERE analysis_id = 'status_at_surgery' "
-                          "AND endpoint = 'OS'").fetchall()[0][0]
+    flagged = con.execute(
+        "SELECT few_events_groups FROM results.limits WHERE analysis_id = 'status_at_surgery' AND endpoint = 'OS'"
+    ).fetchall()[0][0]
     assert "multifocal_progression" in flagged  # 10 operations, 9 deaths in the sample
 
 
 def test_operation_level_models_are_clustered_by_patient(registry):
     con, _ = registry
-    rows = con.execute("SELECT DISTINCT analysis_id, n > n_clusters FROM results.cox WHERE n_clusters IS NOT NULL").fetchall()
+    rows = con.execute(
+        "SELECT DISTINCT analysis_id, n > n_clusters FROM results.cox WHERE n_clusters IS NOT NULL"
+    ).fetchall()
     assert sorted(rows) == [("status_at_surgery", True), ("surgery_on_tki", True)]  # some patients have 2+ operations
 
 
 def test_frames_read_pseudonyms_as_text(registry):
     con, _ = registry
-    analysis = next(a for a in CATALOGUE if a.id == "status_at_surgery")  # clustered by patient_id: both identifiers come along
+    analysis = next(
+        a for a in CATALOGUE if a.id == "status_at_surgery"
+    )  # clustered by patient_id: both identifiers come along
     frame = endpoint_frame(con, analysis, analysis.endpoints[0])
     assert con.execute(f"SELECT DISTINCT typeof(patient_id) FROM {analysis.frame}").fetchall() == [("UUID",)]
     assert {type(v) for column in ("subject_id", "patient_id") for v in frame[column]} == {str}
@@ -85,8 +107,13 @@ def test_postop_tki_binary_outcome_with_fisher(registry):
     year ~63% stopped vs ~10% continued.  21 stopped vs 92 continued: the exact CIs are wide, so the test
     asks only for the direction with Fisher p < 0.001 and each true proportion inside its 95% CI."""
     con, _ = registry
-    rows = {g: r for g, *r in con.execute("SELECT \"group\", proportion, lower, upper, test, p FROM results.binary_outcome "
-                                          "WHERE analysis_id = 'postop_tki' AND endpoint = 'RFS'").fetchall()}
+    rows = {
+        g: r
+        for g, *r in con.execute(
+            'SELECT "group", proportion, lower, upper, test, p FROM results.binary_outcome '
+            "WHERE analysis_id = 'postop_tki' AND endpoint = 'RFS'"
+        ).fetchall()
+    }
     assert rows["stopped"][3] == rows["continued"][3] == "fisher_exact"
     assert rows["stopped"][4] < 0.001 and rows["stopped"][0] > rows["continued"][0]
     assert rows["stopped"][1] < 0.63 < rows["stopped"][2] and rows["continued"][1] < 0.10 < rows["continued"][2]
@@ -134,6 +161,8 @@ def test_surgery_after_imatinib_shows_immortal_time_bias(registry):
     assert _hr(con, "surgery_after_imatinib", "PFS", "surgery")[0] == pytest.approx(naive[0])  # same grouping
     for model in ("time_varying", "time_varying_adjusted", "landmark_12"):
         assert _hr(con, "surgery_after_imatinib", "PFS", "exposed", model, "immortal_time")[0] > naive[2], model
-    landmark_6 = con.execute("SELECT DISTINCT status FROM results.immortal_time WHERE analysis_id = 'surgery_after_imatinib' "
-                             "AND model = 'landmark_6' AND term = 'group=exposed'").fetchall()
+    landmark_6 = con.execute(
+        "SELECT DISTINCT status FROM results.immortal_time WHERE analysis_id = 'surgery_after_imatinib' "
+        "AND model = 'landmark_6' AND term = 'group=exposed'"
+    ).fetchall()
     assert landmark_6 == [("not_estimable: group 'exposed' has no subjects",)]  # nobody is operated before month 6

@@ -19,8 +19,17 @@ from tests.sql_registry import sql_registry
 @pytest.fixture(scope="module")
 def settings_module(tmp_path_factory):
     folder = tmp_path_factory.mktemp("catalogue_simulation")
-    return Settings(drop_dir=folder, profiles_dir=folder, duckdb_path=folder / "unused.duckdb", archive_dir=folder,
-                    output_dir=folder / "out", data_cutoff=None, min_cell_count=5, pseudonym_key=b"k", demo=False)
+    return Settings(
+        drop_dir=folder,
+        profiles_dir=folder,
+        duckdb_path=folder / "unused.duckdb",
+        archive_dir=folder,
+        output_dir=folder / "out",
+        data_cutoff=None,
+        min_cell_count=5,
+        pseudonym_key=b"k",
+        demo=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +38,14 @@ def immortal(settings_module):
     con = sql_registry(cohort.tables(), cohort.cutoff)
     analysis = dataclasses.replace({a.id: a for a in load_catalogue()}["surgery_after_imatinib"], endpoints=("PFS",))
     run_analysis(con, analysis, settings_module)
-    rows = con.execute("SELECT model, n, hr, hr_lower, hr_upper, coef, se, status FROM results.immortal_time "
-                       "WHERE analysis_id = 'surgery_after_imatinib' AND term = 'group=exposed'").df().set_index("model")
+    rows = (
+        con.execute(
+            "SELECT model, n, hr, hr_lower, hr_upper, coef, se, status FROM results.immortal_time "
+            "WHERE analysis_id = 'surgery_after_imatinib' AND term = 'group=exposed'"
+        )
+        .df()
+        .set_index("model")
+    )
     con.close()
     return rows
 
@@ -47,4 +62,6 @@ def test_naive_surgery_benefit_is_immortal_time(immortal):
         row = immortal.loc[model]
         assert abs(row["coef"]) < 3 * row["se"], (model, np.exp(row["coef"]))
         assert row["hr"] > immortal.loc["naive", "hr_upper"], model  # outside the naive CI
-    assert immortal.loc["landmark_12", "n"] < immortal.loc["naive", "n"]  # only those event-free and followed at 12 months
+    assert (
+        immortal.loc["landmark_12", "n"] < immortal.loc["naive", "n"]
+    )  # only those event-free and followed at 12 months

@@ -19,8 +19,14 @@ KEY = "cli-test-key-0123456789abcdef0123456789"
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("GIST_")}
-    return {**env, "GIST_DUCKDB_PATH": str(tmp_path / "r.duckdb"), "GIST_ARCHIVE_DIR": str(tmp_path / "archive"),
-            "GIST_OUTPUT_DIR": str(tmp_path / "out"), "GIST_PUBLISH_DIR": str(tmp_path / "published"), **extra}
+    return {
+        **env,
+        "GIST_DUCKDB_PATH": str(tmp_path / "r.duckdb"),
+        "GIST_ARCHIVE_DIR": str(tmp_path / "archive"),
+        "GIST_OUTPUT_DIR": str(tmp_path / "out"),
+        "GIST_PUBLISH_DIR": str(tmp_path / "published"),
+        **extra,
+    }
 
 
 def _run(env: dict[str, str], *args: str, command: str = "run") -> subprocess.CompletedProcess:
@@ -43,35 +49,60 @@ def test_each_site_gets_its_own_truthful_outcome(tmp_path):
     write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
     (tmp_path / "drops" / "gamma").mkdir()
     (tmp_path / "drops" / "gamma" / "export.csv").write_text("id\n1\n")
-    env = _env(tmp_path, GIST_DROP_DIR=str(tmp_path / "drops"), GIST_PROFILES_DIR=str(tmp_path / "profiles"), GIST_PSEUDONYM_KEY=KEY,
-               GIST_DATA_CUTOFF="2025-06-30")
+    env = _env(
+        tmp_path,
+        GIST_DROP_DIR=str(tmp_path / "drops"),
+        GIST_PROFILES_DIR=str(tmp_path / "profiles"),
+        GIST_PSEUDONYM_KEY=KEY,
+        GIST_DATA_CUTOFF="2025-06-30",
+    )
     done = _run(env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("site ")]
     assert lines[0].startswith("site alpha: loaded 2 rows, quarantined 0: all 2 data lines accounted for")
-    assert lines[1].startswith("site gamma: NOT PROCESSED") and "add gamma.yaml" in lines[1] and "validation report" not in lines[1]
+    assert (
+        lines[1].startswith("site gamma: NOT PROCESSED")
+        and "add gamma.yaml" in lines[1]
+        and "validation report" not in lines[1]
+    )
     assert done.returncode == 5  # a site not processed
     con = duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True)
     assert con.execute("SELECT site_id, status FROM audit.drops WHERE status <> 'received' ORDER BY 1").fetchall() == [
-        ("alpha", "loaded"), ("gamma", "not_processed")]
+        ("alpha", "loaded"),
+        ("gamma", "not_processed"),
+    ]
     con.close()
 
 
 def test_a_locked_registry_is_reported_as_such_and_nothing_runs(tmp_path):
     write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import duckdb, time
-        con = duckdb.connect({str(tmp_path / 'r.duckdb')!r}); print("held", flush=True); time.sleep(120)""")],
-        stdout=subprocess.PIPE, text=True)
+        con = duckdb.connect({str(tmp_path / "r.duckdb")!r}); print("held", flush=True); time.sleep(120)"""),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
-        env = _env(tmp_path, GIST_DROP_DIR=str(tmp_path / "drops"), GIST_PROFILES_DIR=str(tmp_path / "profiles"),
-                   GIST_PSEUDONYM_KEY=KEY, GIST_LOCK_TIMEOUT_SECONDS="1")
+        env = _env(
+            tmp_path,
+            GIST_DROP_DIR=str(tmp_path / "drops"),
+            GIST_PROFILES_DIR=str(tmp_path / "profiles"),
+            GIST_PSEUDONYM_KEY=KEY,
+            GIST_LOCK_TIMEOUT_SECONDS="1",
+        )
         done = _run(env)
     finally:
         holder.kill()
         holder.wait()
     assert done.returncode == 3  # the lock
-    assert "site alpha: NOT PROCESSED" in done.stdout and f"(PID {holder.pid})" in done.stdout, done.stdout + done.stderr[-2000:]
+    assert "site alpha: NOT PROCESSED" in done.stdout and f"(PID {holder.pid})" in done.stdout, (
+        done.stdout + done.stderr[-2000:]
+    )
     assert "REJECTED" not in done.stdout and "Nothing refreshed" in done.stderr
 
 
@@ -86,9 +117,16 @@ def test_status_and_a_trial_of_a_profile_load_nothing(tmp_path):
     env = _env(tmp_path, GIST_DROP_DIR=str(tmp_path / "drops"), GIST_PROFILES_DIR=str(tmp_path / "profiles"))
     assert _run(env, command="status").stdout.startswith(f"No registry at {tmp_path / 'r.duckdb'} yet")
     trial = _run(env, "alpha", command="check-profile")
-    assert trial.returncode == 0 and "(a trial: nothing loaded into" in trial.stdout and "all 2 data lines accounted for" in trial.stdout
+    assert (
+        trial.returncode == 0
+        and "(a trial: nothing loaded into" in trial.stdout
+        and "all 2 data lines accounted for" in trial.stdout
+    )
     report = Path(trial.stdout.rsplit("report: ", 1)[1].strip())
-    assert report.is_file() and sorted(p.name for p in report.parent.iterdir()) == ["validation_report.csv", "validation_report.html"]
+    assert report.is_file() and sorted(p.name for p in report.parent.iterdir()) == [
+        "validation_report.csv",
+        "validation_report.html",
+    ]
     assert not (tmp_path / "r.duckdb").exists() and not (tmp_path / "archive").exists()
     (tmp_path / "drops" / "alpha" / "patients.csv").write_bytes(b"\x00binary")
     rejected = _run(env, "alpha", command="check-profile")

@@ -44,11 +44,34 @@ from pipelines.sql_models import define_settings, run_layer
 pytestmark = pytest.mark.slow  # 160 cohorts through the real pipeline (~70 s): the full tier (CI)
 
 K = 5
-ANALYSIS = Analysis(id="attack", title="Disclosure attack", seed="000", endpoints=("OS",), groups=("A", "B", "C"),
-                    reference="A", covariates=("sex",), characteristics=("sex", "size_mm"), landmarks=(6.0, 12.0),
-                    binary_outcome=BinaryOutcome("OS", 12.0), exposure="surgery_months", exposure_landmarks=(6.0,),
-                    confounders_not_held="everything")
-COUNT_HEADERS = {"n", "Events", "At risk", "Events so far", "Observed", "Outcome unknown", "Missing", "A", "B", "C", "(all)"}
+ANALYSIS = Analysis(
+    id="attack",
+    title="Disclosure attack",
+    seed="000",
+    endpoints=("OS",),
+    groups=("A", "B", "C"),
+    reference="A",
+    covariates=("sex",),
+    characteristics=("sex", "size_mm"),
+    landmarks=(6.0, 12.0),
+    binary_outcome=BinaryOutcome("OS", 12.0),
+    exposure="surgery_months",
+    exposure_landmarks=(6.0,),
+    confounders_not_held="everything",
+)
+COUNT_HEADERS = {
+    "n",
+    "Events",
+    "At risk",
+    "Events so far",
+    "Observed",
+    "Outcome unknown",
+    "Missing",
+    "A",
+    "B",
+    "C",
+    "(all)",
+}
 LAST = 30.0  # every cohort's longest follow-up (a censored subject of A), so every cohort has the same plot ticks
 # (view, key columns, count columns): what is published, cell by cell
 VIEWS = {
@@ -58,13 +81,24 @@ VIEWS = {
     "v_hazard_ratios": (("endpoint", "source", "model"), ("n", "events", "n_excluded_missing"), "true"),
     "v_binary_outcomes": (("endpoint", "within_months", "group"), ("n", "n_missing", "events"), "true"),
     "v_table_one": (("variable", "level", "group"), ("count",), "kind = 'categorical'"),
-    "v_table_one ": (("variable", "group"), ("n", "n_missing"), "true"),  # per variable and group (repeated on each level)
+    "v_table_one ": (
+        ("variable", "group"),
+        ("n", "n_missing"),
+        "true",
+    ),  # per variable and group (repeated on each level)
     "v_numbers_at_risk": (("endpoint", "group", "time_months"), ("n_at_risk",), "true"),
 }
 
 
 def _subject(group, time, event, sex, size, surgery=None):
-    return {"group_label": group, "aval": time, "cnsr": 1 - event, "sex": sex, "size_mm": size, "surgery_months": surgery}
+    return {
+        "group_label": group,
+        "aval": time,
+        "cnsr": 1 - event,
+        "sex": sex,
+        "size_mm": size,
+        "surgery_months": surgery,
+    }
 
 
 def target_cohort() -> pd.DataFrame:
@@ -78,13 +112,31 @@ def target_cohort() -> pd.DataFrame:
     rows += [_subject("A", t, 0, "male", None) for t in (25.0, 27.0)]
     rows.append(_subject("A", LAST, 0, "female", None))
     # B: 3 subjects (small n): 2 events, 1 censored before 12 months
-    rows += [_subject("B", 2.0, 1, "male", 40.0), _subject("B", 4.0, 1, "female", 41.0), _subject("B", 8.0, 0, "female", 42.0)]
+    rows += [
+        _subject("B", 2.0, 1, "male", 40.0),
+        _subject("B", 4.0, 1, "female", 41.0),
+        _subject("B", 8.0, 0, "female", 42.0),
+    ]
     # C: 12 subjects: 1 man, 9 women, 2 of unknown sex; 6 events; 2 censored before 12 months
     sexes = ["male"] + ["female"] * 9 + [None, None]
-    times = [(1.0, 1), (2.0, 1), (3.0, 1), (4.0, 1), (5.0, 1), (14.0, 1), (10.0, 0), (11.0, 0), (15.0, 0), (18.0, 0),
-             (20.0, 0), (22.0, 0)]
-    rows += [_subject("C", t, e, s, 70.0 + i, surgery=t / 3 if i % 3 == 0 else None)
-             for i, ((t, e), s) in enumerate(zip(times, sexes, strict=True))]
+    times = [
+        (1.0, 1),
+        (2.0, 1),
+        (3.0, 1),
+        (4.0, 1),
+        (5.0, 1),
+        (14.0, 1),
+        (10.0, 0),
+        (11.0, 0),
+        (15.0, 0),
+        (18.0, 0),
+        (20.0, 0),
+        (22.0, 0),
+    ]
+    rows += [
+        _subject("C", t, e, s, 70.0 + i, surgery=t / 3 if i % 3 == 0 else None)
+        for i, ((t, e), s) in enumerate(zip(times, sexes, strict=True))
+    ]
     return pd.DataFrame(rows)
 
 
@@ -94,8 +146,12 @@ def random_cohort(rng: np.random.Generator) -> pd.DataFrame:
     Sizes, event rates, the shape of follow-up, exposure and missingness vary by cohort and group, so
     that an ordering or identity that holds on every cohort holds because of what the counts are.
     """
-    rows = [_subject("A", LAST, 0, "female", 50.0, 2.0), _subject("A", 1.0 + rng.random(), 1, "male", 51.0),
-            _subject("A", 8.0 + rng.random(), 1, "female", 52.0, 7.0), _subject("A", 9.0 + rng.random(), 1, "male", 53.0)]
+    rows = [
+        _subject("A", LAST, 0, "female", 50.0, 2.0),
+        _subject("A", 1.0 + rng.random(), 1, "male", 51.0),
+        _subject("A", 8.0 + rng.random(), 1, "female", 52.0, 7.0),
+        _subject("A", 9.0 + rng.random(), 1, "male", 53.0),
+    ]
     for group in ANALYSIS.groups:
         events, shape = rng.uniform(0.05, 0.95), rng.uniform(0.3, 3, 2)
         exposed, missing, men = rng.uniform(0, 0.8), rng.uniform(0, 0.4), rng.uniform(0.1, 0.9)
@@ -109,8 +165,9 @@ def random_cohort(rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _load(con: duckdb.DuckDBPyConnection, cohort: pd.DataFrame) -> None:
-    frame = cohort.assign(subject_id=[f"s{i}" for i in range(len(cohort))],
-                          patient_id=[f"p{i}" for i in range(len(cohort))], paramcd="OS")
+    frame = cohort.assign(
+        subject_id=[f"s{i}" for i in range(len(cohort))], patient_id=[f"p{i}" for i in range(len(cohort))], paramcd="OS"
+    )
     con.register("_cohort", frame)
     con.execute("CREATE OR REPLACE TABLE analysis.attack AS SELECT * FROM _cohort")
     con.unregister("_cohort")
@@ -121,11 +178,12 @@ def published_cells(con: duckdb.DuckDBPyConnection) -> dict[tuple, object]:
     cells: dict[tuple, object] = {}
     for view, (keys, columns, where) in VIEWS.items():
         selected = ", ".join([*(f'"{k}"' for k in keys), *columns])
-        rows = con.execute(f"SELECT DISTINCT {selected} FROM results.{view.strip()} "
-                           f"WHERE analysis_id = 'attack' AND {where}").fetchall()
+        rows = con.execute(
+            f"SELECT DISTINCT {selected} FROM results.{view.strip()} WHERE analysis_id = 'attack' AND {where}"
+        ).fetchall()
         for row in rows:
-            for column, value in zip(columns, row[len(keys):], strict=True):
-                key = (view.strip(), *row[:len(keys)], column)
+            for column, value in zip(columns, row[len(keys) :], strict=True):
+                key = (view.strip(), *row[: len(keys)], column)
                 assert key not in cells, f"two values for {key}"
                 cells[key] = value
     return cells
@@ -175,7 +233,9 @@ def _relations(learned: np.ndarray) -> np.ndarray:
     return vt[rank:]
 
 
-def _solve(relations: np.ndarray, names: list[tuple], published: dict[tuple, object], vector: np.ndarray) -> float | None:
+def _solve(
+    relations: np.ndarray, names: list[tuple], published: dict[tuple, object], vector: np.ndarray
+) -> float | None:
     """The value of vector . x if the published cells and the identities determine it, else None."""
     hidden = np.array([published[n] is None for n in names])
     known = np.array([0.0 if published[n] is None else float(published[n]) for n in names])
@@ -268,8 +328,18 @@ def test_bounds_do_not_pin_a_withheld_small_count(attack):
             continue
         objective = np.zeros(len(hidden))
         objective[column[i]] = 1
-        ends = [linprog(sign * objective, A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None, A_eq=a_eq,
-                        b_eq=b_eq, bounds=[(1, None)] * len(hidden), method="highs") for sign in (1, -1)]
+        ends = [
+            linprog(
+                sign * objective,
+                A_ub=np.array(a_ub) if a_ub else None,
+                b_ub=b_ub or None,
+                A_eq=a_eq,
+                b_eq=b_eq,
+                bounds=[(1, None)] * len(hidden),
+                method="highs",
+            )
+            for sign in (1, -1)
+        ]
         if any(e.status != 0 for e in ends):  # a learned identity that does not hold here: no bound from it
             unsolved.append(names[i])
             continue
@@ -282,17 +352,25 @@ def test_bounds_do_not_pin_a_withheld_small_count(attack):
 
 def test_rates_and_percentages_do_not_give_counts_back(attack):
     con = attack[0]
-    leaks = con.execute("SELECT variable, level, \"group\" FROM results.v_table_one WHERE analysis_id = 'attack' "
-                        "AND percent IS NOT NULL AND (count IS NULL OR n IS NULL)").fetchall()
+    leaks = con.execute(
+        "SELECT variable, level, \"group\" FROM results.v_table_one WHERE analysis_id = 'attack' "
+        "AND percent IS NOT NULL AND (count IS NULL OR n IS NULL)"
+    ).fetchall()
     assert not leaks  # percent x n = count
-    leaks = con.execute("SELECT \"group\" FROM results.v_binary_outcomes WHERE analysis_id = 'attack' AND "
-                        "(events IS NULL OR n IS NULL) AND (proportion IS NOT NULL OR lower IS NOT NULL OR upper IS NOT NULL)").fetchall()
+    leaks = con.execute(
+        "SELECT \"group\" FROM results.v_binary_outcomes WHERE analysis_id = 'attack' AND "
+        "(events IS NULL OR n IS NULL) AND (proportion IS NOT NULL OR lower IS NOT NULL OR upper IS NOT NULL)"
+    ).fetchall()
     assert not leaks  # proportion x n = events; Clopper-Pearson limits identify events and n
-    leaks = con.execute("SELECT variable FROM results.v_table_one WHERE analysis_id = 'attack' AND kind = 'categorical' "
-                        "AND p IS NOT NULL AND (count IS NULL OR n IS NULL OR n_missing IS NULL)").fetchall()
+    leaks = con.execute(
+        "SELECT variable FROM results.v_table_one WHERE analysis_id = 'attack' AND kind = 'categorical' "
+        "AND p IS NOT NULL AND (count IS NULL OR n IS NULL OR n_missing IS NULL)"
+    ).fetchall()
     assert not leaks  # an exact test's p, matched over the tables that fit the margins
-    small = con.execute("SELECT DISTINCT \"group\" FROM results.v_table_one WHERE analysis_id = 'attack' AND "
-                        "kind = 'continuous' AND n IS NULL AND (median IS NOT NULL OR max IS NOT NULL)").fetchall()
+    small = con.execute(
+        "SELECT DISTINCT \"group\" FROM results.v_table_one WHERE analysis_id = 'attack' AND "
+        "kind = 'continuous' AND n IS NULL AND (median IS NOT NULL OR max IS NOT NULL)"
+    ).fetchall()
     assert not small  # a small group's median and range are its patients' own values
 
 
@@ -300,11 +378,17 @@ def test_flags_say_withheld_per_column_and_never_mark_a_shown_count(attack):
     con = attack[0]
     for view, (_, columns, where) in VIEWS.items():
         for column in columns:
-            bad = con.execute(f"SELECT count(*) FROM results.{view.strip()} WHERE analysis_id = 'attack' AND {where} "
-                              f"AND ({column} IS NULL) <> {column}_suppressed").fetchone()[0]
+            bad = con.execute(
+                f"SELECT count(*) FROM results.{view.strip()} WHERE analysis_id = 'attack' AND {where} "
+                f"AND ({column} IS NULL) <> {column}_suppressed"
+            ).fetchone()[0]
             assert bad == 0, (view, column)
-    assert "suppressed" not in {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
-                                                          "WHERE schema_name = 'results' AND starts_with(table_name, 'v_')").fetchall()}
+    assert "suppressed" not in {
+        c
+        for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'results' AND starts_with(table_name, 'v_')"
+        ).fetchall()
+    }
 
 
 def test_printed_outputs_carry_no_exact_small_count(attack):
@@ -324,20 +408,36 @@ def test_printed_outputs_carry_no_exact_small_count(attack):
     assert not [p for p in printed if 0 < p[1] < K], "a small count in a report table"
     assert MARK in report and "&lt;5" not in report
     # the limits and the plot footnote: groups with fewer than 10 events, without exact small counts
-    limits = con.execute("SELECT few_events_groups, footnote FROM results.v_limits WHERE analysis_id = 'attack'").fetchone()
+    limits = con.execute(
+        "SELECT few_events_groups, footnote FROM results.v_limits WHERE analysis_id = 'attack'"
+    ).fetchone()
     assert limits[0] and "B (supp.)" in limits[0] and not re.search(r"\(([1-4])\)", limits[0])
     # the figures, drawn as the pipeline draws them, from the suppressed tables
-    tables = {name: con.execute(f"SELECT * FROM results.{name} WHERE analysis_id = 'attack'").df()
-              for name in ("km_summary", "km_landmarks", "km_curve", "logrank", "cox", "ph_test", "immortal_time", "km_at_risk")}
+    tables = {
+        name: con.execute(f"SELECT * FROM results.{name} WHERE analysis_id = 'attack'").df()
+        for name in (
+            "km_summary",
+            "km_landmarks",
+            "km_curve",
+            "logrank",
+            "cox",
+            "ph_test",
+            "immortal_time",
+            "km_at_risk",
+        )
+    }
     results = _published(tables, "OS")
     figure = km_figure(None, results, min_cell_count=K, at_risk=tables["km_at_risk"], footnote=limits[1])
-    texts = [t.get_text() for t in figure.axes[0].texts] + [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    texts = [t.get_text() for t in figure.axes[0].texts] + [
+        t.get_text() for t in figure.axes[0].get_legend().get_texts()
+    ]
     small_printed = [t for t in texts if re.fullmatch(r"\d+", t) and 0 < int(t) < K]
     assert not small_printed, f"small numbers at risk printed: {small_printed}"
     legend = " ".join(t.get_text() for t in figure.axes[0].get_legend().get_texts())
     assert not re.search(r"(n|events)=[1-4]\b", legend), legend
     assert "B (n=supp., events=supp.)" in legend
     from pipelines.stats import forest_figure
+
     for model in ("univariable", "multivariable"):  # the forest plot's title: the model's n and events
         title = forest_figure(results.cox, model=model).axes[0].get_title()
         assert not re.search(r"(n|events)=[1-4]\b", title) and "?" not in title, title
@@ -346,8 +446,12 @@ def test_printed_outputs_carry_no_exact_small_count(attack):
 def test_unflagged_tables_are_suppressed_when_inserted_directly():
     """Rows written straight into results tables by hand: the decision, then the views, on their own."""
     keys = {"analysis_id": "hand", "endpoint": "OS"}
-    summary = pd.DataFrame([{**keys, "group": "x", "n": 20, "events": 18, "censored": 2},
-                            {**keys, "group": "y", "n": 9, "events": 9, "censored": 0}])
+    summary = pd.DataFrame(
+        [
+            {**keys, "group": "x", "n": 20, "events": 18, "censored": 2},
+            {**keys, "group": "y", "n": 9, "events": 9, "censored": 0},
+        ]
+    )
     flagged = suppress({"km_summary": summary}, K)["km_summary"]
     row = flagged.iloc[0]
     assert row["censored_suppressed"] and (row["events_suppressed"] or row["n_suppressed"])  # n = events + censored
@@ -356,22 +460,27 @@ def test_unflagged_tables_are_suppressed_when_inserted_directly():
     create_registry(con)
     define_settings(con, None, K)
     con.register("_flagged", flagged)
-    con.execute("CREATE TABLE results.km_summary AS SELECT *, 1.0 AS median, 1.0 AS median_lower, 1.0 AS median_upper, "
-                "true AS median_reached, false AS few_events, 'log-log' AS ci_transform FROM _flagged")
+    con.execute(
+        "CREATE TABLE results.km_summary AS SELECT *, 1.0 AS median, 1.0 AS median_lower, 1.0 AS median_upper, "
+        "true AS median_reached, false AS few_events, 'log-log' AS ci_transform FROM _flagged"
+    )
     for table in ("km_landmarks", "km_at_risk", "logrank"):
-        con.execute(f"CREATE TABLE results.{table} (analysis_id VARCHAR, endpoint VARCHAR, \"group\" VARCHAR)")
-    con.execute("CREATE TABLE results.km_curve (analysis_id VARCHAR, endpoint VARCHAR, \"group\" VARCHAR, time DOUBLE, "
-                "n_at_risk BIGINT, survival DOUBLE, lower DOUBLE, upper DOUBLE, ci_transform VARCHAR)")
+        con.execute(f'CREATE TABLE results.{table} (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR)')
+    con.execute(
+        'CREATE TABLE results.km_curve (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR, time DOUBLE, '
+        "n_at_risk BIGINT, survival DOUBLE, lower DOUBLE, upper DOUBLE, ci_transform VARCHAR)"
+    )
     for name in ("00_suppression.sql", "10_v_survival_summary.sql"):
         con.execute(open(f"sql/results/{name}").read())
-    rows = con.execute("SELECT \"group\", n, events, censored FROM results.v_survival_summary ORDER BY 1").fetchall()
+    rows = con.execute('SELECT "group", n, events, censored FROM results.v_survival_summary ORDER BY 1').fetchall()
     x = rows[0]
     assert x[3] is None and sum(v is None for v in x[1:]) >= 2 and rows[1] == ("y", 9, 9, 0)
     # a table written without flags still gets primary suppression from the SQL fallback
     con.execute("ALTER TABLE results.km_summary DROP COLUMN censored_suppressed")
     con.execute("ALTER TABLE results.km_summary ADD COLUMN censored_suppressed BOOLEAN")
-    assert con.execute("SELECT censored, censored_suppressed FROM results.v_survival_summary WHERE \"group\" = 'x'").fetchone() \
-        == (None, True)
+    assert con.execute(
+        "SELECT censored, censored_suppressed FROM results.v_survival_summary WHERE \"group\" = 'x'"
+    ).fetchone() == (None, True)
 
 
 @pytest.mark.parametrize("k", [2, 3, 11])
@@ -380,8 +489,18 @@ def test_other_thresholds_hold_on_a_row(k):
     rng = np.random.default_rng(k)
     for _ in range(200):
         events, censored = (int(v) for v in rng.integers(0, 3 * k, 2))
-        frame = pd.DataFrame([{"analysis_id": "r", "endpoint": "OS", "group": "g", "n": events + censored,
-                               "events": events, "censored": censored}])
+        frame = pd.DataFrame(
+            [
+                {
+                    "analysis_id": "r",
+                    "endpoint": "OS",
+                    "group": "g",
+                    "n": events + censored,
+                    "events": events,
+                    "censored": censored,
+                }
+            ]
+        )
         row = suppress({"km_summary": frame}, k)["km_summary"].iloc[0]
         hidden = [c for c in ("n", "events", "censored") if row[f"{c}_suppressed"]]
         assert len(hidden) != 1, (events, censored, hidden)

@@ -14,16 +14,31 @@ def _rows(con, sql):
 def test_short_and_long_lines_are_quarantined_with_their_line(con, settings, tmp_path):
     short = GOOD_PATIENT.replace("P1,", "P2,").rsplit(",", 3)[0]
     long = GOOD_PATIENT.replace("P1,", "P3,") + ",surplus"
-    write_site(tmp_path, "alpha", [GOOD_PATIENT, short, "", long, GOOD_PATIENT.replace("P1,", "P4,")],
-               [EPISODE, EPISODE.replace("P1", "P2"), "P4,1,imatinib"])
+    write_site(
+        tmp_path,
+        "alpha",
+        [GOOD_PATIENT, short, "", long, GOOD_PATIENT.replace("P1,", "P4,")],
+        [EPISODE, EPISODE.replace("P1", "P2"), "P4,1,imatinib"],
+    )
     received, loaded = receive_drop(con, settings, "alpha"), load_core(con, settings, "alpha")
     assert received.counts["patients"]["input_rows"] == 4
     assert loaded.counts["patients"] == {"data_lines": 4, "filtered": 0, "loaded": 2, "quarantined": 2, "warnings": 0}
-    assert loaded.counts["tki_episodes"] == {"data_lines": 3, "filtered": 0, "loaded": 1, "quarantined": 2, "warnings": 0}
+    assert loaded.counts["tki_episodes"] == {
+        "data_lines": 3,
+        "filtered": 0,
+        "loaded": 1,
+        "quarantined": 2,
+        "warnings": 0,
+    }
     assert _rows(con, "SELECT table_name, line_number, check_id, message FROM audit.quarantine ORDER BY ALL") == [
         ("patients", 3, "conformance.field_count", "the line has 17 fields, the header has 20"),
         ("patients", 5, "conformance.field_count", "the line has 21 fields, the header has 20"),
-        ("tki_episodes", 3, "consistency.patient_quarantined", "the patient's row in the patients file was quarantined"),
+        (
+            "tki_episodes",
+            3,
+            "consistency.patient_quarantined",
+            "the patient's row in the patients file was quarantined",
+        ),
         ("tki_episodes", 4, "conformance.field_count", "the line has 3 fields, the header has 8"),
     ]
     assert _rows(con, "SELECT line_number FROM core.patients ORDER BY 1") == [(2,), (6,)]
@@ -31,24 +46,63 @@ def test_short_and_long_lines_are_quarantined_with_their_line(con, settings, tmp
 
 def test_a_malformed_episode_does_not_disturb_the_patients_other_episodes(con, settings, tmp_path):
     second = "P1,2,sunitinib,50,2017-01-10,,ongoing,SD"
-    write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE.replace(",,ongoing", ",2017-01-01,progression"), "P1,3,x", second])
+    write_site(
+        tmp_path, "alpha", [GOOD_PATIENT], [EPISODE.replace(",,ongoing", ",2017-01-01,progression"), "P1,3,x", second]
+    )
     receive_drop(con, settings, "alpha")
     loaded = load_core(con, settings, "alpha")
-    assert loaded.counts["tki_episodes"] == {"data_lines": 3, "filtered": 0, "loaded": 2, "quarantined": 1, "warnings": 0}
+    assert loaded.counts["tki_episodes"] == {
+        "data_lines": 3,
+        "filtered": 0,
+        "loaded": 2,
+        "quarantined": 1,
+        "warnings": 0,
+    }
 
 
-@pytest.mark.parametrize(("column", "kind"), [("Surname", "name"), ("first_name", "name"), ("PatientName", "name"),
-                                               ("nazwisko", "name"), ("Imię", "name"), ("Home Address", "postal address"),
-                                               ("ZIP", "postcode"), ("kod_pocztowy", "postcode"), ("PESEL", "national id"),
-                                               ("SSN", "national id"), ("NHS Number", "national id"), ("RRN", "national id"),
-                                               ("Phone", "phone number"), ("telefon", "phone number"), ("E-mail", "e-mail address"),
-                                               ("DOB", "full date of birth"), ("Date of Birth", "full date of birth")])
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [
+        ("Surname", "name"),
+        ("first_name", "name"),
+        ("PatientName", "name"),
+        ("nazwisko", "name"),
+        ("Imię", "name"),
+        ("Home Address", "postal address"),
+        ("ZIP", "postcode"),
+        ("kod_pocztowy", "postcode"),
+        ("PESEL", "national id"),
+        ("SSN", "national id"),
+        ("NHS Number", "national id"),
+        ("RRN", "national id"),
+        ("Phone", "phone number"),
+        ("telefon", "phone number"),
+        ("E-mail", "e-mail address"),
+        ("DOB", "full date of birth"),
+        ("Date of Birth", "full date of birth"),
+    ],
+)
 def test_identifying_headers_are_recognised(column, kind):
     assert direct_identifier(column) == kind
 
 
-@pytest.mark.parametrize("column", ["Patient ID", "id_pacjenta", "rok_urodzenia", "Birth Year", "Drug Name", "PT_NO",
-                                    "Mutation Detail", "uwagi", "Tumor Count", "primary_site", "NF1 Syndrome", "telomere"])
+@pytest.mark.parametrize(
+    "column",
+    [
+        "Patient ID",
+        "id_pacjenta",
+        "rok_urodzenia",
+        "Birth Year",
+        "Drug Name",
+        "PT_NO",
+        "Mutation Detail",
+        "uwagi",
+        "Tumor Count",
+        "primary_site",
+        "NF1 Syndrome",
+        "telomere",
+    ],
+)
 def test_clinical_headers_are_not_refused(column):
     assert direct_identifier(column) is None
 

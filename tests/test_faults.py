@@ -23,22 +23,42 @@ KEY = "faults-test-key-0123456789abcdef0123456789"
 
 def _env(root: Path, **extra: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("GIST_")}
-    return {**env, "GIST_DROP_DIR": str(root / "drops"), "GIST_PROFILES_DIR": str(root / "profiles"),
-            "GIST_DUCKDB_PATH": str(root / "r.duckdb"), "GIST_ARCHIVE_DIR": str(root / "archive"),
-            "GIST_OUTPUT_DIR": str(root / "out"), "GIST_PUBLISH_DIR": str(root / "published"), "GIST_PSEUDONYM_KEY": KEY, **extra}
+    return {
+        **env,
+        "GIST_DROP_DIR": str(root / "drops"),
+        "GIST_PROFILES_DIR": str(root / "profiles"),
+        "GIST_DUCKDB_PATH": str(root / "r.duckdb"),
+        "GIST_ARCHIVE_DIR": str(root / "archive"),
+        "GIST_OUTPUT_DIR": str(root / "out"),
+        "GIST_PUBLISH_DIR": str(root / "published"),
+        "GIST_PSEUDONYM_KEY": KEY,
+        **extra,
+    }
 
 
 def _site_rows(con: duckdb.DuckDBPyConnection, site: str) -> tuple[int, int]:
-    return con.execute("SELECT (SELECT count(*) FROM core.patients WHERE site_id = $s), "
-                       "(SELECT count(*) FROM core.tki_episodes WHERE site_id = $s)", {"s": site}).fetchall()[0]
+    return con.execute(
+        "SELECT (SELECT count(*) FROM core.patients WHERE site_id = $s), "
+        "(SELECT count(*) FROM core.tki_episodes WHERE site_id = $s)",
+        {"s": site},
+    ).fetchall()[0]
 
 
 @pytest.mark.slow
 def test_twenty_ingest_processes_at_once_all_land_or_say_why(tmp_path):
     truth = write_cohort(n_patients=200, n_sites=20, seed=11, out=tmp_path, invalid_fraction=0.03)
     env = _env(tmp_path, GIST_LOCK_TIMEOUT_SECONDS="600")
-    processes = {site: subprocess.Popen(["gist-registry", "ingest", "--site", site], cwd=ROOT, env=env, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE) for site in sorted(truth)}
+    processes = {
+        site: subprocess.Popen(
+            ["gist-registry", "ingest", "--site", site],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for site in sorted(truth)
+    }
     outcomes = {site: process.communicate(timeout=900) for site, process in processes.items()}
     for site, (stdout, stderr) in outcomes.items():
         assert processes[site].returncode == 0, (site, stdout, stderr[-2000:])
@@ -48,11 +68,15 @@ def test_twenty_ingest_processes_at_once_all_land_or_say_why(tmp_path):
         assert registry_problems(con) == []
         for site, expected in truth.items():
             for table, counts in expected["tables"].items():
-                got = con.execute(f"SELECT (SELECT count(*) FROM core.{table} WHERE site_id = $s), "
-                                  "(SELECT count(*) FROM audit.quarantine WHERE site_id = $s AND table_name = $t)",
-                                  {"s": site, "t": table}).fetchall()[0]
+                got = con.execute(
+                    f"SELECT (SELECT count(*) FROM core.{table} WHERE site_id = $s), "
+                    "(SELECT count(*) FROM audit.quarantine WHERE site_id = $s AND table_name = $t)",
+                    {"s": site, "t": table},
+                ).fetchall()[0]
                 assert got == (counts["expected_loaded"], counts["expected_quarantined"]), (site, table)
-        assert con.execute("SELECT count(DISTINCT site_id) FROM audit.drops WHERE status = 'loaded'").fetchall() == [(20,)]
+        assert con.execute("SELECT count(DISTINCT site_id) FROM audit.drops WHERE status = 'loaded'").fetchall() == [
+            (20,)
+        ]
     finally:
         con.close()
 
@@ -72,8 +96,9 @@ LOAD = textwrap.dedent("""
 
 
 def _load(env: dict[str, str], site: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", LOAD, site], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", LOAD, site], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 @pytest.mark.slow
@@ -115,6 +140,9 @@ def test_a_load_killed_at_any_moment_leaves_the_last_good_registry(tmp_path):
     assert finished.communicate(timeout=300)[0].split()[-1] in {"loaded", "unchanged"}
     con = duckdb.connect(str(root / "r.duckdb"), read_only=True)
     try:
-        assert registry_problems(con) == [] and _site_rows(con, site)[0] == second[site]["tables"]["patients"]["expected_loaded"]
+        assert (
+            registry_problems(con) == []
+            and _site_rows(con, site)[0] == second[site]["tables"]["patients"]["expected_loaded"]
+        )
     finally:
         con.close()

@@ -47,39 +47,70 @@ def large() -> Cohort:
 
 # ---------------------------------------------------------------- frames rebuilt from the tables
 
+
 def _first_episodes(c: Cohort) -> pl.DataFrame:
     return c.tki_episodes.sort("patient_id", "start_date").group_by("patient_id", maintain_order=True).first()
 
 
 def _covariates(c: Cohort) -> pl.DataFrame:
     """The data-generating covariates as the registry records them (tested genotypes only)."""
-    first = _first_episodes(c).select("patient_id", pl.col("start_date").alias("imatinib_start"), "daily_dose_mg",
-                                      pl.col("best_response").alias("first_response"), pl.col("end_date").alias("first_end"),
-                                      pl.col("end_reason").alias("first_end_reason"))
+    first = _first_episodes(c).select(
+        "patient_id",
+        pl.col("start_date").alias("imatinib_start"),
+        "daily_dose_mg",
+        pl.col("best_response").alias("first_response"),
+        pl.col("end_date").alias("first_end"),
+        pl.col("end_reason").alias("first_end_reason"),
+    )
     gene, exon = pl.col("mutation_gene"), pl.col("mutation_exon")
-    return c.patients.join(first, on="patient_id").filter(
-        ((gene == "KIT") & exon.is_in([9, 11])) | gene.is_in(["PDGFRA", "wild_type", "SDH_deficient", "NF1_associated", "BRAF"]),
-        pl.col("tumour_count").is_not_null(), pl.col("largest_tumour_mm").is_not_null(),
-    ).select(
-        "patient_id", "imatinib_start", "first_end", "first_end_reason", "last_contact_date", "vital_status",
-        female=(pl.col("sex") == "female").cast(pl.Int64), log2_count=(pl.col("tumour_count") / 3).log(2),
-        log2_size=(pl.col("largest_tumour_mm") / 50).log(2), kit9=((gene == "KIT") & (exon == 9)).fill_null(False).cast(pl.Int64),
-        pdgfra=(gene == "PDGFRA").cast(pl.Int64), wild_type=(gene != "KIT").cast(pl.Int64) - (gene == "PDGFRA").cast(pl.Int64),
-        dose800=(pl.col("daily_dose_mg") == 800).cast(pl.Int64), sd=(pl.col("first_response") == "SD").cast(pl.Int64),
-        pd=(pl.col("first_response") == "PD").cast(pl.Int64),
+    return (
+        c.patients.join(first, on="patient_id")
+        .filter(
+            ((gene == "KIT") & exon.is_in([9, 11]))
+            | gene.is_in(["PDGFRA", "wild_type", "SDH_deficient", "NF1_associated", "BRAF"]),
+            pl.col("tumour_count").is_not_null(),
+            pl.col("largest_tumour_mm").is_not_null(),
+        )
+        .select(
+            "patient_id",
+            "imatinib_start",
+            "first_end",
+            "first_end_reason",
+            "last_contact_date",
+            "vital_status",
+            female=(pl.col("sex") == "female").cast(pl.Int64),
+            log2_count=(pl.col("tumour_count") / 3).log(2),
+            log2_size=(pl.col("largest_tumour_mm") / 50).log(2),
+            kit9=((gene == "KIT") & (exon == 9)).fill_null(False).cast(pl.Int64),
+            pdgfra=(gene == "PDGFRA").cast(pl.Int64),
+            wild_type=(gene != "KIT").cast(pl.Int64) - (gene == "PDGFRA").cast(pl.Int64),
+            dose800=(pl.col("daily_dose_mg") == 800).cast(pl.Int64),
+            sd=(pl.col("first_response") == "SD").cast(pl.Int64),
+            pd=(pl.col("first_response") == "PD").cast(pl.Int64),
+        )
     )
 
 
 def _next_progression(c: Cohort, subjects: pl.DataFrame) -> pl.DataFrame:
     """Adds months to the first progression after ``origin`` (event) or to last contact (censored, deaths included)."""
-    following = subjects.select("subject", "patient_id", "origin").join(c.progressions.select("patient_id", "progression_date"), on="patient_id")
-    following = following.filter(pl.col("progression_date") > pl.col("origin")).group_by("subject").agg(pl.col("progression_date").min())
+    following = subjects.select("subject", "patient_id", "origin").join(
+        c.progressions.select("patient_id", "progression_date"), on="patient_id"
+    )
+    following = (
+        following.filter(pl.col("progression_date") > pl.col("origin"))
+        .group_by("subject")
+        .agg(pl.col("progression_date").min())
+    )
     framed = subjects.join(following, on="subject", how="left")
-    return framed.with_columns(event=pl.col("progression_date").is_not_null().cast(pl.Int64),
-                               time=(pl.coalesce("progression_date", "last_contact_date") - pl.col("origin")).dt.total_days() / DAYS_PER_MONTH)
+    return framed.with_columns(
+        event=pl.col("progression_date").is_not_null().cast(pl.Int64),
+        time=(pl.coalesce("progression_date", "last_contact_date") - pl.col("origin")).dt.total_days() / DAYS_PER_MONTH,
+    )
 
 
-def _first_line_frame(c: Cohort, censor_at: tuple[str, ...] = ("surgery", "planned_interruption", "toxicity")) -> pd.DataFrame:
+def _first_line_frame(
+    c: Cohort, censor_at: tuple[str, ...] = ("surgery", "planned_interruption", "toxicity")
+) -> pd.DataFrame:
     """Time to first progression from imatinib start, censored where the first episode ended for ``censor_at``.
 
     Surgery, interruption and toxicity switches happen at times drawn independently of the latent
@@ -88,31 +119,49 @@ def _first_line_frame(c: Cohort, censor_at: tuple[str, ...] = ("surgery", "plann
     """
     subjects = _covariates(c).with_columns(subject=pl.col("patient_id"), origin=pl.col("imatinib_start"))
     framed = _next_progression(c, subjects)
-    cut = pl.col("first_end_reason").is_in(censor_at) & (pl.col("first_end") < pl.coalesce("progression_date", "last_contact_date"))
+    cut = pl.col("first_end_reason").is_in(censor_at) & (
+        pl.col("first_end") < pl.coalesce("progression_date", "last_contact_date")
+    )
     months = (pl.col("first_end") - pl.col("origin")).dt.total_days() / DAYS_PER_MONTH
-    return framed.with_columns(event=pl.when(cut).then(0).otherwise("event"), time=pl.when(cut).then(months).otherwise("time")).to_pandas()
+    return framed.with_columns(
+        event=pl.when(cut).then(0).otherwise("event"), time=pl.when(cut).then(months).otherwise("time")
+    ).to_pandas()
 
 
 def _reintroduced(c: Cohort) -> pl.Series:
     """Patients whose first progression came off imatinib (planned interruption, or stopped after surgery)."""
     stopped = c.surgeries.filter(pl.col("tki_continued").not_().fill_null(False))["patient_id"]
     first = _first_episodes(c)
-    return first.filter((pl.col("end_reason") == "planned_interruption")
-                        | ((pl.col("end_reason") == "surgery") & pl.col("patient_id").is_in(stopped.implode())))["patient_id"]
+    return first.filter(
+        (pl.col("end_reason") == "planned_interruption")
+        | ((pl.col("end_reason") == "surgery") & pl.col("patient_id").is_in(stopped.implode()))
+    )["patient_id"]
 
 
 def _after_first_progression(c: Cohort) -> pd.DataFrame:
     """First progressions that occurred on first-line imatinib (within the line's span + 30 days), origin there."""
-    line1 = c.tki_episodes.filter(pl.col("line") == 1).group_by("patient_id").agg(
-        pl.col("start_date").min().alias("line_start"),
-        pl.when(pl.col("end_date").is_null().any()).then(None).otherwise(pl.col("end_date").max()).alias("line_end"))
+    line1 = (
+        c.tki_episodes.filter(pl.col("line") == 1)
+        .group_by("patient_id")
+        .agg(
+            pl.col("start_date").min().alias("line_start"),
+            pl.when(pl.col("end_date").is_null().any())
+            .then(None)
+            .otherwise(pl.col("end_date").max())
+            .alias("line_end"),
+        )
+    )
     first = c.progressions.sort("patient_id", "progression_date").group_by("patient_id", maintain_order=True).first()
     on_line1 = first.join(line1, on="patient_id").filter(
-        pl.col("line_end").is_null() | (pl.col("progression_date") <= pl.col("line_end") + pl.duration(days=30)))
-    subjects = on_line1.select("patient_id", "pattern", origin=pl.col("progression_date"), subject=pl.col("patient_id")).join(
-        _covariates(c), on="patient_id")
-    subjects = subjects.with_columns(multifocal=(pl.col("pattern") == "multifocal").cast(pl.Int64),
-                                     reintroduced=pl.col("patient_id").is_in(_reintroduced(c).implode()).cast(pl.Int64))
+        pl.col("line_end").is_null() | (pl.col("progression_date") <= pl.col("line_end") + pl.duration(days=30))
+    )
+    subjects = on_line1.select(
+        "patient_id", "pattern", origin=pl.col("progression_date"), subject=pl.col("patient_id")
+    ).join(_covariates(c), on="patient_id")
+    subjects = subjects.with_columns(
+        multifocal=(pl.col("pattern") == "multifocal").cast(pl.Int64),
+        reintroduced=pl.col("patient_id").is_in(_reintroduced(c).implode()).cast(pl.Int64),
+    )
     return _next_progression(c, subjects).to_pandas()
 
 
@@ -133,6 +182,7 @@ def _recovered(estimate: tuple[float, float], truth: float) -> None:
 
 
 # ---------------------------------------------------------------- determinism and the committed samples
+
 
 def test_same_seed_gives_identical_frames_and_another_seed_does_not() -> None:
     first, again, other = generate_cohort(500, 3), generate_cohort(500, 3), generate_cohort(500, 4)
@@ -166,7 +216,10 @@ def test_sample_drops_load_with_exactly_the_recorded_rows_quarantined() -> None:
         for table, result in validated.items():
             expected = truth["sites"][site.site_id]["tables"][table]
             assert staged[table].blank_rows == expected["blank_rows"]
-            assert (result.loaded.height, result.quarantined.height) == (expected["expected_loaded"], expected["expected_quarantined"])
+            assert (result.loaded.height, result.quarantined.height) == (
+                expected["expected_loaded"],
+                expected["expected_quarantined"],
+            )
             lines = set(result.quarantined["line_number"].to_list())
             assert {e["line"] for e in errors if e["site_id"] == site.site_id and e["table"] == table} <= lines
         if site.dialect == "warsaw":
@@ -174,6 +227,7 @@ def test_sample_drops_load_with_exactly_the_recorded_rows_quarantined() -> None:
 
 
 # ---------------------------------------------------------------- a clean cohort is clinically and contractually sound
+
 
 def test_clean_cohort_has_contract_types_and_passes_every_contract_rule(cohort: Cohort) -> None:
     tables = cohort.tables()
@@ -185,11 +239,27 @@ def test_clean_cohort_has_contract_types_and_passes_every_contract_rule(cohort: 
 
 def test_dates_are_ordered_and_end_at_last_contact(cohort: Cohort) -> None:
     p = cohort.patients.join(_first_episodes(cohort).select("patient_id", "start_date"), on="patient_id")
-    assert p.filter(~((pl.col("diagnosis_date") <= pl.col("advanced_disease_date")) & (pl.col("advanced_disease_date") <= pl.col("start_date")))).is_empty()
-    assert p.filter((pl.col("vital_status") == "dead") != (pl.col("death_date") == pl.col("last_contact_date")).fill_null(False)).is_empty()
+    assert p.filter(
+        ~(
+            (pl.col("diagnosis_date") <= pl.col("advanced_disease_date"))
+            & (pl.col("advanced_disease_date") <= pl.col("start_date"))
+        )
+    ).is_empty()
+    assert p.filter(
+        (pl.col("vital_status") == "dead") != (pl.col("death_date") == pl.col("last_contact_date")).fill_null(False)
+    ).is_empty()
     assert (p["last_contact_date"] <= cohort.cutoff).all()
-    for table, column in (("tki_episodes", "end_date"), ("tki_episodes", "start_date"), ("surgeries", "surgery_date"), ("progressions", "progression_date")):
-        late = cohort.tables()[table].join(p.select("patient_id", "last_contact_date"), on="patient_id").filter(pl.col(column) > pl.col("last_contact_date"))
+    for table, column in (
+        ("tki_episodes", "end_date"),
+        ("tki_episodes", "start_date"),
+        ("surgeries", "surgery_date"),
+        ("progressions", "progression_date"),
+    ):
+        late = (
+            cohort.tables()[table]
+            .join(p.select("patient_id", "last_contact_date"), on="patient_id")
+            .filter(pl.col(column) > pl.col("last_contact_date"))
+        )
         assert late.is_empty(), table
 
 
@@ -197,7 +267,9 @@ def test_episodes_do_not_overlap_and_lines_run_from_one(cohort: Cohort) -> None:
     e = cohort.tki_episodes.sort("patient_id", "start_date")
     previous_end = pl.col("end_date").shift(1).over("patient_id")
     assert e.filter(previous_end.is_not_null() & (pl.col("start_date") < previous_end)).is_empty()
-    assert e.filter(pl.col("end_date").is_null() & (pl.int_range(pl.len()).over("patient_id") < pl.len().over("patient_id") - 1)).is_empty()
+    assert e.filter(
+        pl.col("end_date").is_null() & (pl.int_range(pl.len()).over("patient_id") < pl.len().over("patient_id") - 1)
+    ).is_empty()
     assert e.filter(pl.col("line") < pl.col("line").shift(1).over("patient_id")).is_empty()
     lines = e.select("patient_id", "line").unique().sort("patient_id", "line")
     assert lines.filter(pl.col("line") != pl.int_range(1, pl.len() + 1).over("patient_id")).is_empty()
@@ -207,18 +279,29 @@ def test_episodes_do_not_overlap_and_lines_run_from_one(cohort: Cohort) -> None:
 
 def test_every_catalogue_group_is_populated(cohort: Cohort) -> None:
     e, s, p = cohort.tki_episodes, cohort.surgeries, cohort.patients
-    escalated = e.filter(pl.col("line") == 1).group_by("patient_id").agg(pl.col("daily_dose_mg").first().alias("first"), pl.col("daily_dose_mg").max().alias("top"))
+    escalated = (
+        e.filter(pl.col("line") == 1)
+        .group_by("patient_id")
+        .agg(pl.col("daily_dose_mg").first().alias("first"), pl.col("daily_dose_mg").max().alias("top"))
+    )
     assert escalated.filter((pl.col("first") == 400) & (pl.col("top") == 800)).height > 100
     assert e.filter(pl.col("end_reason") == "planned_interruption").height > 50
     assert s.filter(pl.col("intent") == "primary_resection").height > 500
     operations = s.filter(pl.col("intent") != "primary_resection")
     assert set(operations["disease_status"]) == {"responsive", "stable", "focal_progression", "multifocal_progression"}
     assert operations.filter(pl.col("tki_continued").not_()).height > 30
-    with_agent = operations.join(e, on="patient_id").filter(pl.col("start_date") <= pl.col("surgery_date"),
-                                                            pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("surgery_date") - pl.duration(days=30)))
-    assert with_agent.group_by("agent").len().filter(pl.col("len") > 30)["agent"].sort().to_list() == ["imatinib", "sunitinib"]
+    with_agent = operations.join(e, on="patient_id").filter(
+        pl.col("start_date") <= pl.col("surgery_date"),
+        pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("surgery_date") - pl.duration(days=30)),
+    )
+    assert with_agent.group_by("agent").len().filter(pl.col("len") > 30)["agent"].sort().to_list() == [
+        "imatinib",
+        "sunitinib",
+    ]
     assert set(cohort.progressions["pattern"]) == {"focal", "multifocal"}
-    exon9 = p.filter((pl.col("mutation_gene") == "KIT") & (pl.col("mutation_exon") == 9)).join(_first_episodes(cohort), on="patient_id")
+    exon9 = p.filter((pl.col("mutation_gene") == "KIT") & (pl.col("mutation_exon") == 9)).join(
+        _first_episodes(cohort), on="patient_id"
+    )
     assert set(exon9["daily_dose_mg"]) == {400.0, 800.0}
     assert set(p["mutation_gene"]) >= {"KIT", "PDGFRA", "wild_type", "not_tested"}
     assert set(p["vital_status"]) == {"alive", "dead"}
@@ -226,10 +309,13 @@ def test_every_catalogue_group_is_populated(cohort: Cohort) -> None:
 
 # ---------------------------------------------------------------- dialects
 
+
 def _read_back(folder: Path, profile: dict, table: str) -> pd.DataFrame:
     """Read a written file with pandas using only the profile's settings, into canonical names and codes."""
     spec = profile["tables"][table]
-    frame = pd.read_csv(folder / spec["file"], sep=profile["delimiter"], encoding=profile["encoding"], dtype=str, keep_default_na=False)
+    frame = pd.read_csv(
+        folder / spec["file"], sep=profile["delimiter"], encoding=profile["encoding"], dtype=str, keep_default_na=False
+    )
     frame = frame.rename(columns={site: canonical for canonical, site in spec.get("columns", {}).items()})
     frame = frame[~(frame == "").all(axis=1)].reset_index(drop=True)  # blank trailing rows
     schema = polars_schema(table)
@@ -250,10 +336,22 @@ def _read_back(folder: Path, profile: dict, table: str) -> pd.DataFrame:
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))
 def test_dialect_round_trips_through_its_profile(tmp_path: Path, dialect: str) -> None:
     small = generate_cohort(200, seed=21, site_id=dialect)
-    write_drop(small, DIALECTS[dialect], tmp_path / "drops" / dialect, tmp_path / "profiles" / f"{dialect}.yaml", seed=1)
+    write_drop(
+        small, DIALECTS[dialect], tmp_path / "drops" / dialect, tmp_path / "profiles" / f"{dialect}.yaml", seed=1
+    )
     profile = yaml.safe_load((tmp_path / "profiles" / f"{dialect}.yaml").read_text(encoding="utf-8"))
-    checks = {"patients": ["patient_id", "sex", "diagnosis_date", "primary_site", "largest_tumour_mm", "vital_status", "death_date"],
-              "tki_episodes": ["agent", "daily_dose_mg", "start_date", "end_date", "end_reason"]}
+    checks = {
+        "patients": [
+            "patient_id",
+            "sex",
+            "diagnosis_date",
+            "primary_site",
+            "largest_tumour_mm",
+            "vital_status",
+            "death_date",
+        ],
+        "tki_episodes": ["agent", "daily_dose_mg", "start_date", "end_date", "end_reason"],
+    }
     for table, columns in checks.items():
         read = _read_back(tmp_path / "drops" / dialect, profile, table)
         expected = small.tables()[table].select(columns).to_pandas()
@@ -266,12 +364,15 @@ def test_dialect_round_trips_through_its_profile(tmp_path: Path, dialect: str) -
 
 # ---------------------------------------------------------------- recovery of the true hazard ratios
 
+
 def test_mutation_and_dose_hazard_ratios_are_recovered(large: Cohort) -> None:
     frame = _first_line_frame(large)
     covariates = [c for c in BASELINE if c != "kit9"] + ["dose800", "sd", "pd"]
     _recovered(_log_hr(frame, "kit9", covariates), large.truth.hr_kit_exon9)
     exon9 = frame[frame.kit9 == 1]
-    _recovered(_log_hr(exon9, "dose800", ["female", "log2_count", "log2_size", "sd", "pd"]), large.truth.hr_exon9_800_vs_400)
+    _recovered(
+        _log_hr(exon9, "dose800", ["female", "log2_count", "log2_size", "sd", "pd"]), large.truth.hr_exon9_800_vs_400
+    )
 
 
 def test_multifocal_vs_focal_hazard_ratio_after_first_progression_is_recovered(large: Cohort) -> None:
@@ -281,19 +382,39 @@ def test_multifocal_vs_focal_hazard_ratio_after_first_progression_is_recovered(l
 
 def _first_line_operations(c: Cohort) -> pd.DataFrame:
     """Cytoreductive operations that ended the first imatinib episode: months from imatinib start, TKI stopped or not."""
-    first = _covariates(c).filter(pl.col("first_end_reason") == "surgery").select("patient_id", "imatinib_start", "first_end")
-    operated = c.surgeries.filter(pl.col("intent") == "cytoreductive").join(first, on="patient_id").filter(
-        (pl.col("surgery_date") > pl.col("first_end")) & (pl.col("surgery_date") <= pl.col("first_end") + pl.duration(days=10)))
-    return operated.select("patient_id", stopped=pl.col("tki_continued").not_().cast(pl.Int64),
-                           surgery=(pl.col("surgery_date") - pl.col("imatinib_start")).dt.total_days() / DAYS_PER_MONTH).to_pandas()
+    first = (
+        _covariates(c)
+        .filter(pl.col("first_end_reason") == "surgery")
+        .select("patient_id", "imatinib_start", "first_end")
+    )
+    operated = (
+        c.surgeries.filter(pl.col("intent") == "cytoreductive")
+        .join(first, on="patient_id")
+        .filter(
+            (pl.col("surgery_date") > pl.col("first_end"))
+            & (pl.col("surgery_date") <= pl.col("first_end") + pl.duration(days=10))
+        )
+    )
+    return operated.select(
+        "patient_id",
+        stopped=pl.col("tki_continued").not_().cast(pl.Int64),
+        surgery=(pl.col("surgery_date") - pl.col("imatinib_start")).dt.total_days() / DAYS_PER_MONTH,
+    ).to_pandas()
 
 
 def _surgery_exposure_rows(c: Cohort) -> pd.DataFrame:
     """Counting-process rows (start, stop] from imatinib start; 'exposed' (and 'stopped') switch on at surgery."""
-    frame = _first_line_frame(c, censor_at=("planned_interruption", "toxicity")).merge(_first_line_operations(c), on="patient_id", how="left")
+    frame = _first_line_frame(c, censor_at=("planned_interruption", "toxicity")).merge(
+        _first_line_operations(c), on="patient_id", how="left"
+    )
     operated = frame["surgery"].notna() & (frame["surgery"] < frame["time"])
-    before = frame.assign(start=0.0, stop=frame["time"].where(~operated, frame["surgery"]), exposed=0, stopped=0,
-                          event=frame["event"].where(~operated, 0))
+    before = frame.assign(
+        start=0.0,
+        stop=frame["time"].where(~operated, frame["surgery"]),
+        exposed=0,
+        stopped=0,
+        event=frame["event"].where(~operated, 0),
+    )
     after = frame[operated].assign(start=lambda f: f["surgery"], stop=lambda f: f["time"], exposed=1)
     rows = pd.concat([before, after])
     return rows[rows["stop"] > rows["start"]]
@@ -318,8 +439,12 @@ def test_surgery_on_imatinib_immortal_time_bias_and_time_varying_recovery() -> N
         exposures = ["exposed", "stopped"] if rows["stopped"].any() else ["exposed"]  # nobody stops under the null
         # The time-varying Cox partial likelihood is that of the (start, stop] rows with delayed entry,
         # which CoxPHFitter fits far faster than CoxTimeVaryingFitter (same estimate and SE).
-        fitted = CoxPHFitter().fit(rows[["start", "stop", "event", *exposures, *confounders]],
-                                   duration_col="stop", event_col="event", entry_col="start")
+        fitted = CoxPHFitter().fit(
+            rows[["start", "stop", "event", *exposures, *confounders]],
+            duration_col="stop",
+            event_col="event",
+            entry_col="start",
+        )
         estimate, error = float(fitted.params_["exposed"]), float(fitted.standard_errors_["exposed"])
         assert abs(estimate - np.log(truth)) < 3 * error, (np.exp(estimate), truth, error)
 

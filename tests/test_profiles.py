@@ -11,15 +11,18 @@ def test_defaults_are_canonical():
     assert profile.tables["patients"].source_column("sex") == "sex"
 
 
-@pytest.mark.parametrize(("change", "named"), [
-    ({"delimter": ";"}, "delimter"),
-    ({"encoding": "klingon"}, "klingon"),
-    ({"site_id": "../etc"}, "site_id"),
-    ({"decimal": ";"}, "decimal"),
-    ({"tables": {"patients": {"file": "p.csv", "columns": {"favourite_colour": "x"}}}}, "favourite_colour"),
-    ({"tables": {"patients": {"file": "p.csv"}, "visits": {"file": "v.csv"}}}, "visits"),
-    ({"tables": {"patients": {"file": "p.csv", "colums": {}}}}, "colums"),
-])
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"delimter": ";"}, "delimter"),
+        ({"encoding": "klingon"}, "klingon"),
+        ({"site_id": "../etc"}, "site_id"),
+        ({"decimal": ";"}, "decimal"),
+        ({"tables": {"patients": {"file": "p.csv", "columns": {"favourite_colour": "x"}}}}, "favourite_colour"),
+        ({"tables": {"patients": {"file": "p.csv"}, "visits": {"file": "v.csv"}}}, "visits"),
+        ({"tables": {"patients": {"file": "p.csv", "colums": {}}}}, "colums"),
+    ],
+)
 def test_bad_profiles_name_the_key(change, named):
     with pytest.raises(ProfileError, match=named) as error:
         parse_profile({**BASE, **change}, "warsaw.yaml")

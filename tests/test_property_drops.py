@@ -27,14 +27,41 @@ from tests.conftest import EPISODE, EPISODES_HEADER, GOOD_PATIENT, PATIENTS_HEAD
 PATIENTS = [GOOD_PATIENT.replace("P1,", f"P{i},") for i in range(1, 5)]
 EPISODES = [EPISODE.replace("P1", f"P{i}") for i in range(1, 5)] + ["P1,2,sunitinib,50,2016-01-10,,ongoing,SD"]
 FILES = {"patients.csv": PATIENTS_HEADER, "tki_episodes.csv": EPISODES_HEADER}
-SURGERIES = ["surgery_date,patient_id,intent,disease_status,resection,lesions_resected,largest_lesion_mm,tki_continued,clavien_dindo",
-             "2017-03-01,P1,cytoreductive,stable,R1,2,30,true,II", "2018-05-02,P2,salvage,focal_progression,R2,1,55,false,0"]
-PROGRESSIONS = ["patient_id,pattern,progression_date,progressing_lesions,secondary_mutation",
-                "P2,focal,2018-01-15,1,", "P3,multifocal,2019-02-01,4,KIT exon 17"]
+SURGERIES = [
+    "surgery_date,patient_id,intent,disease_status,resection,lesions_resected,largest_lesion_mm,tki_continued,clavien_dindo",
+    "2017-03-01,P1,cytoreductive,stable,R1,2,30,true,II",
+    "2018-05-02,P2,salvage,focal_progression,R2,1,55,false,0",
+]
+PROGRESSIONS = [
+    "patient_id,pattern,progression_date,progressing_lesions,secondary_mutation",
+    "P2,focal,2018-01-15,1,",
+    "P3,multifocal,2019-02-01,4,KIT exon 17",
+]
 STATE = ("raw.patients", "raw.tki_episodes", "core.patients", "core.tki_episodes", "audit.quarantine", "audit.issues")
 
-ODD_VALUES = st.sampled_from(["", " ", "NA", "X", "-1", "99999", "1,5", "31.02.2020", "2015-13-01", "01/02/2015", "żółw",
-                              '"', 'a"b', "9999-12-31", "male ", "1e400", "\n", "P1", "P2"]) | st.text(max_size=5)
+ODD_VALUES = st.sampled_from(
+    [
+        "",
+        " ",
+        "NA",
+        "X",
+        "-1",
+        "99999",
+        "1,5",
+        "31.02.2020",
+        "2015-13-01",
+        "01/02/2015",
+        "żółw",
+        '"',
+        'a"b',
+        "9999-12-31",
+        "male ",
+        "1e400",
+        "\n",
+        "P1",
+        "P2",
+    ]
+) | st.text(max_size=5)
 EDIT = st.one_of(
     st.tuples(st.just("value"), st.integers(0, 10), st.integers(0, 25), ODD_VALUES),
     st.tuples(st.just("drop_column"), st.integers(0, 25)),
@@ -48,7 +75,11 @@ EDIT = st.one_of(
     st.tuples(st.just("repeat_id"), st.integers(0, 10), st.integers(0, 10)),
 )
 # two tables; a single patients file; all four tables, columns in an order of their own
-SITES = {"alpha": sorted(FILES), "solo": ["patients.csv"], "full": ["patients.csv", "progressions.csv", "surgeries.csv", "tki_episodes.csv"]}
+SITES = {
+    "alpha": sorted(FILES),
+    "solo": ["patients.csv"],
+    "full": ["patients.csv", "progressions.csv", "surgeries.csv", "tki_episodes.csv"],
+}
 
 
 def _apply(rows: list[list[str]], edit: tuple) -> list[list[str]] | bytes:
@@ -63,12 +94,12 @@ def _apply(rows: list[list[str]], edit: tuple) -> list[list[str]] | bytes:
         return [[f for j, f in enumerate(row) if j != args[0] % width] for row in rows]
     elif kind == "duplicate_column":
         j = args[0] % width
-        return [row[: j + 1] + row[j: j + 1] + row[j + 1:] for row in rows]
+        return [row[: j + 1] + row[j : j + 1] + row[j + 1 :] for row in rows]
     elif kind == "rename_column":
         header[args[0] % width] = args[1]
     elif kind == "short_row" and data:
         row = data[args[0] % len(data)]
-        del row[min(args[1], len(row) - 1):]
+        del row[min(args[1], len(row) - 1) :]
     elif kind == "long_row" and data:
         data[args[0] % len(data)].extend(["extra"] * args[1])
     elif kind == "blank_line":
@@ -126,21 +157,31 @@ def base(tmp_path_factory):
     write_site(root, "full", PATIENTS, EPISODES)
     for table, lines in (("surgeries", SURGERIES), ("progressions", PROGRESSIONS)):
         (root / "drops" / "full" / f"{table}.csv").write_text("\n".join(lines) + "\n")
-    (root / "profiles" / "full.yaml").write_text("site_id: full\ntables:\n" + "".join(
-        f"  {table}: {{file: {table}.csv}}\n" for table in ("patients", "tki_episodes", "surgeries", "progressions")))
+    (root / "profiles" / "full.yaml").write_text(
+        "site_id: full\ntables:\n"
+        + "".join(
+            f"  {table}: {{file: {table}.csv}}\n" for table in ("patients", "tki_episodes", "surgeries", "progressions")
+        )
+    )
     con = duckdb.connect(str(settings.duckdb_path))
     create_registry(con)
     for site in SITES:
-        assert receive_drop(con, settings, site).status == "received" and load_core(con, settings, site).status == "loaded"
-    assert [con.execute(f"SELECT count(*) FROM core.{t} WHERE site_id = 'full'").fetchall()[0][0]
-            for t in ("patients", "tki_episodes", "surgeries", "progressions")] == [4, 4, 2, 2]  # an overlapping episode held back
+        assert (
+            receive_drop(con, settings, site).status == "received" and load_core(con, settings, site).status == "loaded"
+        )
+    assert [
+        con.execute(f"SELECT count(*) FROM core.{t} WHERE site_id = 'full'").fetchall()[0][0]
+        for t in ("patients", "tki_episodes", "surgeries", "progressions")
+    ] == [4, 4, 2, 2]  # an overlapping episode held back
     con.close()
     return root, settings
 
 
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(site_file=st.sampled_from([(site, file) for site, files in SITES.items() for file in files]),
-       edits=st.lists(EDIT, min_size=1, max_size=4))
+@given(
+    site_file=st.sampled_from([(site, file) for site, files in SITES.items() for file in files]),
+    edits=st.lists(EDIT, min_size=1, max_size=4),
+)
 def test_every_row_is_loaded_or_quarantined_or_the_drop_is_refused(base, site_file, edits):
     site, file = site_file
     root, base_settings = base
@@ -149,8 +190,13 @@ def test_every_row_is_loaded_or_quarantined_or_the_drop_is_refused(base, site_fi
         shutil.copytree(root / "drops", work / "drops")
         shutil.copytree(root / "profiles", work / "profiles")
         shutil.copy(base_settings.duckdb_path, work / "registry.duckdb")
-        settings = replace(base_settings, drop_dir=work / "drops", profiles_dir=work / "profiles",
-                           duckdb_path=work / "registry.duckdb", archive_dir=work / "archive")
+        settings = replace(
+            base_settings,
+            drop_dir=work / "drops",
+            profiles_dir=work / "profiles",
+            duckdb_path=work / "registry.duckdb",
+            archive_dir=work / "archive",
+        )
         path = work / "drops" / site / file
         rows = list(csv.reader(io.StringIO(path.read_text())))
         for edit in edits:
@@ -178,9 +224,13 @@ def test_every_row_is_loaded_or_quarantined_or_the_drop_is_refused(base, site_fi
             assert loaded.status == "loaded", loaded.message
             table = file.removesuffix(".csv")
             lines = _data_lines(content)
-            in_core = con.execute(f"SELECT line_number FROM core.{table} WHERE site_id = ? ORDER BY 1", [site]).fetchall()
-            held = con.execute("SELECT line_number FROM audit.quarantine WHERE site_id = ? AND table_name = ? ORDER BY 1",
-                               [site, table]).fetchall()
+            in_core = con.execute(
+                f"SELECT line_number FROM core.{table} WHERE site_id = ? ORDER BY 1", [site]
+            ).fetchall()
+            held = con.execute(
+                "SELECT line_number FROM audit.quarantine WHERE site_id = ? AND table_name = ? ORDER BY 1",
+                [site, table],
+            ).fetchall()
             assert sorted(line for (line,) in in_core + held) == lines  # each data line of the file exactly once
             assert loaded.counts[table]["data_lines"] == len(lines)
             assert (loaded.counts[table]["loaded"], loaded.counts[table]["quarantined"]) == (len(in_core), len(held))
@@ -189,5 +239,7 @@ def test_every_row_is_loaded_or_quarantined_or_the_drop_is_refused(base, site_fi
             written = path.read_bytes().decode("utf-8", errors="replace")
             assert received.counts[table]["input_rows"] + received.counts[table]["blank_rows"] == _data_records(written)
             assert registry_problems(con) == []
-            assert {c for (c,) in con.execute("SELECT DISTINCT check_id FROM audit.issues").fetchall()} <= set(all_checks())
+            assert {c for (c,) in con.execute("SELECT DISTINCT check_id FROM audit.issues").fetchall()} <= set(
+                all_checks()
+            )
         con.close()

@@ -12,14 +12,17 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.publish import (AGGREGATE, ANALYST, LEGACY_DATABASE, SHIFT_CONTEXT, database_name, describe_tiers,
-                               publish)
+from pipelines.publish import AGGREGATE, ANALYST, LEGACY_DATABASE, SHIFT_CONTEXT, database_name, describe_tiers, publish
 from pipelines.ingest.steps import load_core, receive_drop
 from pipelines.settings import ConfigurationError, load_settings
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 
 # P1: diagnosis 2015-01-02, advanced disease 2016-01-01, last contact 2020-01-01; imatinib from 2016-01-10
-P1_DATES = {"diagnosis_date": dt.date(2015, 1, 2), "advanced_disease_date": dt.date(2016, 1, 1), "last_contact_date": dt.date(2020, 1, 1)}
+P1_DATES = {
+    "diagnosis_date": dt.date(2015, 1, 2),
+    "advanced_disease_date": dt.date(2016, 1, 1),
+    "last_contact_date": dt.date(2020, 1, 1),
+}
 P1_EPISODE_START = dt.date(2016, 1, 10)
 
 
@@ -28,14 +31,21 @@ def loaded(con, settings, tmp_path):
     write_site(tmp_path, "alpha", [GOOD_PATIENT, GOOD_PATIENT.replace("P1,", "P2,")], [EPISODE])
     receive_drop(con, settings, "alpha"), load_core(con, settings, "alpha")
     con.execute("CREATE TABLE results.km_summary AS SELECT 'a' AS analysis_id, 3 AS n")
-    con.execute("CREATE VIEW results.v_km_summary AS SELECT analysis_id, CASE WHEN n < 5 THEN NULL ELSE n END AS n FROM results.km_summary")
+    con.execute(
+        "CREATE VIEW results.v_km_summary AS SELECT analysis_id, CASE WHEN n < 5 THEN NULL ELSE n END AS n FROM results.km_summary"
+    )
     return con
 
 
 def _tables(path):
     reader = duckdb.connect(str(path), read_only=True)
     try:
-        return [t for (t,) in reader.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+        return [
+            t
+            for (t,) in reader.execute(
+                "SELECT schema_name || '.' || table_name FROM duckdb_tables() ORDER BY 1"
+            ).fetchall()
+        ]
     finally:
         reader.close()
 
@@ -50,16 +60,23 @@ def _query(path, sql):
 
 def _pseudonym(con, site_patient_id):
     """The registry pseudonym of alpha's patient ``site_patient_id`` (P1 is the row whose episode exists)."""
-    rows = con.execute("SELECT DISTINCT patient_id FROM core.tki_episodes").fetchall() if site_patient_id == "P1" else \
-        con.execute("SELECT patient_id FROM core.patients WHERE patient_id NOT IN (SELECT patient_id FROM core.tki_episodes)").fetchall()
-    (pseudonym,), = rows
+    rows = (
+        con.execute("SELECT DISTINCT patient_id FROM core.tki_episodes").fetchall()
+        if site_patient_id == "P1"
+        else con.execute(
+            "SELECT patient_id FROM core.patients WHERE patient_id NOT IN (SELECT patient_id FROM core.tki_episodes)"
+        ).fetchall()
+    )
+    ((pseudonym,),) = rows
     return pseudonym
 
 
 def _expected_shift(key: bytes, pseudonym, days: int) -> int:
     """An independent reference: a nonzero shift in [-days, days] from the first 48 bits of the keyed HMAC."""
     derived = hmac.new(key, SHIFT_CONTEXT, hashlib.sha256).digest()
-    v = int(hmac.new(derived, b"date-shift\x1f" + str(pseudonym).encode(), hashlib.sha256).hexdigest()[:12], 16) % (2 * days)
+    v = int(hmac.new(derived, b"date-shift\x1f" + str(pseudonym).encode(), hashlib.sha256).hexdigest()[:12], 16) % (
+        2 * days
+    )
     return v - days if v < days else v - days + 1
 
 
@@ -100,18 +117,23 @@ def test_the_analyst_tier_shifts_every_date_of_a_patient_by_the_same_keyed_amoun
     tier = published.analyst
     assert tier.database.name == database_name(ANALYST)
     assert _tables(tier.database) == ["core.patients", "core.progressions", "core.surgeries", "core.tki_episodes"]
-    columns = [c for (c,) in _query(tier.database, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'patients'")]
+    columns = [
+        c for (c,) in _query(tier.database, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'patients'")
+    ]
     assert columns[0] == "site_id" and not {"drop_id", "source_file", "line_number"} & set(columns)
 
     dates = ", ".join(P1_DATES)
-    (*patient, ), = _query(tier.database, f"SELECT {dates} FROM core.patients WHERE patient_id = '{p1}'")
-    (start,), = _query(tier.database, f"SELECT start_date FROM core.tki_episodes WHERE patient_id = '{p1}'")
-    shifts = {(published_date - true).days for published_date, true in zip([*patient, start], [*P1_DATES.values(), P1_EPISODE_START])}
+    ((*patient,),) = _query(tier.database, f"SELECT {dates} FROM core.patients WHERE patient_id = '{p1}'")
+    ((start,),) = _query(tier.database, f"SELECT start_date FROM core.tki_episodes WHERE patient_id = '{p1}'")
+    shifts = {
+        (published_date - true).days
+        for published_date, true in zip([*patient, start], [*P1_DATES.values(), P1_EPISODE_START])
+    }
     assert len(shifts) == 1, shifts  # one shift for all of P1's dates: every interval is preserved
     shift = shifts.pop()
     assert shift != 0 and abs(shift) <= 182 and shift == _expected_shift(settings.pseudonym_key, p1, 182)
 
-    (p2_diagnosis,), = _query(tier.database, f"SELECT diagnosis_date FROM core.patients WHERE patient_id = '{p2}'")
+    ((p2_diagnosis,),) = _query(tier.database, f"SELECT diagnosis_date FROM core.patients WHERE patient_id = '{p2}'")
     assert (p2_diagnosis - P1_DATES["diagnosis_date"]).days == _expected_shift(settings.pseudonym_key, p2, 182) != shift
 
     exported = pl.read_parquet(tier.parquet_dir / "core.patients.parquet")  # pseudonyms as text, the same shifted dates
@@ -123,15 +145,21 @@ def test_the_analyst_tier_shifts_every_date_of_a_patient_by_the_same_keyed_amoun
     true_dates = [str(d) for d in [*P1_DATES.values(), P1_EPISODE_START]]
     assert not any(d in (published.aggregate.directory / "README.md").read_text() for d in true_dates)
     for name in _tables(published.aggregate.database):
-        assert not any(d in str(row) for row in _query(published.aggregate.database, f"SELECT * FROM {name}") for d in true_dates)
+        assert not any(
+            d in str(row) for row in _query(published.aggregate.database, f"SELECT * FROM {name}") for d in true_dates
+        )
     again = publish(loaded, settings)
-    assert _query(again.analyst.database, f"SELECT {dates} FROM core.patients WHERE patient_id = '{p1}'") == [tuple(patient)]
+    assert _query(again.analyst.database, f"SELECT {dates} FROM core.patients WHERE patient_id = '{p1}'") == [
+        tuple(patient)
+    ]
 
 
 def test_a_configured_shift_width_bounds_the_shift(loaded, settings):
     narrow = dataclasses.replace(settings, analyst_date_shift_days=3)
     p1 = _pseudonym(loaded, "P1")
-    (diagnosis,), = _query(publish(loaded, narrow).analyst.database, f"SELECT diagnosis_date FROM core.patients WHERE patient_id = '{p1}'")
+    ((diagnosis,),) = _query(
+        publish(loaded, narrow).analyst.database, f"SELECT diagnosis_date FROM core.patients WHERE patient_id = '{p1}'"
+    )
     shift = (diagnosis - P1_DATES["diagnosis_date"]).days
     assert shift == _expected_shift(settings.pseudonym_key, p1, 3) and 1 <= abs(shift) <= 3
 
@@ -141,8 +169,10 @@ def test_follow_up_and_analysis_frames_are_shifted_with_the_patient_and_operatio
     (pseudonym @ surgery date) becomes pseudonym#n, so no exact date is left in any text column."""
     p1 = _pseudonym(loaded, "P1")
     loaded.execute("CREATE MACRO core.data_cutoff() AS DATE '2025-06-30'")
-    loaded.execute("CREATE VIEW core.int_follow_up AS SELECT site_id, patient_id, least(last_contact_date, core.data_cutoff()) AS censor_date "
-                   "FROM core.patients")
+    loaded.execute(
+        "CREATE VIEW core.int_follow_up AS SELECT site_id, patient_id, least(last_contact_date, core.data_cutoff()) AS censor_date "
+        "FROM core.patients"
+    )
     loaded.execute(f"""CREATE TABLE analysis.ops AS SELECT * FROM (VALUES
         ('{p1}@2017-03-01', 'alpha', '{p1}'::UUID, DATE '2017-03-01', DATE '2017-03-01', DATE '2018-03-01', 12.0, 'OS'),
         ('{p1}@2017-03-01', 'alpha', '{p1}'::UUID, DATE '2017-03-01', DATE '2017-03-01', DATE '2017-09-01', 6.0, 'PFS'),
@@ -151,25 +181,36 @@ def test_follow_up_and_analysis_frames_are_shifted_with_the_patient_and_operatio
     shift = _expected_shift(settings.pseudonym_key, p1, 182)
     tier = publish(loaded, settings).analyst
     assert {"core.int_follow_up", "analysis.ops"} <= set(_tables(tier.database))
-    assert _query(tier.database, "SELECT censor_date FROM core.int_follow_up WHERE patient_id = ?".replace("?", f"'{p1}'")) == \
-        [(dt.date(2020, 1, 1) + dt.timedelta(days=shift),)]
-    ops = _query(tier.database, "SELECT subject_id, origin_date, startdt, adt, aval FROM analysis.ops ORDER BY subject_id, aval")
+    assert _query(
+        tier.database, "SELECT censor_date FROM core.int_follow_up WHERE patient_id = ?".replace("?", f"'{p1}'")
+    ) == [(dt.date(2020, 1, 1) + dt.timedelta(days=shift),)]
+    ops = _query(
+        tier.database, "SELECT subject_id, origin_date, startdt, adt, aval FROM analysis.ops ORDER BY subject_id, aval"
+    )
     move = lambda iso: dt.date.fromisoformat(iso) + dt.timedelta(days=shift)  # noqa: E731
-    assert ops == [(f"{p1}#1", move("2016-05-01"), move("2016-05-01"), move("2018-03-01"), 22.0),
-                   (f"{p1}#2", move("2017-03-01"), move("2017-03-01"), move("2017-09-01"), 6.0),
-                   (f"{p1}#2", move("2017-03-01"), move("2017-03-01"), move("2018-03-01"), 12.0)]
+    assert ops == [
+        (f"{p1}#1", move("2016-05-01"), move("2016-05-01"), move("2018-03-01"), 22.0),
+        (f"{p1}#2", move("2017-03-01"), move("2017-03-01"), move("2017-09-01"), 6.0),
+        (f"{p1}#2", move("2017-03-01"), move("2017-03-01"), move("2018-03-01"), 12.0),
+    ]
     assert not any(re.search(r"\d{4}-\d{2}-\d{2}", subject) for subject, *_ in ops)
 
 
 def test_coarsened_dates_go_to_the_first_of_the_month_and_leave_the_frames_out(loaded, settings):
-    loaded.execute("CREATE TABLE analysis.frame AS SELECT site_id, patient_id, diagnosis_date AS adt, 1.0 AS aval FROM core.patients")
+    loaded.execute(
+        "CREATE TABLE analysis.frame AS SELECT site_id, patient_id, diagnosis_date AS adt, 1.0 AS aval FROM core.patients"
+    )
     monthly = dataclasses.replace(settings, analyst_dates="month")
     published = publish(loaded, monthly)
     assert "analysis.frame" not in _tables(published.analyst.database)
-    assert {d for (d,) in _query(published.analyst.database, "SELECT diagnosis_date FROM core.patients")} == {dt.date(2015, 1, 1)}
+    assert {d for (d,) in _query(published.analyst.database, "SELECT diagnosis_date FROM core.patients")} == {
+        dt.date(2015, 1, 1)
+    }
     assert "first day of their month" in (published.analyst.directory / "README.md").read_text()
     yearly = publish(loaded, dataclasses.replace(settings, analyst_dates="year"))
-    assert {d for (d,) in _query(yearly.analyst.database, "SELECT last_contact_date FROM core.patients")} == {dt.date(2020, 1, 1)}
+    assert {d for (d,) in _query(yearly.analyst.database, "SELECT last_contact_date FROM core.patients")} == {
+        dt.date(2020, 1, 1)
+    }
 
 
 def test_each_tier_has_a_line_saying_what_it_is(loaded, settings):
@@ -214,8 +255,10 @@ def test_readers_never_see_a_half_written_copy(loaded, settings, tmp_path):
     loaded.execute("CREATE TABLE results.marker (patients BIGINT)")
     loaded.execute("CREATE VIEW results.v_marker AS SELECT patients FROM results.marker")
     loaded.execute("CREATE VIEW results.v_marker_too AS SELECT patients FROM results.marker")
-    checks = {AGGREGATE: ("(SELECT patients FROM results.v_marker)", "(SELECT patients FROM results.v_marker_too)"),
-              ANALYST: ("(SELECT count(*) FROM core.patients)", "(SELECT count(*) + 1 FROM core.tki_episodes)")}
+    checks = {
+        AGGREGATE: ("(SELECT patients FROM results.v_marker)", "(SELECT patients FROM results.v_marker_too)"),
+        ANALYST: ("(SELECT count(*) FROM core.patients)", "(SELECT count(*) + 1 FROM core.tki_episodes)"),
+    }
 
     def publish_with_marker():
         loaded.execute("DELETE FROM results.marker; INSERT INTO results.marker SELECT count(*) FROM core.patients")
@@ -225,15 +268,17 @@ def test_readers_never_see_a_half_written_copy(loaded, settings, tmp_path):
         target = settings.publish_dir / tier
         reader = duckdb.connect(str(target / database_name(tier)), read_only=True)
         try:
-            (one, other), = reader.execute(f"SELECT {', '.join(checks[tier])}").fetchall()
+            ((one, other),) = reader.execute(f"SELECT {', '.join(checks[tier])}").fetchall()
         finally:
             reader.close()
         version = duckdb.connect()  # the Parquet version folder the link points to now, as the same relations
         try:
             for parquet in (target / "parquet").resolve().iterdir():
                 schema, name = parquet.name.removesuffix(".parquet").split(".")
-                version.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}; CREATE VIEW {schema}.{name} AS FROM '{parquet}'")
-            (one_parquet, other_parquet), = version.execute(f"SELECT {', '.join(checks[tier])}").fetchall()
+                version.execute(
+                    f"CREATE SCHEMA IF NOT EXISTS {schema}; CREATE VIEW {schema}.{name} AS FROM '{parquet}'"
+                )
+            ((one_parquet, other_parquet),) = version.execute(f"SELECT {', '.join(checks[tier])}").fetchall()
         finally:
             version.close()
         if one != other or one_parquet != other_parquet:
@@ -262,9 +307,16 @@ def test_readers_never_see_a_half_written_copy(loaded, settings, tmp_path):
     assert all(len(list((settings.publish_dir / tier / "versions").iterdir())) == 2 for tier in (AGGREGATE, ANALYST))
 
 
-@pytest.mark.parametrize(("variable", "value"), [("GIST_ANALYST_DATES", "exact"), ("GIST_ANALYST_DATE_SHIFT_DAYS", "0"),
-                                                 ("GIST_ANALYST_DATE_SHIFT_DAYS", "-3"), ("GIST_ANALYST_DATE_SHIFT_DAYS", "abc"),
-                                                 ("GIST_ANALYST_DATE_SHIFT_DAYS", "99999")])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("GIST_ANALYST_DATES", "exact"),
+        ("GIST_ANALYST_DATE_SHIFT_DAYS", "0"),
+        ("GIST_ANALYST_DATE_SHIFT_DAYS", "-3"),
+        ("GIST_ANALYST_DATE_SHIFT_DAYS", "abc"),
+        ("GIST_ANALYST_DATE_SHIFT_DAYS", "99999"),
+    ],
+)
 def test_bad_date_protection_settings_are_refused_naming_the_variable(monkeypatch, variable, value):
     monkeypatch.setenv("GIST_PSEUDONYM_KEY", "publish-test-key-0123456789abcdef0123")
     monkeypatch.setenv(variable, value)
@@ -290,10 +342,17 @@ def test_the_published_copy_asset_publishes_both_tiers_through_dagster(loaded, m
     loaded.close()  # the asset opens the registry itself, as in a run
     monkeypatch.setenv("GIST_PUBLISH_DIR", str(tmp_path / "pub"))
     monkeypatch.setenv("GIST_PSEUDONYM_KEY", "publish-test-key-0123456789abcdef0123")
-    result = dg.materialize([published_copy], resources={"duckdb": DuckDBResource(database=str(tmp_path / "registry.duckdb")),
-                                                         "registry": RegistrySettings()})
+    result = dg.materialize(
+        [published_copy],
+        resources={
+            "duckdb": DuckDBResource(database=str(tmp_path / "registry.duckdb")),
+            "registry": RegistrySettings(),
+        },
+    )
     metadata = result.asset_materializations_for_node("published_copy")[0].metadata
     assert metadata["aggregate database"].value == str(tmp_path / "pub" / AGGREGATE / database_name(AGGREGATE))
     assert metadata["analyst database"].value == str(tmp_path / "pub" / ANALYST / database_name(ANALYST))
-    assert metadata["analyst rows"].value["core.patients"] == 2 and metadata["aggregate rows"].value == {"results.v_km_summary": 1}
+    assert metadata["analyst rows"].value["core.patients"] == 2 and metadata["aggregate rows"].value == {
+        "results.v_km_summary": 1
+    }
     assert "not for release" in metadata["analyst"].value and "outside the registry" in metadata["aggregate"].value

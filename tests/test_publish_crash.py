@@ -32,8 +32,15 @@ publishing._step = step
 settings = make_settings(Path(sys.argv[1]))
 publishing.publish(duckdb.connect(str(settings.duckdb_path)), settings)
 """
-STEPS = ["cleaned", *[f"{tier}: {step}" for tier, first in ((AGGREGATE, "results.v_km_summary"), (ANALYST, "core.patients"))
-                      for step in (f"copied {first}", "checkpointed", "staged", "database swapped", "parquet swapped")], "done"]
+STEPS = [
+    "cleaned",
+    *[
+        f"{tier}: {step}"
+        for tier, first in ((AGGREGATE, "results.v_km_summary"), (ANALYST, "core.patients"))
+        for step in (f"copied {first}", "checkpointed", "staged", "database swapped", "parquet swapped")
+    ],
+    "done",
+]
 
 
 @pytest.fixture
@@ -51,8 +58,13 @@ def published_once(loaded, settings, tmp_path):
 
 
 def _start(settings, stop_at):
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(settings.duckdb_path.parent), stop_at], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(settings.duckdb_path.parent), stop_at],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _kill_at(settings, step):
@@ -72,20 +84,28 @@ def _read_tier(settings, tier):
     reader = duckdb.connect(str(directory / database_name(tier)), read_only=True)
     try:
         sql = "SELECT n FROM results.v_marker" if tier == AGGREGATE else "SELECT count(*) FROM core.patients"
-        (in_database,), = reader.execute(sql).fetchall()
-        tables = {t for (t,) in reader.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
+        ((in_database,),) = reader.execute(sql).fetchall()
+        tables = {
+            t for (t,) in reader.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()
+        }
     finally:
         reader.close()
     folder = (directory / "parquet").resolve()
     assert {p.name.removesuffix(".parquet") for p in folder.iterdir()} == tables
     name = "results.v_marker" if tier == AGGREGATE else "core.patients"
-    sql = f"SELECT n FROM '{folder}/{name}.parquet'" if tier == AGGREGATE else f"SELECT count(*) FROM '{folder}/{name}.parquet'"
-    (in_parquet,), = duckdb.execute(sql).fetchall()
+    sql = (
+        f"SELECT n FROM '{folder}/{name}.parquet'"
+        if tier == AGGREGATE
+        else f"SELECT count(*) FROM '{folder}/{name}.parquet'"
+    )
+    ((in_parquet,),) = duckdb.execute(sql).fetchall()
     return in_database, in_parquet
 
 
 def _leftovers(settings):
-    return sorted(str(p.relative_to(settings.publish_dir)) for p in settings.publish_dir.rglob("*") if ".partial" in p.name)
+    return sorted(
+        str(p.relative_to(settings.publish_dir)) for p in settings.publish_dir.rglob("*") if ".partial" in p.name
+    )
 
 
 def _next_publish_cleans_up(settings):
@@ -135,6 +155,10 @@ def test_a_publish_killed_in_the_middle_of_writing_a_large_table(published_once)
         assert _read_tier(settings, AGGREGATE) == (3, 3)
         assert _read_tier(settings, ANALYST)[0] in (2, 3)
         left.append(set(_leftovers(settings)))
-    assert any(p.endswith(".partial.wal") for p in set().union(*left))  # killed mid-write at least once (0.3 s: always here)
-    assert all(not earlier & later for earlier, later in zip(left, left[1:]))  # each publish removed the previous leftovers
+    assert any(
+        p.endswith(".partial.wal") for p in set().union(*left)
+    )  # killed mid-write at least once (0.3 s: always here)
+    assert all(
+        not earlier & later for earlier, later in zip(left, left[1:])
+    )  # each publish removed the previous leftovers
     _next_publish_cleans_up(settings)

@@ -5,10 +5,24 @@ import duckdb
 from pipelines.ingest.profiles import parse_profile
 from pipelines.ingest.rawread import drop_staged_file, stage_raw, values_on_lines
 
-PROFILE = parse_profile({"site_id": "warsaw", "encoding": "cp1250", "delimiter": ";",
-                         "tables": {"patients": {"file": "pacjenci.csv", "columns": {"patient_id": "id_pacjenta", "sex": "płeć"}}}},
-                        "test")
-LINES = ["id_pacjenta ;płeć;uwagi", 'WAR-1;M;"zażółć; gęślą"', "WAR-2;K", ";;", "WAR-4;M;a;surplus", '"WAR-5";K;""', "WAR-6;M;"]
+PROFILE = parse_profile(
+    {
+        "site_id": "warsaw",
+        "encoding": "cp1250",
+        "delimiter": ";",
+        "tables": {"patients": {"file": "pacjenci.csv", "columns": {"patient_id": "id_pacjenta", "sex": "płeć"}}},
+    },
+    "test",
+)
+LINES = [
+    "id_pacjenta ;płeć;uwagi",
+    'WAR-1;M;"zażółć; gęślą"',
+    "WAR-2;K",
+    ";;",
+    "WAR-4;M;a;surplus",
+    '"WAR-5";K;""',
+    "WAR-6;M;",
+]
 
 
 def _write(tmp_path, lines):
@@ -35,8 +49,14 @@ def test_staged_rows_carry_their_file_lines_past_malformed_blank_and_spanning_re
     staged = stage_raw(con, path, "patients", PROFILE, ["patient_id", "sex"], "_t")
     rows = con.execute("SELECT line_number, patient_id, sex, parse_error IS NOT NULL FROM _t ORDER BY 1").fetchall()
     # a malformed line keeps only its patient id's field (to be pseudonymised): its other fields cannot be placed
-    assert rows == [(2, "WAR-1", "M", False), (3, "WAR-3", "K", False), (5, "WAR-2", None, True), (7, "WAR-4", None, True),
-                    (8, "WAR-5", "K", False), (9, "WAR-6", "M", False)]
+    assert rows == [
+        (2, "WAR-1", "M", False),
+        (3, "WAR-3", "K", False),
+        (5, "WAR-2", None, True),
+        (7, "WAR-4", None, True),
+        (8, "WAR-5", "K", False),
+        (9, "WAR-6", "M", False),
+    ]
     assert (staged.rows, staged.blank_rows) == (6, 1)
     drop_staged_file(con, "_t")
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]

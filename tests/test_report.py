@@ -17,18 +17,34 @@ from pipelines.report import render_report
 from pipelines.report.formatting import count, estimate_ci, p_value
 from pipelines.sql_models import define_settings, run_layer
 
-ANALYSIS = Analysis(id="toy", title="Toy comparison of A and B", seed="000", endpoints=("OS",), groups=("A", "B"),
-                    reference="A", characteristics=("size_mm",), landmarks=(6.0, 12.0), confounders_not_held="everything")
+ANALYSIS = Analysis(
+    id="toy",
+    title="Toy comparison of A and B",
+    seed="000",
+    endpoints=("OS",),
+    groups=("A", "B"),
+    reference="A",
+    characteristics=("size_mm",),
+    landmarks=(6.0, 12.0),
+    confounders_not_held="everything",
+)
 
 
 @pytest.fixture
 def con(settings):
     """A registry whose only results are one analysis: group A of 40 subjects, group B of 3 (a small cell)."""
     rng = np.random.default_rng(7)
-    frame = pd.DataFrame({"subject_id": [f"s{i}" for i in range(43)], "patient_id": [f"p{i}" for i in range(43)],
-                          "group_label": ["A"] * 40 + ["B"] * 3, "paramcd": "OS",
-                          "aval": rng.exponential(20, 43).round(1) + 0.1, "cnsr": rng.integers(0, 2, 43),
-                          "size_mm": rng.normal(60, 15, 43).round()})
+    frame = pd.DataFrame(
+        {
+            "subject_id": [f"s{i}" for i in range(43)],
+            "patient_id": [f"p{i}" for i in range(43)],
+            "group_label": ["A"] * 40 + ["B"] * 3,
+            "paramcd": "OS",
+            "aval": rng.exponential(20, 43).round(1) + 0.1,
+            "cnsr": rng.integers(0, 2, 43),
+            "size_mm": rng.normal(60, 15, 43).round(),
+        }
+    )
     connection = duckdb.connect()
     create_registry(connection)
     connection.register("toy_frame", frame)
@@ -42,26 +58,32 @@ def con(settings):
 
 
 def test_counts_below_the_threshold_are_withheld_and_others_kept(con):
-    rows = dict(con.execute("SELECT \"group\", n FROM results.v_survival_summary").fetchall())
+    rows = dict(con.execute('SELECT "group", n FROM results.v_survival_summary').fetchall())
     assert rows["B"] is None
-    raw = dict(con.execute("SELECT \"group\", n FROM results.km_summary").fetchall())
+    raw = dict(con.execute('SELECT "group", n FROM results.km_summary').fetchall())
     assert raw == {"A": 40, "B": 3}  # the internal table keeps the truth; only the published view hides it
     # A's 40 is withheld too: Table 1's (all) column publishes 43 subjects, and 43 - 40 would give B's 3 back
-    assert con.execute("SELECT n, n_suppressed FROM results.v_survival_summary WHERE \"group\" = 'A'").fetchall() \
-        in ([(None, True)], [(40, False)])
-    at_risk = con.execute("SELECT r.n_at_risk, v.n_at_risk, v.n_at_risk_suppressed FROM results.km_landmarks AS r "
-                          "JOIN results.v_survival_at_landmarks AS v ON v.\"group\" = r.\"group\" AND v.time_months = r.time "
-                          "WHERE r.\"group\" = 'B' AND r.n_at_risk > 0").fetchall()
+    assert con.execute("SELECT n, n_suppressed FROM results.v_survival_summary WHERE \"group\" = 'A'").fetchall() in (
+        [(None, True)],
+        [(40, False)],
+    )
+    at_risk = con.execute(
+        "SELECT r.n_at_risk, v.n_at_risk, v.n_at_risk_suppressed FROM results.km_landmarks AS r "
+        'JOIN results.v_survival_at_landmarks AS v ON v."group" = r."group" AND v.time_months = r.time '
+        "WHERE r.\"group\" = 'B' AND r.n_at_risk > 0"
+    ).fetchall()
     assert at_risk and all(published is None and flagged for _, published, flagged in at_risk)
 
 
 def test_threshold_comes_from_the_settings(con, settings):
     run_analysis(con, ANALYSIS, dataclasses.replace(settings, min_cell_count=1000))  # every non-zero count is small
-    assert con.execute("SELECT bool_and(n IS NULL AND (events IS NULL OR events_suppressed)) "
-                       "FROM results.v_survival_summary").fetchone()[0]
+    assert con.execute(
+        "SELECT bool_and(n IS NULL AND (events IS NULL OR events_suppressed)) FROM results.v_survival_summary"
+    ).fetchone()[0]
     run_analysis(con, ANALYSIS, dataclasses.replace(settings, min_cell_count=1))  # 1: nothing is withheld
-    assert not con.execute("SELECT bool_or(n_suppressed OR events_suppressed OR censored_suppressed) "
-                           "FROM results.v_survival_summary").fetchone()[0]
+    assert not con.execute(
+        "SELECT bool_or(n_suppressed OR events_suppressed OR censored_suppressed) FROM results.v_survival_summary"
+    ).fetchone()[0]
 
 
 def test_report_shows_every_analysis_with_suppressed_cells_marked(con, settings):
@@ -84,7 +106,7 @@ def test_plots_print_small_numbers_at_risk_as_published(con, settings):
     """The KM figure's legend and at-risk row follow the same suppression as the views (group B has 3 subjects)."""
     from pipelines.stats import analyse_endpoint, km_figure
 
-    frame = con.execute("SELECT group_label AS \"group\", aval AS time_months, 1 - cnsr AS event FROM analysis.toy").df()
+    frame = con.execute('SELECT group_label AS "group", aval AS time_months, 1 - cnsr AS event FROM analysis.toy').df()
     figure = km_figure(frame, analyse_endpoint(frame, reference_group="A"), min_cell_count=5)
     legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert any("B (n=supp." in label for label in legend)

@@ -24,22 +24,33 @@ def _write(root, patients):
 
 @pytest.fixture
 def site(tmp_path, monkeypatch):
-    for name, value in {"GIST_DROP_DIR": tmp_path / "drops", "GIST_PROFILES_DIR": tmp_path / "profiles",
-                        "GIST_DUCKDB_PATH": tmp_path / "r.duckdb", "GIST_ARCHIVE_DIR": tmp_path / "archive",
-                        "GIST_OUTPUT_DIR": tmp_path / "out", "GIST_PSEUDONYM_KEY": "sensor-test-key-0123456789abcdef0123",
-                        "GIST_LOCK_TIMEOUT_SECONDS": "0.5"}.items():
+    for name, value in {
+        "GIST_DROP_DIR": tmp_path / "drops",
+        "GIST_PROFILES_DIR": tmp_path / "profiles",
+        "GIST_DUCKDB_PATH": tmp_path / "r.duckdb",
+        "GIST_ARCHIVE_DIR": tmp_path / "archive",
+        "GIST_OUTPUT_DIR": tmp_path / "out",
+        "GIST_PSEUDONYM_KEY": "sensor-test-key-0123456789abcdef0123",
+        "GIST_LOCK_TIMEOUT_SECONDS": "0.5",
+    }.items():
         monkeypatch.setenv(name, str(value))
     from pipelines.defs.automation import ingest_job
     from pipelines.defs.ingest import core_registry, every_row_accounted_for, raw_drop
     from pipelines.resources import default_resources
-    job = dg.Definitions(assets=[raw_drop, core_registry], asset_checks=[every_row_accounted_for], jobs=[ingest_job],
-                         resources=default_resources()).resolve_job_def(ingest_job.name)
+
+    job = dg.Definitions(
+        assets=[raw_drop, core_registry],
+        asset_checks=[every_row_accounted_for],
+        jobs=[ingest_job],
+        resources=default_resources(),
+    ).resolve_job_def(ingest_job.name)
     with dg.instance_for_test() as instance:
         yield tmp_path, instance, job
 
 
 def _tick(instance) -> dg.RunRequest:
     from pipelines.defs.automation import site_drop_sensor
+
     result = site_drop_sensor(dg.build_sensor_context(instance=instance))
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -49,8 +60,12 @@ def _tick(instance) -> dg.RunRequest:
 
 def _launch(job, instance, request) -> dg.ExecuteInProcessResult:
     """What the daemon does with a request whose run key is new."""
-    return job.execute_in_process(partition_key=request.partition_key, instance=instance, raise_on_error=False,
-                                  tags={**request.tags, "dagster/run_key": request.run_key})
+    return job.execute_in_process(
+        partition_key=request.partition_key,
+        instance=instance,
+        raise_on_error=False,
+        tags={**request.tags, "dagster/run_key": request.run_key},
+    )
 
 
 def _patients(root) -> int:
@@ -78,9 +93,17 @@ def test_a_drop_restored_to_an_earlier_version_gets_a_new_run(site):
 def test_a_run_that_failed_on_the_lock_is_retried_but_a_rejected_drop_is_not(site):
     root, instance, job = site
     _write(root, [GOOD_PATIENT])
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import duckdb, time
-        con = duckdb.connect({str(root / 'r.duckdb')!r}); print("held", flush=True); time.sleep(60)""")], stdout=subprocess.PIPE, text=True)
+        con = duckdb.connect({str(root / "r.duckdb")!r}); print("held", flush=True); time.sleep(60)"""),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         first = _tick(instance)
@@ -103,14 +126,20 @@ def test_loaded_drops_are_followed_by_one_refresh(site):
     from pipelines.defs.automation import refresh_after_drops, refresh_job
 
     root, instance, job = site
-    assert isinstance(refresh_after_drops(dg.build_sensor_context(instance=instance)), dg.SkipReason)  # nothing loaded yet
+    assert isinstance(
+        refresh_after_drops(dg.build_sensor_context(instance=instance)), dg.SkipReason
+    )  # nothing loaded yet
     _write(root, [GOOD_PATIENT])
     loaded = _launch(job, instance, _tick(instance))
     first = refresh_after_drops(dg.build_sensor_context(instance=instance))
     assert isinstance(first, dg.RunRequest) and first.run_key == f"after-{loaded.run_id}"
-    assert refresh_after_drops(dg.build_sensor_context(instance=instance)).run_key == first.run_key  # one refresh, not two
+    assert (
+        refresh_after_drops(dg.build_sensor_context(instance=instance)).run_key == first.run_key
+    )  # one refresh, not two
     instance.add_run(dg.DagsterRun(job_name=refresh_job.name, run_id="refresh-1", status=dg.DagsterRunStatus.STARTED))
-    assert isinstance(refresh_after_drops(dg.build_sensor_context(instance=instance)), dg.SkipReason)  # in progress covers it
+    assert isinstance(
+        refresh_after_drops(dg.build_sensor_context(instance=instance)), dg.SkipReason
+    )  # in progress covers it
     instance.add_run(dg.DagsterRun(job_name=job.name, run_id="ingest-2", status=dg.DagsterRunStatus.STARTED))
     skipped = refresh_after_drops(dg.build_sensor_context(instance=instance))
     assert isinstance(skipped, dg.SkipReason) and "still loading" in skipped.skip_message

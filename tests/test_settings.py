@@ -9,20 +9,34 @@ GOOD_KEY = "k" * 16 + "0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
-    for name in ("GIST_PSEUDONYM_KEY", "GIST_PSEUDONYM_KEY_FILE", "GIST_DEMO", "GIST_DROP_DIR", "GIST_MIN_CELL_COUNT",
-                 "GIST_DATA_CUTOFF", "GIST_LOCK_TIMEOUT_SECONDS"):
+    for name in (
+        "GIST_PSEUDONYM_KEY",
+        "GIST_PSEUDONYM_KEY_FILE",
+        "GIST_DEMO",
+        "GIST_DROP_DIR",
+        "GIST_MIN_CELL_COUNT",
+        "GIST_DATA_CUTOFF",
+        "GIST_LOCK_TIMEOUT_SECONDS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.mark.parametrize(("variable", "value", "message"), [
-    ("GIST_PSEUDONYM_KEY", "a", "GIST_PSEUDONYM_KEY: the key has 1 bytes"),
-    ("GIST_PSEUDONYM_KEY", DEMO_KEY, "public demo key"),
-    ("GIST_MIN_CELL_COUNT", "-3", "GIST_MIN_CELL_COUNT=-3: must be at least 2"),
-    ("GIST_MIN_CELL_COUNT", "abc", "GIST_MIN_CELL_COUNT='abc': not a whole number"),
-    ("GIST_DATA_CUTOFF", "31.12.2024", "GIST_DATA_CUTOFF='31.12.2024': not an ISO date"),
-    ("GIST_LOCK_TIMEOUT_SECONDS", "soon", "GIST_LOCK_TIMEOUT_SECONDS='soon': not a number"),
-    ("GIST_PSEUDONYM_KEY_FILE", "/nonexistent/key", "GIST_PSEUDONYM_KEY_FILE=/nonexistent/key: cannot read the key file"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("GIST_PSEUDONYM_KEY", "a", "GIST_PSEUDONYM_KEY: the key has 1 bytes"),
+        ("GIST_PSEUDONYM_KEY", DEMO_KEY, "public demo key"),
+        ("GIST_MIN_CELL_COUNT", "-3", "GIST_MIN_CELL_COUNT=-3: must be at least 2"),
+        ("GIST_MIN_CELL_COUNT", "abc", "GIST_MIN_CELL_COUNT='abc': not a whole number"),
+        ("GIST_DATA_CUTOFF", "31.12.2024", "GIST_DATA_CUTOFF='31.12.2024': not an ISO date"),
+        ("GIST_LOCK_TIMEOUT_SECONDS", "soon", "GIST_LOCK_TIMEOUT_SECONDS='soon': not a number"),
+        (
+            "GIST_PSEUDONYM_KEY_FILE",
+            "/nonexistent/key",
+            "GIST_PSEUDONYM_KEY_FILE=/nonexistent/key: cannot read the key file",
+        ),
+    ],
+)
 def test_bad_values_name_their_variable(monkeypatch, variable, value, message):
     monkeypatch.setenv("GIST_PSEUDONYM_KEY", GOOD_KEY)
     monkeypatch.setenv(variable, value)

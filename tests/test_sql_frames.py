@@ -19,30 +19,57 @@ CUTOFF = D(2025, 6, 30)
 
 
 def _patient(pid, sex, gene, exon, advanced, last_contact, *, dead=False, tumours=2):
-    return {"patient_id": pid, "sex": sex, "birth_year": 1960, "diagnosis_date": D(2015, 1, 1), "primary_site": "stomach",
-            "mutation_gene": gene, "mutation_exon": exon, "advanced_disease_date": advanced, "tumour_count": tumours,
-            "largest_tumour_mm": 40.0, "last_contact_date": last_contact, "vital_status": "dead" if dead else "alive",
-            "death_date": last_contact if dead else None}
+    return {
+        "patient_id": pid,
+        "sex": sex,
+        "birth_year": 1960,
+        "diagnosis_date": D(2015, 1, 1),
+        "primary_site": "stomach",
+        "mutation_gene": gene,
+        "mutation_exon": exon,
+        "advanced_disease_date": advanced,
+        "tumour_count": tumours,
+        "largest_tumour_mm": 40.0,
+        "last_contact_date": last_contact,
+        "vital_status": "dead" if dead else "alive",
+        "death_date": last_contact if dead else None,
+    }
 
 
 def _episode(pid, line, agent, dose, start, end, reason, response="PR"):
-    return {"patient_id": pid, "line": line, "agent": agent, "daily_dose_mg": dose, "start_date": start, "end_date": end,
-            "end_reason": reason, "best_response": response}
+    return {
+        "patient_id": pid,
+        "line": line,
+        "agent": agent,
+        "daily_dose_mg": dose,
+        "start_date": start,
+        "end_date": end,
+        "end_reason": reason,
+        "best_response": response,
+    }
 
 
 def _surgery(pid, date, intent, status, continued=True):
-    return {"patient_id": pid, "surgery_date": date, "intent": intent, "disease_status": status, "resection": "R0",
-            "tki_continued": continued}
+    return {
+        "patient_id": pid,
+        "surgery_date": date,
+        "intent": intent,
+        "disease_status": status,
+        "resection": "R0",
+        "tki_continued": continued,
+    }
 
 
 TABLES = {
     "patients": [
-        _patient("P_SURG", "female", "KIT", 11, D(2019, 12, 1), D(2024, 1, 1)),      # operated at month 8 on imatinib
+        _patient("P_SURG", "female", "KIT", 11, D(2019, 12, 1), D(2024, 1, 1)),  # operated at month 8 on imatinib
         _patient("P_PROG", "male", "KIT", 11, D(2019, 12, 1), D(2021, 1, 1), dead=True),  # focal progression at month 4
-        _patient("P_INT", "female", "KIT", 9, D(2018, 12, 1), D(2025, 1, 1)),        # exon 9 on 800 mg, interrupted at 1 year
-        _patient("P_CONT", "male", "PDGFRA", 18, D(2018, 12, 1), D(2026, 1, 1), tumours=None),  # followed past the cut-off
+        _patient("P_INT", "female", "KIT", 9, D(2018, 12, 1), D(2025, 1, 1)),  # exon 9 on 800 mg, interrupted at 1 year
+        _patient(
+            "P_CONT", "male", "PDGFRA", 18, D(2018, 12, 1), D(2026, 1, 1), tumours=None
+        ),  # followed past the cut-off
         _patient("P_SUN", "male", "SDH_deficient", None, D(2015, 1, 1), D(2024, 6, 1)),  # two operations on sunitinib
-        _patient("P_STOP", "female", "KIT", 11, D(2019, 12, 1), D(2023, 1, 1)),      # imatinib stopped after surgery
+        _patient("P_STOP", "female", "KIT", 11, D(2019, 12, 1), D(2023, 1, 1)),  # imatinib stopped after surgery
     ],
     "tki_episodes": [
         _episode("P_SURG", 1, "imatinib", 400, D(2020, 1, 1), D(2020, 8, 25), "surgery"),
@@ -89,28 +116,43 @@ def _months(start: dt.date, end: dt.date) -> float:
 
 def test_surgery_at_month_8_is_exposed_from_the_12_not_the_6_month_landmark(con):
     frame = endpoint_frame(con, CATALOGUE["surgery_after_imatinib"], "PFS").set_index("subject_id")
-    assert frame["group"].astype(str).to_dict() == {"P_CONT": "imatinib_alone", "P_INT": "imatinib_alone",
-                                                     "P_PROG": "imatinib_alone", "P_STOP": "surgery",
-                                                     "P_SUN": "imatinib_alone", "P_SURG": "surgery"}
+    assert frame["group"].astype(str).to_dict() == {
+        "P_CONT": "imatinib_alone",
+        "P_INT": "imatinib_alone",
+        "P_PROG": "imatinib_alone",
+        "P_STOP": "surgery",
+        "P_SUN": "imatinib_alone",
+        "P_SURG": "surgery",
+    }
     assert frame.loc["P_SURG", "surgery_months"] == pytest.approx(_months(D(2020, 1, 1), D(2020, 9, 1)))  # 8.02
     assert frame.loc["P_SURG", "time_months"] == pytest.approx(_months(D(2020, 1, 1), D(2022, 1, 1)))
     assert np.isnan(frame.loc["P_PROG", "surgery_months"])
-    groups = {at: landmark_frame(frame.reset_index(), exposure="surgery_months", landmark=at).set_index("subject_id")["group"]
-              for at in (6, 12)}
+    groups = {
+        at: landmark_frame(frame.reset_index(), exposure="surgery_months", landmark=at).set_index("subject_id")["group"]
+        for at in (6, 12)
+    }
     assert groups[6]["P_SURG"] == "unexposed" and groups[12]["P_SURG"] == "exposed"
     assert "P_PROG" not in groups[6].index  # progressed at month 4: not at risk at either landmark
 
 
 def test_operations_carry_the_tki_at_surgery_and_a_patient_may_have_several(con):
     rows = frame_rows(con, "analysis.surgery_on_tki", "PFS")
-    assert rows["group_label"].to_dict() == {"P_STOP@2020-11-01": "imatinib", "P_SUN@2016-06-01": "sunitinib",
-                                             "P_SUN@2017-03-01": "sunitinib", "P_SURG@2020-09-01": "imatinib"}
+    assert rows["group_label"].to_dict() == {
+        "P_STOP@2020-11-01": "imatinib",
+        "P_SUN@2016-06-01": "sunitinib",
+        "P_SUN@2017-03-01": "sunitinib",
+        "P_SURG@2020-09-01": "imatinib",
+    }
     assert rows.loc[["P_SUN@2016-06-01", "P_SUN@2017-03-01"], "operation_number"].tolist() == [1, 2]
     first = rows.loc["P_SUN@2016-06-01"]  # next progression after that operation: 2017-02-01
     assert (first["adt"].date(), first["cnsr"], first["evntdesc"]) == (D(2017, 2, 1), 0, "PROGRESSION")
     status = frame_rows(con, "analysis.status_at_surgery", "PFS")["group_label"].to_dict()
-    assert status == {"P_STOP@2020-11-01": "responsive", "P_SUN@2016-06-01": "stable",
-                      "P_SUN@2017-03-01": "focal_progression", "P_SURG@2020-09-01": "responsive"}
+    assert status == {
+        "P_STOP@2020-11-01": "responsive",
+        "P_SUN@2016-06-01": "stable",
+        "P_SUN@2017-03-01": "focal_progression",
+        "P_SURG@2020-09-01": "responsive",
+    }
 
 
 def test_postop_tki_has_rfs_from_surgery_and_the_12_month_outcome(con):
@@ -136,21 +178,40 @@ def test_interruption_cohort_is_progression_free_on_imatinib_at_one_year(con):
 
 def test_mutation_classes_and_the_exon9_dose_subgroup(con):
     classes = frame_rows(con, "analysis.mutation", "PFS")["group_label"].to_dict()
-    assert classes == {"P_CONT": "pdgfra", "P_INT": "kit_exon9", "P_PROG": "kit_exon11", "P_STOP": "kit_exon11",
-                       "P_SUN": "wild_type", "P_SURG": "kit_exon11"}
+    assert classes == {
+        "P_CONT": "pdgfra",
+        "P_INT": "kit_exon9",
+        "P_PROG": "kit_exon11",
+        "P_STOP": "kit_exon11",
+        "P_SUN": "wild_type",
+        "P_SURG": "kit_exon11",
+    }
     assert frame_rows(con, "analysis.mutation_exon9_dose", "PFS")["group_label"].to_dict() == {"P_INT": "imatinib_800"}
 
 
 def test_progression_pattern_and_characteristics(con):
     os_rows = frame_rows(con, "analysis.progression_pattern", "OS")
-    assert os_rows["group_label"].to_dict() == {"P_INT": "focal", "P_PROG": "focal", "P_STOP": "focal",
-                                                "P_SURG": "multifocal", "P_SUN": "multifocal"}
+    assert os_rows["group_label"].to_dict() == {
+        "P_INT": "focal",
+        "P_PROG": "focal",
+        "P_STOP": "focal",
+        "P_SURG": "multifocal",
+        "P_SUN": "multifocal",
+    }
     died = os_rows.loc["P_PROG"]
     assert (died["startdt"].date(), died["adt"].date(), died["evntdesc"]) == (D(2020, 5, 1), D(2021, 1, 1), "DEATH")
-    characteristics = con.execute("SELECT patient_id, prior_primary_resection, kit_exon11, multifocal_disease "
-                                  "FROM core.int_patient_characteristics ORDER BY patient_id").fetchall()
-    assert characteristics == [("P_CONT", False, False, None), ("P_INT", False, False, True), ("P_PROG", False, True, True),
-                               ("P_STOP", False, True, True), ("P_SUN", False, False, True), ("P_SURG", True, True, True)]
+    characteristics = con.execute(
+        "SELECT patient_id, prior_primary_resection, kit_exon11, multifocal_disease "
+        "FROM core.int_patient_characteristics ORDER BY patient_id"
+    ).fetchall()
+    assert characteristics == [
+        ("P_CONT", False, False, None),
+        ("P_INT", False, False, True),
+        ("P_PROG", False, True, True),
+        ("P_STOP", False, True, True),
+        ("P_SUN", False, False, True),
+        ("P_SURG", True, True, True),
+    ]
 
 
 def test_a_catalogue_entry_that_does_not_match_its_view_is_named(con):
@@ -168,8 +229,12 @@ def test_rerunning_a_layer_drops_stale_views_and_turns_an_old_view_into_a_table(
     con.execute("CREATE VIEW analysis.mutation AS SELECT 1 AS x")
     con.execute("CREATE VIEW analysis.deleted_model AS SELECT 1 AS x")
     run_layer(con, "analysis")
-    kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
-                             "WHERE table_schema = 'analysis' AND table_name IN ('mutation', 'deleted_model', "
-                             "'mutation_subjects')").fetchall())
+    kinds = dict(
+        con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_schema = 'analysis' AND table_name IN ('mutation', 'deleted_model', "
+            "'mutation_subjects')"
+        ).fetchall()
+    )
     assert kinds == {"mutation": "BASE TABLE", "mutation_subjects": "VIEW"}
     assert len(frame_rows(con, "analysis.mutation", "PFS")) == 6

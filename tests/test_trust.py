@@ -31,18 +31,23 @@ def _load(con, settings, site="alpha"):
 
 
 def _state(con):
-    return {t: _rows(con, f"SELECT * EXCLUDE (drop_id) FROM {t} ORDER BY ALL")
-            for t in ("raw.patients", "core.patients", "core.tki_episodes", "audit.quarantine")}
+    return {
+        t: _rows(con, f"SELECT * EXCLUDE (drop_id) FROM {t} ORDER BY ALL")
+        for t in ("raw.patients", "core.patients", "core.tki_episodes", "audit.quarantine")
+    }
 
 
 def _patients_only_site(root, lines, site="solo"):
     """A drop of a single file, semicolon-delimited, with its own column names: no two-table path to lean on."""
     (root / "profiles").mkdir(parents=True, exist_ok=True)
     header = PATIENTS_HEADER.replace("patient_id", "Pat Nr").replace(",", ";")
-    (root / "profiles" / f"{site}.yaml").write_text(f"site_id: {site}\ndelimiter: ';'\ntables:\n"
-                                                   "  patients: {file: export.txt, columns: {patient_id: Pat Nr}}\n")
+    (root / "profiles" / f"{site}.yaml").write_text(
+        f"site_id: {site}\ndelimiter: ';'\ntables:\n  patients: {{file: export.txt, columns: {{patient_id: Pat Nr}}}}\n"
+    )
     (root / "drops" / site).mkdir(parents=True, exist_ok=True)
-    (root / "drops" / site / "export.txt").write_text("\n".join([header, *(line.replace(",", ";") for line in lines)]) + "\n")
+    (root / "drops" / site / "export.txt").write_text(
+        "\n".join([header, *(line.replace(",", ";") for line in lines)]) + "\n"
+    )
 
 
 def test_a_single_file_drop_with_a_repeated_id_stores_and_quarantines_each_line_once(con, settings, tmp_path):
@@ -63,12 +68,17 @@ def test_trimmed_ids_join_a_patient_to_its_episodes(con, settings, tmp_path):
     write_site(tmp_path, "alpha", [GOOD_PATIENT.replace("P1,", " P1 ,")], [EPISODE.replace("P1,", "P1\t,")])
     _, loaded = _load(con, settings)
     assert loaded.counts["tki_episodes"]["loaded"] == 1
-    assert _rows(con, "SELECT count(DISTINCT patient_id) FROM (SELECT patient_id FROM core.patients UNION ALL "
-                      "SELECT patient_id FROM core.tki_episodes)") == [(1,)]
+    assert _rows(
+        con,
+        "SELECT count(DISTINCT patient_id) FROM (SELECT patient_id FROM core.patients UNION ALL "
+        "SELECT patient_id FROM core.tki_episodes)",
+    ) == [(1,)]
 
 
 @pytest.mark.parametrize("fault", ["lose a row", "repeat a row"])
-def test_a_load_that_does_not_account_for_every_line_is_refused_and_the_previous_state_stays(con, settings, tmp_path, monkeypatch, fault):
+def test_a_load_that_does_not_account_for_every_line_is_refused_and_the_previous_state_stays(
+    con, settings, tmp_path, monkeypatch, fault
+):
     write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
     _load(con, settings)
     before = _state(con)
@@ -78,7 +88,9 @@ def test_a_load_that_does_not_account_for_every_line_is_refused_and_the_previous
     def faulty(raw, profile):  # a bug between validation and the write, as the load would meet it
         result = validate(raw, profile)
         patients = result["patients"]
-        loaded = patients.loaded.head(2) if fault == "lose a row" else pl.concat([patients.loaded, patients.loaded.head(1)])
+        loaded = (
+            patients.loaded.head(2) if fault == "lose a row" else pl.concat([patients.loaded, patients.loaded.head(1)])
+        )
         return {**result, "patients": replace(patients, loaded=loaded)}
 
     monkeypatch.setattr("pipelines.ingest.steps.validate_drop", faulty)
@@ -87,7 +99,11 @@ def test_a_load_that_does_not_account_for_every_line_is_refused_and_the_previous
     assert _state(con)["core.patients"] == before["core.patients"]
     assert _rows(con, "SELECT status FROM audit.drops ORDER BY received_at DESC LIMIT 1") == [("rejected",)]
     assert registry_problems(con) == []  # the registry still holds exactly the previous drop
-    expected = "1 line(s) neither loaded nor quarantined (4)" if fault == "lose a row" else "1 line(s) accounted for more than once (2)"
+    expected = (
+        "1 line(s) neither loaded nor quarantined (4)"
+        if fault == "lose a row"
+        else "1 line(s) accounted for more than once (2)"
+    )
     assert expected in loaded.message and "previous data kept" in loaded.summary()
     findings = pl.read_csv(loaded.report.with_suffix(".csv"))
     assert findings["check_id"].to_list() == ["completeness.line_accounting"]
@@ -118,11 +134,17 @@ def test_a_corrected_profile_rereads_an_already_loaded_drop(con, settings, tmp_p
     _, loaded = _load(con, settings)
     assert loaded.counts["patients"]["quarantined"] == 1
     profile = tmp_path / "profiles" / "alpha.yaml"
-    profile.write_text(profile.read_text().replace("  patients: {file: patients.csv}", "  patients: {file: patients.csv, codes: {sex: {m: male}}}"))
+    profile.write_text(
+        profile.read_text().replace(
+            "  patients: {file: patients.csv}", "  patients: {file: patients.csv, codes: {sex: {m: male}}}"
+        )
+    )
     received, reloaded = _load(con, settings)
     assert (received.status, reloaded.status) == ("received", "loaded")
     assert reloaded.counts["patients"]["loaded"] == 1
-    assert [s for s in (receive_drop(con, settings, "alpha").status, load_core(con, settings, "alpha").status)] == ["unchanged"] * 2
+    assert [s for s in (receive_drop(con, settings, "alpha").status, load_core(con, settings, "alpha").status)] == [
+        "unchanged"
+    ] * 2
 
 
 def test_a_drop_restored_to_an_earlier_version_is_loaded_again(con, settings, tmp_path):
@@ -141,13 +163,21 @@ def test_a_drop_with_a_direct_identifier_is_refused_and_not_archived(con, settin
     patients = tmp_path / "drops" / "alpha" / "patients.csv"
     patients.write_text(patients.read_text().replace(PATIENTS_HEADER, f"{PATIENTS_HEADER},Nachname", 1))
     received = receive_drop(con, settings, "alpha")
-    assert received.status == "rejected" and "NOT archived" in received.message and "'Nachname' (name)" in received.message
-    archived = [p for p in settings.archive_dir.rglob("*") if p.is_file() and not p.name.startswith("validation_report")]
+    assert (
+        received.status == "rejected" and "NOT archived" in received.message and "'Nachname' (name)" in received.message
+    )
+    archived = [
+        p for p in settings.archive_dir.rglob("*") if p.is_file() and not p.name.startswith("validation_report")
+    ]
     assert archived == []
     stored = "".join(p.read_text() for p in settings.archive_dir.rglob("*") if p.is_file())
     assert "Dupont-Secret" not in stored
     files, archive_path = _rows(con, "SELECT files, archive_path FROM audit.drops")[0]
-    assert archive_path is None and json.loads(files)["patients"]["file"] == "patients.csv" and json.loads(files)["patients"]["sha256"]
+    assert (
+        archive_path is None
+        and json.loads(files)["patients"]["file"] == "patients.csv"
+        and json.loads(files)["patients"]["sha256"]
+    )
 
 
 def test_a_site_without_a_profile_is_not_processed_and_says_what_to_do(con, settings, tmp_path):
@@ -168,9 +198,17 @@ def test_a_missing_file_of_the_drop_is_not_processed(con, settings, tmp_path):
 
 def test_a_second_writer_waits_then_fails_naming_the_lock(tmp_path):
     path = tmp_path / "locked.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import duckdb, sys, time
-        con = duckdb.connect({str(path)!r}); print("held", flush=True); time.sleep(30)""")], stdout=subprocess.PIPE, text=True)
+        con = duckdb.connect({str(path)!r}); print("held", flush=True); time.sleep(30)"""),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RegistryLocked, match=r"held by another writer \(PID \d+\).*nothing was read or written"):
@@ -190,7 +228,9 @@ def test_the_rerun_of_a_rejected_drop_changes_nothing(con, settings, tmp_path):
 
 
 def test_a_footer_with_a_value_only_in_an_unmapped_column_is_quarantined_not_skipped(con, settings, tmp_path):
-    write_site(tmp_path, "alpha", [GOOD_PATIENT + ",", SECOND + ",", "," * 20 + "Total: 2 patients", "," * 20], [EPISODE])
+    write_site(
+        tmp_path, "alpha", [GOOD_PATIENT + ",", SECOND + ",", "," * 20 + "Total: 2 patients", "," * 20], [EPISODE]
+    )
     patients = tmp_path / "drops" / "alpha" / "patients.csv"
     patients.write_text(patients.read_text().replace(PATIENTS_HEADER, f"{PATIENTS_HEADER},Notes", 1))
     received, loaded = _load(con, settings)
@@ -206,12 +246,15 @@ def test_processes_opening_a_new_registry_at_once_never_write_over_each_other(tm
         import sys, time
         from pipelines.registry.connection import open_registry
         time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # start together
-        con = open_registry({str(tmp_path / 'new.duckdb')!r}, {{}}, 60)
+        con = open_registry({str(tmp_path / "new.duckdb")!r}, {{}}, 60)
         con.execute("CREATE TABLE IF NOT EXISTS t (writer INTEGER)")
         con.execute("INSERT INTO t VALUES (?)", [int(sys.argv[1])])
         con.close()""")
     start = str(time.time() + 2)
-    writers = [subprocess.Popen([sys.executable, "-c", script, str(n), start], stderr=subprocess.PIPE, text=True) for n in range(8)]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", script, str(n), start], stderr=subprocess.PIPE, text=True)
+        for n in range(8)
+    ]
     errors = [writer.communicate(timeout=120)[1] for writer in writers]
     assert [writer.returncode for writer in writers] == [0] * 8, errors
     con = duckdb.connect(str(tmp_path / "new.duckdb"), read_only=True)

@@ -18,25 +18,81 @@ def test_loaded_drop_report_lists_every_finding_with_value_as_received(con, sett
     first = GOOD_PATIENT.replace("P1,", "SITE-7,")
     if spanning:  # a quoted field with a line break: the report must then parse the archived file whole
         first = first.replace(",11,,", ',11,"del\n557-558",')
-    patients = [first, GOOD_PATIENT.replace("P1,male", "SITE-8,<b>X</b>"),
-                GOOD_PATIENT.replace("P1,", "SITE-9,").rsplit(",", 2)[0]]
-    write_site(tmp_path, "alpha", patients, [EPISODE.replace("P1", "SITE-8"), EPISODE.replace("P1", "SITE-7").replace(",400,", ",4000,")])
+    patients = [
+        first,
+        GOOD_PATIENT.replace("P1,male", "SITE-8,<b>X</b>"),
+        GOOD_PATIENT.replace("P1,", "SITE-9,").rsplit(",", 2)[0],
+    ]
+    write_site(
+        tmp_path,
+        "alpha",
+        patients,
+        [EPISODE.replace("P1", "SITE-8"), EPISODE.replace("P1", "SITE-7").replace(",400,", ",4000,")],
+    )
     receive_drop(con, settings, "alpha")
     loaded = load_core(con, settings, "alpha")
     assert loaded.report == settings.archive_dir / "alpha" / loaded.drop_id / "validation_report.html"
-    rows = [{k: r[k] for k in ("file", "line_number", "site_column", "value_as_received", "site_patient_id", "check_id", "severity")}
-            for r in _report_rows(loaded.report)]
+    rows = [
+        {
+            k: r[k]
+            for k in (
+                "file",
+                "line_number",
+                "site_column",
+                "value_as_received",
+                "site_patient_id",
+                "check_id",
+                "severity",
+            )
+        }
+        for r in _report_rows(loaded.report)
+    ]
     assert rows == [
-        {"file": "patients.csv", "line_number": str(3 + spanning), "site_column": "sex", "value_as_received": "<b>X</b>",
-         "site_patient_id": "SITE-8", "check_id": "conformance.value_set", "severity": "error"},
-        {"file": "patients.csv", "line_number": str(4 + spanning), "site_column": "", "value_as_received": "", "site_patient_id": "SITE-9",
-         "check_id": "conformance.field_count", "severity": "error"},
-        {"file": "tki_episodes.csv", "line_number": "2", "site_column": "patient_id", "value_as_received": "SITE-8", "site_patient_id": "SITE-8",
-         "check_id": "consistency.patient_quarantined", "severity": "error"},
-        {"file": "tki_episodes.csv", "line_number": "3", "site_column": "", "value_as_received": "", "site_patient_id": "SITE-7",
-         "check_id": "plausibility.dose_for_agent", "severity": "error"},
-        {"file": "tki_episodes.csv", "line_number": "3", "site_column": "daily_dose_mg", "value_as_received": "4000", "site_patient_id": "SITE-7",
-         "check_id": "plausibility.range", "severity": "error"},
+        {
+            "file": "patients.csv",
+            "line_number": str(3 + spanning),
+            "site_column": "sex",
+            "value_as_received": "<b>X</b>",
+            "site_patient_id": "SITE-8",
+            "check_id": "conformance.value_set",
+            "severity": "error",
+        },
+        {
+            "file": "patients.csv",
+            "line_number": str(4 + spanning),
+            "site_column": "",
+            "value_as_received": "",
+            "site_patient_id": "SITE-9",
+            "check_id": "conformance.field_count",
+            "severity": "error",
+        },
+        {
+            "file": "tki_episodes.csv",
+            "line_number": "2",
+            "site_column": "patient_id",
+            "value_as_received": "SITE-8",
+            "site_patient_id": "SITE-8",
+            "check_id": "consistency.patient_quarantined",
+            "severity": "error",
+        },
+        {
+            "file": "tki_episodes.csv",
+            "line_number": "3",
+            "site_column": "",
+            "value_as_received": "",
+            "site_patient_id": "SITE-7",
+            "check_id": "plausibility.dose_for_agent",
+            "severity": "error",
+        },
+        {
+            "file": "tki_episodes.csv",
+            "line_number": "3",
+            "site_column": "daily_dose_mg",
+            "value_as_received": "4000",
+            "site_patient_id": "SITE-7",
+            "check_id": "plausibility.range",
+            "severity": "error",
+        },
     ]
     html = loaded.report.read_text(encoding="utf-8")
     assert "&lt;b&gt;X&lt;/b&gt;" in html and "<b>X</b>" not in html
@@ -63,7 +119,11 @@ def test_rejected_drop_report_states_the_reason(con, settings, tmp_path):
     assert "rejected as a whole" in html and "completeness.required_column_missing" in html
     assert "tki_episodes.csv: required column(s)" in html
     [row] = _report_rows(received.report)
-    assert (row["file"], row["check_id"], row["severity"]) == ("tki_episodes.csv", "completeness.required_column_missing", "fatal")
+    assert (row["file"], row["check_id"], row["severity"]) == (
+        "tki_episodes.csv",
+        "completeness.required_column_missing",
+        "fatal",
+    )
 
 
 def test_unchanged_drop_still_points_at_its_report(con, settings, tmp_path):

@@ -1,6 +1,5 @@
 """One results asset per catalogue entry, generated from sql/analysis/catalogue.yaml."""
 
-
 import math
 
 import dagster as dg
@@ -26,7 +25,11 @@ def _key_numbers(output: AnalysisOutput) -> dict[str, dg.MetadataValue]:
         univariable = results.cox[(results.cox["model"] == "univariable") & (results.cox["status"] == "ok")]
         for row in univariable.itertuples():
             label = f"{endpoint} HR {row.level} vs {row.reference}"
-            numbers |= {label: _number(row.hr), f"{label} lower": _number(row.hr_lower), f"{label} upper": _number(row.hr_upper)}
+            numbers |= {
+                label: _number(row.hr),
+                f"{label} lower": _number(row.hr_lower),
+                f"{label} upper": _number(row.hr_upper),
+            }
         if not results.logrank.empty and results.logrank["status"].iloc[0] == "ok":
             numbers[f"{endpoint} log-rank p"] = _number(results.logrank["p"].iloc[0])
     return {key: value for key, value in numbers.items() if value is not None}
@@ -41,16 +44,22 @@ def _metadata(output: AnalysisOutput) -> dict[str, object]:
 
 
 def _analysis_asset(analysis: Analysis) -> dg.AssetsDefinition:
-    @dg.asset(name=analysis.id, key_prefix="results", deps=[analysis_frames], group_name="results", pool=WRITER_POOL,
-              description=f"{analysis.title} (seed {analysis.seed}): {', '.join(analysis.endpoints)} by {' vs '.join(analysis.groups)}.",
-              kinds={"duckdb", "python"})
+    @dg.asset(
+        name=analysis.id,
+        key_prefix="results",
+        deps=[analysis_frames],
+        group_name="results",
+        pool=WRITER_POOL,
+        description=f"{analysis.title} (seed {analysis.seed}): {', '.join(analysis.endpoints)} by {' vs '.join(analysis.groups)}.",
+        kinds={"duckdb", "python"},
+    )
     def _asset(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             output = run_analysis(con, analysis, registry.get())
         return dg.MaterializeResult(metadata=_metadata(output))
+
     return _asset
 
 
 def analysis_assets() -> list[dg.AssetsDefinition]:
     return [_analysis_asset(analysis) for analysis in load_catalogue()]
-

@@ -1,6 +1,5 @@
 """The SQL layers over the core tables: derived facts and one analysis frame per catalogue entry."""
 
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -19,10 +18,18 @@ def analysis_frames(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.Ma
         create_registry(con)
         problems = registry_problems(con)
         if problems:
-            raise dg.Failure(description="The registry does not balance, so no analysis, view, report or published copy is "
-                                         f"refreshed: {describe(problems)}", metadata={"unbalanced_tables": dg.MetadataValue.json(problems)})
+            raise dg.Failure(
+                description="The registry does not balance, so no analysis, view, report or published copy is "
+                f"refreshed: {describe(problems)}",
+                metadata={"unbalanced_tables": dg.MetadataValue.json(problems)},
+            )
         settings = registry.get()
         define_settings(con, settings.data_cutoff, settings.min_cell_count)
         models = run_layer(con, "core") + run_layer(con, "analysis")
-        sizes = {a.id: con.execute(f"SELECT count(DISTINCT subject_id) FROM {a.frame}").fetchall()[0][0] for a in load_catalogue()}
-    return dg.MaterializeResult(metadata={"models": dg.MetadataValue.json(models), "subjects_per_analysis": dg.MetadataValue.json(sizes)})
+        sizes = {
+            a.id: con.execute(f"SELECT count(DISTINCT subject_id) FROM {a.frame}").fetchall()[0][0]
+            for a in load_catalogue()
+        }
+    return dg.MaterializeResult(
+        metadata={"models": dg.MetadataValue.json(models), "subjects_per_analysis": dg.MetadataValue.json(sizes)}
+    )

@@ -1,6 +1,5 @@
 """The two published tiers, refreshed after the results (logic in pipelines/publish.py)."""
 
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 

@@ -1,6 +1,5 @@
 """What the registry publishes after every refresh: the `results.v_*` views and the HTML report."""
 
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -11,8 +10,12 @@ from pipelines.resources import WRITER_POOL, RegistrySettings
 from pipelines.sql_models import run_layer
 
 
-@dg.asset(deps=[dg.AssetKey(["results", a.id]) for a in load_catalogue()], group_name="results", pool=WRITER_POOL,
-          kinds={"duckdb", "sql"})
+@dg.asset(
+    deps=[dg.AssetKey(["results", a.id]) for a in load_catalogue()],
+    group_name="results",
+    pool=WRITER_POOL,
+    kinds={"duckdb", "sql"},
+)
 def results_views(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """`results.analyses` (the catalogue) and the readable, small-count-suppressed `results.v_*` views (sql/results)."""
     with duckdb.get_connection() as con:
@@ -26,5 +29,6 @@ def registry_report(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.Ma
     """One static HTML file with every analysis's tables, plots and limits, read from the `results.v_*` views."""
     with duckdb.get_connection() as con:
         path = write_report(con, load_catalogue(), registry.get())
-    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)),
-                                          "size_kb": round(path.stat().st_size / 1024)})
+    return dg.MaterializeResult(
+        metadata={"report": dg.MetadataValue.path(str(path)), "size_kb": round(path.stat().st_size / 1024)}
+    )

@@ -95,18 +95,32 @@ class Balance:
         return not (self.missing or self.repeated or self.unexpected)
 
     def counts(self) -> dict[str, int]:
-        return {"data_lines": self.data_lines, "filtered": self.filtered, "loaded": self.loaded, "quarantined": self.quarantined}
+        return {
+            "data_lines": self.data_lines,
+            "filtered": self.filtered,
+            "loaded": self.loaded,
+            "quarantined": self.quarantined,
+        }
 
     def problem(self) -> str:
         """What does not add up, in words, naming lines (empty when balanced)."""
         parts = []
-        for what, lines in (("neither loaded nor quarantined", self.missing), ("accounted for more than once", self.repeated),
-                            ("not data lines of the file", self.unexpected)):
+        for what, lines in (
+            ("neither loaded nor quarantined", self.missing),
+            ("accounted for more than once", self.repeated),
+            ("not data lines of the file", self.unexpected),
+        ):
             if lines:
                 shown = ", ".join(map(str, lines[:SHOWN_LINES])) + (", ..." if len(lines) > SHOWN_LINES else "")
                 parts.append(f"{len(lines)} line(s) {what} ({shown})")
-        return (f"{self.file}: {self.data_lines} data lines, {self.loaded} loaded + {self.quarantined} quarantined; "
-                + "; ".join(parts)) if parts else ""
+        return (
+            (
+                f"{self.file}: {self.data_lines} data lines, {self.loaded} loaded + {self.quarantined} quarantined; "
+                + "; ".join(parts)
+            )
+            if parts
+            else ""
+        )
 
 
 def balance(table: str, file: str, lines: FileLines, loaded: np.ndarray, quarantined: np.ndarray) -> Balance:
@@ -114,7 +128,14 @@ def balance(table: str, file: str, lines: FileLines, loaded: np.ndarray, quarant
     accounted = np.sort(np.concatenate([np.asarray(loaded, dtype=np.int64), np.asarray(quarantined, dtype=np.int64)]))
     data = lines.data
     distinct, times = np.unique(accounted, return_counts=True)
-    return Balance(table, file, len(data), len(lines.blank), len(loaded), len(quarantined),
-                   missing=tuple(np.setdiff1d(data, distinct, assume_unique=True).tolist()),
-                   repeated=tuple(distinct[times > 1].tolist()),
-                   unexpected=tuple(np.setdiff1d(distinct, data, assume_unique=True).tolist()))
+    return Balance(
+        table,
+        file,
+        len(data),
+        len(lines.blank),
+        len(loaded),
+        len(quarantined),
+        missing=tuple(np.setdiff1d(data, distinct, assume_unique=True).tolist()),
+        repeated=tuple(distinct[times > 1].tolist()),
+        unexpected=tuple(np.setdiff1d(distinct, data, assume_unique=True).tolist()),
+    )

@@ -31,33 +31,92 @@ class Check:
     message: str
 
 
-FILE_UNREADABLE = Check("conformance.file_unreadable", "conformance", FATAL, "file",
-                        "the file is empty, binary, not in the profile's encoding, or not a CSV with the profile's delimiter and quoting")
-DUPLICATE_HEADER = Check("conformance.duplicate_header", "conformance", FATAL, "file", "a column name appears twice in the header")
-REQUIRED_COLUMN_MISSING = Check("completeness.required_column_missing", "completeness", FATAL, "file",
-                                "a column the contract requires is not in the file (check the profile's 'columns')")
-DIRECT_IDENTIFIER = Check("conformance.direct_identifier", "conformance", FATAL, "file",
-                          "a column header looks like a direct identifier (name, address, national id, phone, e-mail, ...)")
-NO_PATIENTS = Check("completeness.no_patients", "completeness", FATAL, "file",
-                    "the patients file holds no data rows: loading it would remove every patient of the site")
-LINE_ACCOUNTING = Check("completeness.line_accounting", "completeness", FATAL, "file",
-                        "the rows to load and quarantine do not match the archived file's data lines one for one "
-                        "(a fault of the registry, not of the data)")
-FIELD_COUNT = Check("conformance.field_count", "conformance", ERROR, "row",
-                    "the line has more or fewer fields than the header (a stray delimiter or a cut-off line)")
-PATIENT_QUARANTINED = Check("consistency.patient_quarantined", "conformance", ERROR, "patient",
-                            "the patient's row in the patients file was quarantined")
+FILE_UNREADABLE = Check(
+    "conformance.file_unreadable",
+    "conformance",
+    FATAL,
+    "file",
+    "the file is empty, binary, not in the profile's encoding, or not a CSV with the profile's delimiter and quoting",
+)
+DUPLICATE_HEADER = Check(
+    "conformance.duplicate_header", "conformance", FATAL, "file", "a column name appears twice in the header"
+)
+REQUIRED_COLUMN_MISSING = Check(
+    "completeness.required_column_missing",
+    "completeness",
+    FATAL,
+    "file",
+    "a column the contract requires is not in the file (check the profile's 'columns')",
+)
+DIRECT_IDENTIFIER = Check(
+    "conformance.direct_identifier",
+    "conformance",
+    FATAL,
+    "file",
+    "a column header looks like a direct identifier (name, address, national id, phone, e-mail, ...)",
+)
+NO_PATIENTS = Check(
+    "completeness.no_patients",
+    "completeness",
+    FATAL,
+    "file",
+    "the patients file holds no data rows: loading it would remove every patient of the site",
+)
+LINE_ACCOUNTING = Check(
+    "completeness.line_accounting",
+    "completeness",
+    FATAL,
+    "file",
+    "the rows to load and quarantine do not match the archived file's data lines one for one "
+    "(a fault of the registry, not of the data)",
+)
+FIELD_COUNT = Check(
+    "conformance.field_count",
+    "conformance",
+    ERROR,
+    "row",
+    "the line has more or fewer fields than the header (a stray delimiter or a cut-off line)",
+)
+PATIENT_QUARANTINED = Check(
+    "consistency.patient_quarantined",
+    "conformance",
+    ERROR,
+    "patient",
+    "the patient's row in the patients file was quarantined",
+)
 
 GENERIC_CHECKS: tuple[Check, ...] = (
-    FILE_UNREADABLE, DUPLICATE_HEADER, REQUIRED_COLUMN_MISSING, DIRECT_IDENTIFIER, NO_PATIENTS, LINE_ACCOUNTING, FIELD_COUNT,
-    Check("conformance.code_list", "conformance", ERROR, "value", "the value is not in the site's code list for the column"),
-    Check("conformance.date", "conformance", ERROR, "value", "the value is not a valid date in the profile's date format"),
-    Check("conformance.number", "conformance", ERROR, "value", "the value is not a number (with the profile's decimal separator)"),
+    FILE_UNREADABLE,
+    DUPLICATE_HEADER,
+    REQUIRED_COLUMN_MISSING,
+    DIRECT_IDENTIFIER,
+    NO_PATIENTS,
+    LINE_ACCOUNTING,
+    FIELD_COUNT,
+    Check(
+        "conformance.code_list",
+        "conformance",
+        ERROR,
+        "value",
+        "the value is not in the site's code list for the column",
+    ),
+    Check(
+        "conformance.date", "conformance", ERROR, "value", "the value is not a valid date in the profile's date format"
+    ),
+    Check(
+        "conformance.number",
+        "conformance",
+        ERROR,
+        "value",
+        "the value is not a number (with the profile's decimal separator)",
+    ),
     Check("conformance.integer", "conformance", ERROR, "value", "the value is not a whole number"),
     Check("conformance.yes_no", "conformance", ERROR, "value", "the value is not one of the profile's yes/no tokens"),
     Check("completeness.required", "completeness", ERROR, "value", "a required value is empty"),
     Check("conformance.value_set", "conformance", ERROR, "value", "the value is not an allowed code of the contract"),
-    Check("plausibility.range", "plausibility", ERROR, "value", "the value is outside the plausible range of the column"),
+    Check(
+        "plausibility.range", "plausibility", ERROR, "value", "the value is outside the plausible range of the column"
+    ),
     Check("conformance.type", "conformance", ERROR, "value", "the value fails a type check of the contract"),
     PATIENT_QUARANTINED,
 )
@@ -76,16 +135,25 @@ def all_checks() -> dict[str, Check]:
         first = group[0]
         columns = {c.column for c in group}
         message = first.message if len(columns) == 1 else first.message.replace(first.column, "the row's date")
-        checks.setdefault(check_id, Check(check_id, first.category, first.severity, ", ".join(c.table for c in group), message))
+        checks.setdefault(
+            check_id, Check(check_id, first.category, first.severity, ", ".join(c.table for c in group), message)
+        )
     return checks
 
 
 def render_tables() -> str:
     """The checks table, then the direct-identifier header patterns."""
     rows = ["| check id | Kahn category | severity | scope | message |", "|---|---|---|---|---|"]
-    rows += [f"| `{c.check_id}` | {c.category} | {c.severity} | {c.scope} | {c.message} |" for c in all_checks().values()]
-    rows += ["", "Header patterns refused as direct identifiers (`conformance.direct_identifier`), matched on the normalised header:", "",
-             "| looks like | pattern |", "|---|---|"]
+    rows += [
+        f"| `{c.check_id}` | {c.category} | {c.severity} | {c.scope} | {c.message} |" for c in all_checks().values()
+    ]
+    rows += [
+        "",
+        "Header patterns refused as direct identifiers (`conformance.direct_identifier`), matched on the normalised header:",
+        "",
+        "| looks like | pattern |",
+        "|---|---|",
+    ]
     rows += [f"| {label} | `{pattern.replace('|', chr(92) + '|')}` |" for label, pattern in DIRECT_IDENTIFIER_PATTERNS]
     return "\n".join(rows)
 

@@ -47,7 +47,9 @@ def site_ids(drop_dir: Path) -> list[str]:
     """Site folders in the drop folder whose names are valid site ids, sorted."""
     if not drop_dir.is_dir():
         return []
-    return sorted(p.name for p in drop_dir.iterdir() if p.is_dir() and not p.is_symlink() and SITE_ID_PATTERN.match(p.name))
+    return sorted(
+        p.name for p in drop_dir.iterdir() if p.is_dir() and not p.is_symlink() and SITE_ID_PATTERN.match(p.name)
+    )
 
 
 def ignored_folders(drop_dir: Path) -> list[str]:
@@ -55,23 +57,31 @@ def ignored_folders(drop_dir: Path) -> list[str]:
     point anywhere on the server): reported, never loaded (files there are ignored)."""
     if not drop_dir.is_dir():
         return []
-    return sorted(p.name for p in drop_dir.iterdir() if p.is_dir() and (p.is_symlink() or not SITE_ID_PATTERN.match(p.name)))
+    return sorted(
+        p.name for p in drop_dir.iterdir() if p.is_dir() and (p.is_symlink() or not SITE_ID_PATTERN.match(p.name))
+    )
 
 
 def find_drop(drop_dir: Path, profile: SiteProfile) -> SiteDrop:
     """The site's current drop: every file its profile names, hashed."""
     folder = drop_dir / profile.site_id
     if folder.is_symlink():
-        raise DropError(f"{folder} is a symbolic link: the registry reads only folders and files placed in the drop folder "
-                        "itself (a link could point anywhere on the server); replace it with a real folder")
+        raise DropError(
+            f"{folder} is a symbolic link: the registry reads only folders and files placed in the drop folder "
+            "itself (a link could point anywhere on the server); replace it with a real folder"
+        )
     files: dict[str, DropFile] = {}
     for table, spec in profile.tables.items():
         path = folder / spec.file
         if path.is_symlink():
-            raise DropError(f"{path} is a symbolic link: the registry reads only files placed in the site folder itself "
-                            "(a link could point anywhere on the server); copy the file there instead")
+            raise DropError(
+                f"{path} is a symbolic link: the registry reads only files placed in the site folder itself "
+                "(a link could point anywhere on the server); copy the file there instead"
+            )
         if Path(spec.file).name != spec.file or not path.is_file():
-            raise DropError(f"{profile.site_id}: expected file '{spec.file}' for table '{table}' in {folder} (a drop is a full snapshot)")
+            raise DropError(
+                f"{profile.site_id}: expected file '{spec.file}' for table '{table}' in {folder} (a drop is a full snapshot)"
+            )
         files[table] = DropFile(table, path, sha256_of(path), path.stat().st_size)
     expected = {spec.file for spec in profile.tables.values()}
     unexpected = tuple(sorted(p.name for p in folder.iterdir() if p.name not in expected))

@@ -23,31 +23,52 @@ import unicodedata
 # between words, so Hangul words match anywhere in the header.
 DIRECT_IDENTIFIER_PATTERNS: tuple[tuple[str, str], ...] = (
     ("name", r"^(patient_?|first_?|last_?|given_?|family_?|full_?|middle_?|maiden_?|sur_?|fore_?)?names?$"),
-    ("name", r"(^|_)(nazwisko|imie|imiona|apellidos?|vorname|nachname|familienname|geburtsname|patientenname|prenoms?|"
-             r"cognome|ireum|seongmyeong)($|_)"),
-    ("name", r"^(nom|nombre|nome)(_(du_|de_la_|del_|de_|of_)?(patient|patiente|paciente|paziente|famille|de_famille|naissance|"
-             r"de_naissance|jeune_fille|de_jeune_fille|usage|d_usage|marital|complet|completo|pila|e_cognome|y_apellidos?))?$"),
+    (
+        "name",
+        r"(^|_)(nazwisko|imie|imiona|apellidos?|vorname|nachname|familienname|geburtsname|patientenname|prenoms?|"
+        r"cognome|ireum|seongmyeong)($|_)",
+    ),
+    (
+        "name",
+        r"^(nom|nombre|nome)(_(du_|de_la_|del_|de_|of_)?(patient|patiente|paciente|paziente|famille|de_famille|naissance|"
+        r"de_naissance|jeune_fille|de_jeune_fille|usage|d_usage|marital|complet|completo|pila|e_cognome|y_apellidos?))?$",
+    ),
     ("name", r"(이름|성명|성함)"),
-    ("postal address", r"(^|_)(address|addr|street|adres|ulica|house_number|adresse|rue|anschrift|strasse|wohnort|indirizzo|"
-                       r"direccion|domicilio|calle|juso)($|_)"),
+    (
+        "postal address",
+        r"(^|_)(address|addr|street|adres|ulica|house_number|adresse|rue|anschrift|strasse|wohnort|indirizzo|"
+        r"direccion|domicilio|calle|juso)($|_)",
+    ),
     ("postal address", r"주소"),
-    ("postcode", r"(^|_)(post_?code|postal_?code|zip|zip_?code|kod_pocztowy|code_postal|plz|postleitzahl|cap|codigo_postal|"
-                 r"u_?pyeon_?beonho)($|_)"),
+    (
+        "postcode",
+        r"(^|_)(post_?code|postal_?code|zip|zip_?code|kod_pocztowy|code_postal|plz|postleitzahl|cap|codigo_postal|"
+        r"u_?pyeon_?beonho)($|_)",
+    ),
     ("postcode", r"우편번호"),
-    ("national id", r"(^|_)(pesel|ssn|social_security(_number)?|nhs_?(number|no|num)|rrn|resident_registration(_number)?|"
-                    r"national_?id|national_insurance(_number)?|nino|passport(_number|_no)?|id_card(_number|_no)?|nir|"
-                    r"numero_(de_)?securite_sociale|securite_sociale|num_secu|sozialversicherungsnummer|"
-                    r"(kranken)?versichertennummer|personalausweis(nummer)?|codice_fiscale|tessera_sanitaria|nuss|"
-                    r"numero_(de_la_)?seguridad_social|dowod_osobisty|jumin(_deungnok)?(_beonho)?)($|_)"),
+    (
+        "national id",
+        r"(^|_)(pesel|ssn|social_security(_number)?|nhs_?(number|no|num)|rrn|resident_registration(_number)?|"
+        r"national_?id|national_insurance(_number)?|nino|passport(_number|_no)?|id_card(_number|_no)?|nir|"
+        r"numero_(de_)?securite_sociale|securite_sociale|num_secu|sozialversicherungsnummer|"
+        r"(kranken)?versichertennummer|personalausweis(nummer)?|codice_fiscale|tessera_sanitaria|nuss|"
+        r"numero_(de_la_)?seguridad_social|dowod_osobisty|jumin(_deungnok)?(_beonho)?)($|_)",
+    ),
     ("national id", r"^(numero_|num_|nr_)?dni$"),  # Spanish id; in Polish 'dni' is "days" ('liczba_dni')
     ("national id", r"(주민등록번호|주민번호)"),
-    ("phone number", r"(^|_)(phone|telephone|tel|mobile|cell_?phone|telefon|fax|telefonnummer|handynummer|telefono|cellulare|"
-                     r"movil|jeonhwa(_beonho)?|hyudaepon)($|_)"),
+    (
+        "phone number",
+        r"(^|_)(phone|telephone|tel|mobile|cell_?phone|telefon|fax|telefonnummer|handynummer|telefono|cellulare|"
+        r"movil|jeonhwa(_beonho)?|hyudaepon)($|_)",
+    ),
     ("phone number", r"(전화|휴대폰|핸드폰|연락처)"),
     ("e-mail address", r"(^|_)(e_?mail|mail|email_address|courriel|correo(_electronico)?|posta_elettronica)($|_)"),
     ("e-mail address", r"(이메일|전자우편)"),
-    ("full date of birth", r"^(patient_)?(date_of_birth|birth_?date|dob|data_urodzenia|date_(de_)?naissance|ddn|geburts_?datum|"
-                           r"geb_datum|data_(di_)?nascita|fecha_(de_)?nacimiento|saengnyeonworil)$"),
+    (
+        "full date of birth",
+        r"^(patient_)?(date_of_birth|birth_?date|dob|data_urodzenia|date_(de_)?naissance|ddn|geburts_?datum|"
+        r"geb_datum|data_(di_)?nascita|fecha_(de_)?nacimiento|saengnyeonworil)$",
+    ),
     ("full date of birth", r"생년월일"),
 )
 _COMPILED = tuple((label, re.compile(pattern)) for label, pattern in DIRECT_IDENTIFIER_PATTERNS)

@@ -23,8 +23,17 @@ def empty_issues() -> pl.DataFrame:
     return pl.DataFrame(schema=ISSUE_SCHEMA)
 
 
-def issues_where(frame: pl.DataFrame, mask: pl.Expr, *, column: str | None, check_id: str, category: str,
-                 message: pl.Expr | str, value: pl.Expr | None = None, severity: str = "error") -> pl.DataFrame:
+def issues_where(
+    frame: pl.DataFrame,
+    mask: pl.Expr,
+    *,
+    column: str | None,
+    check_id: str,
+    category: str,
+    message: pl.Expr | str,
+    value: pl.Expr | None = None,
+    severity: str = "error",
+) -> pl.DataFrame:
     """One issue per row of ``frame`` where ``mask`` holds (frame must carry a 'row' column)."""
     message_expr = pl.lit(message) if isinstance(message, str) else message
     value_expr = pl.lit(None, dtype=pl.Utf8) if value is None else value.cast(pl.Utf8)

@@ -20,8 +20,18 @@ import yaml
 from schemas.contract import CONTRACT
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-TOP_LEVEL_KEYS = {"site_id", "description", "encoding", "delimiter", "decimal", "date_format",
-                  "missing", "true_values", "false_values", "tables"}
+TOP_LEVEL_KEYS = {
+    "site_id",
+    "description",
+    "encoding",
+    "delimiter",
+    "decimal",
+    "date_format",
+    "missing",
+    "true_values",
+    "false_values",
+    "tables",
+}
 TABLE_KEYS = {"file", "columns", "codes", "missing", "date_format"}
 MAX_PROFILE_BYTES = 256 * 1024  # the largest real profile is a few KiB, with every code list
 
@@ -87,10 +97,17 @@ def _check_columns(names: object, table: str, where: str) -> None:
 def _plain_file_name(value: object, where: str) -> str:
     """A profile's ``file`` is a file name inside the site's folder: no folders, no '..', no absolute path."""
     name = str(value)
-    if (not name or name in {".", ".."} or any(c in name for c in "/\\\0:") or Path(name).name != name
-            or Path(name).is_absolute()):
-        raise ProfileError(f"{where}.file: '{name}' must be a plain file name in the site's drop folder (no folders, '..', "
-                           "drive or absolute path), e.g. 'patients.csv'")
+    if (
+        not name
+        or name in {".", ".."}
+        or any(c in name for c in "/\\\0:")
+        or Path(name).name != name
+        or Path(name).is_absolute()
+    ):
+        raise ProfileError(
+            f"{where}.file: '{name}' must be a plain file name in the site's drop folder (no folders, '..', "
+            "drive or absolute path), e.g. 'patients.csv'"
+        )
     return name
 
 
@@ -108,7 +125,9 @@ def _table_profile(table: str, spec: object, where: str) -> TableProfile:
         columns={str(k): str(v) for k, v in (spec.get("columns") or {}).items()},
         codes=codes,
         missing={c: _as_list(v, f"{where}.{table}.missing.{c}") for c, v in (spec.get("missing") or {}).items()},
-        date_format={c: _as_list(v, f"{where}.{table}.date_format.{c}") for c, v in (spec.get("date_format") or {}).items()},
+        date_format={
+            c: _as_list(v, f"{where}.{table}.date_format.{c}") for c, v in (spec.get("date_format") or {}).items()
+        },
     )
 
 
@@ -155,8 +174,10 @@ class _ProfileLoader(yaml.SafeLoader):
         event = self.peek_event()
         mark = f"line {event.start_mark.line + 1}, column {event.start_mark.column + 1}"
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise ProfileError(f"{mark}: YAML anchors and aliases ('&name', '*name') are not allowed in a profile — write the "
-                               "values out")
+            raise ProfileError(
+                f"{mark}: YAML anchors and aliases ('&name', '*name') are not allowed in a profile — write the "
+                "values out"
+            )
         if getattr(event, "tag", None) is not None:  # only an explicit tag sets it
             raise ProfileError(f"{mark}: the YAML tag '{event.tag}' is not allowed in a profile — plain values only")
         return super().compose_node(parent, index)

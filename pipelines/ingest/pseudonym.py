@@ -40,14 +40,20 @@ def _pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in block_key), bytes(b ^ 0x5C for b in block_key)
 
 
-def create_pseudonym_table(con: duckdb.DuckDBPyConnection, target: str, sources: list[str], key: bytes, site_id: str) -> None:
+def create_pseudonym_table(
+    con: duckdb.DuckDBPyConnection, target: str, sources: list[str], key: bytes, site_id: str
+) -> None:
     """Temp table ``target`` (site_patient_id, pseudonym): one row per distinct trimmed, non-empty ``patient_id`` of ``sources``.
 
     Each id is hashed once per drop, however many tables and lines it appears on; callers join it back
     on :func:`trimmed_id`, so the table must hold each id once (a repeated id would multiply the rows it joins).
     """
-    ids = " UNION ALL ".join(f"SELECT {trimmed_id('patient_id')} AS site_patient_id FROM {source}" for source in sources)
+    ids = " UNION ALL ".join(
+        f"SELECT {trimmed_id('patient_id')} AS site_patient_id FROM {source}" for source in sources
+    )
     inner, outer = _pads(key)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT site_patient_id, {_HMAC_SQL} AS pseudonym "
-                f"FROM (SELECT DISTINCT site_patient_id FROM ({ids}) WHERE site_patient_id IS NOT NULL)",
-                {"ipad": inner, "opad": outer, "prefix": f"{site_id}\x1f"})
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT site_patient_id, {_HMAC_SQL} AS pseudonym "
+        f"FROM (SELECT DISTINCT site_patient_id FROM ({ids}) WHERE site_patient_id IS NOT NULL)",
+        {"ipad": inner, "opad": outer, "prefix": f"{site_id}\x1f"},
+    )

@@ -44,10 +44,14 @@ from pipelines.ingest.profiles import SiteProfile
 
 WHITESPACE = " \t\r\n\v\f"  # what a blank field may hold
 ROW_LEVEL_ERRORS = {"MISSING COLUMNS", "TOO MANY COLUMNS"}
-MAX_LINE_BYTES = 128 * 1024  # no registry row comes near; also the csv module's field limit, so it never fails on a line
+MAX_LINE_BYTES = (
+    128 * 1024
+)  # no registry row comes near; also the csv module's field limit, so it never fails on a line
 _CHUNK = 1 << 24
-READ_SQL = ("SELECT * FROM read_csv($path, delim = $delim, quote = '\"', escape = '\"', header = true, auto_detect = false, "
-            "columns = $columns, store_rejects = true, strict_mode = true, null_padding = false)")
+READ_SQL = (
+    "SELECT * FROM read_csv($path, delim = $delim, quote = '\"', escape = '\"', header = true, auto_detect = false, "
+    "columns = $columns, store_rejects = true, strict_mode = true, null_padding = false)"
+)
 
 
 class FileRejected(ValueError):
@@ -89,7 +93,7 @@ def _chunks(handle: io.BufferedReader) -> Iterator[bytes]:
     while block := handle.read(_CHUNK):
         chunk = pending + block
         pending = b"\r" if chunk.endswith(b"\r") else b""
-        yield chunk[:len(chunk) - len(pending)]
+        yield chunk[: len(chunk) - len(pending)]
     if pending:
         yield pending
 
@@ -151,7 +155,7 @@ def _scan(path: Path, check_utf8: bool) -> _Scan:
             utf8.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8_ok = False
-    endings = ("cr" if lone and not (lf or crlf) else "mixed" if (lf and crlf) or lone else "crlf" if crlf else "lf")
+    endings = "cr" if lone and not (lf or crlf) else "mixed" if (lf and crlf) or lone else "crlf" if crlf else "lf"
     return _Scan(endings, nul, long_line, lone_cr if lone and (lf or crlf) else None, non_ascii, utf8_ok)
 
 
@@ -165,7 +169,7 @@ def _position(path: Path, offset: int, delimiter: str) -> str:
         handle.seek(0)
         first = handle.read(MAX_LINE_BYTES).splitlines()[:1]
     newline = b"\n" if b"\n" in before or b"\r" not in before else b"\r"
-    line_text = before[before.rfind(newline) + 1:]
+    line_text = before[before.rfind(newline) + 1 :]
     field = line_text.count(delimiter.encode()) + 1
     names = next(csv.reader([first[0].decode("utf-8", "replace")], delimiter=delimiter), []) if first else []
     column = f"column '{names[field - 1].strip()}'" if field <= len(names) else f"field {field}"
@@ -176,17 +180,25 @@ def _refuse_unreadable_bytes(path: Path, scan: _Scan, profile: SiteProfile) -> N
     """Reject what no CSV export holds, naming the first place it occurs."""
     name, where = path.name, (lambda offset: _position(path, offset, profile.delimiter))
     if scan.nul is not None:
-        raise FileRejected(f"{name}: {where(scan.nul)}: a NUL byte — a binary file (or UTF-16); export the table as a CSV text file")
+        raise FileRejected(
+            f"{name}: {where(scan.nul)}: a NUL byte — a binary file (or UTF-16); export the table as a CSV text file"
+        )
     if scan.long_line is not None:
-        raise FileRejected(f"{name}: {where(scan.long_line).split(',')[0]} is longer than {MAX_LINE_BYTES // 1024} KiB — no registry "
-                           "row is that long: a field holds a document or binary data")
+        raise FileRejected(
+            f"{name}: {where(scan.long_line).split(',')[0]} is longer than {MAX_LINE_BYTES // 1024} KiB — no registry "
+            "row is that long: a field holds a document or binary data"
+        )
     if scan.lone_cr is not None:
-        raise FileRejected(f"{name}: {where(scan.lone_cr)}: a carriage return (CR) inside a line, in a file whose lines end in LF — "
-                           "remove the stray character, or export the file again")
+        raise FileRejected(
+            f"{name}: {where(scan.lone_cr)}: a carriage return (CR) inside a line, in a file whose lines end in LF — "
+            "remove the stray character, or export the file again"
+        )
     if scan.utf8 and scan.non_ascii is not None:
-        raise FileRejected(f"{name}: {where(scan.non_ascii)}: the file is UTF-8, but the profile says 'encoding: {profile.encoding}' "
-                           f"(accented letters would load garbled) — set 'encoding: utf-8' in {profile.site_id}.yaml, or export "
-                           f"the file in {profile.encoding}")
+        raise FileRejected(
+            f"{name}: {where(scan.non_ascii)}: the file is UTF-8, but the profile says 'encoding: {profile.encoding}' "
+            f"(accented letters would load garbled) — set 'encoding: utf-8' in {profile.site_id}.yaml, or export "
+            f"the file in {profile.encoding}"
+        )
 
 
 @contextlib.contextmanager
@@ -202,7 +214,9 @@ def _readable(path: Path, profile: SiteProfile) -> Iterator[Path]:
     if utf8 and scan.line_endings in {"lf", "crlf"}:
         yield path
         return
-    newline = None if scan.line_endings in {"cr", "mixed"} else ""  # None: Python's universal newlines turn CR and CRLF into LF
+    newline = (
+        None if scan.line_endings in {"cr", "mixed"} else ""
+    )  # None: Python's universal newlines turn CR and CRLF into LF
     with contextlib.ExitStack() as stack:
         if hasattr(os, "memfd_create"):
             fd = os.memfd_create("gist-registry-raw", os.MFD_CLOEXEC)
@@ -217,8 +231,10 @@ def _readable(path: Path, profile: SiteProfile) -> Iterator[Path]:
                     dst.write(chunk)
             except UnicodeDecodeError as err:
                 bad = _first_undecodable(path, profile.encoding)
-                raise FileRejected(f"{path.name}: {_position(path, bad, profile.delimiter)}: a byte that is not valid "
-                                   f"{profile.encoding} — check the profile's encoding") from err
+                raise FileRejected(
+                    f"{path.name}: {_position(path, bad, profile.delimiter)}: a byte that is not valid "
+                    f"{profile.encoding} — check the profile's encoding"
+                ) from err
             finally:
                 text.detach()
         yield target
@@ -245,12 +261,16 @@ def _header(readable: Path, delimiter: str, name: str) -> list[str]:
     header = [cell.strip() or f"_unnamed_{position}" for position, cell in enumerate(first, start=1)]
     repeated = sorted({column for column in header if header.count(column) > 1})
     if repeated:
-        raise FileRejected(f"{name}: column(s) {', '.join(repeated)} appear more than once in the header", DUPLICATE_HEADER)
+        raise FileRejected(
+            f"{name}: column(s) {', '.join(repeated)} appear more than once in the header", DUPLICATE_HEADER
+        )
     identifying = [f"'{column}' ({kind})" for column in header if (kind := direct_identifier(column))]
     if identifying:
-        raise FileRejected(f"{name}: column(s) {', '.join(identifying)} look like direct identifiers; the registry holds no "
-                           "direct identifiers, so the drop is refused — remove the column(s) from the export and send it again",
-                           DIRECT_IDENTIFIER)
+        raise FileRejected(
+            f"{name}: column(s) {', '.join(identifying)} look like direct identifiers; the registry holds no "
+            "direct identifiers, so the drop is refused — remove the column(s) from the export and send it again",
+            DIRECT_IDENTIFIER,
+        )
     return header
 
 
@@ -259,8 +279,9 @@ def _physical_lines(data: bytes, newlines: int | None = None) -> int:
     return (data.count(b"\n") if newlines is None else newlines) + (0 if data.endswith(b"\n") else 1)
 
 
-def _line_shifts(path: Path, delimiter: str, n_rows: int, rejected: list[int], name: str,
-                 fields: int) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+def _line_shifts(
+    path: Path, delimiter: str, n_rows: int, rejected: list[int], name: str, fields: int
+) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
     """Where the file line of parsed data row ``k`` (0-based) stops being ``k + 2`` (header = line 1), the
     file line of each line DuckDB set aside, and the lines it read though they have more than ``fields`` fields
     (:func:`_padded_lines`).
@@ -274,8 +295,11 @@ def _line_shifts(path: Path, delimiter: str, n_rows: int, rejected: list[int], n
     data = path.read_bytes()
     if _physical_lines(data) == n_rows + len(rejected) + 1:
         padded = {line: n for line, n in _padded_lines(data, delimiter, fields).items() if line not in set(rejected)}
-        return ({line - 1 - before: before for before, line in enumerate(sorted(rejected), start=1)}, {line: line for line in rejected},
-                padded)
+        return (
+            {line - 1 - before: before for before, line in enumerate(sorted(rejected), start=1)},
+            {line: line for line in rejected},
+            padded,
+        )
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=delimiter)
     next(reader, None)  # the header
     shifts, physical_of, previous_end, embedded_newlines = {}, {}, reader.line_num, reader.line_num - 1
@@ -304,13 +328,17 @@ def _records(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
     try:
         yield from reader
     except csv.Error as err:
-        raise FileRejected(f"{name}: after line {getattr(reader, 'line_num', '?')}: a quoted field longer than "
-                           f"{MAX_LINE_BYTES // 1024} KiB ({err}) — a quote left open, or a field holding a document") from err
+        raise FileRejected(
+            f"{name}: after line {getattr(reader, 'line_num', '?')}: a quoted field longer than "
+            f"{MAX_LINE_BYTES // 1024} KiB ({err}) — a quote left open, or a field holding a document"
+        ) from err
 
 
 def _positions(data: np.ndarray, byte: int) -> np.ndarray:
     """Offsets of ``byte`` in ``data``, found in blocks (a whole-file mask would be as large as the file)."""
-    return np.concatenate([np.flatnonzero(data[lo:lo + _CHUNK] == byte) + lo for lo in range(0, max(data.size, 1), _CHUNK)])
+    return np.concatenate(
+        [np.flatnonzero(data[lo : lo + _CHUNK] == byte) + lo for lo in range(0, max(data.size, 1), _CHUNK)]
+    )
 
 
 def _padded_lines(data: bytes, delimiter: str, fields: int) -> dict[int, int]:
@@ -334,9 +362,11 @@ def _padded_lines(data: bytes, delimiter: str, fields: int) -> dict[int, int]:
     if over.size and b'"' in data:
         lines = np.concatenate(([-1], _lf_positions(data)))
         for position, index in enumerate(over.tolist()):
-            text = data[int(lines[index]) + 1:int(lines[index + 1]) if index + 1 < lines.size else len(data)]
+            text = data[int(lines[index]) + 1 : int(lines[index + 1]) if index + 1 < lines.size else len(data)]
             if b'"' in text:
-                counts[index] = len(next(csv.reader([text.decode("utf-8", "replace").rstrip("\r")], delimiter=delimiter)))
+                counts[index] = len(
+                    next(csv.reader([text.decode("utf-8", "replace").rstrip("\r")], delimiter=delimiter))
+                )
         over = over[counts[over] > fields]
     return dict(zip((over + 1).tolist(), counts[over].tolist(), strict=True))
 
@@ -344,17 +374,21 @@ def _padded_lines(data: bytes, delimiter: str, fields: int) -> dict[int, int]:
 def _lf_positions(data: bytes) -> np.ndarray:
     """Offsets of the line feeds, found in blocks (a whole-file mask would be as large as the file)."""
     array = np.frombuffer(data, dtype=np.uint8)
-    return np.concatenate([np.flatnonzero(array[lo:lo + _CHUNK] == 10) + lo for lo in range(0, max(array.size, 1), _CHUNK)])
+    return np.concatenate(
+        [np.flatnonzero(array[lo : lo + _CHUNK] == 10) + lo for lo in range(0, max(array.size, 1), _CHUNK)]
+    )
 
 
 def _lines_of(data: bytes, newlines: np.ndarray, wanted: list[int]) -> list[bytes]:
     """The text of each of ``wanted`` (1-based) physical lines, cut at the file's newline offsets."""
     starts = np.concatenate(([0], newlines + 1))
     ends = np.append(newlines, len(data))
-    return [data[starts[line - 1]:ends[line - 1]] for line in wanted]
+    return [data[starts[line - 1] : ends[line - 1]] for line in wanted]
 
 
-def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, lines: list[int], records: int) -> pl.Series | None:
+def values_on_lines(
+    path: Path, profile: SiteProfile, table: str, column: str, lines: list[int], records: int
+) -> pl.Series | None:
     """``column``'s value as received on each of ``lines`` (sorted), read straight off those lines of the file.
 
     ``records`` is how many data records the file holds (loaded, quarantined and blank).  When the
@@ -369,8 +403,14 @@ def values_on_lines(path: Path, profile: SiteProfile, table: str, column: str, l
     excerpt = b"\n".join(_lines_of(data, newlines, [1, *lines])).decode(profile.encoding).removeprefix("\ufeff")
     header = next(csv.reader([excerpt.partition("\n")[0]], delimiter=profile.delimiter))
     position = [name.strip() for name in header].index(profile.tables[table].source_column(column))
-    values = pl.read_csv(excerpt.encode("utf-8"), separator=profile.delimiter, columns=[position], infer_schema=False,
-                         truncate_ragged_lines=True, raise_if_empty=False).to_series()
+    values = pl.read_csv(
+        excerpt.encode("utf-8"),
+        separator=profile.delimiter,
+        columns=[position],
+        infer_schema=False,
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+    ).to_series()
     return values if values.len() == len(lines) else None
 
 
@@ -385,11 +425,18 @@ def _malformed_rows(rejects: list[tuple], header: list[str], delimiter: str, kep
     records = []
     position = header.index(kept) if kept in header else None
     for line, csv_line in rejects:
-        fields = next(csv.reader([csv_line.lstrip("\r\n")], delimiter=delimiter), [])  # under the csv field limit: see _scan
+        fields = next(
+            csv.reader([csv_line.lstrip("\r\n")], delimiter=delimiter), []
+        )  # under the csv field limit: see _scan
         blank = not any(field.strip() for field in fields)
         value = fields[position] if position is not None and position < len(fields) else None
-        records.append({LINE: line, PARSE_ERROR: None if blank else f"the line has {len(fields)} fields, the header has {len(header)}",
-                        **({kept: value or None} if position is not None else {})})
+        records.append(
+            {
+                LINE: line,
+                PARSE_ERROR: None if blank else f"the line has {len(fields)} fields, the header has {len(header)}",
+                **({kept: value or None} if position is not None else {}),
+            }
+        )
     schema = {LINE: pl.Int64, PARSE_ERROR: pl.Utf8, **{column: pl.Utf8 for column in header}}
     return pl.DataFrame(records, schema=schema)
 
@@ -403,8 +450,15 @@ def _drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
 UNMAPPED_BLANK = "_unmapped_blank"  # parsed rows: whether every column no canonical column maps to is blank too
 
 
-def _parse(con: duckdb.DuckDBPyConnection, readable: Path, header: list[str], keep: list[str], delimiter: str, name: str,
-           target: str) -> list[tuple]:
+def _parse(
+    con: duckdb.DuckDBPyConnection,
+    readable: Path,
+    header: list[str],
+    keep: list[str],
+    delimiter: str,
+    name: str,
+    target: str,
+) -> list[tuple]:
     """Every well-formed row's ``keep`` columns into temp table ``target`` (text, file order), with ``UNMAPPED_BLANK``
     (a line holding a value only in a column the profile does not map, a footer note say, is data, not padding);
     returns the rejected lines."""
@@ -412,10 +466,14 @@ def _parse(con: duckdb.DuckDBPyConnection, readable: Path, header: list[str], ke
     unmapped = [_quoted(column) for column in header if column not in keep]
     selected = [*map(_quoted, keep), f"{_all_blank(unmapped) if unmapped else 'true'} AS {UNMAPPED_BLANK}"]
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(selected)} FROM ({READ_SQL})",
-                    {"path": str(readable), "delim": delimiter, "columns": {column: "VARCHAR" for column in header}})
-        rejects = con.execute("SELECT line, any_value(error_type), any_value(csv_line), any_value(error_message) "
-                              "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(selected)} FROM ({READ_SQL})",
+            {"path": str(readable), "delim": delimiter, "columns": {column: "VARCHAR" for column in header}},
+        )
+        rejects = con.execute(
+            "SELECT line, any_value(error_type), any_value(csv_line), any_value(error_message) "
+            "FROM reject_errors GROUP BY line ORDER BY line"
+        ).fetchall()
     except duckdb.Error as err:
         first_line = str(err).strip().splitlines()[0]
         raise FileRejected(f"{name}: not a readable '{delimiter}'-delimited file ({first_line})") from err
@@ -462,8 +520,10 @@ def _refuse_links(path: Path) -> None:
     """A drop is the files the site put in its folder: a symbolic link (the file or the site folder) could point anywhere."""
     for item, what in ((path, "file"), (path.parent, "site folder")):
         if item.is_symlink():
-            raise FileRejected(f"{path.name}: the {what} {item} is a symbolic link — the registry reads only files placed in the "
-                               "site's own folder; copy the file there instead of linking it")
+            raise FileRejected(
+                f"{path.name}: the {what} {item} is a symbolic link — the registry reads only files placed in the "
+                "site's own folder; copy the file there instead of linking it"
+            )
 
 
 def drop_staged_file(con: duckdb.DuckDBPyConnection, target: str) -> None:
@@ -473,8 +533,14 @@ def drop_staged_file(con: duckdb.DuckDBPyConnection, target: str) -> None:
         con.execute(f"DROP TABLE IF EXISTS {target}_{part}")
 
 
-def stage_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str, profile: SiteProfile, canonical_columns: list[str],
-              target: str) -> StagedFile:
+def stage_raw(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    profile: SiteProfile,
+    canonical_columns: list[str],
+    target: str,
+) -> StagedFile:
     """Read ``path`` as text, seen through temp view ``target`` (LINE, PARSE_ERROR + canonical columns), or raise FileRejected.
 
     The rows never leave DuckDB and are materialised once, as parsed: line numbers, renaming,
@@ -491,35 +557,71 @@ def stage_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str, profile: S
         present = {c: spec.source_column(c) for c in canonical_columns if spec.source_column(c) in header}
         rejects = _parse(con, readable, header, list(present.values()), profile.delimiter, path.name, parsed)
         parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
-        shifts, physical_of, passed = _line_shifts(readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects], path.name,
-                                                   len(header))
+        shifts, physical_of, passed = _line_shifts(
+            readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects], path.name, len(header)
+        )
     if shifts:
-        _temp_table(con, f"{target}_shifts", pl.DataFrame(list({0: 0, **shifts}.items()), schema={"first_row": pl.Int64, "shift": pl.Int64},
-                                                          orient="row"))
-    malformed = _malformed_rows([(physical_of[line], csv_line) for line, _, csv_line, _ in rejects], header, profile.delimiter,
-                                present.get("patient_id"))
+        _temp_table(
+            con,
+            f"{target}_shifts",
+            pl.DataFrame(
+                list({0: 0, **shifts}.items()), schema={"first_row": pl.Int64, "shift": pl.Int64}, orient="row"
+            ),
+        )
+    malformed = _malformed_rows(
+        [(physical_of[line], csv_line) for line, _, csv_line, _ in rejects],
+        header,
+        profile.delimiter,
+        present.get("patient_id"),
+    )
     _temp_table(con, f"{target}_malformed", malformed)
     line, join = _file_line(f"{target}_shifts" if shifts else None)
-    columns = ", ".join(f"p.{_quoted(present[c])} AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
+    columns = ", ".join(
+        f"p.{_quoted(present[c])} AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in canonical_columns
+    )
     parsed_columns, error = columns, "NULL::VARCHAR"
-    if passed:  # lines DuckDB took as well formed that are not: treated as the malformed lines are (see _malformed_rows)
-        _temp_table(con, f"{target}_miscounted", pl.DataFrame({LINE: list(passed), "fields": list(passed.values())},
-                                                              schema={LINE: pl.Int64, "fields": pl.Int64}))
+    if (
+        passed
+    ):  # lines DuckDB took as well formed that are not: treated as the malformed lines are (see _malformed_rows)
+        _temp_table(
+            con,
+            f"{target}_miscounted",
+            pl.DataFrame(
+                {LINE: list(passed), "fields": list(passed.values())}, schema={LINE: pl.Int64, "fields": pl.Int64}
+            ),
+        )
         join += f" LEFT JOIN {target}_miscounted m ON m.{LINE} = {line}"
         error = f"CASE WHEN m.fields IS NOT NULL THEN 'the line has ' || m.fields || ' fields, the header has {len(header)}' END"
-        parsed_columns = ", ".join(f"p.{_quoted(present[c])} AS {c}" if c == "patient_id" and c in present
-                                   else f"CASE WHEN m.fields IS NULL THEN p.{_quoted(present[c])} END AS {c}" if c in present
-                                   else f"NULL::VARCHAR AS {c}" for c in canonical_columns)
-    rows = (f"SELECT {line} AS {LINE}, {error} AS {PARSE_ERROR}, {parsed_columns}, p.{UNMAPPED_BLANK} FROM {parsed} p {join} "
-            f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns}, true FROM {target}_malformed p")
+        parsed_columns = ", ".join(
+            f"p.{_quoted(present[c])} AS {c}"
+            if c == "patient_id" and c in present
+            else f"CASE WHEN m.fields IS NULL THEN p.{_quoted(present[c])} END AS {c}"
+            if c in present
+            else f"NULL::VARCHAR AS {c}"
+            for c in canonical_columns
+        )
+    rows = (
+        f"SELECT {line} AS {LINE}, {error} AS {PARSE_ERROR}, {parsed_columns}, p.{UNMAPPED_BLANK} FROM {parsed} p {join} "
+        f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns}, true FROM {target}_malformed p"
+    )
     # as a WHERE, DuckDB tests a row's next field only while its fields so far are blank (as an expression, NOT (...) or
     # FILTER (...), it tests every field of every row: 7x slower at 1M); the few blank lines are then left out by number
     # a malformed line keeps only its id's field, so it may look blank: it is not (PARSE_ERROR says it holds data)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target}_blank AS SELECT {LINE} FROM ({rows}) "
-                f"WHERE {PARSE_ERROR} IS NULL AND {UNMAPPED_BLANK} AND {_all_blank(canonical_columns)}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {target}_blank AS SELECT {LINE} FROM ({rows}) "
+        f"WHERE {PARSE_ERROR} IS NULL AND {UNMAPPED_BLANK} AND {_all_blank(canonical_columns)}"
+    )
     blank_rows = con.execute(f"SELECT count(*) FROM {target}_blank").fetchall()[0][0]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * EXCLUDE ({UNMAPPED_BLANK}) FROM ({rows})"
-                + (f" WHERE {LINE} NOT IN (SELECT {LINE} FROM {target}_blank)" if blank_rows else ""))  # the usual file has none
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * EXCLUDE ({UNMAPPED_BLANK}) FROM ({rows})"
+        + (f" WHERE {LINE} NOT IN (SELECT {LINE} FROM {target}_blank)" if blank_rows else "")
+    )  # the usual file has none
     extra = tuple(c for c in header if c not in set(present.values()))
-    return StagedFile(target, tuple(header), extra, tuple(c for c in canonical_columns if c not in present),
-                      rows=parsed_rows + malformed.height - blank_rows, blank_rows=blank_rows)
+    return StagedFile(
+        target,
+        tuple(header),
+        extra,
+        tuple(c for c in canonical_columns if c not in present),
+        rows=parsed_rows + malformed.height - blank_rows,
+        blank_rows=blank_rows,
+    )

@@ -25,11 +25,24 @@ from pipelines.ingest.rawread import stage_raw, values_on_lines
 
 HTML_NAME, CSV_NAME = "validation_report.html", "validation_report.csv"
 ROWS_PER_CHECK = 20
-FINDING_SCHEMA = {"table": pl.Utf8, "file": pl.Utf8, LINE: pl.Int64, "column": pl.Utf8, "site_column": pl.Utf8,
-                  "value_as_received": pl.Utf8, "site_patient_id": pl.Utf8, "check_id": pl.Utf8, "category": pl.Utf8,
-                  "severity": pl.Utf8, "message": pl.Utf8}
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                                autoescape=True, undefined=jinja2.StrictUndefined)
+FINDING_SCHEMA = {
+    "table": pl.Utf8,
+    "file": pl.Utf8,
+    LINE: pl.Int64,
+    "column": pl.Utf8,
+    "site_column": pl.Utf8,
+    "value_as_received": pl.Utf8,
+    "site_patient_id": pl.Utf8,
+    "check_id": pl.Utf8,
+    "category": pl.Utf8,
+    "severity": pl.Utf8,
+    "message": pl.Utf8,
+}
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
 
 
 @dataclass(frozen=True)
@@ -58,44 +71,82 @@ def site_patient_ids(archived: Path, table: str, profile: SiteProfile, lines: pl
     wanted = lines.unique().sort().to_list()
     found = values_on_lines(archived, profile, table, "patient_id", wanted, records)
     if found is not None:
-        return pl.DataFrame({LINE: wanted, "site_patient_id": found}, schema={LINE: pl.Int64, "site_patient_id": pl.Utf8})
+        return pl.DataFrame(
+            {LINE: wanted, "site_patient_id": found}, schema={LINE: pl.Int64, "site_patient_id": pl.Utf8}
+        )
     con = duckdb.connect()
     try:
         staged = stage_raw(con, archived, table, profile, ["patient_id"], "_archived")
         con.register("_wanted", pl.DataFrame({LINE: wanted}, schema={LINE: pl.Int64}))
-        return con.sql(f"SELECT {LINE}, patient_id AS site_patient_id FROM {staged.table} SEMI JOIN _wanted USING ({LINE})").pl()
+        return con.sql(
+            f"SELECT {LINE}, patient_id AS site_patient_id FROM {staged.table} SEMI JOIN _wanted USING ({LINE})"
+        ).pl()
     finally:
         con.close()
 
 
-def table_findings(table: str, file: str, issues: pl.DataFrame, raw: pl.DataFrame, site_ids: pl.DataFrame,
-                   profile: SiteProfile) -> pl.DataFrame:
+def table_findings(
+    table: str, file: str, issues: pl.DataFrame, raw: pl.DataFrame, site_ids: pl.DataFrame, profile: SiteProfile
+) -> pl.DataFrame:
     """One table's issues with the value as received in the file and the site's column and patient id."""
-    values = (raw.filter(pl.col(LINE).is_in(issues[LINE].implode())).drop("patient_id", PARSE_ERROR)
-              .unpivot(index=LINE, variable_name="column", value_name="value_as_received"))
-    patient = site_ids.select(LINE, pl.lit("patient_id").alias("column"), pl.col("site_patient_id").alias("value_as_received"))
+    values = (
+        raw.filter(pl.col(LINE).is_in(issues[LINE].implode()))
+        .drop("patient_id", PARSE_ERROR)
+        .unpivot(index=LINE, variable_name="column", value_name="value_as_received")
+    )
+    patient = site_ids.select(
+        LINE, pl.lit("patient_id").alias("column"), pl.col("site_patient_id").alias("value_as_received")
+    )
     received = pl.concat([values, patient])
     spec = profile.tables[table]
-    return (issues.join(received, on=[LINE, "column"], how="left", nulls_equal=False)
-            .join(site_ids, on=LINE, how="left")
-            .with_columns(pl.lit(table).alias("table"), pl.lit(file).alias("file"),
-                          pl.col("column").replace_strict(spec.columns, default=pl.col("column"), return_dtype=pl.Utf8).alias("site_column"))
-            .select(list(FINDING_SCHEMA)).cast(FINDING_SCHEMA))
+    return (
+        issues.join(received, on=[LINE, "column"], how="left", nulls_equal=False)
+        .join(site_ids, on=LINE, how="left")
+        .with_columns(
+            pl.lit(table).alias("table"),
+            pl.lit(file).alias("file"),
+            pl.col("column")
+            .replace_strict(spec.columns, default=pl.col("column"), return_dtype=pl.Utf8)
+            .alias("site_column"),
+        )
+        .select(list(FINDING_SCHEMA))
+        .cast(FINDING_SCHEMA)
+    )
 
 
 def rejection_findings(file: str | None, check: Check, message: str) -> pl.DataFrame:
-    return pl.DataFrame([{"file": file, "check_id": check.check_id, "category": check.category, "severity": check.severity,
-                          "message": message}], schema=FINDING_SCHEMA)
+    return pl.DataFrame(
+        [
+            {
+                "file": file,
+                "check_id": check.check_id,
+                "category": check.category,
+                "severity": check.severity,
+                "message": message,
+            }
+        ],
+        schema=FINDING_SCHEMA,
+    )
 
 
 def _summary(findings: pl.DataFrame) -> list[dict]:
     """Per check: id, category, severity, catalogue message, count; errors first, root causes before consequences."""
     catalogue = all_checks()
     counted = findings.group_by("check_id", "category", "severity").agg(pl.len().alias("count"))
-    rows = [{**row, "description": catalogue[row["check_id"]].message if row["check_id"] in catalogue else ""}
-            for row in counted.iter_rows(named=True)]
+    rows = [
+        {**row, "description": catalogue[row["check_id"]].message if row["check_id"] in catalogue else ""}
+        for row in counted.iter_rows(named=True)
+    ]
     order = {"fatal": 0, "error": 1, "warning": 2}
-    return sorted(rows, key=lambda r: (order.get(r["severity"], 3), r["check_id"] == PATIENT_QUARANTINED.check_id, -r["count"], r["check_id"]))
+    return sorted(
+        rows,
+        key=lambda r: (
+            order.get(r["severity"], 3),
+            r["check_id"] == PATIENT_QUARANTINED.check_id,
+            -r["count"],
+            r["check_id"],
+        ),
+    )
 
 
 def write_validation_report(report: DropReport, archive_dir: Path) -> tuple[Path, Path]:
@@ -103,14 +154,28 @@ def write_validation_report(report: DropReport, archive_dir: Path) -> tuple[Path
     html_path, csv_path = report_paths(archive_dir, report.site_id, report.drop_id)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     table_order = {table: position for position, table in enumerate(report.files)}
-    findings = report.findings.sort(pl.col("table").replace_strict(table_order, default=None, return_dtype=pl.Int64), LINE,
-                                    "check_id", nulls_last=True)
+    findings = report.findings.sort(
+        pl.col("table").replace_strict(table_order, default=None, return_dtype=pl.Int64),
+        LINE,
+        "check_id",
+        nulls_last=True,
+    )
     summary = _summary(findings)
-    first_rows = {s["check_id"]: findings.filter(pl.col("check_id") == s["check_id"]).head(ROWS_PER_CHECK).to_dicts() for s in summary}
+    first_rows = {
+        s["check_id"]: findings.filter(pl.col("check_id") == s["check_id"]).head(ROWS_PER_CHECK).to_dicts()
+        for s in summary
+    }
     html = _TEMPLATES.get_template("validation_report.html.j2").render(
-        report=report, summary=summary, first_rows=first_rows, rows_per_check=ROWS_PER_CHECK, csv_name=CSV_NAME,
-        generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
-    csv = formula_safe(findings.select(pl.lit(report.site_id).alias("site_id"), pl.lit(report.drop_id).alias("drop_id"), pl.all())).write_csv()
+        report=report,
+        summary=summary,
+        first_rows=first_rows,
+        rows_per_check=ROWS_PER_CHECK,
+        csv_name=CSV_NAME,
+        generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    csv = formula_safe(
+        findings.select(pl.lit(report.site_id).alias("site_id"), pl.lit(report.drop_id).alias("drop_id"), pl.all())
+    ).write_csv()
     _replace(html_path, html)
     _replace(csv_path, csv)
     return html_path, csv_path
@@ -119,7 +184,9 @@ def write_validation_report(report: DropReport, archive_dir: Path) -> tuple[Path
 def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells a spreadsheet would run as a formula (starting with = + - @, tab or CR: CSV injection, OWASP)
     get a leading apostrophe, which spreadsheets show as text; plain numbers such as ``-5`` are left as they are."""
-    risky = pl.col(pl.Utf8).str.contains(r"^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]") & ~pl.col(pl.Utf8).str.contains(r"^[+-]?\d+([.,]\d+)?$")
+    risky = pl.col(pl.Utf8).str.contains(r"^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]") & ~pl.col(pl.Utf8).str.contains(
+        r"^[+-]?\d+([.,]\d+)?$"
+    )
     return frame.with_columns(pl.when(risky).then(pl.lit("'") + pl.col(pl.Utf8)).otherwise(pl.col(pl.Utf8)).name.keep())
 
 

@@ -37,6 +37,8 @@ def identifying_columns(drop: SiteDrop, profile: SiteProfile) -> dict[str, list[
 
 def refusal_message(found: dict[str, list[str]]) -> str:
     files = "; ".join(f"{file}: {', '.join(columns)}" for file, columns in found.items())
-    return (f"direct identifiers in the header ({files}). The registry holds no direct identifiers, so this drop was "
-            "refused and NOT archived: only its file names, checksums and these column names were recorded. Delete the "
-            "files from the drop folder, remove the column(s) from the export and send the drop again")
+    return (
+        f"direct identifiers in the header ({files}). The registry holds no direct identifiers, so this drop was "
+        "refused and NOT archived: only its file names, checksums and these column names were recorded. Delete the "
+        "files from the drop folder, remove the column(s) from the export and send the drop again"
+    )

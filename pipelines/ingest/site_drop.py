@@ -26,7 +26,9 @@ from schemas.contract import CONTRACT, polars_schema
 
 @dataclass(frozen=True)
 class StagedTable:
-    table: str  # temp view: LINE, PARSE_ERROR + text columns as received (patient_id pseudonymised), blank rows excluded
+    table: (
+        str  # temp view: LINE, PARSE_ERROR + text columns as received (patient_id pseudonymised), blank rows excluded
+    )
     input_rows: int
     blank_rows: int
     extra_columns: tuple[str, ...]
@@ -44,7 +46,9 @@ def _numbered(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
 
 
-def stage_drop(con: duckdb.DuckDBPyConnection, drop: SiteDrop, profile: SiteProfile, key: bytes) -> dict[str, StagedTable]:
+def stage_drop(
+    con: duckdb.DuckDBPyConnection, drop: SiteDrop, profile: SiteProfile, key: bytes
+) -> dict[str, StagedTable]:
     """Every file of the drop as a temp view of text rows; raises FileRejected if any file is unusable.
 
     Each table is read through a temp view (``_pseudonymised_<table>``) that replaces the site's patient id
@@ -62,19 +66,30 @@ def stage_drop(con: duckdb.DuckDBPyConnection, drop: SiteDrop, profile: SiteProf
         lacking = [c for c in staged.missing_columns if not contract[c].nullable]
         if lacking:
             names = ", ".join(profile.tables[table].source_column(c) for c in lacking)
-            raise FileRejected(f"{item.path.name}: required column(s) {names} missing; columns found: {', '.join(staged.header)}",
-                               REQUIRED_COLUMN_MISSING, item.path.name)
+            raise FileRejected(
+                f"{item.path.name}: required column(s) {names} missing; columns found: {', '.join(staged.header)}",
+                REQUIRED_COLUMN_MISSING,
+                item.path.name,
+            )
         files[table] = staged
     if files["patients"].rows == 0:
         name = drop.files["patients"].path.name
-        raise FileRejected(f"{name}: no data rows (only a header or blank lines); a drop is a full snapshot, so loading it would "
-                           "remove every patient of the site — export the patients again", NO_PATIENTS, name)
+        raise FileRejected(
+            f"{name}: no data rows (only a header or blank lines); a drop is a full snapshot, so loading it would "
+            "remove every patient of the site — export the patients again",
+            NO_PATIENTS,
+            name,
+        )
     create_pseudonym_table(con, "_pseudonyms", [f.table for f in files.values()], key, drop.site_id)
     tables = {}
     for table, staged in files.items():
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _pseudonymised_{table} AS SELECT s.* REPLACE (p.pseudonym AS patient_id) "
-                    f"FROM {staged.table} s LEFT JOIN _pseudonyms p ON {trimmed_id('s.patient_id')} = p.site_patient_id")
-        tables[table] = StagedTable(f"_pseudonymised_{table}", staged.rows, staged.blank_rows, staged.extra_columns, staged.missing_columns)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _pseudonymised_{table} AS SELECT s.* REPLACE (p.pseudonym AS patient_id) "
+            f"FROM {staged.table} s LEFT JOIN _pseudonyms p ON {trimmed_id('s.patient_id')} = p.site_patient_id"
+        )
+        tables[table] = StagedTable(
+            f"_pseudonymised_{table}", staged.rows, staged.blank_rows, staged.extra_columns, staged.missing_columns
+        )
     return tables
 
 
@@ -87,8 +102,14 @@ def drop_staged(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
 
 
 def _field_count_issues(frame: pl.DataFrame) -> pl.DataFrame:
-    return issues_where(_numbered(frame), pl.col(PARSE_ERROR).is_not_null(), column=None, check_id=FIELD_COUNT.check_id,
-                        category=FIELD_COUNT.category, message=pl.col(PARSE_ERROR))
+    return issues_where(
+        _numbered(frame),
+        pl.col(PARSE_ERROR).is_not_null(),
+        column=None,
+        check_id=FIELD_COUNT.check_id,
+        category=FIELD_COUNT.category,
+        message=pl.col(PARSE_ERROR),
+    )
 
 
 def validate_drop(raw: dict[str, pl.DataFrame], profile: SiteProfile) -> dict[str, ValidatedTable]:
@@ -103,13 +124,22 @@ def validate_drop(raw: dict[str, pl.DataFrame], profile: SiteProfile) -> dict[st
     for table, frame in raw.items():
         lines = _numbered(frame.select(LINE))
         table_issues = issues[table].join(lines, on="row").sort(LINE, "check_id")
-        reasons = table_issues.filter(pl.col("severity") == "error").group_by("row").agg(
-            pl.col("check_id").first(), pl.col("column").first(), pl.col("message").first(),
-            pl.col("message").alias("all_messages"))
+        reasons = (
+            table_issues.filter(pl.col("severity") == "error")
+            .group_by("row")
+            .agg(
+                pl.col("check_id").first(),
+                pl.col("column").first(),
+                pl.col("message").first(),
+                pl.col("message").alias("all_messages"),
+            )
+        )
         rejected = reasons["row"].implode()
         result[table] = ValidatedTable(
             # typed rows are in raw order, so the line column is shared rather than joined (one copy less at 1M rows)
-            loaded=typed[table].with_columns(frame.get_column(LINE)).filter(~pl.int_range(pl.len(), dtype=pl.Int64).is_in(rejected)),
+            loaded=typed[table]
+            .with_columns(frame.get_column(LINE))
+            .filter(~pl.int_range(pl.len(), dtype=pl.Int64).is_in(rejected)),
             quarantined=_numbered(frame).join(reasons, on="row").drop("row").sort(LINE),
             issues=table_issues.drop("row"),
         )

@@ -28,8 +28,15 @@ from pipelines.ingest.checks import DIRECT_IDENTIFIER, LINE_ACCOUNTING
 from pipelines.ingest.drops import DropError, SiteDrop, archive_drop, find_drop, sha256_of
 from pipelines.ingest.profiles import ProfileError, SiteProfile, load_profile
 from pipelines.ingest.rawread import FileRejected
-from pipelines.ingest.report import (FINDING_SCHEMA, DropReport, rejection_findings, report_paths, site_patient_ids, table_findings,
-                                     write_validation_report)
+from pipelines.ingest.report import (
+    FINDING_SCHEMA,
+    DropReport,
+    rejection_findings,
+    report_paths,
+    site_patient_ids,
+    table_findings,
+    write_validation_report,
+)
 from pipelines.ingest.screening import identifying_columns, refusal_message
 from pipelines.ingest.site_drop import ValidatedTable, drop_staged, stage_drop, validate_drop
 from pipelines.registry import store
@@ -54,10 +61,14 @@ class StepResult:
         """The outcome in one line, as the CLI prints it and Dagster shows it."""
         report = f"; report: {self.report}" if self.report else ""
         if self.status == "loaded":
-            loaded, quarantined, data = (sum(c.get(key, 0) for c in self.counts.values()) for key in ("loaded", "quarantined", "data_lines"))
+            loaded, quarantined, data = (
+                sum(c.get(key, 0) for c in self.counts.values()) for key in ("loaded", "quarantined", "data_lines")
+            )
             filtered = sum(c.get("filtered", 0) for c in self.counts.values())
             blank = f", {filtered} blank lines skipped" if filtered else ""
-            return f"loaded {loaded} rows, quarantined {quarantined}: all {data} data lines accounted for{blank}{report}"
+            return (
+                f"loaded {loaded} rows, quarantined {quarantined}: all {data} data lines accounted for{blank}{report}"
+            )
         if self.status == "unchanged":
             return f"unchanged ({self.message}{f': drop {self.drop_id}' if self.drop_id else ''})"
         if self.status == "rejected":
@@ -85,13 +96,31 @@ def _not_processed(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str | 
     return StepResult(site_id, drop_id, "not_processed", reason)
 
 
-def _reject(con: duckdb.DuckDBPyConnection, settings: Settings, drop: SiteDrop, err: FileRejected, archive_path: Path | None,
-            profile_sha256: str) -> StepResult:
+def _reject(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    drop: SiteDrop,
+    err: FileRejected,
+    archive_path: Path | None,
+    profile_sha256: str,
+) -> StepResult:
     """Record and report a drop refused as a whole; the site's rows are untouched."""
     writes.record_rejected(con, drop, str(err), str(archive_path) if archive_path else None, profile_sha256)
-    report = DropReport(drop.site_id, drop.drop_id, "rejected", {t: f.path.name for t, f in drop.files.items()},
-                        rejection_findings(err.file, err.check, str(err)), rejection=str(err))
-    return StepResult(drop.site_id, drop.drop_id, "rejected", str(err), report=write_validation_report(report, settings.archive_dir)[0])
+    report = DropReport(
+        drop.site_id,
+        drop.drop_id,
+        "rejected",
+        {t: f.path.name for t, f in drop.files.items()},
+        rejection_findings(err.file, err.check, str(err)),
+        rejection=str(err),
+    )
+    return StepResult(
+        drop.site_id,
+        drop.drop_id,
+        "rejected",
+        str(err),
+        report=write_validation_report(report, settings.archive_dir)[0],
+    )
 
 
 def receive_drop(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: str) -> StepResult:
@@ -113,13 +142,30 @@ def receive_drop(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: st
         raise
 
 
-def _receive(con: duckdb.DuckDBPyConnection, settings: Settings, drop: SiteDrop, profile: SiteProfile, profile_sha256: str) -> StepResult:
+def _receive(
+    con: duckdb.DuckDBPyConnection, settings: Settings, drop: SiteDrop, profile: SiteProfile, profile_sha256: str
+) -> StepResult:
     if store.latest_drop(con, drop.site_id, "received") == (drop.drop_id, profile_sha256):
-        return StepResult(drop.site_id, drop.drop_id, "unchanged", "this drop was already received",
-                          report=_existing_report(settings, drop.site_id, drop.drop_id))
+        return StepResult(
+            drop.site_id,
+            drop.drop_id,
+            "unchanged",
+            "this drop was already received",
+            report=_existing_report(settings, drop.site_id, drop.drop_id),
+        )
     refused = store.latest_entry(con, drop.site_id)
-    if refused and refused[:3] == (drop.drop_id, profile_sha256, "rejected"):  # the same refusal again: told, not recorded twice
-        return StepResult(drop.site_id, drop.drop_id, "rejected", refused[3], report=_existing_report(settings, drop.site_id, drop.drop_id))
+    if refused and refused[:3] == (
+        drop.drop_id,
+        profile_sha256,
+        "rejected",
+    ):  # the same refusal again: told, not recorded twice
+        return StepResult(
+            drop.site_id,
+            drop.drop_id,
+            "rejected",
+            refused[3],
+            report=_existing_report(settings, drop.site_id, drop.drop_id),
+        )
     identifying = identifying_columns(drop, profile)
     if identifying:
         refusal = FileRejected(refusal_message(identifying), DIRECT_IDENTIFIER, ", ".join(identifying))
@@ -133,48 +179,111 @@ def _receive(con: duckdb.DuckDBPyConnection, settings: Settings, drop: SiteDrop,
         return _reject(con, settings, drop, rejected, archive_path, profile_sha256)
     finally:
         drop_staged(con, list(drop.files))
-    counts = {t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows, "extra_columns": list(r.extra_columns)}
-              for t, r in tables.items()}
+    counts = {
+        t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows, "extra_columns": list(r.extra_columns)}
+        for t, r in tables.items()
+    }
     return StepResult(drop.site_id, drop.drop_id, "received", f"archived to {archive_path}", counts)
 
 
-def _loaded_report(received: store.ReceivedDrop, site_id: str, profile: SiteProfile, raw: dict[str, pl.DataFrame],
-                   validated: dict[str, ValidatedTable], counts: dict[str, dict]) -> DropReport:
+def _loaded_report(
+    received: store.ReceivedDrop,
+    site_id: str,
+    profile: SiteProfile,
+    raw: dict[str, pl.DataFrame],
+    validated: dict[str, ValidatedTable],
+    counts: dict[str, dict],
+) -> DropReport:
     findings = []
     for table, result in validated.items():
         if result.issues.height:
             records = received.counts[table]["input_rows"] + received.counts[table]["blank_rows"]
             site_ids = site_patient_ids(received.archived(table), table, profile, result.issues[LINE], records)
-            findings.append(table_findings(table, received.sources[table], result.issues, raw[table], site_ids, profile))
+            findings.append(
+                table_findings(table, received.sources[table], result.issues, raw[table], site_ids, profile)
+            )
     all_counts = {t: {**received.counts.get(t, {}), **c} for t, c in counts.items()}
-    return DropReport(site_id, received.drop_id, "loaded", received.sources, pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *findings]),
-                      all_counts, received.extra_columns)
+    return DropReport(
+        site_id,
+        received.drop_id,
+        "loaded",
+        received.sources,
+        pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *findings]),
+        all_counts,
+        received.extra_columns,
+    )
 
 
-def _balances(received: store.ReceivedDrop, profile: SiteProfile, validated: dict[str, ValidatedTable]) -> dict[str, Balance]:
+def _balances(
+    received: store.ReceivedDrop, profile: SiteProfile, validated: dict[str, ValidatedTable]
+) -> dict[str, Balance]:
     """Each table's rows to load and quarantine against the data lines of its archived file."""
-    return {table: balance(table, received.sources[table], file_lines(received.archived(table), profile.encoding, profile.delimiter),
-                           result.loaded[LINE].to_numpy(), result.quarantined[LINE].to_numpy())
-            for table, result in validated.items()}
+    return {
+        table: balance(
+            table,
+            received.sources[table],
+            file_lines(received.archived(table), profile.encoding, profile.delimiter),
+            result.loaded[LINE].to_numpy(),
+            result.quarantined[LINE].to_numpy(),
+        )
+        for table, result in validated.items()
+    }
 
 
-def _unbalanced(con: duckdb.DuckDBPyConnection, settings: Settings, received: store.ReceivedDrop, balances: dict[str, Balance]) -> StepResult:
+def _unbalanced(
+    con: duckdb.DuckDBPyConnection, settings: Settings, received: store.ReceivedDrop, balances: dict[str, Balance]
+) -> StepResult:
     """Refuse a load whose lines do not add up; the report lists every line that is missing, repeated or unexpected."""
     problems = [b for b in balances.values() if not b.balanced]
-    message = ("the rows to load do not account for every line of the archived files, so nothing was loaded (this is a "
-               "fault of the registry, not of the data: send the validation report to the registry team): "
-               + " | ".join(b.problem() for b in problems))
-    findings = [{"table": b.table, "file": b.file, LINE: line, "check_id": LINE_ACCOUNTING.check_id, "category": LINE_ACCOUNTING.category,
-                 "severity": LINE_ACCOUNTING.severity, "message": f"line {what}"}
-                for b in problems for what, lines in (("neither loaded nor quarantined", b.missing),
-                                                      ("accounted for more than once", b.repeated),
-                                                      ("is not a data line of the file", b.unexpected)) for line in lines]
-    store.record_drop(con, received.site_id, received.drop_id, "rejected", message=message,
-                      counts={t: b.counts() for t, b in balances.items()}, archive_path=str(received.archive_path),
-                      profile_sha256=received.profile_sha256)
-    report = DropReport(received.site_id, received.drop_id, "rejected", received.sources, pl.DataFrame(findings, schema=FINDING_SCHEMA),
-                        {t: b.counts() for t, b in balances.items()}, rejection=message)
-    return StepResult(received.site_id, received.drop_id, "rejected", message, report=write_validation_report(report, settings.archive_dir)[0])
+    message = (
+        "the rows to load do not account for every line of the archived files, so nothing was loaded (this is a "
+        "fault of the registry, not of the data: send the validation report to the registry team): "
+        + " | ".join(b.problem() for b in problems)
+    )
+    findings = [
+        {
+            "table": b.table,
+            "file": b.file,
+            LINE: line,
+            "check_id": LINE_ACCOUNTING.check_id,
+            "category": LINE_ACCOUNTING.category,
+            "severity": LINE_ACCOUNTING.severity,
+            "message": f"line {what}",
+        }
+        for b in problems
+        for what, lines in (
+            ("neither loaded nor quarantined", b.missing),
+            ("accounted for more than once", b.repeated),
+            ("is not a data line of the file", b.unexpected),
+        )
+        for line in lines
+    ]
+    store.record_drop(
+        con,
+        received.site_id,
+        received.drop_id,
+        "rejected",
+        message=message,
+        counts={t: b.counts() for t, b in balances.items()},
+        archive_path=str(received.archive_path),
+        profile_sha256=received.profile_sha256,
+    )
+    report = DropReport(
+        received.site_id,
+        received.drop_id,
+        "rejected",
+        received.sources,
+        pl.DataFrame(findings, schema=FINDING_SCHEMA),
+        {t: b.counts() for t, b in balances.items()},
+        rejection=message,
+    )
+    return StepResult(
+        received.site_id,
+        received.drop_id,
+        "rejected",
+        message,
+        report=write_validation_report(report, settings.archive_dir)[0],
+    )
 
 
 def load_core(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: str) -> StepResult:
@@ -187,8 +296,13 @@ def load_core(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: str) 
     if received is None:
         return StepResult(site_id, None, "unchanged", "no drop received for this site yet")
     if store.latest_drop(con, site_id, "loaded") == (received.drop_id, received.profile_sha256):
-        return StepResult(site_id, received.drop_id, "unchanged", "this drop is already loaded",
-                          report=_existing_report(settings, site_id, received.drop_id))
+        return StepResult(
+            site_id,
+            received.drop_id,
+            "unchanged",
+            "this drop is already loaded",
+            report=_existing_report(settings, site_id, received.drop_id),
+        )
     try:
         profile, _ = _profile(settings, site_id)
     except ProfileError as err:
@@ -200,7 +314,9 @@ def load_core(con: duckdb.DuckDBPyConnection, settings: Settings, site_id: str) 
         raise
 
 
-def _load(con: duckdb.DuckDBPyConnection, settings: Settings, received: store.ReceivedDrop, profile: SiteProfile) -> StepResult:
+def _load(
+    con: duckdb.DuckDBPyConnection, settings: Settings, received: store.ReceivedDrop, profile: SiteProfile
+) -> StepResult:
     site_id = received.site_id
     raw = {table: writes.read_site_raw(con, site_id, table, list(polars_schema(table))) for table in received.sources}
     validated = validate_drop(raw, profile)
@@ -208,16 +324,24 @@ def _load(con: duckdb.DuckDBPyConnection, settings: Settings, received: store.Re
     if not all(b.balanced for b in balances.values()):
         return _unbalanced(con, settings, received, balances)
     # the report shows only lines with findings: keep those, let the site's text rows go before the writes
-    raw = {table: frame.filter(pl.col(LINE).is_in(validated[table].issues[LINE].implode())) for table, frame in raw.items()}
+    raw = {
+        table: frame.filter(pl.col(LINE).is_in(validated[table].issues[LINE].implode())) for table, frame in raw.items()
+    }
     try:
         counts = writes.replace_site_core(con, received, validated, {t: b.counts() for t, b in balances.items()})
     except AccountingError as err:
         return _unbalanced_write(con, settings, received, str(err))
-    html, _ = write_validation_report(_loaded_report(received, site_id, profile, raw, validated, counts), settings.archive_dir)
+    html, _ = write_validation_report(
+        _loaded_report(received, site_id, profile, raw, validated, counts), settings.archive_dir
+    )
     return StepResult(site_id, received.drop_id, "loaded", "", counts, report=html)
 
 
-def _unbalanced_write(con: duckdb.DuckDBPyConnection, settings: Settings, received: store.ReceivedDrop, problem: str) -> StepResult:
+def _unbalanced_write(
+    con: duckdb.DuckDBPyConnection, settings: Settings, received: store.ReceivedDrop, problem: str
+) -> StepResult:
     message = f"what was written did not match what was validated, so the load was rolled back: {problem}"
-    store.record_drop(con, received.site_id, received.drop_id, "rejected", message=message, profile_sha256=received.profile_sha256)
+    store.record_drop(
+        con, received.site_id, received.drop_id, "rejected", message=message, profile_sha256=received.profile_sha256
+    )
     return StepResult(received.site_id, received.drop_id, "rejected", message)

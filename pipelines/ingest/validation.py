@@ -39,7 +39,9 @@ def contract_issues(table: str, typed: pl.DataFrame) -> pl.DataFrame:
     except pa.errors.SchemaErrors as errors:
         failures = errors.failure_cases
     if failures["index"].null_count():
-        raise RuntimeError(f"{table}: contract failures without a row index: {failures.filter(pl.col('index').is_null()).to_dicts()}")
+        raise RuntimeError(
+            f"{table}: contract failures without a row index: {failures.filter(pl.col('index').is_null()).to_dicts()}"
+        )
     frame_checks = model.to_schema().checks
     records = []
     for failure in failures.iter_rows(named=True):
@@ -51,8 +53,17 @@ def contract_issues(table: str, typed: pl.DataFrame) -> pl.DataFrame:
             column = failure["column"]
             check_id, category, message = _describe(failure["check"], column, failure["failure_case"])
         value = None if failure["schema_context"] == "DataFrameSchema" else failure["failure_case"]
-        records.append({"row": failure["index"], "column": column, "check_id": check_id, "category": category,
-                        "severity": "error", "message": message, "value": value})
+        records.append(
+            {
+                "row": failure["index"],
+                "column": column,
+                "check_id": check_id,
+                "category": category,
+                "severity": "error",
+                "message": message,
+                "value": value,
+            }
+        )
     return pl.DataFrame(records, schema=empty_issues().schema)
 
 
@@ -64,9 +75,18 @@ def cross_issues(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         if check.table not in tables:
             continue
         failing = check.failing_rows(shared)
-        found[check.table].append(issues_where(failing, pl.lit(True), column=check.column, check_id=check.check_id,
-                                               category=check.category, severity=check.severity,
-                                               message=check.message, value=pl.col("value")))
+        found[check.table].append(
+            issues_where(
+                failing,
+                pl.lit(True),
+                column=check.column,
+                check_id=check.check_id,
+                category=check.category,
+                severity=check.severity,
+                message=check.message,
+                value=pl.col("value"),
+            )
+        )
     return {table: concat_issues(parts) for table, parts in found.items()}
 
 
@@ -78,9 +98,14 @@ def quarantine_dependants(tables: dict[str, pl.DataFrame], issues: dict[str, pl.
     result = dict(issues)
     for table in CHILD_DATES:
         if table in tables:
-            dependants = issues_where(tables[table], pl.col("patient_id").is_in(rejected_ids.implode()), column="patient_id",
-                                      check_id=PATIENT_QUARANTINED.check_id, category=PATIENT_QUARANTINED.category,
-                                      message=PATIENT_QUARANTINED.message)
+            dependants = issues_where(
+                tables[table],
+                pl.col("patient_id").is_in(rejected_ids.implode()),
+                column="patient_id",
+                check_id=PATIENT_QUARANTINED.check_id,
+                category=PATIENT_QUARANTINED.category,
+                message=PATIENT_QUARANTINED.message,
+            )
             result[table] = concat_issues([issues[table], dependants])
     return result
 
@@ -94,12 +119,18 @@ def validate_tables(tables: dict[str, pl.DataFrame], parse_issues: dict[str, pl.
     """
     numbered = {t: f.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64)) for t, f in tables.items()}
     malformed = {t: parse_issues[t].filter(pl.col("check_id") == FIELD_COUNT.check_id)["row"].implode() for t in tables}
-    crossed = cross_issues({t: f if t == "patients" else f.filter(~pl.col("row").is_in(malformed[t])) for t, f in numbered.items()})
+    crossed = cross_issues(
+        {t: f if t == "patients" else f.filter(~pl.col("row").is_in(malformed[t])) for t, f in numbered.items()}
+    )
     combined = {}
     for table, frame in tables.items():
         parsed = parse_issues[table]
-        contract = contract_issues(table, frame).join(parsed.select("row", "column"), on=["row", "column"], how="anti", nulls_equal=False)
+        contract = contract_issues(table, frame).join(
+            parsed.select("row", "column"), on=["row", "column"], how="anti", nulls_equal=False
+        )
         combined[table] = concat_issues([parsed, contract, crossed[table]])
     kept = (FIELD_COUNT.check_id, PATIENT_QUARANTINED.check_id)
-    return {t: issues.filter(~pl.col("row").is_in(malformed[t]) | pl.col("check_id").is_in(kept))
-            for t, issues in quarantine_dependants(numbered, combined).items()}
+    return {
+        t: issues.filter(~pl.col("row").is_in(malformed[t]) | pl.col("check_id").is_in(kept))
+        for t, issues in quarantine_dependants(numbered, combined).items()
+    }

@@ -24,20 +24,30 @@ def _files(drop: SiteDrop) -> dict:
 def _written(con: duckdb.DuckDBPyConnection, target: str, site_id: str, table: str | None = None) -> tuple[int, int]:
     """(rows, distinct lines) of the site in ``target`` (of one table, for the audit tables)."""
     where = "site_id = ?" + (" AND table_name = ?" if table else "")
-    return con.execute(f"SELECT count(*), count(DISTINCT {LINE}) FROM {target} WHERE {where}",
-                       [site_id, table] if table else [site_id]).fetchall()[0]
+    return con.execute(
+        f"SELECT count(*), count(DISTINCT {LINE}) FROM {target} WHERE {where}", [site_id, table] if table else [site_id]
+    ).fetchall()[0]
 
 
-def _check_written(con: duckdb.DuckDBPyConnection, target: str, site_id: str, expected: int, table: str | None = None) -> None:
+def _check_written(
+    con: duckdb.DuckDBPyConnection, target: str, site_id: str, expected: int, table: str | None = None
+) -> None:
     """Inside the write's transaction: ``target`` holds exactly ``expected`` rows of the site, one per line, or it rolls back."""
     rows, lines = _written(con, target, site_id, table)
     if rows != expected or lines != expected:
-        raise AccountingError(f"{target}{f' ({table})' if table else ''}: {rows} rows on {lines} distinct lines written for "
-                              f"site {site_id}, {expected} expected; nothing was written")
+        raise AccountingError(
+            f"{target}{f' ({table})' if table else ''}: {rows} rows on {lines} distinct lines written for "
+            f"site {site_id}, {expected} expected; nothing was written"
+        )
 
 
-def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dict[str, StagedTable], archive_path: str,
-                     profile_sha256: str) -> None:
+def replace_site_raw(
+    con: duckdb.DuckDBPyConnection,
+    drop: SiteDrop,
+    tables: dict[str, StagedTable],
+    archive_path: str,
+    profile_sha256: str,
+) -> None:
     """Replace the site's raw rows with the drop's staged text rows and record the drop as received.
 
     Each table's rows are counted back inside the transaction: a staged line stored twice (or not at
@@ -46,13 +56,25 @@ def replace_site_raw(con: duckdb.DuckDBPyConnection, drop: SiteDrop, tables: dic
     with transaction(con):
         for table, staged in tables.items():
             con.execute(f"DELETE FROM raw.{table} WHERE site_id = ?", [drop.site_id])
-            con.execute(f"INSERT INTO raw.{table} BY NAME SELECT *, $site AS site_id, $drop AS drop_id, $file AS source_file "
-                        f"FROM {staged.table}", {"site": drop.site_id, "drop": drop.drop_id, "file": drop.files[table].path.name})
+            con.execute(
+                f"INSERT INTO raw.{table} BY NAME SELECT *, $site AS site_id, $drop AS drop_id, $file AS source_file "
+                f"FROM {staged.table}",
+                {"site": drop.site_id, "drop": drop.drop_id, "file": drop.files[table].path.name},
+            )
             _check_written(con, f"raw.{table}", drop.site_id, staged.input_rows)
         counts = {t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows} for t, r in tables.items()}
         extra = {t: list(r.extra_columns) for t, r in tables.items() if r.extra_columns}
-        record_drop(con, drop.site_id, drop.drop_id, "received", files=_files(drop), counts=counts, extra=extra,
-                    archive_path=archive_path, profile_sha256=profile_sha256)
+        record_drop(
+            con,
+            drop.site_id,
+            drop.drop_id,
+            "received",
+            files=_files(drop),
+            counts=counts,
+            extra=extra,
+            archive_path=archive_path,
+            profile_sha256=profile_sha256,
+        )
 
 
 def read_site_raw(con: duckdb.DuckDBPyConnection, site_id: str, table: str, columns: list[str]) -> pl.DataFrame:
@@ -65,8 +87,12 @@ def read_site_raw(con: duckdb.DuckDBPyConnection, site_id: str, table: str, colu
     return con.sql(query, params={"site": site_id}).pl()
 
 
-def replace_site_core(con: duckdb.DuckDBPyConnection, received: ReceivedDrop,
-                      validated: dict[str, ValidatedTable], accounting: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+def replace_site_core(
+    con: duckdb.DuckDBPyConnection,
+    received: ReceivedDrop,
+    validated: dict[str, ValidatedTable],
+    accounting: dict[str, dict[str, int]],
+) -> dict[str, dict[str, int]]:
     """Replace the site's core rows, quarantine and issues; record the drop as loaded. Returns row counts.
 
     ``accounting`` is each table's balance against the archived file (already checked); what was
@@ -81,19 +107,41 @@ def replace_site_core(con: duckdb.DuckDBPyConnection, received: ReceivedDrop,
             for target in ("audit.quarantine", "audit.issues"):
                 con.execute(f"DELETE FROM {target} WHERE site_id = ? AND table_name = ?", [site_id, table])
             insert_frame(con, f"core.{table}", result.loaded, **provenance)
-            raw_columns = [c for c in result.quarantined.columns if c not in {LINE, PARSE_ERROR, "check_id", "column", "message", "all_messages"}]
-            quarantined = result.quarantined.with_columns(pl.struct(raw_columns).struct.json_encode().alias("raw_values"))
-            insert_frame(con, "audit.quarantine", quarantined.rename({"column": "column_name"}), table_name=table, **provenance)
-            insert_frame(con, "audit.issues", result.issues.rename({"column": "column_name"}), table_name=table, **provenance)
+            raw_columns = [
+                c
+                for c in result.quarantined.columns
+                if c not in {LINE, PARSE_ERROR, "check_id", "column", "message", "all_messages"}
+            ]
+            quarantined = result.quarantined.with_columns(
+                pl.struct(raw_columns).struct.json_encode().alias("raw_values")
+            )
+            insert_frame(
+                con, "audit.quarantine", quarantined.rename({"column": "column_name"}), table_name=table, **provenance
+            )
+            insert_frame(
+                con, "audit.issues", result.issues.rename({"column": "column_name"}), table_name=table, **provenance
+            )
             _check_written(con, f"core.{table}", site_id, result.loaded.height)
             _check_written(con, "audit.quarantine", site_id, result.quarantined.height, table)
-            counts[table] = {**accounting[table], "warnings": result.issues.filter(pl.col("severity") == "warning").height}
+            counts[table] = {
+                **accounting[table],
+                "warnings": result.issues.filter(pl.col("severity") == "warning").height,
+            }
         record_drop(con, site_id, drop_id, "loaded", counts=counts, profile_sha256=received.profile_sha256)
     return counts
 
 
-def record_rejected(con: duckdb.DuckDBPyConnection, drop: SiteDrop, message: str, archive_path: str | None,
-                    profile_sha256: str | None) -> None:
+def record_rejected(
+    con: duckdb.DuckDBPyConnection, drop: SiteDrop, message: str, archive_path: str | None, profile_sha256: str | None
+) -> None:
     """Record a drop refused by its data; the site's rows are untouched."""
-    record_drop(con, drop.site_id, drop.drop_id, "rejected", files=_files(drop), message=message, archive_path=archive_path,
-                profile_sha256=profile_sha256)
+    record_drop(
+        con,
+        drop.site_id,
+        drop.drop_id,
+        "rejected",
+        files=_files(drop),
+        message=message,
+        archive_path=archive_path,
+        profile_sha256=profile_sha256,
+    )

@@ -50,6 +50,7 @@ def open_registry(path: str, config: dict, timeout_seconds: float) -> duckdb.Duc
                 raise RegistryLocked(
                     f"the registry {path} is held by another writer ({holder.group(0) if holder else 'another process'}) and "
                     f"was not released within {timeout_seconds:g} s; nothing was read or written. Run again once that run "
-                    "has finished (GIST_LOCK_TIMEOUT_SECONDS sets the wait)") from err
+                    "has finished (GIST_LOCK_TIMEOUT_SECONDS sets the wait)"
+                ) from err
             time.sleep(delay)
             delay = min(delay * 2, 1.0)

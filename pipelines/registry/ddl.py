@@ -15,7 +15,9 @@ from schemas.contract import CONTRACT, polars_schema
 
 SCHEMAS = ("raw", "core", "audit", "analysis", "results")
 DUCKDB_TYPE = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.Date: "DATE", pl.Boolean: "BOOLEAN"}
-PROVENANCE = "site_id VARCHAR NOT NULL, drop_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL, line_number BIGINT NOT NULL"
+PROVENANCE = (
+    "site_id VARCHAR NOT NULL, drop_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL, line_number BIGINT NOT NULL"
+)
 
 AUDIT_TABLES = {
     "drops": """drop_id VARCHAR, site_id VARCHAR NOT NULL, received_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
@@ -40,9 +42,12 @@ def _columns(table: str, typed: bool) -> str:
 
 def _pseudonyms_as_uuid(con: duckdb.DuckDBPyConnection) -> None:
     """Registries created before pseudonyms were UUIDs hold them as 32 hex characters, which cast losslessly."""
-    text = con.execute("SELECT schema_name, table_name FROM duckdb_columns() WHERE database_name = current_database() "
-                       "AND schema_name IN ('raw', 'core') AND list_contains(?, table_name) AND column_name = 'patient_id' "
-                       "AND data_type = 'VARCHAR'", [list(CONTRACT)]).fetchall()
+    text = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name IN ('raw', 'core') AND list_contains(?, table_name) AND column_name = 'patient_id' "
+        "AND data_type = 'VARCHAR'",
+        [list(CONTRACT)],
+    ).fetchall()
     for schema, table in text:
         con.execute(f"ALTER TABLE {schema}.{table} ALTER patient_id TYPE {PSEUDONYM_TYPE}")
 
@@ -52,10 +57,16 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in CONTRACT:
-        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({PROVENANCE}, parse_error VARCHAR, {_columns(table, typed=False)})")
-        con.execute(f"ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS parse_error VARCHAR")  # registries created before it existed
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS raw.{table} ({PROVENANCE}, parse_error VARCHAR, {_columns(table, typed=False)})"
+        )
+        con.execute(
+            f"ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS parse_error VARCHAR"
+        )  # registries created before it existed
         con.execute(f"CREATE TABLE IF NOT EXISTS core.{table} ({PROVENANCE}, {_columns(table, typed=True)})")
     _pseudonyms_as_uuid(con)
     for name, columns in AUDIT_TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS audit.{name} ({columns})")
-    con.execute("ALTER TABLE audit.drops ADD COLUMN IF NOT EXISTS profile_sha256 VARCHAR")  # ledgers from before it existed
+    con.execute(
+        "ALTER TABLE audit.drops ADD COLUMN IF NOT EXISTS profile_sha256 VARCHAR"
+    )  # ledgers from before it existed

@@ -15,7 +15,9 @@ from schemas.contract import CONTRACT
 
 _HELD = " UNION ALL ".join(
     f"SELECT site_id, '{table}' AS table_name, count(*) AS rows, count(*) FILTER (WHERE c.drop_id <> l.drop_id) AS other_drops "
-    f"FROM core.{table} AS c JOIN loaded AS l USING (site_id) GROUP BY site_id" for table in CONTRACT)
+    f"FROM core.{table} AS c JOIN loaded AS l USING (site_id) GROUP BY site_id"
+    for table in CONTRACT
+)
 
 PROBLEMS_SQL = f"""
 WITH loaded AS (
@@ -39,8 +41,17 @@ WHERE data_lines IS NULL OR data_lines <> loaded + quarantined OR coalesce(held.
    OR coalesce(held.other_drops, 0) > 0 OR coalesce(quarantined.rows, 0) <> quarantined
 ORDER BY ALL
 """
-COLUMNS = ("site_id", "drop_id", "table", "data_lines", "loaded", "quarantined", "core_rows", "core_rows_of_other_drops",
-           "quarantine_rows")
+COLUMNS = (
+    "site_id",
+    "drop_id",
+    "table",
+    "data_lines",
+    "loaded",
+    "quarantined",
+    "core_rows",
+    "core_rows_of_other_drops",
+    "quarantine_rows",
+)
 
 
 def registry_problems(con: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -50,6 +61,9 @@ def registry_problems(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 def describe(problems: list[dict]) -> str:
     """The problems in one sentence per table, for a failure message."""
-    return "; ".join(f"{p['site_id']}.{p['table']} (drop {p['drop_id']}): ledger {p['data_lines']} data lines = {p['loaded']} loaded "
-                     f"+ {p['quarantined']} quarantined, core holds {p['core_rows']} ({p['core_rows_of_other_drops']} from other drops), "
-                     f"quarantine {p['quarantine_rows']}" for p in problems)
+    return "; ".join(
+        f"{p['site_id']}.{p['table']} (drop {p['drop_id']}): ledger {p['data_lines']} data lines = {p['loaded']} loaded "
+        f"+ {p['quarantined']} quarantined, core holds {p['core_rows']} ({p['core_rows_of_other_drops']} from other drops), "
+        f"quarantine {p['quarantine_rows']}"
+        for p in problems
+    )

@@ -32,7 +32,9 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, anal
         con.unregister("_result")
 
 
-def replace_tables(con: duckdb.DuckDBPyConnection, analysis_id: str, tables: dict[str, list[pd.DataFrame]]) -> dict[str, int]:
+def replace_tables(
+    con: duckdb.DuckDBPyConnection, analysis_id: str, tables: dict[str, list[pd.DataFrame]]
+) -> dict[str, int]:
     """Replace an analysis's rows in ``results.<table>`` by the given frames (already keyed), in one transaction.
 
     Every frame must start with the key columns ``analysis_id`` and ``endpoint``; returns rows per table.
@@ -40,7 +42,9 @@ def replace_tables(con: duckdb.DuckDBPyConnection, analysis_id: str, tables: dic
     for table, frames in tables.items():
         for frame in frames:
             if list(frame.columns[:2]) != ["analysis_id", "endpoint"]:
-                raise ValueError(f"results.{table}: frames must start with analysis_id, endpoint (got {list(frame.columns[:2])})")
+                raise ValueError(
+                    f"results.{table}: frames must start with analysis_id, endpoint (got {list(frame.columns[:2])})"
+                )
     keys = {"analysis_id": "string", "endpoint": "string"}  # typed even when empty or all NULL (Table 1's endpoint)
     with transaction(con):
         for table, frames in tables.items():

@@ -18,7 +18,6 @@ import duckdb
 import polars as pl
 
 
-
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("BEGIN TRANSACTION")
@@ -32,15 +31,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 def latest_drop(con: duckdb.DuckDBPyConnection, site_id: str, status: str) -> tuple[str, str | None] | None:
     """(drop id, profile checksum) of the site's latest drop that reached ``status`` ('received' = raw, 'loaded' = core)."""
-    rows = con.execute("SELECT drop_id, profile_sha256 FROM audit.drops WHERE site_id = ? AND status = ? "
-                       "ORDER BY received_at DESC LIMIT 1", [site_id, status]).fetchall()
+    rows = con.execute(
+        "SELECT drop_id, profile_sha256 FROM audit.drops WHERE site_id = ? AND status = ? "
+        "ORDER BY received_at DESC LIMIT 1",
+        [site_id, status],
+    ).fetchall()
     return rows[0] if rows else None
 
 
 def latest_entry(con: duckdb.DuckDBPyConnection, site_id: str) -> tuple | None:
     """(drop id, profile checksum, status, message) of the site's newest ledger entry."""
-    rows = con.execute("SELECT drop_id, profile_sha256, status, message FROM audit.drops WHERE site_id = ? "
-                       "ORDER BY received_at DESC LIMIT 1", [site_id]).fetchall()
+    rows = con.execute(
+        "SELECT drop_id, profile_sha256, status, message FROM audit.drops WHERE site_id = ? "
+        "ORDER BY received_at DESC LIMIT 1",
+        [site_id],
+    ).fetchall()
     return rows[0] if rows else None
 
 
@@ -59,14 +64,36 @@ def insert_frame(con: duckdb.DuckDBPyConnection, target: str, frame: pl.DataFram
         con.unregister("_incoming")
 
 
-def record_drop(con: duckdb.DuckDBPyConnection, site_id: str, drop_id: str | None, status: str, *, files: dict | None = None,
-                message: str | None = None, counts: dict | None = None, extra: dict | None = None,
-                archive_path: str | None = None, profile_sha256: str | None = None) -> None:
+def record_drop(
+    con: duckdb.DuckDBPyConnection,
+    site_id: str,
+    drop_id: str | None,
+    status: str,
+    *,
+    files: dict | None = None,
+    message: str | None = None,
+    counts: dict | None = None,
+    extra: dict | None = None,
+    archive_path: str | None = None,
+    profile_sha256: str | None = None,
+) -> None:
     """One ledger row; ``status``: received | loaded | rejected (by the data) | not_processed (anything else)."""
-    con.execute("INSERT INTO audit.drops BY NAME SELECT ? AS drop_id, ? AS site_id, ? AS received_at, ? AS status, ? AS message, "
-                "? AS files, ? AS row_counts, ? AS extra_columns, ? AS archive_path, ? AS profile_sha256",
-                [drop_id, site_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), status, message,
-                 json.dumps(files or {}), json.dumps(counts or {}), json.dumps(extra or {}), archive_path, profile_sha256])
+    con.execute(
+        "INSERT INTO audit.drops BY NAME SELECT ? AS drop_id, ? AS site_id, ? AS received_at, ? AS status, ? AS message, "
+        "? AS files, ? AS row_counts, ? AS extra_columns, ? AS archive_path, ? AS profile_sha256",
+        [
+            drop_id,
+            site_id,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            status,
+            message,
+            json.dumps(files or {}),
+            json.dumps(counts or {}),
+            json.dumps(extra or {}),
+            archive_path,
+            profile_sha256,
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -92,11 +119,14 @@ class ReceivedDrop:
 
 def received_drop(con: duckdb.DuckDBPyConnection, site_id: str) -> ReceivedDrop | None:
     """The drop the site's raw rows come from (None if no drop was received)."""
-    rows = con.execute("SELECT drop_id, files, row_counts, extra_columns, archive_path, profile_sha256 FROM audit.drops "
-                       "WHERE site_id = ? AND status = 'received' ORDER BY received_at DESC LIMIT 1", [site_id]).fetchall()
+    rows = con.execute(
+        "SELECT drop_id, files, row_counts, extra_columns, archive_path, profile_sha256 FROM audit.drops "
+        "WHERE site_id = ? AND status = 'received' ORDER BY received_at DESC LIMIT 1",
+        [site_id],
+    ).fetchall()
     if not rows:
         return None
     drop_id, files, counts, extra, archive_path, profile_sha256 = rows[0]
-    return ReceivedDrop(site_id, drop_id, json.loads(files), json.loads(counts), json.loads(extra), Path(archive_path), profile_sha256)
-
-
+    return ReceivedDrop(
+        site_id, drop_id, json.loads(files), json.loads(counts), json.loads(extra), Path(archive_path), profile_sha256
+    )

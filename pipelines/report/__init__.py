@@ -16,8 +16,9 @@ from pipelines.catalogue import Analysis
 from pipelines.report.content import analysis_section, results_views, view_table
 from pipelines.settings import Settings
 
-_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("pipelines.report", "templates"),
-                                autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("pipelines.report", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+)
 
 
 def render_report(con: duckdb.DuckDBPyConnection, analyses: list[Analysis], settings: Settings) -> str:
@@ -27,7 +28,8 @@ def render_report(con: duckdb.DuckDBPyConnection, analyses: list[Analysis], sett
     return _TEMPLATES.get_template("report.html.j2").render(
         generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         data_cutoff=settings.data_cutoff.isoformat() if settings.data_cutoff else "none set (censored at today)",
-        min_cell_count=k, demo=settings.demo,
+        min_cell_count=k,
+        demo=settings.demo,
         registry=[t for t in registry if t],
         analyses=[analysis_section(con, a, views, settings.plots_dir, k) for a in analyses],
     )

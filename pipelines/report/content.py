@@ -61,56 +61,135 @@ def _count(column: str) -> Callable[[Row, int], str]:
 
 
 LAYOUTS: dict[str, tuple[str, list[Column]]] = {
-    "v_survival_summary": ("Kaplan-Meier summary (months)", [
-        ("Group", _text("group")), ("n", _count("n")), ("Events", _count("events")),
-        ("Median (95% CI)", lambda r, k: estimate_ci(r["median_months"], r["median_lower"], r["median_upper"], 1,
-                                                     missing="not reached")),
-        ("Note", lambda r, k: "fewer than 10 events" if r["few_events"] else "")]),
-    "v_survival_at_landmarks": ("Survival at landmark times", [
-        ("Group", _text("group")), ("Month", lambda r, k: number(r["time_months"], 0)),
-        ("S(t) (95% CI)", lambda r, k: estimate_ci(r["survival"], r["lower"], r["upper"])),
-        ("At risk", _count("n_at_risk")), ("Events so far", _count("n_events"))]),
-    "v_logrank": ("Log-rank test", [
-        ("Group", _text("group")), ("n", _count("n")), ("Observed", _count("observed")),
-        ("Expected", lambda r, k: number(r["expected"], 1)),
-        ("Chi-square (df)", lambda r, k: f"{number(r['statistic'])} ({r['df']})"),
-        ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
-    "v_hazard_ratios": ("Hazard ratios (Cox, Efron ties, Wald CI)", [
-        ("Source", _text("source")), ("Model", _text("model")), ("Term", _text("term")),
-        ("Reference", _text("reference")), ("n", _count("n")), ("Events", _count("events")),
-        ("HR (95% CI)", lambda r, k: estimate_ci(r["hr"], r["hr_lower"], r["hr_upper"])),
-        ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
-    "v_ph_tests": ("Proportional-hazards tests (score test as R's cox.zph, Kaplan-Meier time scale)", [
-        ("Model", _text("model")), ("Term", _text("term")), ("Chi-square", lambda r, k: number(r["statistic"])),
-        ("df", _text("df")), ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
-    "v_binary_outcomes": ("Binary outcome (Fisher's exact test)", [
-        ("Group", _text("group")), ("Within, months", lambda r, k: number(r["within_months"], 0)),
-        ("n", _count("n")), ("Outcome unknown", _count("n_missing")), ("Events", _count("events")),
-        ("Proportion (95% CI)", lambda r, k: estimate_ci(r["proportion"], r["lower"], r["upper"])),
-        ("p", lambda r, k: p_value(r["p"])), ("Status", _text("status"))]),
-    "v_registry_sites": ("Sites", [
-        ("Site", _text("site_id")), ("Latest drop", _text("latest_drop_id")), ("Status", _text("latest_status")),
-        ("Received (UTC)", lambda r, k: f"{r['latest_received_at']:%Y-%m-%d %H:%M}"),
-        ("Patients", _count("patients")), ("TKI episodes", _count("tki_episodes")), ("Surgeries", _count("surgeries")),
-        ("Progressions", _count("progressions")), ("Quarantined rows", _text("quarantined_rows")),
-        ("Message", lambda r, k: r["latest_message"] or ""),
-        ("Validation report", lambda r, k: f"{r['archive_path']}/validation_report.html" if r["archive_path"] else MISSING)]),
-    "v_quarantine_by_check": ("Quarantined rows by check", [
-        ("Site", _text("site_id")), ("Table", _text("table_name")), ("Check", _text("check_id")), ("Rows", _text("rows"))]),
+    "v_survival_summary": (
+        "Kaplan-Meier summary (months)",
+        [
+            ("Group", _text("group")),
+            ("n", _count("n")),
+            ("Events", _count("events")),
+            (
+                "Median (95% CI)",
+                lambda r, k: estimate_ci(
+                    r["median_months"], r["median_lower"], r["median_upper"], 1, missing="not reached"
+                ),
+            ),
+            ("Note", lambda r, k: "fewer than 10 events" if r["few_events"] else ""),
+        ],
+    ),
+    "v_survival_at_landmarks": (
+        "Survival at landmark times",
+        [
+            ("Group", _text("group")),
+            ("Month", lambda r, k: number(r["time_months"], 0)),
+            ("S(t) (95% CI)", lambda r, k: estimate_ci(r["survival"], r["lower"], r["upper"])),
+            ("At risk", _count("n_at_risk")),
+            ("Events so far", _count("n_events")),
+        ],
+    ),
+    "v_logrank": (
+        "Log-rank test",
+        [
+            ("Group", _text("group")),
+            ("n", _count("n")),
+            ("Observed", _count("observed")),
+            ("Expected", lambda r, k: number(r["expected"], 1)),
+            ("Chi-square (df)", lambda r, k: f"{number(r['statistic'])} ({r['df']})"),
+            ("p", lambda r, k: p_value(r["p"])),
+            ("Status", _text("status")),
+        ],
+    ),
+    "v_hazard_ratios": (
+        "Hazard ratios (Cox, Efron ties, Wald CI)",
+        [
+            ("Source", _text("source")),
+            ("Model", _text("model")),
+            ("Term", _text("term")),
+            ("Reference", _text("reference")),
+            ("n", _count("n")),
+            ("Events", _count("events")),
+            ("HR (95% CI)", lambda r, k: estimate_ci(r["hr"], r["hr_lower"], r["hr_upper"])),
+            ("p", lambda r, k: p_value(r["p"])),
+            ("Status", _text("status")),
+        ],
+    ),
+    "v_ph_tests": (
+        "Proportional-hazards tests (score test as R's cox.zph, Kaplan-Meier time scale)",
+        [
+            ("Model", _text("model")),
+            ("Term", _text("term")),
+            ("Chi-square", lambda r, k: number(r["statistic"])),
+            ("df", _text("df")),
+            ("p", lambda r, k: p_value(r["p"])),
+            ("Status", _text("status")),
+        ],
+    ),
+    "v_binary_outcomes": (
+        "Binary outcome (Fisher's exact test)",
+        [
+            ("Group", _text("group")),
+            ("Within, months", lambda r, k: number(r["within_months"], 0)),
+            ("n", _count("n")),
+            ("Outcome unknown", _count("n_missing")),
+            ("Events", _count("events")),
+            ("Proportion (95% CI)", lambda r, k: estimate_ci(r["proportion"], r["lower"], r["upper"])),
+            ("p", lambda r, k: p_value(r["p"])),
+            ("Status", _text("status")),
+        ],
+    ),
+    "v_registry_sites": (
+        "Sites",
+        [
+            ("Site", _text("site_id")),
+            ("Latest drop", _text("latest_drop_id")),
+            ("Status", _text("latest_status")),
+            ("Received (UTC)", lambda r, k: f"{r['latest_received_at']:%Y-%m-%d %H:%M}"),
+            ("Patients", _count("patients")),
+            ("TKI episodes", _count("tki_episodes")),
+            ("Surgeries", _count("surgeries")),
+            ("Progressions", _count("progressions")),
+            ("Quarantined rows", _text("quarantined_rows")),
+            ("Message", lambda r, k: r["latest_message"] or ""),
+            (
+                "Validation report",
+                lambda r, k: f"{r['archive_path']}/validation_report.html" if r["archive_path"] else MISSING,
+            ),
+        ],
+    ),
+    "v_quarantine_by_check": (
+        "Quarantined rows by check",
+        [
+            ("Site", _text("site_id")),
+            ("Table", _text("table_name")),
+            ("Check", _text("check_id")),
+            ("Rows", _text("rows")),
+        ],
+    ),
 }
 # The curve and its numbers at risk are drawn, not tabulated; limits fill their own box; Table 1 is pivoted
 # (table_one_table).
-NOT_TABULATED = {"v_km_curve", "v_numbers_at_risk", "v_registry_sites", "v_quarantine_by_check", "v_limits", "v_table_one"}
+NOT_TABULATED = {
+    "v_km_curve",
+    "v_numbers_at_risk",
+    "v_registry_sites",
+    "v_quarantine_by_check",
+    "v_limits",
+    "v_table_one",
+}
 KEYS = ("analysis_id", "endpoint")
-PLOT_CAPTIONS = {"km": "Kaplan-Meier curves with 95% CI and numbers at risk", "forest": "Hazard ratios (forest plot)",
-                 "immortal_time": "Exposure effect: naive vs landmark vs time-varying Cox"}
+PLOT_CAPTIONS = {
+    "km": "Kaplan-Meier curves with 95% CI and numbers at risk",
+    "forest": "Hazard ratios (forest plot)",
+    "immortal_time": "Exposure effect: naive vs landmark vs time-varying Cox",
+}
 
 
 def results_views(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Every ``results.v_*`` view with its columns: those with a layout in its order, then the rest by name."""
-    rows = con.execute("SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
-                       "WHERE schema_name = 'results' AND starts_with(table_name, 'v_') "
-                       "GROUP BY table_name ORDER BY table_name").fetchall()
+    rows = con.execute(
+        "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+        "WHERE schema_name = 'results' AND starts_with(table_name, 'v_') "
+        "GROUP BY table_name ORDER BY table_name"
+    ).fetchall()
     order = list(LAYOUTS)
     return dict(sorted(rows, key=lambda row: order.index(row[0]) if row[0] in order else len(order)))
 
@@ -130,8 +209,9 @@ def _table(view: str, columns: list[str], rows: list[Row], min_cell_count: int) 
     return Table(caption, shown, [[cell(c, r[c], min_cell_count) for c in shown] for r in rows])
 
 
-def view_table(con: duckdb.DuckDBPyConnection, view: str, columns: list[str], min_cell_count: int,
-               **keys: str) -> Table | None:
+def view_table(
+    con: duckdb.DuckDBPyConnection, view: str, columns: list[str], min_cell_count: int, **keys: str
+) -> Table | None:
     """The rows of a view (filtered by ``keys``) as a formatted table; None when it has none."""
     where = " AND ".join(f"{k} = ?" for k in keys) or "true"
     rows = _rows(con, f"SELECT * FROM results.{view} WHERE {where}", list(keys.values()))
@@ -143,8 +223,13 @@ def _figures(plots_dir: Path, analysis_id: str, endpoint: str) -> list[Figure]:
     prefix = f"{analysis_id}_{endpoint}_"
     kinds = {p.stem.removeprefix(prefix): p for p in plots_dir.glob(f"{prefix}*.png")}
     order = [k for k in PLOT_CAPTIONS if k in kinds] + sorted(set(kinds) - set(PLOT_CAPTIONS))
-    return [Figure(PLOT_CAPTIONS.get(kind, kind.replace("_", " ")),
-                   "data:image/png;base64," + base64.b64encode(kinds[kind].read_bytes()).decode()) for kind in order]
+    return [
+        Figure(
+            PLOT_CAPTIONS.get(kind, kind.replace("_", " ")),
+            "data:image/png;base64," + base64.b64encode(kinds[kind].read_bytes()).decode(),
+        )
+        for kind in order
+    ]
 
 
 def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell_count: int) -> Table | None:
@@ -166,8 +251,11 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
             return f"{number(r['median'], 1)} ({number(r['q1'], 1)}–{number(r['q3'], 1)})"
         if r["count_suppressed"]:
             return count(None, min_cell_count)
-        return f"{count(r['count'], min_cell_count)} ({number(r['percent'], 0)}%)" if r["percent"] is not None \
+        return (
+            f"{count(r['count'], min_cell_count)} ({number(r['percent'], 0)}%)"
+            if r["percent"] is not None
             else count(r["count"], min_cell_count)
+        )
 
     body = []
     for (variable, level), by_group in lines.items():
@@ -175,24 +263,54 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
         label = variable if level is None else f"{variable}: {level}"
         whole = by_group.get("(all)", first)
         missing = None if whole["n_missing_suppressed"] else whole["n_missing"]
-        body.append([label, *[value(by_group.get(g)) for g in groups], count(missing, min_cell_count),
-                     first["test"] or "", p_value(first["p"])])
+        body.append(
+            [
+                label,
+                *[value(by_group.get(g)) for g in groups],
+                count(missing, min_cell_count),
+                first["test"] or "",
+                p_value(first["p"]),
+            ]
+        )
     return Table("Characteristics (Table 1): median (IQR) or n (%)", ["", *groups, "Missing", "Test", "p"], body)
 
 
-def analysis_section(con: duckdb.DuckDBPyConnection, analysis: Analysis, views: dict[str, list[str]],
-                     plots_dir: Path, min_cell_count: int) -> AnalysisSection:
+def analysis_section(
+    con: duckdb.DuckDBPyConnection,
+    analysis: Analysis,
+    views: dict[str, list[str]],
+    plots_dir: Path,
+    min_cell_count: int,
+) -> AnalysisSection:
     per_analysis = {v: c for v, c in views.items() if "analysis_id" in c and v not in NOT_TABULATED}
-    overall = [table_one_table(con, analysis, min_cell_count) if "v_table_one" in views else None,
-               *[view_table(con, v, c, min_cell_count, analysis_id=analysis.id)
-                 for v, c in per_analysis.items() if "endpoint" not in c]]
+    overall = [
+        table_one_table(con, analysis, min_cell_count) if "v_table_one" in views else None,
+        *[
+            view_table(con, v, c, min_cell_count, analysis_id=analysis.id)
+            for v, c in per_analysis.items()
+            if "endpoint" not in c
+        ],
+    ]
     endpoints = []
     for endpoint in analysis.endpoints:
-        tables = [view_table(con, v, c, min_cell_count, analysis_id=analysis.id, endpoint=endpoint)
-                  for v, c in per_analysis.items() if "endpoint" in c]
-        endpoints.append(EndpointSection(endpoint, [t for t in tables if t], _figures(plots_dir, analysis.id, endpoint)))
-    few = con.execute("SELECT DISTINCT endpoint || ': ' || \"group\" FROM results.v_survival_summary "
-                      "WHERE analysis_id = ? AND few_events ORDER BY 1", [analysis.id]).fetchall()
-    limits = _rows(con, "SELECT * FROM results.v_limits WHERE analysis_id = ? LIMIT 1", [analysis.id]) \
-        if "v_limits" in views else []
-    return AnalysisSection(analysis, limits[0] if limits else {}, [t for t in overall if t], endpoints, [f for (f,) in few])
+        tables = [
+            view_table(con, v, c, min_cell_count, analysis_id=analysis.id, endpoint=endpoint)
+            for v, c in per_analysis.items()
+            if "endpoint" in c
+        ]
+        endpoints.append(
+            EndpointSection(endpoint, [t for t in tables if t], _figures(plots_dir, analysis.id, endpoint))
+        )
+    few = con.execute(
+        "SELECT DISTINCT endpoint || ': ' || \"group\" FROM results.v_survival_summary "
+        "WHERE analysis_id = ? AND few_events ORDER BY 1",
+        [analysis.id],
+    ).fetchall()
+    limits = (
+        _rows(con, "SELECT * FROM results.v_limits WHERE analysis_id = ? LIMIT 1", [analysis.id])
+        if "v_limits" in views
+        else []
+    )
+    return AnalysisSection(
+        analysis, limits[0] if limits else {}, [t for t in overall if t], endpoints, [f for (f,) in few]
+    )

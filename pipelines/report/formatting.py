@@ -5,8 +5,23 @@ from __future__ import annotations
 import math
 
 # Columns holding counts of patients: NULL there means "withheld" (sql/results/00_suppression.sql).
-COUNT_COLUMNS = frozenset({"n", "events", "censored", "n_at_risk", "n_events", "observed", "patients",
-                           "tki_episodes", "surgeries", "progressions", "n_missing", "count", "n_excluded_missing"})
+COUNT_COLUMNS = frozenset(
+    {
+        "n",
+        "events",
+        "censored",
+        "n_at_risk",
+        "n_events",
+        "observed",
+        "patients",
+        "tki_episodes",
+        "surgeries",
+        "progressions",
+        "n_missing",
+        "count",
+        "n_excluded_missing",
+    }
+)
 MISSING = "—"
 WITHHELD = "supp."  # pipelines.disclosure.MARK: the same for every withheld count, small or complementary
 

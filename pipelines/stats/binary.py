@@ -10,9 +10,19 @@ from scipy.stats import MonteCarloMethod, binomtest, chi2_contingency, fisher_ex
 
 from pipelines.stats.frame import EVENT, GROUP, TIME, check_frame, order_groups, typed
 
-BINARY_SCHEMA = {"group": "string", "n": "int64", "n_missing": "int64", "events": "int64", "proportion": "float64",
-                 "lower": "float64", "upper": "float64", "test": "string", "statistic": "float64", "p": "float64",
-                 "status": "string"}
+BINARY_SCHEMA = {
+    "group": "string",
+    "n": "int64",
+    "n_missing": "int64",
+    "events": "int64",
+    "proportion": "float64",
+    "lower": "float64",
+    "upper": "float64",
+    "test": "string",
+    "statistic": "float64",
+    "p": "float64",
+    "status": "string",
+}
 BINARY_COLUMNS = list(BINARY_SCHEMA)
 MONTE_CARLO_RESAMPLES = 20_000
 MONTE_CARLO_SEED = 20240611  # fixed, so a rerun on the same data gives the same p
@@ -91,8 +101,19 @@ def binary_outcome(frame: pd.DataFrame, outcome: str, *, groups: Sequence[str] |
     rows = []
     for label in order:
         interval = binomtest(int(events[label]), int(n[label])).proportion_ci() if n[label] else None
-        rows.append({"group": label, "n": int(n[label]), "n_missing": int(missing[label]), "events": int(events[label]),
-                     "proportion": events[label] / n[label] if n[label] else np.nan,
-                     "lower": interval.low if interval else np.nan, "upper": interval.high if interval else np.nan,
-                     "test": test, "statistic": statistic, "p": p, "status": status})
+        rows.append(
+            {
+                "group": label,
+                "n": int(n[label]),
+                "n_missing": int(missing[label]),
+                "events": int(events[label]),
+                "proportion": events[label] / n[label] if n[label] else np.nan,
+                "lower": interval.low if interval else np.nan,
+                "upper": interval.high if interval else np.nan,
+                "test": test,
+                "statistic": statistic,
+                "p": p,
+                "status": status,
+            }
+        )
     return typed(rows, BINARY_SCHEMA)

@@ -28,7 +28,9 @@ _RUNNING_OFF = 30.0  # |log HR| beyond which Newton stops: under separation it w
 class _RiskSets:
     """Where each row and each event sits among the distinct event times (fixed across Newton steps)."""
 
-    enters_after: np.ndarray | None  # per row: count of event times <= start (at risk from that index on); None: no entries
+    enters_after: (
+        np.ndarray | None
+    )  # per row: count of event times <= start (at risk from that index on); None: no entries
     leaves_after: np.ndarray  # per row: count of event times <= stop (at risk before that index)
     event_time: np.ndarray  # per event row: index of its event time
     tie_fraction: np.ndarray  # per event row: l / d, its rank l among the d events tied at that time
@@ -44,8 +46,9 @@ def _risk_sets(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray) ->
     rank = np.empty(len(order), dtype=float)
     rank[order] = np.arange(len(order)) - np.repeat(np.cumsum(ties) - ties, ties)
     enters_after = None if start is None else np.searchsorted(times, start, side="right")
-    return _RiskSets(enters_after, np.searchsorted(times, stop, side="right"),
-                     event_time, rank / ties[event_time], len(times))
+    return _RiskSets(
+        enters_after, np.searchsorted(times, stop, side="right"), event_time, rank / ties[event_time], len(times)
+    )
 
 
 def _later(index: np.ndarray, column: np.ndarray, n_times: int) -> np.ndarray:
@@ -86,7 +89,9 @@ def _efron_moments(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: 
     return _EfronMoments(eta, weight, s0, mean)
 
 
-def _efron(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> tuple[float, np.ndarray, np.ndarray]:
+def _efron(
+    beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets
+) -> tuple[float, np.ndarray, np.ndarray]:
     """Log partial likelihood, gradient and Hessian at ``beta``."""
     moments = _efron_moments(beta, x, is_event, risk)
     eta, weight, s0, mean = moments.eta, moments.weight, moments.s0, moments.mean
@@ -100,7 +105,9 @@ def _efron(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSet
     return loglik, x[is_event].sum(0) - mean.sum(0), -information
 
 
-def _newton(x: np.ndarray, is_event: np.ndarray, risk: _RiskSets, *, max_steps: int = 60) -> tuple[np.ndarray, np.ndarray]:
+def _newton(
+    x: np.ndarray, is_event: np.ndarray, risk: _RiskSets, *, max_steps: int = 60
+) -> tuple[np.ndarray, np.ndarray]:
     """Newton-Raphson with step halving from beta = 0; returns the estimate and the information matrix.
 
     Iterates to the maximum, not to a loose tolerance: it stops once a full Newton step moves no
@@ -151,10 +158,19 @@ class CountingProcessCox:
         coef = self.params_
         se = pd.Series(np.sqrt(np.diag(self.variance_matrix_.to_numpy())), index=coef.index)
         z = coef / se
-        return pd.DataFrame({"coef": coef, "exp(coef)": np.exp(coef), "se(coef)": se,
-                             "coef lower 95%": coef - _Z95 * se, "coef upper 95%": coef + _Z95 * se,
-                             "exp(coef) lower 95%": np.exp(coef - _Z95 * se), "exp(coef) upper 95%": np.exp(coef + _Z95 * se),
-                             "z": z, "p": 2 * norm.sf(np.abs(z))})
+        return pd.DataFrame(
+            {
+                "coef": coef,
+                "exp(coef)": np.exp(coef),
+                "se(coef)": se,
+                "coef lower 95%": coef - _Z95 * se,
+                "coef upper 95%": coef + _Z95 * se,
+                "exp(coef) lower 95%": np.exp(coef - _Z95 * se),
+                "exp(coef) upper 95%": np.exp(coef + _Z95 * se),
+                "z": z,
+                "p": 2 * norm.sf(np.abs(z)),
+            }
+        )
 
 
 def _per_time(risk: _RiskSets, values: np.ndarray) -> np.ndarray:
@@ -201,8 +217,9 @@ def score_residuals(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk:
     return residuals
 
 
-def fit_counting_process_cox(design: pd.DataFrame, start: pd.Series | None, stop: pd.Series, event: pd.Series,
-                             cluster: pd.Series | None = None) -> CountingProcessCox:
+def fit_counting_process_cox(
+    design: pd.DataFrame, start: pd.Series | None, stop: pd.Series, event: pd.Series, cluster: pd.Series | None = None
+) -> CountingProcessCox:
     """Fit the Cox model (Efron ties) on (start, stop] rows, or right-censored rows when ``start`` is None.
 
     ``design`` holds one numeric column per term.  With ``cluster`` the variance is the robust
@@ -235,8 +252,9 @@ def fit_counting_process_cox(design: pd.DataFrame, start: pd.Series | None, stop
     return CountingProcessCox(pd.Series(beta, index=names), frame(variance), frame(naive), n_clusters)
 
 
-def ph_score_test(design: pd.DataFrame, beta: pd.Series, start: pd.Series | None, stop: pd.Series,
-                  event: pd.Series) -> tuple[np.ndarray, float]:
+def ph_score_test(
+    design: pd.DataFrame, beta: pd.Series, start: pd.Series | None, stop: pd.Series, event: pd.Series
+) -> tuple[np.ndarray, float]:
     """R ``cox.zph(fit, transform = "km")``'s score tests: per design column (df 1) and global (df = columns).
 
     The test of proportional hazards for column j is the score test, at (beta_hat, 0), of adding
@@ -296,7 +314,9 @@ def schoenfeld_residuals(design: pd.DataFrame, beta: pd.Series, time: pd.Series,
     risk = _risk_sets(None, stop, is_event)
     mean = _efron_moments(beta.to_numpy(dtype=float), x, is_event, risk).mean
     ties = np.bincount(risk.event_time, minlength=risk.n_times)
-    tie_mean = np.column_stack([np.bincount(risk.event_time, column, risk.n_times) for column in mean.T]) / ties[:, None]
+    tie_mean = (
+        np.column_stack([np.bincount(risk.event_time, column, risk.n_times) for column in mean.T]) / ties[:, None]
+    )
     residuals = x[is_event] - tie_mean[risk.event_time]
     order = np.argsort(stop[is_event], kind="stable")
     return pd.DataFrame(residuals[order], columns=beta.index, index=design.index[is_event][order])

@@ -22,10 +22,24 @@ from pipelines.stats.frame import EVENT, GROUP, TIME, is_categorical, levels, se
 from pipelines.stats.ph_test import PH_SCHEMA, ph_test_rows
 from pipelines.stats.counting_cox import CountingProcessCox, fit_counting_process_cox
 
-COX_SCHEMA = {"model": "string", "term": "string", "variable": "string", "level": "string", "reference": "string",
-              "n": "int64", "events": "int64", "n_excluded_missing": "int64", "n_clusters": "Int64", "coef": "float64",
-              "se": "float64", "hr": "float64", "hr_lower": "float64", "hr_upper": "float64", "p": "float64",
-              "status": "string"}
+COX_SCHEMA = {
+    "model": "string",
+    "term": "string",
+    "variable": "string",
+    "level": "string",
+    "reference": "string",
+    "n": "int64",
+    "events": "int64",
+    "n_excluded_missing": "int64",
+    "n_clusters": "Int64",
+    "coef": "float64",
+    "se": "float64",
+    "hr": "float64",
+    "hr_lower": "float64",
+    "hr_upper": "float64",
+    "p": "float64",
+    "status": "string",
+}
 COX_COLUMNS = list(COX_SCHEMA)
 MAX_ABS_COEF = 10.0  # |log HR| > 10 (HR beyond 22 000 or below 1/22 000): a coefficient running off
 Fitted = TypeVar("Fitted")
@@ -81,7 +95,9 @@ def design_problem(design: pd.DataFrame, data: pd.DataFrame, covariates: Sequenc
             kept.append(j)
             continue
         weights = np.linalg.lstsq(centred[:, kept], centred[:, j], rcond=None)[0] if kept else np.zeros(0)
-        involved = [design.columns[k] for k, w in zip(kept, weights, strict=True) if abs(w) > 1e-8] + [design.columns[j]]
+        involved = [design.columns[k] for k, w in zip(kept, weights, strict=True) if abs(w) > 1e-8] + [
+            design.columns[j]
+        ]
         return f"not_estimable: collinear covariates {', '.join(involved)}"
     return None
 
@@ -111,8 +127,17 @@ def guarded_fit(fit: Callable[[], Fitted]) -> tuple[Fitted | None, str]:
     return fitted, "ok"
 
 
-def coefficient_rows(model: str, terms: Sequence[Term], summary: pd.DataFrame | None, statuses: dict[str, str],
-                     *, n: int, events: int, n_excluded: int, n_clusters: int | None = None) -> pd.DataFrame:
+def coefficient_rows(
+    model: str,
+    terms: Sequence[Term],
+    summary: pd.DataFrame | None,
+    statuses: dict[str, str],
+    *,
+    n: int,
+    events: int,
+    n_excluded: int,
+    n_clusters: int | None = None,
+) -> pd.DataFrame:
     """Tidy rows (``COX_COLUMNS``), one per term; a term without a summary row gets NaN numbers.
 
     ``n_clusters`` is the number of clusters of a robust (sandwich) variance, None for the model-based one.
@@ -121,13 +146,26 @@ def coefficient_rows(model: str, terms: Sequence[Term], summary: pd.DataFrame | 
     for term in terms:
         fitted = summary is not None and term.name in summary.index
         stats = summary.loc[term.name] if fitted else {}
-        rows.append({"model": model, "term": term.name, "variable": term.variable, "level": term.level,
-                     "reference": term.reference, "n": n, "events": events, "n_excluded_missing": n_excluded,
-                     "n_clusters": n_clusters,
-                     "coef": stats.get("coef", np.nan), "se": stats.get("se(coef)", np.nan),
-                     "hr": stats.get("exp(coef)", np.nan), "hr_lower": stats.get("exp(coef) lower 95%", np.nan),
-                     "hr_upper": stats.get("exp(coef) upper 95%", np.nan), "p": stats.get("p", np.nan),
-                     "status": statuses[term.name]})
+        rows.append(
+            {
+                "model": model,
+                "term": term.name,
+                "variable": term.variable,
+                "level": term.level,
+                "reference": term.reference,
+                "n": n,
+                "events": events,
+                "n_excluded_missing": n_excluded,
+                "n_clusters": n_clusters,
+                "coef": stats.get("coef", np.nan),
+                "se": stats.get("se(coef)", np.nan),
+                "hr": stats.get("exp(coef)", np.nan),
+                "hr_lower": stats.get("exp(coef) lower 95%", np.nan),
+                "hr_upper": stats.get("exp(coef) upper 95%", np.nan),
+                "p": stats.get("p", np.nan),
+                "status": statuses[term.name],
+            }
+        )
     return typed(rows, COX_SCHEMA)
 
 
@@ -140,8 +178,11 @@ def _left_out_groups(data: pd.DataFrame, order: Sequence[str], reference: str) -
     is reported for them.
     """
     events = data.groupby(GROUP)[EVENT].agg(["size", "sum"]).reindex(order, fill_value=0)
-    return {label: "has no subjects" if events.loc[label, "size"] == 0 else "has no events (HR would be 0)"
-            for label in order if label != reference and events.loc[label, "sum"] == 0}
+    return {
+        label: "has no subjects" if events.loc[label, "size"] == 0 else "has no events (HR would be 0)"
+        for label in order
+        if label != reference and events.loc[label, "sum"] == 0
+    }
 
 
 def _reference_problem(data: pd.DataFrame, reference: str) -> str | None:
@@ -155,9 +196,16 @@ def _reference_problem(data: pd.DataFrame, reference: str) -> str | None:
     return None
 
 
-def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str] | None = None,
-              covariates: Sequence[str] = (), model: str = "univariable", cluster: str | None = None,
-              ph_test: bool = True) -> CoxResult:
+def cox_model(
+    frame: pd.DataFrame,
+    *,
+    reference_group: str,
+    groups: Sequence[str] | None = None,
+    covariates: Sequence[str] = (),
+    model: str = "univariable",
+    cluster: str | None = None,
+    ph_test: bool = True,
+) -> CoxResult:
     """Cox model of the hazard by group (dummy-coded against ``reference_group``) and covariates.
 
     Subjects with a missing covariate are left out (complete-case analysis; the count is
@@ -203,12 +251,15 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
     complete = data.dropna(subset=list(covariates))
     left_out = _left_out_groups(complete, order, reference_group)
     fit_data = complete[~complete[GROUP].isin(list(left_out))]
-    group_terms = [Term(f"{GROUP}={label}", GROUP, label, reference_group) for label in order if label != reference_group]
+    group_terms = [
+        Term(f"{GROUP}={label}", GROUP, label, reference_group) for label in order if label != reference_group
+    ]
     fit_group_terms = [t for t in group_terms if t.level not in left_out]
     if not group_terms:  # a single group: nothing to compare, but still a row that says so
         group_terms = [Term(GROUP, GROUP, None, reference_group)]
-    group_x = pd.DataFrame({t.name: (fit_data[GROUP] == t.level).to_numpy(float) for t in fit_group_terms},
-                           index=fit_data.index)
+    group_x = pd.DataFrame(
+        {t.name: (fit_data[GROUP] == t.level).to_numpy(float) for t in fit_group_terms}, index=fit_data.index
+    )
     covariate_x, covariate_terms = encode_covariates(fit_data, covariates)
     design = pd.concat([group_x, covariate_x], axis=1)
     events = int(fit_data[EVENT].sum())
@@ -216,16 +267,33 @@ def cox_model(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str
     fitted: CountingProcessCox | None = None
     if problem is None:
         # Newton-Raphson to the maximum (Efron), robust variance from Efron score residuals: R coxph's numbers
-        fitted, problem = guarded_fit(lambda: fit_counting_process_cox(
-            design, None, fit_data[TIME], fit_data[EVENT], fit_data[cluster].astype(str) if cluster else None))
+        fitted, problem = guarded_fit(
+            lambda: fit_counting_process_cox(
+                design, None, fit_data[TIME], fit_data[EVENT], fit_data[cluster].astype(str) if cluster else None
+            )
+        )
     status = "ok" if fitted is not None else str(problem)
     terms = [*group_terms, *covariate_terms]
-    statuses = {t.name: f"not_estimable: group '{t.level}' {left_out[t.level]}"
-                if t.variable == GROUP and t.level in left_out else status for t in terms}
-    coefficients = coefficient_rows(model, terms, fitted.summary if fitted else None, statuses,
-                                    n=len(fit_data), events=events, n_excluded=len(data) - len(complete),
-                                    n_clusters=int(fit_data[cluster].nunique()) if cluster else None)
+    statuses = {
+        t.name: f"not_estimable: group '{t.level}' {left_out[t.level]}"
+        if t.variable == GROUP and t.level in left_out
+        else status
+        for t in terms
+    }
+    coefficients = coefficient_rows(
+        model,
+        terms,
+        fitted.summary if fitted else None,
+        statuses,
+        n=len(fit_data),
+        events=events,
+        n_excluded=len(data) - len(complete),
+        n_clusters=int(fit_data[cluster].nunique()) if cluster else None,
+    )
     fitted_terms = [t.name for t in [*fit_group_terms, *covariate_terms]]
-    tests = (ph_test_rows(model, fitted, design, None, fit_data[TIME], fit_data[EVENT], fitted_terms, status)
-             if ph_test else typed([], PH_SCHEMA))
+    tests = (
+        ph_test_rows(model, fitted, design, None, fit_data[TIME], fit_data[EVENT], fitted_terms, status)
+        if ph_test
+        else typed([], PH_SCHEMA)
+    )
     return CoxResult(coefficients=coefficients, ph_test=tests)

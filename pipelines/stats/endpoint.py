@@ -52,15 +52,23 @@ class EndpointResults:
         The statistics functions do not know which analysis they serve; the caller names it
         here, so each DuckDB results table carries its keys as leading columns.
         """
-        return {f.name: getattr(self, f.name).assign(**keys)[[*keys, *getattr(self, f.name).columns]]
-                for f in fields(self)}
+        return {
+            f.name: getattr(self, f.name).assign(**keys)[[*keys, *getattr(self, f.name).columns]] for f in fields(self)
+        }
 
 
-def analyse_endpoint(frame: pd.DataFrame, *, reference_group: str, groups: Sequence[str] | None = None,
-                     covariates: Sequence[str] = (), landmarks: Sequence[float] = DEFAULT_LANDMARKS,
-                     ci_transform: CiTransform = "log-log", exposure: str | None = None,
-                     exposure_landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS,
-                     cluster: str | None = None) -> EndpointResults:
+def analyse_endpoint(
+    frame: pd.DataFrame,
+    *,
+    reference_group: str,
+    groups: Sequence[str] | None = None,
+    covariates: Sequence[str] = (),
+    landmarks: Sequence[float] = DEFAULT_LANDMARKS,
+    ci_transform: CiTransform = "log-log",
+    exposure: str | None = None,
+    exposure_landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS,
+    cluster: str | None = None,
+) -> EndpointResults:
     """Kaplan-Meier, log-rank, Cox and (optionally) immortal-time analyses of one endpoint.
 
     Parameters
@@ -98,18 +106,29 @@ def analyse_endpoint(frame: pd.DataFrame, *, reference_group: str, groups: Seque
     km = kaplan_meier(frame, groups=groups, landmarks=landmarks, ci_transform=ci_transform)
     models = [cox_model(frame, reference_group=reference_group, groups=groups, model="univariable", cluster=cluster)]
     if covariates:
-        models.append(cox_model(frame, reference_group=reference_group, groups=groups, covariates=covariates,
-                                model="multivariable", cluster=cluster))
+        models.append(
+            cox_model(
+                frame,
+                reference_group=reference_group,
+                groups=groups,
+                covariates=covariates,
+                model="multivariable",
+                cluster=cluster,
+            )
+        )
     immortal, immortal_ph = [typed([], COX_SCHEMA)], [typed([], PH_SCHEMA)]
     if exposure is not None:
         cohort = order_groups(frame, groups)[0]
         for suffix, adjustment in [("", ()), *([("_adjusted", covariates)] if covariates else [])]:
-            coefficients, tests = immortal_time_with_ph_tests(cohort, exposure=exposure, landmarks=exposure_landmarks,
-                                                              covariates=adjustment)
+            coefficients, tests = immortal_time_with_ph_tests(
+                cohort, exposure=exposure, landmarks=exposure_landmarks, covariates=adjustment
+            )
             immortal.append(coefficients.assign(model=coefficients["model"] + suffix))
             immortal_ph.append(tests.assign(model=tests["model"] + suffix))
     return EndpointResults(
-        km_summary=km.summary, km_landmarks=km.landmarks, km_curve=km.curve,
+        km_summary=km.summary,
+        km_landmarks=km.landmarks,
+        km_curve=km.curve,
         logrank=logrank(frame, groups=groups),
         cox=pd.concat([m.coefficients for m in models], ignore_index=True),
         ph_test=typed(pd.concat([*(m.ph_test for m in models), *immortal_ph], ignore_index=True), PH_SCHEMA),

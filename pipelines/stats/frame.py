@@ -97,8 +97,9 @@ def order_groups(frame: pd.DataFrame, groups: Sequence[str] | None) -> tuple[pd.
     return data[data[GROUP].isin(order)].reset_index(drop=True), order
 
 
-def select_groups(frame: pd.DataFrame, groups: Sequence[str] | None,
-                  columns: Sequence[str] = ()) -> tuple[pd.DataFrame, list[str]]:
+def select_groups(
+    frame: pd.DataFrame, groups: Sequence[str] | None, columns: Sequence[str] = ()
+) -> tuple[pd.DataFrame, list[str]]:
     """:func:`check_frame` (with the further required ``columns``), then :func:`order_groups`."""
     return order_groups(check_frame(frame, columns), groups)
 

@@ -15,16 +15,51 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 
 from pipelines.stats.frame import (
-    DEFAULT_LANDMARKS, EVENT, FEW_EVENTS, GROUP, TIME, Z95, CiTransform, check_ci_transform, select_groups, typed,
+    DEFAULT_LANDMARKS,
+    EVENT,
+    FEW_EVENTS,
+    GROUP,
+    TIME,
+    Z95,
+    CiTransform,
+    check_ci_transform,
+    select_groups,
+    typed,
 )
 
-CURVE_SCHEMA = {"group": "string", "time": "float64", "n_at_risk": "int64", "n_events": "int64", "n_censored": "int64",
-                "survival": "float64", "lower": "float64", "upper": "float64", "ci_transform": "string"}
-SUMMARY_SCHEMA = {"group": "string", "n": "int64", "events": "int64", "censored": "int64", "median": "float64",
-                  "median_lower": "float64", "median_upper": "float64", "median_reached": "bool", "few_events": "bool",
-                  "ci_transform": "string"}
-LANDMARK_SCHEMA = {"group": "string", "time": "float64", "n_at_risk": "int64", "n_events": "int64",
-                   "survival": "float64", "lower": "float64", "upper": "float64", "ci_transform": "string"}
+CURVE_SCHEMA = {
+    "group": "string",
+    "time": "float64",
+    "n_at_risk": "int64",
+    "n_events": "int64",
+    "n_censored": "int64",
+    "survival": "float64",
+    "lower": "float64",
+    "upper": "float64",
+    "ci_transform": "string",
+}
+SUMMARY_SCHEMA = {
+    "group": "string",
+    "n": "int64",
+    "events": "int64",
+    "censored": "int64",
+    "median": "float64",
+    "median_lower": "float64",
+    "median_upper": "float64",
+    "median_reached": "bool",
+    "few_events": "bool",
+    "ci_transform": "string",
+}
+LANDMARK_SCHEMA = {
+    "group": "string",
+    "time": "float64",
+    "n_at_risk": "int64",
+    "n_events": "int64",
+    "survival": "float64",
+    "lower": "float64",
+    "upper": "float64",
+    "ci_transform": "string",
+}
 CURVE_COLUMNS, SUMMARY_COLUMNS, LANDMARK_COLUMNS = list(CURVE_SCHEMA), list(SUMMARY_SCHEMA), list(LANDMARK_SCHEMA)
 _TOLERANCE = float(np.sqrt(np.finfo(float).eps))  # R's quantile.survfit tolerance
 
@@ -122,29 +157,64 @@ def _group_curve(frame: pd.DataFrame, label: str, ci_transform: CiTransform) -> 
         var_log_s = np.cumsum(np.where(deaths > 0, deaths / (at_risk * (at_risk - deaths)), 0.0))
     survival = fit.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()
     lower, upper = pointwise_ci(survival, var_log_s, ci_transform)
-    return pd.DataFrame({"group": label, "time": table.index.to_numpy(float), "n_at_risk": table["at_risk"].to_numpy(int),
-                         "n_events": table["observed"].to_numpy(int), "n_censored": table["censored"].to_numpy(int),
-                         "survival": survival, "lower": lower, "upper": upper, "ci_transform": ci_transform})
+    return pd.DataFrame(
+        {
+            "group": label,
+            "time": table.index.to_numpy(float),
+            "n_at_risk": table["at_risk"].to_numpy(int),
+            "n_events": table["observed"].to_numpy(int),
+            "n_censored": table["censored"].to_numpy(int),
+            "survival": survival,
+            "lower": lower,
+            "upper": upper,
+            "ci_transform": ci_transform,
+        }
+    )
 
 
 def _summary_row(curve: pd.DataFrame, label: str, ci_transform: CiTransform) -> dict[str, object]:
     if curve.empty:
-        return {"group": label, "n": 0, "events": 0, "censored": 0, "median": np.nan, "median_lower": np.nan,
-                "median_upper": np.nan, "median_reached": False, "few_events": True, "ci_transform": ci_transform}
+        return {
+            "group": label,
+            "n": 0,
+            "events": 0,
+            "censored": 0,
+            "median": np.nan,
+            "median_lower": np.nan,
+            "median_upper": np.nan,
+            "median_reached": False,
+            "few_events": True,
+            "ci_transform": ci_transform,
+        }
     times = curve["time"].to_numpy()
     median = survival_quantile(times, curve["survival"].to_numpy())
     events = int(curve["n_events"].sum())
-    return {"group": label, "n": int(curve["n_at_risk"].iloc[0]), "events": events,
-            "censored": int(curve["n_censored"].sum()), "median": median,
-            "median_lower": survival_quantile(times, curve["lower"].to_numpy()),
-            "median_upper": survival_quantile(times, curve["upper"].to_numpy()),
-            "median_reached": bool(np.isfinite(median)), "few_events": events < FEW_EVENTS, "ci_transform": ci_transform}
+    return {
+        "group": label,
+        "n": int(curve["n_at_risk"].iloc[0]),
+        "events": events,
+        "censored": int(curve["n_censored"].sum()),
+        "median": median,
+        "median_lower": survival_quantile(times, curve["lower"].to_numpy()),
+        "median_upper": survival_quantile(times, curve["upper"].to_numpy()),
+        "median_reached": bool(np.isfinite(median)),
+        "few_events": events < FEW_EVENTS,
+        "ci_transform": ci_transform,
+    }
 
 
 def _landmark_row(curve: pd.DataFrame, label: str, at: float, ci_transform: CiTransform) -> dict[str, object]:
     """S(at) with CI, the number still at risk at ``at`` (time >= at, as R's summary.survfit)."""
-    row: dict[str, object] = {"group": label, "time": float(at), "n_at_risk": 0, "n_events": 0, "survival": np.nan,
-                              "lower": np.nan, "upper": np.nan, "ci_transform": ci_transform}
+    row: dict[str, object] = {
+        "group": label,
+        "time": float(at),
+        "n_at_risk": 0,
+        "n_events": 0,
+        "survival": np.nan,
+        "lower": np.nan,
+        "upper": np.nan,
+        "ci_transform": ci_transform,
+    }
     if curve.empty:
         return row
     later = curve[curve["time"] >= at]
@@ -157,8 +227,13 @@ def _landmark_row(curve: pd.DataFrame, label: str, at: float, ci_transform: CiTr
     return row
 
 
-def kaplan_meier(frame: pd.DataFrame, *, groups: Sequence[str] | None = None,
-                 landmarks: Sequence[float] = DEFAULT_LANDMARKS, ci_transform: CiTransform = "log-log") -> KaplanMeierTables:
+def kaplan_meier(
+    frame: pd.DataFrame,
+    *,
+    groups: Sequence[str] | None = None,
+    landmarks: Sequence[float] = DEFAULT_LANDMARKS,
+    ci_transform: CiTransform = "log-log",
+) -> KaplanMeierTables:
     """Kaplan-Meier summary, landmark survival and step function for each group.
 
     Parameters
@@ -181,11 +256,16 @@ def kaplan_meier(frame: pd.DataFrame, *, groups: Sequence[str] | None = None,
     """
     check_ci_transform(ci_transform)
     data, order = select_groups(frame, groups)
-    curves = {label: _group_curve(data, label, ci_transform) if (data[GROUP] == label).any()
-              else pd.DataFrame(columns=CURVE_COLUMNS) for label in order}
+    curves = {
+        label: _group_curve(data, label, ci_transform)
+        if (data[GROUP] == label).any()
+        else pd.DataFrame(columns=CURVE_COLUMNS)
+        for label in order
+    }
     summary = typed([_summary_row(curves[label], label, ci_transform) for label in order], SUMMARY_SCHEMA)
     landmark_rows = [_landmark_row(curves[label], label, at, ci_transform) for label in order for at in landmarks]
     non_empty = [c for c in curves.values() if not c.empty]
     curve = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame(columns=CURVE_COLUMNS)
-    return KaplanMeierTables(summary=summary, landmarks=typed(landmark_rows, LANDMARK_SCHEMA),
-                             curve=typed(curve, CURVE_SCHEMA))
+    return KaplanMeierTables(
+        summary=summary, landmarks=typed(landmark_rows, LANDMARK_SCHEMA), curve=typed(curve, CURVE_SCHEMA)
+    )

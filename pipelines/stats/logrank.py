@@ -11,8 +11,16 @@ from lifelines.utils import group_survival_table_from_events
 
 from pipelines.stats.frame import EVENT, GROUP, TIME, select_groups, typed
 
-LOGRANK_SCHEMA = {"group": "string", "n": "int64", "observed": "int64", "expected": "float64", "statistic": "float64",
-                  "df": "Int64", "p": "float64", "status": "string"}
+LOGRANK_SCHEMA = {
+    "group": "string",
+    "n": "int64",
+    "observed": "int64",
+    "expected": "float64",
+    "statistic": "float64",
+    "df": "Int64",
+    "p": "float64",
+    "status": "string",
+}
 LOGRANK_COLUMNS = list(LOGRANK_SCHEMA)
 
 
@@ -63,6 +71,18 @@ def logrank(frame: pd.DataFrame, *, groups: Sequence[str] | None = None) -> pd.D
         statistic, p, df = float(result.test_statistic), float(result.p_value), len(present) - 1
         expected = _expected_events(data).reindex(order)
         status = "ok"
-    return typed(pd.DataFrame({"group": order, "n": n.to_numpy(int), "observed": observed.to_numpy(int),
-                               "expected": expected.to_numpy(float), "statistic": statistic, "df": df, "p": p,
-                               "status": status}), LOGRANK_SCHEMA)
+    return typed(
+        pd.DataFrame(
+            {
+                "group": order,
+                "n": n.to_numpy(int),
+                "observed": observed.to_numpy(int),
+                "expected": expected.to_numpy(float),
+                "statistic": statistic,
+                "df": df,
+                "p": p,
+                "status": status,
+            }
+        ),
+        LOGRANK_SCHEMA,
+    )

@@ -21,8 +21,15 @@ from scipy.stats import chi2
 from pipelines.stats.counting_cox import CountingProcessCox, ph_score_test, schoenfeld_residuals
 from pipelines.stats.frame import typed
 
-PH_SCHEMA = {"model": "string", "term": "string", "statistic": "float64", "df": "Int64", "p": "float64",
-             "time_transform": "string", "status": "string"}
+PH_SCHEMA = {
+    "model": "string",
+    "term": "string",
+    "statistic": "float64",
+    "df": "Int64",
+    "p": "float64",
+    "time_transform": "string",
+    "status": "string",
+}
 PH_COLUMNS = list(PH_SCHEMA)
 TIME_TRANSFORM = "km"
 
@@ -37,8 +44,16 @@ def scaled_schoenfeld_residuals(fitted, training: pd.DataFrame) -> pd.DataFrame:
     return fitted.event_observed.sum() * raw.dot(fitted.variance_matrix_)
 
 
-def ph_test_rows(model: str, fitted: CountingProcessCox | None, design: pd.DataFrame, start: pd.Series | None,
-                 stop: pd.Series, event: pd.Series, term_names: Sequence[str], status: str) -> pd.DataFrame:
+def ph_test_rows(
+    model: str,
+    fitted: CountingProcessCox | None,
+    design: pd.DataFrame,
+    start: pd.Series | None,
+    stop: pd.Series,
+    event: pd.Series,
+    term_names: Sequence[str],
+    status: str,
+) -> pd.DataFrame:
     """One row per term and a ``GLOBAL`` row (``PH_COLUMNS``); NaN with ``status`` when the model was not fitted.
 
     Parameters
@@ -60,14 +75,44 @@ def ph_test_rows(model: str, fitted: CountingProcessCox | None, design: pd.DataF
         except np.linalg.LinAlgError:
             fitted, status = None, "not_estimable: singular information in the proportional-hazards test"
     if fitted is None:
-        return typed([{"model": model, "term": name, "statistic": np.nan, "df": np.nan, "p": np.nan,
-                      "time_transform": TIME_TRANSFORM, "status": status} for name in [*term_names, "GLOBAL"]],
-                     PH_SCHEMA)
+        return typed(
+            [
+                {
+                    "model": model,
+                    "term": name,
+                    "statistic": np.nan,
+                    "df": np.nan,
+                    "p": np.nan,
+                    "time_transform": TIME_TRANSFORM,
+                    "status": status,
+                }
+                for name in [*term_names, "GLOBAL"]
+            ],
+            PH_SCHEMA,
+        )
     statistics = dict(zip(fitted.params_.index, per_term, strict=True))
-    rows = [{"model": model, "term": name, "statistic": float(statistics[name]), "df": 1,
-             "p": float(chi2.sf(statistics[name], 1)), "time_transform": TIME_TRANSFORM, "status": status}
-            for name in term_names if name in statistics]
-    rows.append({"model": model, "term": "GLOBAL", "statistic": global_statistic, "df": len(statistics),
-                 "p": float(chi2.sf(global_statistic, len(statistics))), "time_transform": TIME_TRANSFORM,
-                 "status": status})
+    rows = [
+        {
+            "model": model,
+            "term": name,
+            "statistic": float(statistics[name]),
+            "df": 1,
+            "p": float(chi2.sf(statistics[name], 1)),
+            "time_transform": TIME_TRANSFORM,
+            "status": status,
+        }
+        for name in term_names
+        if name in statistics
+    ]
+    rows.append(
+        {
+            "model": model,
+            "term": "GLOBAL",
+            "statistic": global_statistic,
+            "df": len(statistics),
+            "p": float(chi2.sf(global_statistic, len(statistics))),
+            "time_transform": TIME_TRANSFORM,
+            "status": status,
+        }
+    )
     return typed(rows, PH_SCHEMA)

@@ -30,7 +30,7 @@ _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#
 def _number(value: float, decimals: int) -> str:
     if not np.isfinite(value):
         return "NR"
-    return f"{value:.{decimals}f}" if 10 ** -decimals <= abs(value) < 1000 else f"{value:.2g}"
+    return f"{value:.{decimals}f}" if 10**-decimals <= abs(value) < 1000 else f"{value:.2g}"
 
 
 def _interval(estimate: float, lower: float, upper: float, decimals: int) -> str:
@@ -70,8 +70,11 @@ def _published(row: pd.Series, column: str) -> str:
 def _legend_label(summary: pd.Series, hazard_ratio: str) -> str:
     if summary["n"] == 0:
         return f"{summary['group']} (no subjects)"
-    median = (_interval(summary["median"], summary["median_lower"], summary["median_upper"], 1)
-              if summary["median_reached"] else "not reached")
+    median = (
+        _interval(summary["median"], summary["median_lower"], summary["median_upper"], 1)
+        if summary["median_reached"]
+        else "not reached"
+    )
     n, events = (_published(summary, c) for c in ("n", "events"))
     return f"{summary['group']} (n={n}, events={events}): median {median}; {hazard_ratio}"
 
@@ -84,8 +87,15 @@ def _at_risk_row(figure: Figure, ax: Axes, at_risk: pd.DataFrame, order: list[st
         y = -0.14 - 0.055 * line
         ax.text(-0.035, y, label, transform=ax.transAxes, ha="right", va="top", fontsize=8.5, color=colours[label])
         for _, row in rows.iterrows():
-            ax.annotate(_published(row, "n_at_risk"), (row["time"], y), xycoords=("data", "axes fraction"),
-                        ha="center", va="top", fontsize=8.5, annotation_clip=False)
+            ax.annotate(
+                _published(row, "n_at_risk"),
+                (row["time"], y),
+                xycoords=("data", "axes fraction"),
+                ha="center",
+                va="top",
+                fontsize=8.5,
+                annotation_clip=False,
+            )
 
 
 def risk_table_times(last_time: float) -> np.ndarray:
@@ -102,9 +112,16 @@ def _title(title: str, logrank: pd.DataFrame) -> str:
     return f"{title}\nlog-rank {_p_value(test['p'])} (chi-square {test['statistic']:.2f}, df {int(test['df'])})"
 
 
-def km_figure(frame: pd.DataFrame | None, results: EndpointResults, *, title: str = "",
-              time_label: str = "Months from origin", footnote: str = "", min_cell_count: int = 0,
-              at_risk: pd.DataFrame | None = None) -> Figure:
+def km_figure(
+    frame: pd.DataFrame | None,
+    results: EndpointResults,
+    *,
+    title: str = "",
+    time_label: str = "Months from origin",
+    footnote: str = "",
+    min_cell_count: int = 0,
+    at_risk: pd.DataFrame | None = None,
+) -> Figure:
     """Kaplan-Meier curves per group with CI bands, censor marks, dashed medians and numbers at risk.
 
     Parameters
@@ -190,8 +207,12 @@ def forest_figure(cox: pd.DataFrame, *, model: str = "multivariable", title: str
     """
     rows = cox[cox["model"] == model].reset_index(drop=True)
     n_events = f" (n={_published(rows.iloc[0], 'n')}, events={_published(rows.iloc[0], 'events')})" if len(rows) else ""
-    return _forest(rows, [_term_label(row) for _, row in rows.iterrows()], title=f"{title}\n{model} Cox model{n_events}",
-                   footnote=footnote)
+    return _forest(
+        rows,
+        [_term_label(row) for _, row in rows.iterrows()],
+        title=f"{title}\n{model} Cox model{n_events}",
+        footnote=footnote,
+    )
 
 
 def exposure_forest_figure(immortal: pd.DataFrame, *, title: str = "", footnote: str = "") -> Figure:
@@ -201,10 +222,16 @@ def exposure_forest_figure(immortal: pd.DataFrame, *, title: str = "", footnote:
     always shown beside its corrections; each label gives the model's own n and events.
     """
     rows = immortal[immortal["term"] == immortal["term"].iloc[0]].reset_index(drop=True) if len(immortal) else immortal
-    labels = [f"{row['model'].replace('_', ' ')} (n={_published(row, 'n')}, events={_published(row, 'events')})"
-              for _, row in rows.iterrows()]
-    return _forest(rows, labels, title=f"{title}\nexposed vs unexposed: naive, landmark and time-varying Cox models",
-                   footnote=footnote)
+    labels = [
+        f"{row['model'].replace('_', ' ')} (n={_published(row, 'n')}, events={_published(row, 'events')})"
+        for _, row in rows.iterrows()
+    ]
+    return _forest(
+        rows,
+        labels,
+        title=f"{title}\nexposed vs unexposed: naive, landmark and time-varying Cox models",
+        footnote=footnote,
+    )
 
 
 def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str) -> Figure:
@@ -214,10 +241,18 @@ def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str)
     ax = figure.add_subplot()
     estimable = rows["status"].eq("ok") & np.isfinite(rows["hr"].astype(float))
     positions = np.arange(len(rows))[::-1]
-    ax.errorbar(rows.loc[estimable, "hr"], positions[estimable.to_numpy()],
-                xerr=[rows.loc[estimable, "hr"] - rows.loc[estimable, "hr_lower"],
-                      rows.loc[estimable, "hr_upper"] - rows.loc[estimable, "hr"]],
-                fmt="s", color="black", ecolor="black", capsize=3)
+    ax.errorbar(
+        rows.loc[estimable, "hr"],
+        positions[estimable.to_numpy()],
+        xerr=[
+            rows.loc[estimable, "hr"] - rows.loc[estimable, "hr_lower"],
+            rows.loc[estimable, "hr_upper"] - rows.loc[estimable, "hr"],
+        ],
+        fmt="s",
+        color="black",
+        ecolor="black",
+        capsize=3,
+    )
     ax.set_xscale("log")
     bounds = rows.loc[estimable, ["hr_lower", "hr_upper"]].to_numpy(float)
     low, high = (bounds.min(), bounds.max()) if bounds.size else (0.5, 2.0)
@@ -227,10 +262,20 @@ def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str)
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     for position, (_, row) in zip(positions, rows.iterrows(), strict=True):
-        text = (f"HR {_interval(row['hr'], row['hr_lower'], row['hr_upper'], 2)}, {_p_value(row['p'])}"
-                if row["status"] == "ok" else row["status"].replace("not_estimable: ", "not estimable: "))
-        ax.text(1.02, position, text, transform=ax.get_yaxis_transform(), va="center", fontsize=9,
-                color="black" if row["status"] == "ok" else "firebrick")
+        text = (
+            f"HR {_interval(row['hr'], row['hr_lower'], row['hr_upper'], 2)}, {_p_value(row['p'])}"
+            if row["status"] == "ok"
+            else row["status"].replace("not_estimable: ", "not estimable: ")
+        )
+        ax.text(
+            1.02,
+            position,
+            text,
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            fontsize=9,
+            color="black" if row["status"] == "ok" else "firebrick",
+        )
     ax.set_yticks(positions, labels)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("Hazard ratio (95% CI), log scale")
@@ -241,8 +286,12 @@ def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str)
     label_inches = max(t.get_window_extent(renderer).width for t in ax.get_yticklabels()) / figure.dpi + 0.2
     figure.set_figwidth(label_inches + _FOREST_PLOT_INCHES + _FOREST_TEXT_INCHES)
     width, height = figure.get_figwidth(), figure.get_figheight()
-    figure.subplots_adjust(left=label_inches / width, right=(label_inches + _FOREST_PLOT_INCHES) / width,
-                           top=1 - 0.6 / height, bottom=(0.6 + footnote_inches) / height)
+    figure.subplots_adjust(
+        left=label_inches / width,
+        right=(label_inches + _FOREST_PLOT_INCHES) / width,
+        top=1 - 0.6 / height,
+        bottom=(0.6 + footnote_inches) / height,
+    )
     _write_footnote(figure, footnote)
     return figure
 
@@ -257,8 +306,9 @@ def few_events_note(km_summary: pd.DataFrame) -> str:
     if few.empty:
         return ""
     flagged = "events_suppressed" in few.columns
-    listed = ", ".join(f"{row['group']} ({_published(row, 'events')})" if flagged else str(row["group"])
-                       for _, row in few.iterrows())
+    listed = ", ".join(
+        f"{row['group']} ({_published(row, 'events')})" if flagged else str(row["group"]) for _, row in few.iterrows()
+    )
     return f"Fewer than 10 events, estimates unstable (read as descriptive): {listed}."
 
 
@@ -270,7 +320,9 @@ def _footnote_inches(footnote: str, fontsize: float = _FOOTNOTE_SIZE) -> float:
 def _write_footnote(figure: Figure, footnote: str) -> None:
     """The footnote in the strip the layout left free, so a saved figure is drawn once (no tight bounding box pass)."""
     if footnote:
-        figure.text(0.01, 0.01, textwrap.fill(footnote, 150), fontsize=_FOOTNOTE_SIZE, va="bottom", ha="left", style="italic")
+        figure.text(
+            0.01, 0.01, textwrap.fill(footnote, 150), fontsize=_FOOTNOTE_SIZE, va="bottom", ha="left", style="italic"
+        )
 
 
 def save_png(figure: Figure, path: Path, *, dpi: int = 150) -> Path:

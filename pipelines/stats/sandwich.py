@@ -29,15 +29,17 @@ class ClusteredCoxPHFitter(CoxPHFitter):
     """
 
     def _fit_model_breslow(self, *args, **kwargs) -> SemiParametricPHFitter:
-        model = _LinearScorePHFitter(penalizer=self.penalizer, l1_ratio=self.l1_ratio, strata=self.strata, alpha=self.alpha,
-                                     label=self._label)
+        model = _LinearScorePHFitter(
+            penalizer=self.penalizer, l1_ratio=self.l1_ratio, strata=self.strata, alpha=self.alpha, label=self._label
+        )
         model.fit(*args, **kwargs)
         return model
 
 
 class _LinearScorePHFitter(SemiParametricPHFitter):
-    def _compute_score_within_strata(self, X: pd.DataFrame, _T: pd.Series, E: pd.Series, weights: pd.Series,
-                                     entries: None) -> np.ndarray:
+    def _compute_score_within_strata(
+        self, X: pd.DataFrame, _T: pd.Series, E: pd.Series, weights: pd.Series, entries: None
+    ) -> np.ndarray:
         """Score residuals as lifelines defines them (rows sorted by time, risk sets by position).
 
         lifelines: ``r_i = E_i (x_i - m_i) - phi_i * sum_{k <= i} c_k (x_i - m_k)`` with

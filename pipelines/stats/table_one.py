@@ -11,9 +11,23 @@ from scipy.stats import kruskal, mannwhitneyu
 from pipelines.stats.binary import contingency_test
 from pipelines.stats.frame import GROUP, is_categorical, levels, order_groups, typed
 
-TABLE_ONE_SCHEMA = {"variable": "string", "kind": "string", "level": "string", "group": "string", "n": "int64",
-                    "n_missing": "int64", "count": "Int64", "percent": "float64", "median": "float64", "q1": "float64",
-                    "q3": "float64", "min": "float64", "max": "float64", "test": "string", "p": "float64"}
+TABLE_ONE_SCHEMA = {
+    "variable": "string",
+    "kind": "string",
+    "level": "string",
+    "group": "string",
+    "n": "int64",
+    "n_missing": "int64",
+    "count": "Int64",
+    "percent": "float64",
+    "median": "float64",
+    "q1": "float64",
+    "q3": "float64",
+    "min": "float64",
+    "max": "float64",
+    "test": "string",
+    "p": "float64",
+}
 TABLE_ONE_COLUMNS = list(TABLE_ONE_SCHEMA)
 ALL_GROUPS = "(all)"
 
@@ -37,9 +51,23 @@ def _continuous_rows(data: pd.DataFrame, variable: str, order: list[str]) -> lis
     for label in [*order, ALL_GROUPS]:
         part = values if label == ALL_GROUPS else values[data[GROUP] == label]
         known = part.dropna()
-        rows.append({"variable": variable, "kind": "continuous", "level": None, "group": label, "n": int(known.size),
-                     "n_missing": int(part.isna().sum()), "median": known.median(), "q1": known.quantile(0.25),
-                     "q3": known.quantile(0.75), "min": known.min(), "max": known.max(), "test": test, "p": p})
+        rows.append(
+            {
+                "variable": variable,
+                "kind": "continuous",
+                "level": None,
+                "group": label,
+                "n": int(known.size),
+                "n_missing": int(part.isna().sum()),
+                "median": known.median(),
+                "q1": known.quantile(0.25),
+                "q3": known.quantile(0.75),
+                "min": known.min(),
+                "max": known.max(),
+                "test": test,
+                "p": p,
+            }
+        )
     return rows
 
 
@@ -56,14 +84,30 @@ def _categorical_rows(data: pd.DataFrame, variable: str, order: list[str]) -> li
         n = int(counts[label].sum())
         for category in categories:
             count = int(counts.at[category, label])
-            rows.append({"variable": variable, "kind": "categorical", "level": str(category), "group": label, "n": n,
-                         "n_missing": int(missing[label]), "count": count,
-                         "percent": 100 * count / n if n else np.nan, "test": test, "p": p})
+            rows.append(
+                {
+                    "variable": variable,
+                    "kind": "categorical",
+                    "level": str(category),
+                    "group": label,
+                    "n": n,
+                    "n_missing": int(missing[label]),
+                    "count": count,
+                    "percent": 100 * count / n if n else np.nan,
+                    "test": test,
+                    "p": p,
+                }
+            )
     return rows
 
 
-def table_one(frame: pd.DataFrame, variables: Sequence[str], *, groups: Sequence[str] | None = None,
-              categorical: Sequence[str] = ()) -> pd.DataFrame:
+def table_one(
+    frame: pd.DataFrame,
+    variables: Sequence[str],
+    *,
+    groups: Sequence[str] | None = None,
+    categorical: Sequence[str] = (),
+) -> pd.DataFrame:
     """Baseline characteristics per group and overall, one tidy row per (variable, level, group).
 
     Parameters

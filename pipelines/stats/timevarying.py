@@ -17,7 +17,13 @@ import pandas as pd
 
 from pipelines.stats.counting_cox import fit_counting_process_cox
 from pipelines.stats.cox import (
-    COX_SCHEMA, Term, coefficient_rows, cox_model, design_problem, encode_covariates, guarded_fit,
+    COX_SCHEMA,
+    Term,
+    coefficient_rows,
+    cox_model,
+    design_problem,
+    encode_covariates,
+    guarded_fit,
 )
 from pipelines.stats.frame import EVENT, GROUP, TIME, check_frame, typed
 from pipelines.stats.ph_test import PH_SCHEMA, ph_test_rows
@@ -37,8 +43,14 @@ def ever_exposed_frame(frame: pd.DataFrame, *, exposure: str) -> pd.DataFrame:
     return data.assign(**{GROUP: np.where(data[exposure].notna(), EXPOSED, UNEXPOSED)})
 
 
-def landmark_frame(frame: pd.DataFrame, *, exposure: str, landmark: float,
-                   exposed_label: str = EXPOSED, unexposed_label: str = UNEXPOSED) -> pd.DataFrame:
+def landmark_frame(
+    frame: pd.DataFrame,
+    *,
+    exposure: str,
+    landmark: float,
+    exposed_label: str = EXPOSED,
+    unexposed_label: str = UNEXPOSED,
+) -> pd.DataFrame:
     """Subjects still event-free and followed after ``landmark``, grouped by exposure by then, time re-originated.
 
     Keeps subjects with ``time_months > landmark``; ``group`` is ``exposed_label`` when the
@@ -73,8 +85,13 @@ def counting_process_frame(frame: pd.DataFrame, *, exposure: str, covariates: Se
     data = check_frame(frame, [exposure, *covariates]).reset_index(drop=True)
     starts = data[exposure]
     switches = starts.notna() & (starts > 0) & (starts < data[TIME])
-    base = data[list(covariates)].assign(id=data.index, start=0.0, stop=data[TIME], event=data[EVENT],
-                                         exposed=(starts.notna() & (starts <= 0)).astype(int))
+    base = data[list(covariates)].assign(
+        id=data.index,
+        start=0.0,
+        stop=data[TIME],
+        event=data[EVENT],
+        exposed=(starts.notna() & (starts <= 0)).astype(int),
+    )
     before = base[switches].assign(stop=starts[switches], event=0)
     after = base[switches].assign(start=starts[switches], exposed=1)
     rows = pd.concat([base[~switches], before, after]).sort_values(["id", "start"], kind="stable")
@@ -104,8 +121,9 @@ def time_varying_cox(frame: pd.DataFrame, *, exposure: str, covariates: Sequence
     return time_varying_cox_with_ph_test(frame, exposure=exposure, covariates=covariates, ph_test=False)[0]
 
 
-def time_varying_cox_with_ph_test(frame: pd.DataFrame, *, exposure: str, covariates: Sequence[str] = (),
-                                  ph_test: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+def time_varying_cox_with_ph_test(
+    frame: pd.DataFrame, *, exposure: str, covariates: Sequence[str] = (), ph_test: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`time_varying_cox` and its PH test on the (start, stop] rows (R ``cox.zph`` of the counting-process fit)."""
     data = check_frame(frame, [exposure, *covariates])
     complete = data.dropna(subset=list(covariates))
@@ -117,19 +135,37 @@ def time_varying_cox_with_ph_test(frame: pd.DataFrame, *, exposure: str, covaria
     fitted = None
     if problem is None:
         # lifelines' CoxTimeVaryingFitter fits the same model (tested equal) in time quadratic in the data
-        fitted, problem = guarded_fit(lambda: fit_counting_process_cox(design, rows["start"], rows["stop"], rows["event"]))
+        fitted, problem = guarded_fit(
+            lambda: fit_counting_process_cox(design, rows["start"], rows["stop"], rows["event"])
+        )
     terms = [EXPOSURE_TERM, *covariate_terms]
     status = "ok" if fitted is not None else str(problem)
-    coefficients = coefficient_rows("time_varying", terms, fitted.summary if fitted else None, dict.fromkeys(
-        (t.name for t in terms), status), n=int(rows["id"].nunique()), events=events, n_excluded=len(data) - len(complete))
-    tests = (ph_test_rows("time_varying", fitted, design, rows["start"], rows["stop"], rows["event"],
-                          [t.name for t in terms], status) if ph_test else typed([], PH_SCHEMA))
+    coefficients = coefficient_rows(
+        "time_varying",
+        terms,
+        fitted.summary if fitted else None,
+        dict.fromkeys((t.name for t in terms), status),
+        n=int(rows["id"].nunique()),
+        events=events,
+        n_excluded=len(data) - len(complete),
+    )
+    tests = (
+        ph_test_rows(
+            "time_varying", fitted, design, rows["start"], rows["stop"], rows["event"], [t.name for t in terms], status
+        )
+        if ph_test
+        else typed([], PH_SCHEMA)
+    )
     return coefficients, tests
 
 
-def immortal_time_analysis(frame: pd.DataFrame, *, exposure: str,
-                           landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS,
-                           covariates: Sequence[str] = ()) -> pd.DataFrame:
+def immortal_time_analysis(
+    frame: pd.DataFrame,
+    *,
+    exposure: str,
+    landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS,
+    covariates: Sequence[str] = (),
+) -> pd.DataFrame:
     """Exposed vs unexposed three ways: naive (biased), landmark at each L, time-varying Cox.
 
     Parameters
@@ -150,23 +186,38 @@ def immortal_time_analysis(frame: pd.DataFrame, *, exposure: str,
         ``n``/``events`` are those of each model's own data (for a landmark: subjects at risk at L
         and their events after L).
     """
-    return immortal_time_with_ph_tests(frame, exposure=exposure, landmarks=landmarks, covariates=covariates,
-                                       ph_test=False)[0]
+    return immortal_time_with_ph_tests(
+        frame, exposure=exposure, landmarks=landmarks, covariates=covariates, ph_test=False
+    )[0]
 
 
-def immortal_time_with_ph_tests(frame: pd.DataFrame, *, exposure: str,
-                                landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS, covariates: Sequence[str] = (),
-                                ph_test: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+def immortal_time_with_ph_tests(
+    frame: pd.DataFrame,
+    *,
+    exposure: str,
+    landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS,
+    covariates: Sequence[str] = (),
+    ph_test: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`immortal_time_analysis` and the proportional-hazards tests of each of its models (``PH_COLUMNS``)."""
     coefficients, tests = [], []
-    for model, data in [("naive", ever_exposed_frame(frame, exposure=exposure)),
-                        *((f"landmark_{at:g}", landmark_frame(frame, exposure=exposure, landmark=at)) for at in landmarks)]:
-        fit = cox_model(data, reference_group=UNEXPOSED, groups=[UNEXPOSED, EXPOSED], covariates=covariates,
-                        model=model, ph_test=ph_test)
+    for model, data in [
+        ("naive", ever_exposed_frame(frame, exposure=exposure)),
+        *((f"landmark_{at:g}", landmark_frame(frame, exposure=exposure, landmark=at)) for at in landmarks),
+    ]:
+        fit = cox_model(
+            data,
+            reference_group=UNEXPOSED,
+            groups=[UNEXPOSED, EXPOSED],
+            covariates=covariates,
+            model=model,
+            ph_test=ph_test,
+        )
         coefficients.append(fit.coefficients)
         tests.append(fit.ph_test)
     varying = time_varying_cox_with_ph_test(frame, exposure=exposure, covariates=covariates, ph_test=ph_test)
     coefficients.append(varying[0])
     tests.append(varying[1])
-    return typed(pd.concat(coefficients, ignore_index=True), COX_SCHEMA), typed(pd.concat(tests, ignore_index=True),
-                                                                                 PH_SCHEMA)
+    return typed(pd.concat(coefficients, ignore_index=True), COX_SCHEMA), typed(
+        pd.concat(tests, ignore_index=True), PH_SCHEMA
+    )

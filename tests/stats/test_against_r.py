@@ -42,8 +42,10 @@ def _rscript() -> str:
     found = shutil.which("Rscript")
     if found:
         return found
-    message = ("Rscript NOT FOUND: the live comparison with R's survival package did NOT run. Install "
-               "r-base-core r-cran-survival r-cran-jsonlite (as .ci/run does) to run it.")
+    message = (
+        "Rscript NOT FOUND: the live comparison with R's survival package did NOT run. Install "
+        "r-base-core r-cran-survival r-cran-jsonlite (as .ci/run does) to run it."
+    )
     if os.environ.get("GIST_REQUIRE_R"):
         pytest.fail(message)
     pytest.skip(message)
@@ -61,10 +63,19 @@ def _spec(rows: pd.DataFrame, model: str, covariates: list[str]) -> dict:
         if kind == "landmark":
             landmark = float(re.match(r"landmark_([0-9.]+)", model).group(1))
     ok = rows[rows["status"] == "ok"]
-    dropped = [r.level for r in rows.itertuples() if r.variable == "group" and str(r.status).startswith("not_estimable: group '")]
-    return {"model": model, "kind": kind, "landmark": landmark, "drop_groups": dropped,
-            "covariates": covariates if (model == "multivariable" or model.endswith("_adjusted")) else [],
-            "terms": [{"name": r.term, "variable": r.variable, "level": _level(r.level)} for r in ok.itertuples()]}
+    dropped = [
+        r.level
+        for r in rows.itertuples()
+        if r.variable == "group" and str(r.status).startswith("not_estimable: group '")
+    ]
+    return {
+        "model": model,
+        "kind": kind,
+        "landmark": landmark,
+        "drop_groups": dropped,
+        "covariates": covariates if (model == "multivariable" or model.endswith("_adjusted")) else [],
+        "terms": [{"name": r.term, "variable": r.variable, "level": _level(r.level)} for r in ok.itertuples()],
+    }
 
 
 class Mismatches:
@@ -82,8 +93,11 @@ class Mismatches:
                 self.problems.append(f"{where}: ours {a!r}, R {b!r}")
             return
         category = " ".join(w for w in where.split(" ")[1:3] if not w[0].isdigit()) + (
-            " (tight)" if where.endswith("(tight)") else "")
-        category = re.sub(r"(landmark)_[0-9.]+", r"\1", category.split(" ")[0] if category.startswith("km") else category)
+            " (tight)" if where.endswith("(tight)") else ""
+        )
+        category = re.sub(
+            r"(landmark)_[0-9.]+", r"\1", category.split(" ")[0] if category.startswith("km") else category
+        )
         difference = abs(a - b) / max(abs(b), 1e-300) if abs(a - b) > ABS else 0.0
         self.worst[category] = max(self.worst.get(category, 0.0), difference)
         if exact and a != b or not exact and abs(a - b) > max(rel * abs(b), ABS):
@@ -127,7 +141,9 @@ def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.Data
             continue
         for i, row in ours.iterrows():
             for name in ("n_at_risk", "n_events", "n_censored"):
-                check.number(f"{key} km_curve {group} {row['time']:g} {name}", row[name], theirs.loc[i, name], exact=True)
+                check.number(
+                    f"{key} km_curve {group} {row['time']:g} {name}", row[name], theirs.loc[i, name], exact=True
+                )
             for name in ("survival", "lower", "upper"):
                 if name != "survival" and row["survival"] == 1 and pd.isna(theirs.loc[i, name]):
                     continue  # before the first event: R's log-log CI is NA, the pipeline's [1, 1] (docs/statistics.md)
@@ -154,8 +170,9 @@ def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.Data
             where = f"{key} {table_name} {model}"
             check.number(f"{where} n", rows["n"].iloc[0], fit["n"], exact=True)
             check.number(f"{where} events", rows["events"].iloc[0], fit["events"], exact=True)
-            check.number(f"{where} n_excluded_missing", rows["n_excluded_missing"].iloc[0], fit["n_excluded_missing"],
-                         exact=True)
+            check.number(
+                f"{where} n_excluded_missing", rows["n_excluded_missing"].iloc[0], fit["n_excluded_missing"], exact=True
+            )
             ok = rows[rows["status"] == "ok"]
             if ok.empty:
                 continue
@@ -167,41 +184,77 @@ def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.Data
                 for row in ok.itertuples():
                     i = terms.index(row.term)
                     for name in ("coef", "se", "hr", "hr_lower", "hr_upper", "p"):
-                        check.number(f"{where} {row.term} {name} ({control})", getattr(row, name),
-                                     _listify(fitted[name])[i], rel=rel)
+                        check.number(
+                            f"{where} {row.term} {name} ({control})",
+                            getattr(row, name),
+                            _listify(fitted[name])[i],
+                            rel=rel,
+                        )
                 ph = tables["ph_test"]
                 _compare_ph(check, f"{key} ph_test {model}", ph[ph["model"] == model], fitted, terms, control, rel)
 
 
-def _compare_ph(check: Mismatches, where: str, ph: pd.DataFrame, fit: dict, terms: list[str], control: str,
-                rel: float) -> None:
+def _compare_ph(
+    check: Mismatches, where: str, ph: pd.DataFrame, fit: dict, terms: list[str], control: str, rel: float
+) -> None:
     names = [*terms, "GLOBAL"]
     assert sorted(ph["term"]) == sorted(names), where
     for row in ph.itertuples():
         i = names.index(row.term)
-        check.number(f"{where} {row.term} statistic ({control})", row.statistic, _listify(fit["zph_statistic"])[i], rel=rel)
+        check.number(
+            f"{where} {row.term} statistic ({control})", row.statistic, _listify(fit["zph_statistic"])[i], rel=rel
+        )
         check.number(f"{where} {row.term} df ({control})", row.df, _listify(fit["zph_df"])[i], exact=True)
         check.number(f"{where} {row.term} p ({control})", row.p, _listify(fit["zph_p"])[i], rel=rel)
 
 
-def _job(key: str, frame: pd.DataFrame, folder: Path, *, groups: list[str], covariates: list[str],
-         landmarks: list[float], exposure: str | None, cluster: str | None, tables: dict[str, pd.DataFrame]) -> tuple:
+def _job(
+    key: str,
+    frame: pd.DataFrame,
+    folder: Path,
+    *,
+    groups: list[str],
+    covariates: list[str],
+    landmarks: list[float],
+    exposure: str | None,
+    cluster: str | None,
+    tables: dict[str, pd.DataFrame],
+) -> tuple:
     """One R job (the frame as CSV, every model of ``tables`` described by its terms) and what to compare it with."""
     csv = folder / f"{key.replace('/', '_')}.csv"
     frame.to_csv(csv, index=False)
-    numeric = [c for c in frame.columns if c in ("time_months", "event", exposure) or (
-        c in covariates and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))]
-    models = [_spec(rows, model, covariates)
-              for name in ("cox", "immortal_time") for model, rows in tables[name].groupby("model", sort=False)]
-    job = {"key": key, "csv": str(csv), "groups": groups, "numeric": numeric, "landmarks": landmarks,
-           "exposure": exposure, "cluster": cluster, "models": models}
+    numeric = [
+        c
+        for c in frame.columns
+        if c in ("time_months", "event", exposure)
+        or (c in covariates and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))
+    ]
+    models = [
+        _spec(rows, model, covariates)
+        for name in ("cox", "immortal_time")
+        for model, rows in tables[name].groupby("model", sort=False)
+    ]
+    job = {
+        "key": key,
+        "csv": str(csv),
+        "groups": groups,
+        "numeric": numeric,
+        "landmarks": landmarks,
+        "exposure": exposure,
+        "cluster": cluster,
+        "models": models,
+    }
     return job, tables
 
 
 def _run_and_compare(rscript: str, folder: Path, jobs: list[dict], expected: dict, minimum: int) -> None:
     (folder / "jobs.json").write_text(json.dumps(jobs))
-    run = subprocess.run([rscript, str(ORACLE), str(folder / "jobs.json"), str(folder / "r.json")],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [rscript, str(ORACLE), str(folder / "jobs.json"), str(folder / "r.json")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     check = Mismatches()
     for r in json.loads((folder / "r.json").read_text()):
@@ -210,29 +263,45 @@ def _run_and_compare(rscript: str, folder: Path, jobs: list[dict], expected: dic
     for category, worst in sorted(check.worst.items()):
         print(f"  {category:40s} {worst:.1e}")
     assert not check.problems, f"{len(check.problems)} of {check.compared} numbers differ from R:\n" + "\n".join(
-        check.problems[:60])
+        check.problems[:60]
+    )
     assert check.compared > minimum
 
 
 def test_every_published_survival_number_equals_r(registry, tmp_path) -> None:
     rscript = _rscript()
     con, _ = registry
-    results = {name: con.execute(f"FROM results.{name}").df() for name in
-               ("km_summary", "km_landmarks", "km_curve", "logrank", "cox", "ph_test", "immortal_time")}
+    results = {
+        name: con.execute(f"FROM results.{name}").df()
+        for name in ("km_summary", "km_landmarks", "km_curve", "logrank", "cox", "ph_test", "immortal_time")
+    }
     jobs, expected = [], {}
     for analysis in load_catalogue():
         for endpoint in analysis.endpoints:
             key = f"{analysis.id}/{endpoint}"
-            tables = {name: table[(table["analysis_id"] == analysis.id) & (table["endpoint"] == endpoint)]
-                      for name, table in results.items()}
-            job, expected[key] = _job(key, endpoint_frame(con, analysis, endpoint), tmp_path,
-                                      groups=list(analysis.groups), covariates=list(analysis.covariates),
-                                      landmarks=list(analysis.landmarks), exposure=analysis.exposure,
-                                      cluster=analysis.cluster, tables=tables)
+            tables = {
+                name: table[(table["analysis_id"] == analysis.id) & (table["endpoint"] == endpoint)]
+                for name, table in results.items()
+            }
+            job, expected[key] = _job(
+                key,
+                endpoint_frame(con, analysis, endpoint),
+                tmp_path,
+                groups=list(analysis.groups),
+                covariates=list(analysis.covariates),
+                landmarks=list(analysis.landmarks),
+                exposure=analysis.exposure,
+                cluster=analysis.cluster,
+                tables=tables,
+            )
             jobs.append(job)
     not_ok = pd.concat([results["cox"], results["immortal_time"]]).query("status != 'ok'")
-    print(f"{len(not_ok)} Cox rows not estimable (not compared): " + "; ".join(sorted(set(
-        f"{r.analysis_id}/{r.endpoint} {r.model} {r.term}: {r.status}" for r in not_ok.itertuples()))))
+    print(
+        f"{len(not_ok)} Cox rows not estimable (not compared): "
+        + "; ".join(
+            sorted(set(f"{r.analysis_id}/{r.endpoint} {r.model} {r.term}: {r.status}" for r in not_ok.itertuples()))
+        )
+    )
     _run_and_compare(rscript, tmp_path, jobs, expected, minimum=30_000)
 
 
@@ -241,20 +310,45 @@ def _reference_frames() -> dict[str, tuple[pd.DataFrame, dict]]:
     from lifelines.datasets import load_gbsg2, load_lung, load_rossi
 
     lung = load_lung().dropna(subset=["ph.ecog"])
-    lung = lung.assign(time_months=lung["time"], event=lung["status"], group=lung["sex"].map({1: "male", 2: "female"}),
-                       ecog=lung["ph.ecog"].astype(int).astype(str), exposure=np.nan)
+    lung = lung.assign(
+        time_months=lung["time"],
+        event=lung["status"],
+        group=lung["sex"].map({1: "male", 2: "female"}),
+        ecog=lung["ph.ecog"].astype(int).astype(str),
+        exposure=np.nan,
+    )
     gbsg2 = load_gbsg2()
     gbsg2 = gbsg2.assign(time_months=gbsg2["time"], event=gbsg2["cens"], group=gbsg2["horTh"], grade=gbsg2["tgrade"])
     rossi = load_rossi()
-    rossi = rossi.assign(time_months=rossi["week"].astype(float), event=rossi["arrest"],
-                         group=rossi["fin"].map({0: "no", 1: "yes"}), pair=(np.arange(len(rossi)) // 2).astype(str),
-                         # an exposure during follow-up, for the naive / landmark / time-varying models
-                         exposure=np.where(np.arange(len(rossi)) % 3 == 0, (np.arange(len(rossi)) % 40) + 0.5, np.nan))
-    return {"lung": (lung, {"groups": ["male", "female"], "covariates": ["age", "ecog"], "landmarks": [180, 365, 730]}),
-            "gbsg2": (gbsg2, {"groups": ["no", "yes"], "covariates": ["age", "tsize", "menostat", "grade"],
-                              "landmarks": [365, 730, 1825]}),
-            "rossi": (rossi, {"groups": ["no", "yes"], "covariates": ["age", "race", "wexp", "mar", "paro", "prio"],
-                              "landmarks": [13, 26, 52], "cluster": "pair", "exposure": "exposure"})}
+    rossi = rossi.assign(
+        time_months=rossi["week"].astype(float),
+        event=rossi["arrest"],
+        group=rossi["fin"].map({0: "no", 1: "yes"}),
+        pair=(np.arange(len(rossi)) // 2).astype(str),
+        # an exposure during follow-up, for the naive / landmark / time-varying models
+        exposure=np.where(np.arange(len(rossi)) % 3 == 0, (np.arange(len(rossi)) % 40) + 0.5, np.nan),
+    )
+    return {
+        "lung": (lung, {"groups": ["male", "female"], "covariates": ["age", "ecog"], "landmarks": [180, 365, 730]}),
+        "gbsg2": (
+            gbsg2,
+            {
+                "groups": ["no", "yes"],
+                "covariates": ["age", "tsize", "menostat", "grade"],
+                "landmarks": [365, 730, 1825],
+            },
+        ),
+        "rossi": (
+            rossi,
+            {
+                "groups": ["no", "yes"],
+                "covariates": ["age", "race", "wexp", "mar", "paro", "prio"],
+                "landmarks": [13, 26, 52],
+                "cluster": "pair",
+                "exposure": "exposure",
+            },
+        ),
+    }
 
 
 def test_reference_datasets_equal_r(tmp_path) -> None:
@@ -264,12 +358,26 @@ def test_reference_datasets_equal_r(tmp_path) -> None:
     rscript = _rscript()
     jobs, expected = [], {}
     for name, (frame, options) in _reference_frames().items():
-        results = analyse_endpoint(frame, reference_group=options["groups"][0], groups=options["groups"],
-                                   covariates=options["covariates"], landmarks=options["landmarks"],
-                                   exposure=options.get("exposure"), exposure_landmarks=(13, 26),
-                                   cluster=options.get("cluster"))
-        job, expected[name] = _job(name, frame, tmp_path, groups=options["groups"], covariates=options["covariates"],
-                                   landmarks=options["landmarks"], exposure=options.get("exposure"),
-                                   cluster=options.get("cluster"), tables=results.tables())
+        results = analyse_endpoint(
+            frame,
+            reference_group=options["groups"][0],
+            groups=options["groups"],
+            covariates=options["covariates"],
+            landmarks=options["landmarks"],
+            exposure=options.get("exposure"),
+            exposure_landmarks=(13, 26),
+            cluster=options.get("cluster"),
+        )
+        job, expected[name] = _job(
+            name,
+            frame,
+            tmp_path,
+            groups=options["groups"],
+            covariates=options["covariates"],
+            landmarks=options["landmarks"],
+            exposure=options.get("exposure"),
+            cluster=options.get("cluster"),
+            tables=results.tables(),
+        )
         jobs.append(job)
     _run_and_compare(rscript, tmp_path, jobs, expected, minimum=3_000)

@@ -12,8 +12,7 @@ from pipelines.stats import BINARY_COLUMNS, TABLE_ONE_COLUMNS, binary_outcome, c
 
 def rutkowski() -> pd.DataFrame:
     """Rutkowski 2006, Group I: recurrence in 4/5 who stopped imatinib vs 1/19 who continued."""
-    return pd.DataFrame({"group": ["stopped"] * 5 + ["continued"] * 19,
-                         "recurrence": [1, 1, 1, 1, 0] + [1] + [0] * 18})
+    return pd.DataFrame({"group": ["stopped"] * 5 + ["continued"] * 19, "recurrence": [1, 1, 1, 1, 0] + [1] + [0] * 18})
 
 
 def test_fisher_reproduces_the_derived_published_p() -> None:
@@ -51,12 +50,14 @@ def test_contingency_test_choice() -> None:
 def baseline() -> pd.DataFrame:
     rng = np.random.default_rng(5)
     n = 90
-    return pd.DataFrame({
-        "group": np.resize(np.array(["imatinib", "sunitinib", "regorafenib"]), n),
-        "age": np.r_[rng.normal(58, 10, n - 3).round(), [np.nan] * 3],
-        "sex": rng.choice(["male", "female"], n),
-        "kit_exon": rng.choice([11, 9, 0], n),
-    })
+    return pd.DataFrame(
+        {
+            "group": np.resize(np.array(["imatinib", "sunitinib", "regorafenib"]), n),
+            "age": np.r_[rng.normal(58, 10, n - 3).round(), [np.nan] * 3],
+            "sex": rng.choice(["male", "female"], n),
+            "kit_exon": rng.choice([11, 9, 0], n),
+        }
+    )
 
 
 def test_table_one_continuous_rows() -> None:
@@ -90,13 +91,20 @@ def test_table_one_categorical_rows() -> None:
 
 
 def test_table_one_categorical_counts_missing_values_and_an_empty_group() -> None:
-    frame = pd.DataFrame({"group": ["a", "a", "a", "b", "b"], "sex": ["female", None, "male", "male", None],
-                          "rupture": [True, False, None, True, True]})
+    frame = pd.DataFrame(
+        {
+            "group": ["a", "a", "a", "b", "b"],
+            "sex": ["female", None, "male", "male", None],
+            "rupture": [True, False, None, True, True],
+        }
+    )
     table = table_one(frame, ["sex", "rupture"], groups=["a", "b", "c"]).set_index(["variable", "group", "level"])
     cells = ["n", "n_missing", "count"]
     assert table.loc[("sex", "a", "male"), cells].tolist() == [2, 1, 1]
     assert table.loc[("sex", "b", "female"), cells].tolist() == [1, 1, 0]
-    assert table.loc[("sex", "c", "male"), cells].tolist() == [0, 0, 0] and np.isnan(table.loc[("sex", "c", "male"), "percent"])
+    assert table.loc[("sex", "c", "male"), cells].tolist() == [0, 0, 0] and np.isnan(
+        table.loc[("sex", "c", "male"), "percent"]
+    )
     assert table.loc[("sex", "(all)", "male"), cells].tolist() == [3, 2, 2]
     assert table.loc[("rupture", "a", "True"), cells].tolist() == [2, 1, 1]
     assert table.loc[("rupture", "(all)", "True"), ["n", "n_missing", "count", "percent"]].tolist() == [4, 1, 3, 75.0]

@@ -7,8 +7,14 @@ import pandas as pd
 import pytest
 
 from pipelines.stats import (
-    analyse_endpoint, binary_outcome, cox_model, event_within, exposure_forest_figure, few_events_note,
-    immortal_time_analysis, save_png,
+    analyse_endpoint,
+    binary_outcome,
+    cox_model,
+    event_within,
+    exposure_forest_figure,
+    few_events_note,
+    immortal_time_analysis,
+    save_png,
 )
 
 
@@ -17,8 +23,14 @@ def _cohort(n: int, seed: int) -> pd.DataFrame:
     treated = rng.random(n) < 0.5
     time = rng.exponential(np.where(treated, 20.0, 12.0))
     censor = rng.uniform(6, 40, n)
-    return pd.DataFrame({"time_months": np.minimum(time, censor), "event": (time <= censor).astype(int),
-                         "group": np.where(treated, "treated", "control"), "patient_id": [f"p{i}" for i in range(n)]})
+    return pd.DataFrame(
+        {
+            "time_months": np.minimum(time, censor),
+            "event": (time <= censor).astype(int),
+            "group": np.where(treated, "treated", "control"),
+            "patient_id": [f"p{i}" for i in range(n)],
+        }
+    )
 
 
 def test_cluster_robust_variance_does_not_count_a_repeated_patient_twice():
@@ -55,7 +67,10 @@ def test_exposure_forest_and_few_events_note(tmp_path):
     rng = np.random.default_rng(7)
     frame = _cohort(150, seed=7).assign(surgery_months=np.where(rng.random(150) < 0.3, rng.uniform(7, 20, 150), np.nan))
     immortal = immortal_time_analysis(frame, exposure="surgery_months", landmarks=(6, 12))
-    assert immortal.loc[immortal["model"] == "landmark_6", "status"].iloc[0] == "not_estimable: group 'exposed' has no subjects"
+    assert (
+        immortal.loc[immortal["model"] == "landmark_6", "status"].iloc[0]
+        == "not_estimable: group 'exposed' has no subjects"
+    )
     path = save_png(exposure_forest_figure(immortal, title="t", footnote="f"), tmp_path / "immortal.png")
     assert path.stat().st_size > 10_000
     summary = analyse_endpoint(frame, reference_group="control").km_summary.assign(few_events=[True, False])

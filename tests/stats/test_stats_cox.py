@@ -15,8 +15,15 @@ def cohort(seed: int = 1, n: int = 60, groups: tuple[str, ...] = ("a", "b")) -> 
     label = np.resize(np.array(groups), n)
     rate = np.where(label == groups[0], 0.05, 0.03)
     time, censor = rng.exponential(1 / rate), rng.uniform(10, 60, n)
-    return pd.DataFrame({"time_months": np.minimum(time, censor), "event": (time <= censor).astype(int), "group": label,
-                         "age": rng.normal(60, 10, n).round(), "sex": rng.choice(["male", "female"], n)})
+    return pd.DataFrame(
+        {
+            "time_months": np.minimum(time, censor),
+            "event": (time <= censor).astype(int),
+            "group": label,
+            "age": rng.normal(60, 10, n).round(),
+            "sex": rng.choice(["male", "female"], n),
+        }
+    )
 
 
 def statuses(frame: pd.DataFrame, **kwargs: object) -> dict[str, str]:
@@ -30,15 +37,18 @@ def statuses(frame: pd.DataFrame, **kwargs: object) -> dict[str, str]:
 def test_empty_frame() -> None:
     empty = cohort().iloc[:0]
     assert statuses(empty, reference_group="a", groups=["a", "b"]) == {
-        "group=b": "not_estimable: group 'b' has no subjects"}
+        "group=b": "not_estimable: group 'b' has no subjects"
+    }
     assert statuses(empty, reference_group="a", groups=["a", "b"], covariates=["age"])["age"] == (
-        "not_estimable: reference group 'a' has no subjects")
+        "not_estimable: reference group 'a' has no subjects"
+    )
 
 
 def test_single_group() -> None:
     only_a = cohort().query("group == 'a'")
     assert statuses(only_a, reference_group="a") == {
-        "group": "not_estimable: no group other than the reference with subjects and events"}
+        "group": "not_estimable: no group other than the reference with subjects and events"
+    }
     assert logrank(only_a)["status"].iloc[0] == "not_estimable: fewer than 2 groups with subjects"
 
 
@@ -46,7 +56,8 @@ def test_reference_group_without_events() -> None:
     frame = cohort()
     frame.loc[frame["group"] == "a", "event"] = 0
     assert statuses(frame, reference_group="a")["group=b"] == (
-        "not_estimable: reference group 'a' has no events (every HR would be infinite)")
+        "not_estimable: reference group 'a' has no events (every HR would be infinite)"
+    )
 
 
 def test_group_without_events_is_flagged_and_the_others_are_its_limit() -> None:
@@ -62,16 +73,19 @@ def test_group_without_events_is_flagged_and_the_others_are_its_limit() -> None:
 
 def test_constant_covariate() -> None:
     assert statuses(cohort().assign(site="x"), reference_group="a", covariates=["site"])["group=b"] == (
-        "not_estimable: constant covariate site")
+        "not_estimable: constant covariate site"
+    )
 
 
 def test_collinear_covariates_are_named() -> None:
     frame = cohort().assign(age_months=lambda d: d["age"] * 12 + 6)
     assert statuses(frame, reference_group="a", covariates=["age", "age_months"])["age"] == (
-        "not_estimable: collinear covariates age, age_months")
+        "not_estimable: collinear covariates age, age_months"
+    )
     frame = cohort().assign(operated=lambda d: d["group"] == "b")
     assert statuses(frame, reference_group="a", covariates=["operated"])["group=b"] == (
-        "not_estimable: collinear covariates group=b, operated=True")
+        "not_estimable: collinear covariates group=b, operated=True"
+    )
 
 
 def test_too_few_events() -> None:
@@ -79,7 +93,8 @@ def test_too_few_events() -> None:
     frame["event"] = 0
     frame.loc[[0, 1], "event"] = 1  # one event in each group, three parameters
     assert statuses(frame, reference_group="a", covariates=["age", "sex"])["age"] == (
-        "not_estimable: too few events (2) for 3 parameter(s)")
+        "not_estimable: too few events (2) for 3 parameter(s)"
+    )
 
 
 def test_monotone_likelihood_is_not_reported_as_a_number() -> None:
@@ -106,9 +121,15 @@ def test_missing_covariates_complete_case_and_reference_coding() -> None:
     assert table["reference"].fillna("").tolist() == ["b", "", "male"]
     assert (table["n"].iloc[0], table["n_excluded_missing"].iloc[0]) == (110, 10)
     complete = frame.dropna(subset=["age"])
-    design = pd.DataFrame({"a": (complete["group"] == "a").astype(float), "age": complete["age"],
-                           "female": (complete["sex"] == "female").astype(float),
-                           "T": complete["time_months"], "E": complete["event"]})
+    design = pd.DataFrame(
+        {
+            "a": (complete["group"] == "a").astype(float),
+            "age": complete["age"],
+            "female": (complete["sex"] == "female").astype(float),
+            "T": complete["time_months"],
+            "E": complete["event"],
+        }
+    )
     direct = CoxPHFitter().fit(design, "T", "E", fit_options={"precision": 1e-14}).params_.to_numpy()  # to the maximum
     assert table["coef"].to_numpy() == pytest.approx(direct, abs=1e-8)
 
@@ -139,20 +160,55 @@ def test_ph_test_detects_crossing_hazards() -> None:
 # control = coxph.control(eps = 1e-14, iter.max = 100)) (Efron; iterated to the maximum: R's default
 # eps = 1e-9 stops 2e-8 relative short of it); robust: the same with cluster = (row - 1) %/% 2; cox.zph(fit) (transform
 # "km"), identical for both fits.
-ROSSI_R = {"coef": [-0.3794221668712051, -0.0574377430137615, 0.3138997859493020, -0.1497956972227822,
-                    -0.4337038766902505, -0.0848710829908305, 0.0914970793511212],
-           "se": [0.1913794807128090, 0.0219994706279538, 0.3079927763929380, 0.2122242961581635, 0.3818680574649214,
-                  0.1957566719209233, 0.0286485500734706],
-           "robust_se": [0.1911877485296243, 0.0258555460853512, 0.3033645884176320, 0.2215466167149562,
-                         0.3887129135300679, 0.1975356259432754, 0.0281168656937011],
-           "zph": [0.0624297500893763, 5.9739816611519121, 2.0682653833546527, 4.2245956386986050, 1.0110215645544560,
-                   0.0183832991358407, 0.5205842670061451, 17.6944152960279339]}
+ROSSI_R = {
+    "coef": [
+        -0.3794221668712051,
+        -0.0574377430137615,
+        0.3138997859493020,
+        -0.1497956972227822,
+        -0.4337038766902505,
+        -0.0848710829908305,
+        0.0914970793511212,
+    ],
+    "se": [
+        0.1913794807128090,
+        0.0219994706279538,
+        0.3079927763929380,
+        0.2122242961581635,
+        0.3818680574649214,
+        0.1957566719209233,
+        0.0286485500734706,
+    ],
+    "robust_se": [
+        0.1911877485296243,
+        0.0258555460853512,
+        0.3033645884176320,
+        0.2215466167149562,
+        0.3887129135300679,
+        0.1975356259432754,
+        0.0281168656937011,
+    ],
+    "zph": [
+        0.0624297500893763,
+        5.9739816611519121,
+        2.0682653833546527,
+        4.2245956386986050,
+        1.0110215645544560,
+        0.0183832991358407,
+        0.5205842670061451,
+        17.6944152960279339,
+    ],
+}
 
 
 def _rossi(cluster: bool) -> pd.DataFrame:
     from lifelines.datasets import load_rossi
 
-    data = load_rossi().rename(columns={"week": "time_months", "arrest": "event"}).assign(group=lambda d: np.where(d["fin"] == 1, "fin", "no_fin"))
+    data = (
+        load_rossi()
+        .rename(columns={"week": "time_months", "arrest": "event"})
+        .assign(group=lambda d: np.where(d["fin"] == 1, "fin", "no_fin"))
+    )
     return data.assign(pair=(np.arange(len(data)) // 2).astype(str)) if cluster else data
 
 
@@ -160,8 +216,9 @@ def _rossi(cluster: bool) -> pd.DataFrame:
 def test_rossi_coefficients_se_robust_se_and_ph_test_equal_r_to_1e_9(cluster) -> None:
     """Weeks are heavily tied: Efron's method in the fit, the score residuals (robust SE) and cox.zph."""
     covariates = ["age", "race", "wexp", "mar", "paro", "prio"]
-    result = cox_model(_rossi(cluster), reference_group="no_fin", covariates=covariates,
-                       cluster="pair" if cluster else None)
+    result = cox_model(
+        _rossi(cluster), reference_group="no_fin", covariates=covariates, cluster="pair" if cluster else None
+    )
     terms = ["group=fin", *covariates]
     table = result.coefficients.set_index("term").loc[terms]
     assert table["coef"].to_numpy() == pytest.approx(ROSSI_R["coef"], rel=1e-9)
@@ -176,16 +233,27 @@ def test_every_number_is_independent_of_row_order(cluster) -> None:
     """Heavy ties, several rows per cluster: shuffling the rows changes nothing beyond 1e-10."""
     rng = np.random.default_rng(11)
     n = 2000
-    data = pd.DataFrame({"time_months": rng.integers(0, 60, n).astype(float), "event": (rng.random(n) < 0.6).astype(int),
-                         "group": rng.choice(["a", "b", "c"], n), "age": rng.normal(size=n),
-                         "patient": rng.integers(0, 700, n).astype(str)})
-    fits = [cox_model(frame, reference_group="a", covariates=["age"], cluster=cluster)
-            for frame in (data, data.sample(frac=1, random_state=3), data.iloc[::-1])]
+    data = pd.DataFrame(
+        {
+            "time_months": rng.integers(0, 60, n).astype(float),
+            "event": (rng.random(n) < 0.6).astype(int),
+            "group": rng.choice(["a", "b", "c"], n),
+            "age": rng.normal(size=n),
+            "patient": rng.integers(0, 700, n).astype(str),
+        }
+    )
+    fits = [
+        cox_model(frame, reference_group="a", covariates=["age"], cluster=cluster)
+        for frame in (data, data.sample(frac=1, random_state=3), data.iloc[::-1])
+    ]
     for other in fits[1:]:
         for name in ("coef", "se", "hr_lower", "hr_upper", "p"):
-            assert other.coefficients[name].to_numpy() == pytest.approx(fits[0].coefficients[name].to_numpy(), rel=1e-10)
+            assert other.coefficients[name].to_numpy() == pytest.approx(
+                fits[0].coefficients[name].to_numpy(), rel=1e-10
+            )
         for name in ("statistic", "p"):
             assert other.ph_test[name].to_numpy() == pytest.approx(fits[0].ph_test[name].to_numpy(), rel=1e-10)
     if cluster:
         assert fits[0].coefficients["se"].to_numpy() != pytest.approx(
-            cox_model(data, reference_group="a", covariates=["age"]).coefficients["se"].to_numpy(), rel=1e-3)
+            cox_model(data, reference_group="a", covariates=["age"]).coefficients["se"].to_numpy(), rel=1e-3
+        )

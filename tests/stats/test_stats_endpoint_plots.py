@@ -11,15 +11,33 @@ import pytest
 from matplotlib import pyplot as plt
 
 from pipelines.stats import (
-    COX_COLUMNS, CURVE_COLUMNS, LANDMARK_COLUMNS, LOGRANK_COLUMNS, PH_COLUMNS, SUMMARY_COLUMNS, analyse_endpoint,
-    forest_figure, kaplan_meier, km_figure, save_png,
+    COX_COLUMNS,
+    CURVE_COLUMNS,
+    LANDMARK_COLUMNS,
+    LOGRANK_COLUMNS,
+    PH_COLUMNS,
+    SUMMARY_COLUMNS,
+    analyse_endpoint,
+    forest_figure,
+    kaplan_meier,
+    km_figure,
+    save_png,
 )
 
-COLUMNS = {"km_summary": SUMMARY_COLUMNS, "km_landmarks": LANDMARK_COLUMNS, "km_curve": CURVE_COLUMNS,
-           "logrank": LOGRANK_COLUMNS, "cox": COX_COLUMNS, "ph_test": PH_COLUMNS, "immortal_time": COX_COLUMNS}
+COLUMNS = {
+    "km_summary": SUMMARY_COLUMNS,
+    "km_landmarks": LANDMARK_COLUMNS,
+    "km_curve": CURVE_COLUMNS,
+    "logrank": LOGRANK_COLUMNS,
+    "cox": COX_COLUMNS,
+    "ph_test": PH_COLUMNS,
+    "immortal_time": COX_COLUMNS,
+}
 
 
-def registry_like(groups: tuple[str, ...], seed: int = 8, n_per_group: int = 50, silent: str | None = None) -> pd.DataFrame:
+def registry_like(
+    groups: tuple[str, ...], seed: int = 8, n_per_group: int = 50, silent: str | None = None
+) -> pd.DataFrame:
     """Exponential PFS per group (later groups do better), a sex and KIT exon 11 covariate, a surgery time."""
     rng = np.random.default_rng(seed)
     label = np.repeat(groups, n_per_group)
@@ -30,9 +48,16 @@ def registry_like(groups: tuple[str, ...], seed: int = 8, n_per_group: int = 50,
         event[label == silent] = 0
     follow_up = np.minimum(event_time, censor_time)
     surgery = rng.exponential(20, label.size)
-    return pd.DataFrame({"time_months": follow_up, "event": event, "group": label,
-                         "sex": rng.choice(["female", "male"], label.size), "kit_exon11": rng.random(label.size) < 0.7,
-                         "surgery_months": np.where(surgery < follow_up, surgery, np.nan)})
+    return pd.DataFrame(
+        {
+            "time_months": follow_up,
+            "event": event,
+            "group": label,
+            "sex": rng.choice(["female", "male"], label.size),
+            "kit_exon11": rng.random(label.size) < 0.7,
+            "surgery_months": np.where(surgery < follow_up, surgery, np.nan),
+        }
+    )
 
 
 def duckdb_types(table: pd.DataFrame) -> list[str]:
@@ -43,8 +68,13 @@ def duckdb_types(table: pd.DataFrame) -> list[str]:
 
 def test_analyse_endpoint_tables_and_keys_load_into_duckdb() -> None:
     frame = registry_like(("imatinib", "sunitinib", "regorafenib"))
-    results = analyse_endpoint(frame, reference_group="imatinib", groups=["imatinib", "sunitinib", "regorafenib"],
-                               covariates=["sex", "kit_exon11"], exposure="surgery_months")
+    results = analyse_endpoint(
+        frame,
+        reference_group="imatinib",
+        groups=["imatinib", "sunitinib", "regorafenib"],
+        covariates=["sex", "kit_exon11"],
+        exposure="surgery_months",
+    )
     tables = results.tables(analysis_id="surgery_on_tki", endpoint="PFS")
     assert set(tables) == set(COLUMNS)
     connection = duckdb.connect()
@@ -58,10 +88,21 @@ def test_analyse_endpoint_tables_and_keys_load_into_duckdb() -> None:
     assert len(results.km_landmarks) == 3 * 5
     assert results.cox["model"].unique().tolist() == ["univariable", "multivariable"]
     assert results.cox.query("model == 'multivariable'")["term"].tolist() == [
-        "group=sunitinib", "group=regorafenib", "sex=male", "kit_exon11=True"]
+        "group=sunitinib",
+        "group=regorafenib",
+        "sex=male",
+        "kit_exon11=True",
+    ]
     assert set(results.immortal_time["model"]) == {
-        "naive", "landmark_6", "landmark_12", "time_varying",
-        "naive_adjusted", "landmark_6_adjusted", "landmark_12_adjusted", "time_varying_adjusted"}
+        "naive",
+        "landmark_6",
+        "landmark_12",
+        "time_varying",
+        "naive_adjusted",
+        "landmark_6_adjusted",
+        "landmark_12_adjusted",
+        "time_varying_adjusted",
+    }
     assert (results.cox["status"] == "ok").all()
 
 
@@ -75,8 +116,9 @@ def test_analyse_endpoint_passes_the_ci_transform_through() -> None:
 
 def test_analyse_endpoint_never_raises_on_an_empty_frame() -> None:
     empty = registry_like(("a", "b")).iloc[:0]
-    results = analyse_endpoint(empty, reference_group="a", groups=["a", "b"], covariates=["sex"],
-                               exposure="surgery_months")
+    results = analyse_endpoint(
+        empty, reference_group="a", groups=["a", "b"], covariates=["sex"], exposure="surgery_months"
+    )
     assert results.km_summary["n"].tolist() == [0, 0]
     assert results.logrank["status"].iloc[0] == "not_estimable: fewer than 2 groups with subjects"
     assert results.cox["status"].str.startswith("not_estimable").all()
@@ -92,7 +134,9 @@ def test_figures_are_written_with_a_silent_group(tmp_path: Path, groups: tuple[s
     assert not results.km_summary["median_reached"].iloc[-1]
     note = "Not randomised: confounding by indication. Not held: performance status, comorbidity."
     km_path = save_png(km_figure(frame, results, title="PFS", footnote=note), tmp_path / f"km_{len(groups)}.png")
-    forest_path = save_png(forest_figure(results.cox, title="PFS", footnote=note), tmp_path / f"forest_{len(groups)}.png")
+    forest_path = save_png(
+        forest_figure(results.cox, title="PFS", footnote=note), tmp_path / f"forest_{len(groups)}.png"
+    )
     for path in (km_path, forest_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert path.stat().st_size > 20_000

@@ -24,8 +24,13 @@ YEAR = 365 / DAYS_PER_MONTH
 def lung_frame() -> pd.DataFrame:
     """lifelines' lung: status 1 = dead, sex 1 = male / 2 = female (R codes status 2 = dead)."""
     lung = load_lung()
-    return pd.DataFrame({"time_months": lung["time"] / DAYS_PER_MONTH, "event": lung["status"],
-                         "group": lung["sex"].map({1: "male", 2: "female"})})
+    return pd.DataFrame(
+        {
+            "time_months": lung["time"] / DAYS_PER_MONTH,
+            "event": lung["status"],
+            "group": lung["sex"].map({1: "male", 2: "female"}),
+        }
+    )
 
 
 def in_days(months: float) -> float:
@@ -86,7 +91,9 @@ def test_lung_cox_by_sex_matches_r_efron() -> None:
 
 def gbsg2_frame() -> pd.DataFrame:
     gbsg2 = load_gbsg2()
-    return pd.DataFrame({"time_months": gbsg2["time"] / DAYS_PER_MONTH, "event": gbsg2["cens"], "group": gbsg2["horTh"]})
+    return pd.DataFrame(
+        {"time_months": gbsg2["time"] / DAYS_PER_MONTH, "event": gbsg2["cens"], "group": gbsg2["horTh"]}
+    )
 
 
 def test_gbsg2_logrank_and_cox_by_hormone_therapy_match_r() -> None:
@@ -111,13 +118,20 @@ def test_gbsg2_km_medians_match_r() -> None:
 def test_rossi_multivariable_cox_matches_r() -> None:
     rossi = load_rossi()
     frame = rossi.rename(columns={"week": "time_months", "arrest": "event"}).assign(
-        group=rossi["fin"].map({0: "no", 1: "yes"}))
+        group=rossi["fin"].map({0: "no", 1: "yes"})
+    )
     covariates = ["age", "race", "wexp", "mar", "paro", "prio"]
     table = cox_model(frame, reference_group="no", covariates=covariates, model="multivariable").coefficients
     table = table.set_index("term")
-    expected = {"group=yes": (-0.3794, 0.1914), "age": (-0.0574, 0.0220), "race": (0.3139, 0.3080),
-                "wexp": (-0.1498, 0.2122), "mar": (-0.4337, 0.3819), "paro": (-0.0849, 0.1958),
-                "prio": (0.0915, 0.0286)}
+    expected = {
+        "group=yes": (-0.3794, 0.1914),
+        "age": (-0.0574, 0.0220),
+        "race": (0.3139, 0.3080),
+        "wexp": (-0.1498, 0.2122),
+        "mar": (-0.4337, 0.3819),
+        "paro": (-0.0849, 0.1958),
+        "prio": (0.0915, 0.0286),
+    }
     for term, (coef, se) in expected.items():
         assert table.loc[term, "coef"] == pytest.approx(coef, abs=1e-4), term
         assert table.loc[term, "se"] == pytest.approx(se, abs=1e-4), term

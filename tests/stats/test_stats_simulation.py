@@ -17,8 +17,13 @@ def simulate(rng: np.random.Generator, hazard_ratios: dict[str, float], n_per_gr
     groups = np.repeat(list(hazard_ratios), n_per_group)
     rate = BASE_RATE * np.array([hazard_ratios[g] for g in groups])
     event_time, censor_time = rng.exponential(1 / rate), rng.uniform(12, 48, groups.size)
-    return pd.DataFrame({"time_months": np.minimum(event_time, censor_time),
-                         "event": (event_time <= censor_time).astype(int), "group": groups})
+    return pd.DataFrame(
+        {
+            "time_months": np.minimum(event_time, censor_time),
+            "event": (event_time <= censor_time).astype(int),
+            "group": groups,
+        }
+    )
 
 
 def test_known_hazard_ratios_are_recovered() -> None:

@@ -8,13 +8,15 @@ import pytest
 
 from pipelines.stats import counting_process_frame, cox_model, immortal_time_analysis, landmark_frame, time_varying_cox
 
-SMALL = pd.DataFrame({
-    "time_months": [10.0, 5.0, 8.0, 4.0, 6.0, 0.0, 7.0],
-    "event": [1, 0, 1, 1, 0, 1, 1],
-    "group": "cohort",
-    "surgery_months": [3.0, np.nan, 0.0, 4.0, 7.0, np.nan, 2.0],
-    "age": [50, 60, 70, 80, 90, 40, 55],
-})
+SMALL = pd.DataFrame(
+    {
+        "time_months": [10.0, 5.0, 8.0, 4.0, 6.0, 0.0, 7.0],
+        "event": [1, 0, 1, 1, 0, 1, 1],
+        "group": "cohort",
+        "surgery_months": [3.0, np.nan, 0.0, 4.0, 7.0, np.nan, 2.0],
+        "age": [50, 60, 70, 80, 90, 40, 55],
+    }
+)
 
 
 def test_counting_process_rows() -> None:
@@ -22,12 +24,14 @@ def test_counting_process_rows() -> None:
     assert list(rows.columns) == ["id", "start", "stop", "event", "exposed", "age"]
     as_tuples = [tuple(r) for r in rows[["id", "start", "stop", "event", "exposed"]].itertuples(index=False)]
     assert as_tuples == [
-        (0, 0.0, 3.0, 0, 0), (0, 3.0, 10.0, 1, 1),  # exposed at 3 inside follow-up: split, event on the exposed row
-        (1, 0.0, 5.0, 0, 0),                        # never exposed
-        (2, 0.0, 8.0, 1, 1),                        # exposed at the origin
-        (3, 0.0, 4.0, 1, 0),                        # exposed on the day follow-up ends: not exposed at risk
-        (4, 0.0, 6.0, 0, 0),                        # exposed only after follow-up ends
-        (6, 0.0, 2.0, 0, 0), (6, 2.0, 7.0, 1, 1),   # subject 5 (time 0) has no time at risk
+        (0, 0.0, 3.0, 0, 0),
+        (0, 3.0, 10.0, 1, 1),  # exposed at 3 inside follow-up: split, event on the exposed row
+        (1, 0.0, 5.0, 0, 0),  # never exposed
+        (2, 0.0, 8.0, 1, 1),  # exposed at the origin
+        (3, 0.0, 4.0, 1, 0),  # exposed on the day follow-up ends: not exposed at risk
+        (4, 0.0, 6.0, 0, 0),  # exposed only after follow-up ends
+        (6, 0.0, 2.0, 0, 0),
+        (6, 2.0, 7.0, 1, 1),  # subject 5 (time 0) has no time at risk
     ]
     assert rows.loc[rows["id"] == 0, "age"].tolist() == [50, 50]
 
@@ -43,9 +47,14 @@ def test_time_varying_equals_ordinary_cox_when_nobody_switches() -> None:
     n = 200
     exposed = rng.random(n) < 0.5
     time = rng.exponential(np.where(exposed, 20.0, 10.0))
-    frame = pd.DataFrame({"time_months": np.minimum(time, 30), "event": (time <= 30).astype(int),
-                          "group": np.where(exposed, "exposed", "unexposed"),
-                          "surgery_months": np.where(exposed, 0.0, np.nan)})
+    frame = pd.DataFrame(
+        {
+            "time_months": np.minimum(time, 30),
+            "event": (time <= 30).astype(int),
+            "group": np.where(exposed, "exposed", "unexposed"),
+            "surgery_months": np.where(exposed, 0.0, np.nan),
+        }
+    )
     varying = time_varying_cox(frame, exposure="surgery_months").iloc[0]
     fixed = cox_model(frame, reference_group="unexposed").coefficients.iloc[0]
     assert varying["term"] == fixed["term"] == "group=exposed"
@@ -54,11 +63,15 @@ def test_time_varying_equals_ordinary_cox_when_nobody_switches() -> None:
 
 def test_time_varying_statuses() -> None:
     nobody = SMALL.assign(surgery_months=np.nan)
-    assert time_varying_cox(nobody, exposure="surgery_months")["status"].iloc[0] == "not_estimable: no exposed follow-up"
-    no_exposed_events = SMALL.assign(surgery_months=[3.0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan],
-                                     event=[0, 0, 1, 1, 0, 1, 1])
+    assert (
+        time_varying_cox(nobody, exposure="surgery_months")["status"].iloc[0] == "not_estimable: no exposed follow-up"
+    )
+    no_exposed_events = SMALL.assign(
+        surgery_months=[3.0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan], event=[0, 0, 1, 1, 0, 1, 1]
+    )
     assert time_varying_cox(no_exposed_events, exposure="surgery_months")["status"].iloc[0] == (
-        "not_estimable: no events during exposed follow-up")
+        "not_estimable: no events during exposed follow-up"
+    )
 
 
 def simulate_null_surgery(n: int, seed: int) -> pd.DataFrame:
@@ -72,13 +85,20 @@ def simulate_null_surgery(n: int, seed: int) -> pd.DataFrame:
     event_time, censor_time = rng.exponential(30.0, n), rng.uniform(24.0, 96.0, n)
     surgery_time = rng.exponential(18.0, n)
     follow_up = np.minimum(event_time, censor_time)
-    return pd.DataFrame({"time_months": follow_up, "event": (event_time <= censor_time).astype(int), "group": "cohort",
-                         "surgery_months": np.where(surgery_time < follow_up, surgery_time, np.nan)})
+    return pd.DataFrame(
+        {
+            "time_months": follow_up,
+            "event": (event_time <= censor_time).astype(int),
+            "group": "cohort",
+            "surgery_months": np.where(surgery_time < follow_up, surgery_time, np.nan),
+        }
+    )
 
 
 def test_naive_comparison_is_biased_and_the_corrections_are_not() -> None:
-    results = immortal_time_analysis(simulate_null_surgery(2000, seed=20240611), exposure="surgery_months",
-                                     landmarks=(6, 12)).set_index("model")
+    results = immortal_time_analysis(
+        simulate_null_surgery(2000, seed=20240611), exposure="surgery_months", landmarks=(6, 12)
+    ).set_index("model")
     assert (results["status"] == "ok").all()
     naive = results.loc["naive"]
     assert naive["hr_upper"] < 0.5  # immortal time makes a useless operation look strongly protective
@@ -100,14 +120,30 @@ def test_time_varying_fit_equals_lifelines_counting_process_fitter() -> None:
     rng = np.random.default_rng(11)
     n = 400
     time = rng.exponential(20, n)
-    frame = pd.DataFrame({"time_months": np.minimum(time, 40).round(1), "event": (time <= 40).astype(int), "group": "all",
-                          "surgery_months": np.where(rng.random(n) < 0.4, rng.uniform(1, 15, n), np.nan).round(1),
-                          "sex": rng.choice(["male", "female"], n)})
+    frame = pd.DataFrame(
+        {
+            "time_months": np.minimum(time, 40).round(1),
+            "event": (time <= 40).astype(int),
+            "group": "all",
+            "surgery_months": np.where(rng.random(n) < 0.4, rng.uniform(1, 15, n), np.nan).round(1),
+            "sex": rng.choice(["male", "female"], n),
+        }
+    )
     ours = time_varying_cox(frame, exposure="surgery_months", covariates=["sex"]).set_index("term")
     rows = counting_process_frame(frame, exposure="surgery_months", covariates=["sex"])
-    training = pd.DataFrame({"exposed": rows["exposed"].astype(float), "male": (rows["sex"] == "male").astype(float),
-                             "id": rows["id"], "start": rows["start"], "stop": rows["stop"], "event": rows["event"]})
-    reference = CoxTimeVaryingFitter().fit(training, id_col="id", event_col="event", start_col="start", stop_col="stop").summary
+    training = pd.DataFrame(
+        {
+            "exposed": rows["exposed"].astype(float),
+            "male": (rows["sex"] == "male").astype(float),
+            "id": rows["id"],
+            "start": rows["start"],
+            "stop": rows["stop"],
+            "event": rows["event"],
+        }
+    )
+    reference = (
+        CoxTimeVaryingFitter().fit(training, id_col="id", event_col="event", start_col="start", stop_col="stop").summary
+    )
     assert ours.loc["group=exposed", "coef"] == pytest.approx(reference.loc["exposed", "coef"], abs=1e-8)
     # the two fitters stop Newton-Raphson at slightly different points: SEs agree to 1e-5 relative
     assert ours.loc["group=exposed", "se"] == pytest.approx(reference.loc["exposed", "se(coef)"], rel=1e-5)
@@ -128,19 +164,36 @@ def test_counting_process_fitter_equals_lifelines_with_heavy_ties_and_entries_at
     n = 2000
     stop = rng.integers(1, 30, n).astype(float)
     start = np.minimum(np.where(rng.random(n) < 0.5, rng.integers(0, 10, n), 0), stop - 1).astype(float)
-    rows = pd.DataFrame({"start": start, "stop": stop, "event": (rng.random(n) < 0.7).astype(int),
-                         "a": rng.normal(size=n), "b": (rng.random(n) < 0.3).astype(float)})
+    rows = pd.DataFrame(
+        {
+            "start": start,
+            "stop": stop,
+            "event": (rng.random(n) < 0.7).astype(int),
+            "a": rng.normal(size=n),
+            "b": (rng.random(n) < 0.3).astype(float),
+        }
+    )
     ours = fit_counting_process_cox(rows[["a", "b"]], rows["start"], rows["stop"], rows["event"]).summary
-    reference = CoxTimeVaryingFitter().fit(rows.assign(id=np.arange(n)), id_col="id", event_col="event",
-                                           start_col="start", stop_col="stop").summary
+    reference = (
+        CoxTimeVaryingFitter()
+        .fit(rows.assign(id=np.arange(n)), id_col="id", event_col="event", start_col="start", stop_col="stop")
+        .summary
+    )
     for column in ("coef", "se(coef)", "p", "exp(coef) lower 95%", "exp(coef) upper 95%"):
         assert ours[column].to_numpy() == pytest.approx(reference.loc[["a", "b"], column].to_numpy(), rel=1e-6), column
 
 
 def test_time_varying_separation_is_a_status_not_a_number() -> None:
     """After the first event, every event happens to an exposed subject: the hazard ratio runs off to infinity."""
-    separated = pd.DataFrame({"time_months": [1.0, 3.0, 4.0, 5.0, 6.0], "event": [1, 1, 1, 1, 0], "group": "cohort",
-                              "surgery_months": [np.nan, 2.0, 2.0, 2.0, np.nan]})
+    separated = pd.DataFrame(
+        {
+            "time_months": [1.0, 3.0, 4.0, 5.0, 6.0],
+            "event": [1, 1, 1, 1, 0],
+            "group": "cohort",
+            "surgery_months": [np.nan, 2.0, 2.0, 2.0, np.nan],
+        }
+    )
     row = time_varying_cox(separated, exposure="surgery_months").iloc[0]
     assert np.isnan(row["coef"]) and row["status"] == (
-        "not_estimable: coefficient running off (monotone likelihood / separation)")
+        "not_estimable: coefficient running off (monotone likelihood / separation)"
+    )
