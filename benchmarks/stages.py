@@ -13,7 +13,6 @@ own peak RSS.
 from __future__ import annotations
 
 import codecs
-
 import json
 import sys
 import time

@@ -13,7 +13,6 @@ from pipelines.columns import pseudonym_as_text
 from pipelines.disclosure import MARK, suppress
 from pipelines.registry.results import replace_tables
 from pipelines.settings import Settings
-from pipelines.stats.binary import BINARY_SCHEMA
 from pipelines.stats import (
     EndpointResults,
     analyse_endpoint,
@@ -26,6 +25,7 @@ from pipelines.stats import (
     save_png,
     table_one,
 )
+from pipelines.stats.binary import BINARY_SCHEMA
 
 IDENTIFIERS = ("subject_id", "patient_id")  # read as text whatever their type in the frames
 OBSERVATIONAL = (

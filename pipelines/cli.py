@@ -224,8 +224,8 @@ def _check_profile(site: str, drops: Path | None) -> int:
         return CONFIGURATION
     import duckdb
 
-    from pipelines.registry.ddl import create_registry
     from pipelines.ingest.steps import load_core, receive_drop
+    from pipelines.registry.ddl import create_registry
 
     scratch = Path(tempfile.mkdtemp(prefix=f"gist-check-{site}-"))
     trial = replace(

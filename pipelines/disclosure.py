@@ -181,7 +181,6 @@ class _System:
         for relation in relations:
             for key in relation:
                 by_key.setdefault(key, []).append(relation)
-        order = lambda key: (self.values[key], str(key))  # noqa: E731
         for _ in range(len(component) + 1):
             exposed = self._determined(relations, hidden) or self._pinned(relations, hidden)
             if not exposed:

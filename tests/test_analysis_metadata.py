@@ -1,7 +1,5 @@
 """What an analysis materialization tells Dagster: charts of its key numbers, plots by path, no counts, no images."""
 
-from pathlib import Path
-
 from pipelines.analyses import AnalysisOutput
 from pipelines.defs.analyses import _metadata
 from pipelines.stats import analyse_endpoint

@@ -393,8 +393,8 @@ def test_flags_say_withheld_per_column_and_never_mark_a_shown_count(attack):
 
 def test_printed_outputs_carry_no_exact_small_count(attack):
     con, settings, _, _, _ = attack
-    from pipelines.stats import km_figure
     from pipelines.analyses import _published
+    from pipelines.stats import km_figure
 
     report = render_report(con, [ANALYSIS], settings)
     printed = []

@@ -6,11 +6,13 @@ import uuid
 
 import duckdb
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from pipelines.ingest.pseudonym import create_pseudonym_table
-from pipelines.registry.ddl import create_registry
 from pipelines.ingest.steps import load_core, receive_drop
+from pipelines.registry.ddl import create_registry
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 
 

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, event, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from pipelines.ingest.checks import all_checks
+from pipelines.ingest.steps import load_core, receive_drop
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.integrity import registry_problems
-from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, EPISODES_HEADER, GOOD_PATIENT, PATIENTS_HEADER, make_settings, write_site
 
 PATIENTS = [GOOD_PATIENT.replace("P1,", f"P{i},") for i in range(1, 5)]

@@ -12,8 +12,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.publish import AGGREGATE, ANALYST, LEGACY_DATABASE, SHIFT_CONTEXT, database_name, describe_tiers, publish
 from pipelines.ingest.steps import load_core, receive_drop
+from pipelines.publish import AGGREGATE, ANALYST, LEGACY_DATABASE, SHIFT_CONTEXT, database_name, describe_tiers, publish
 from pipelines.settings import ConfigurationError, load_settings
 from tests.conftest import EPISODE, GOOD_PATIENT, write_site
 
@@ -24,17 +24,6 @@ P1_DATES = {
     "last_contact_date": dt.date(2020, 1, 1),
 }
 P1_EPISODE_START = dt.date(2016, 1, 10)
-
-
-@pytest.fixture
-def loaded(con, settings, tmp_path):
-    write_site(tmp_path, "alpha", [GOOD_PATIENT, GOOD_PATIENT.replace("P1,", "P2,")], [EPISODE])
-    receive_drop(con, settings, "alpha"), load_core(con, settings, "alpha")
-    con.execute("CREATE TABLE results.km_summary AS SELECT 'a' AS analysis_id, 3 AS n")
-    con.execute(
-        "CREATE VIEW results.v_km_summary AS SELECT analysis_id, CASE WHEN n < 5 THEN NULL ELSE n END AS n FROM results.km_summary"
-    )
-    return con
 
 
 def _tables(path):
@@ -127,7 +116,7 @@ def test_the_analyst_tier_shifts_every_date_of_a_patient_by_the_same_keyed_amoun
     ((start,),) = _query(tier.database, f"SELECT start_date FROM core.tki_episodes WHERE patient_id = '{p1}'")
     shifts = {
         (published_date - true).days
-        for published_date, true in zip([*patient, start], [*P1_DATES.values(), P1_EPISODE_START])
+        for published_date, true in zip([*patient, start], [*P1_DATES.values(), P1_EPISODE_START], strict=True)
     }
     assert len(shifts) == 1, shifts  # one shift for all of P1's dates: every interval is preserved
     shift = shifts.pop()

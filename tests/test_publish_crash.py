@@ -10,10 +10,9 @@ import time
 import duckdb
 import pytest
 
-from pipelines.publish import AGGREGATE, ANALYST, database_name, publish
 from pipelines.ingest.steps import load_core, receive_drop
+from pipelines.publish import AGGREGATE, ANALYST, database_name, publish
 from tests.conftest import EPISODE, GOOD_PATIENT, ROOT, write_site
-from tests.test_publish import loaded  # noqa: F401 - the fixture
 
 # Runs a publish of the registry under ROOT (argv[1]); prints each step; at the step named in argv[2] it waits to be killed.
 CHILD = """
@@ -159,6 +158,6 @@ def test_a_publish_killed_in_the_middle_of_writing_a_large_table(published_once)
         p.endswith(".partial.wal") for p in set().union(*left)
     )  # killed mid-write at least once (0.3 s: always here)
     assert all(
-        not earlier & later for earlier, later in zip(left, left[1:])
+        not earlier & later for earlier, later in zip(left, left[1:], strict=False)
     )  # each publish removed the previous leftovers
     _next_publish_cleans_up(settings)

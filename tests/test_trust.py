@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 
 from pipelines.ingest import site_drop
+from pipelines.ingest.steps import load_core, receive_drop
 from pipelines.registry.connection import RegistryLocked, open_registry
 from pipelines.registry.integrity import registry_problems
-from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, PATIENTS_HEADER, write_site
 
 SECOND = GOOD_PATIENT.replace("P1,", "P2,")

@@ -3,9 +3,9 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.ingest.steps import StepResult, load_core, receive_drop
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.integrity import describe, registry_problems
-from pipelines.ingest.steps import StepResult, load_core, receive_drop
 from pipelines.resources import WRITER_POOL, RegistrySettings
 
 site_partitions = dg.DynamicPartitionsDefinition(name="site")

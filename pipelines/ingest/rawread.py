@@ -361,7 +361,7 @@ def _padded_lines(data: bytes, delimiter: str, fields: int) -> dict[int, int]:
     over = over[over > 0]  # not the header
     if over.size and b'"' in data:
         lines = np.concatenate(([-1], _lf_positions(data)))
-        for position, index in enumerate(over.tolist()):
+        for index in over.tolist():
             text = data[int(lines[index]) + 1 : int(lines[index + 1]) if index + 1 < lines.size else len(data)]
             if b'"' in text:
                 counts[index] = len(

@@ -18,9 +18,9 @@ import duckdb
 import jinja2
 import polars as pl
 
+from pipelines.columns import LINE, PARSE_ERROR
 from pipelines.ingest.checks import PATIENT_QUARANTINED, Check, all_checks
 from pipelines.ingest.profiles import SiteProfile
-from pipelines.columns import LINE, PARSE_ERROR
 from pipelines.ingest.rawread import stage_raw, values_on_lines
 
 HTML_NAME, CSV_NAME = "validation_report.html", "validation_report.csv"

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from pipelines.columns import LINE, PARSE_ERROR
 from pipelines.ingest.checks import FIELD_COUNT, NO_PATIENTS, REQUIRED_COLUMN_MISSING
 from pipelines.ingest.drops import SiteDrop
 from pipelines.ingest.issues import concat_issues, issues_where
 from pipelines.ingest.mapping import map_to_contract
 from pipelines.ingest.profiles import SiteProfile
 from pipelines.ingest.pseudonym import create_pseudonym_table, trimmed_id
-from pipelines.columns import LINE, PARSE_ERROR
 from pipelines.ingest.rawread import FileRejected, drop_staged_file, stage_raw
 from pipelines.ingest.validation import validate_tables
 from schemas.contract import CONTRACT, polars_schema

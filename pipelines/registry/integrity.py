@@ -56,7 +56,7 @@ COLUMNS = (
 
 def registry_problems(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every (site, table) whose rows do not match its loaded drop's accounting (empty when the registry balances)."""
-    return [dict(zip(COLUMNS, row)) for row in con.execute(PROBLEMS_SQL).fetchall()]
+    return [dict(zip(COLUMNS, row, strict=True)) for row in con.execute(PROBLEMS_SQL).fetchall()]
 
 
 def describe(problems: list[dict]) -> str:

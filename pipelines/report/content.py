@@ -197,7 +197,7 @@ def results_views(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
 def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list[object]) -> list[Row]:
     cursor = con.execute(query, params)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, values)) for values in cursor.fetchall()]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
 
 def _table(view: str, columns: list[str], rows: list[Row], min_cell_count: int) -> Table:

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
+from pipelines.stats.counting_cox import CountingProcessCox, fit_counting_process_cox
 from pipelines.stats.frame import EVENT, GROUP, TIME, is_categorical, levels, select_groups, typed
 from pipelines.stats.ph_test import PH_SCHEMA, ph_test_rows
-from pipelines.stats.counting_cox import CountingProcessCox, fit_counting_process_cox
 
 COX_SCHEMA = {
     "model": "string",

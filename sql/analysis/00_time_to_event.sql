@@ -19,12 +19,12 @@ CREATE OR REPLACE MACRO analysis.time_to_event(subjects, progression_code := 'PF
 WITH subject AS (
     SELECT s.*, f.censor_date, f.censor_source, f.death_date
     FROM query_table(subjects) AS s
-    JOIN core.int_follow_up AS f USING (site_id, patient_id)
+    INNER JOIN core.int_follow_up AS f USING (site_id, patient_id)
 ),
 next_progression AS (
     SELECT s.subject_id, min(g.progression_date) AS progression_date
     FROM subject AS s
-    JOIN core.progressions AS g
+    INNER JOIN core.progressions AS g
       ON g.site_id = s.site_id AND g.patient_id = s.patient_id
      AND g.progression_date > s.origin_date AND g.progression_date <= s.censor_date
     GROUP BY s.subject_id

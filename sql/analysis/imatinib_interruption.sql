@@ -18,14 +18,14 @@ SELECT
     l.patient_id,
     CASE WHEN l.interruption_date <= l.landmark_date + INTERVAL 60 DAY THEN 'interruption'
          ELSE 'continued' END      AS group_label,
-    CAST(l.landmark_date AS DATE)  AS origin_date,
+    cast(l.landmark_date AS DATE)  AS origin_date,
     l.first_line_response,
     l.starting_dose_mg,
     year(l.landmark_date) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM landmark AS l
-JOIN core.int_follow_up AS u ON u.site_id = l.site_id AND u.patient_id = l.patient_id
-JOIN core.int_patient_characteristics AS c ON c.site_id = l.site_id AND c.patient_id = l.patient_id
+INNER JOIN core.int_follow_up AS u ON u.site_id = l.site_id AND u.patient_id = l.patient_id
+INNER JOIN core.int_patient_characteristics AS c ON c.site_id = l.site_id AND c.patient_id = l.patient_id
 WHERE u.censor_date > l.landmark_date
   AND coalesce(u.death_date > l.landmark_date, true)
   AND coalesce(l.first_progression_date > l.landmark_date, true)

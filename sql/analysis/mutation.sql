@@ -15,7 +15,7 @@ SELECT
     year(f.imatinib_start) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM core.int_first_line_imatinib AS f
-JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id;
+INNER JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id;
 
 CREATE OR REPLACE TABLE analysis.mutation AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.mutation_subjects');

@@ -13,7 +13,7 @@ SELECT
     year(g.progression_date) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM core.int_progression_context AS g
-JOIN core.int_patient_characteristics AS c ON c.site_id = g.site_id AND c.patient_id = g.patient_id
+INNER JOIN core.int_patient_characteristics AS c ON c.site_id = g.site_id AND c.patient_id = g.patient_id
 WHERE g.ordinal = 1
   AND g.tki_line = 1
   AND g.tki_agent = 'imatinib';

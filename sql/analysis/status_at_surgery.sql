@@ -16,7 +16,7 @@ SELECT
     year(o.surgery_date) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM core.int_operations_on_tki AS o
-JOIN core.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id
+INNER JOIN core.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id
 WHERE o.disease_status IS NOT NULL;
 
 CREATE OR REPLACE TABLE analysis.status_at_surgery AS  -- a table: every analysis reads it several times

@@ -24,7 +24,7 @@ SELECT
     year(f.imatinib_start) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM core.int_first_line_imatinib AS f
-JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
+INNER JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
 WHERE f.first_line_response IS DISTINCT FROM 'progressive';
 
 CREATE OR REPLACE TABLE analysis.surgery_after_imatinib AS  -- a table: every analysis reads it several times

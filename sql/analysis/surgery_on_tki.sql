@@ -11,7 +11,7 @@ SELECT
     o.patient_id,
     o.tki_agent                    AS group_label,
     o.surgery_date                 AS origin_date,
-    CAST(o.disease_status AS ENUM ('responsive', 'stable', 'focal_progression', 'multifocal_progression'))
+    cast(o.disease_status AS ENUM ('responsive', 'stable', 'focal_progression', 'multifocal_progression'))
                                    AS disease_status,  -- ENUM: responsive is the covariate's reference level
     o.resection,
     o.tki_line,
@@ -19,7 +19,7 @@ SELECT
     year(o.surgery_date) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM core.int_operations_on_tki AS o
-JOIN core.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id;
+INNER JOIN core.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id;
 
 CREATE OR REPLACE TABLE analysis.surgery_on_tki AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.surgery_on_tki_subjects');

@@ -11,7 +11,7 @@ WITH candidate AS (
         e.agent, e.line, e.daily_dose_mg,
         row_number() OVER (PARTITION BY s.site_id, s.line_number ORDER BY e.start_date DESC) AS recency
     FROM core.surgeries AS s
-    JOIN core.tki_episodes AS e
+    INNER JOIN core.tki_episodes AS e
       ON e.site_id = s.site_id AND e.patient_id = s.patient_id
      AND e.start_date <= s.surgery_date
      AND coalesce(e.end_date, DATE '9999-12-31') >= s.surgery_date - INTERVAL 30 DAY
@@ -23,6 +23,6 @@ SELECT
     c.daily_dose_mg  AS tki_dose_mg,
     s.surgery_date >= p.advanced_disease_date AS advanced_disease
 FROM core.surgeries AS s
-JOIN core.patients AS p USING (site_id, patient_id)
+INNER JOIN core.patients AS p USING (site_id, patient_id)
 LEFT JOIN candidate AS c
   ON c.site_id = s.site_id AND c.line_number = s.line_number AND c.recency = 1;

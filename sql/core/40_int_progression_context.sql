@@ -8,7 +8,7 @@ WITH candidate AS (
         l.line, l.agent,
         row_number() OVER (PARTITION BY g.site_id, g.line_number ORDER BY l.start_date DESC) AS recency
     FROM core.progressions AS g
-    JOIN core.int_tki_lines AS l
+    INNER JOIN core.int_tki_lines AS l
       ON l.site_id = g.site_id AND l.patient_id = g.patient_id
      AND l.start_date <= g.progression_date
      AND coalesce(l.end_date, DATE '9999-12-31') + INTERVAL 30 DAY >= g.progression_date

@@ -27,7 +27,7 @@ SELECT
     p.largest_tumour_mm,
     log2(p.largest_tumour_mm)                                           AS log2_largest_tumour,
     p.tumour_count > 1                                                  AS multifocal_disease,
-    EXISTS (SELECT 1 FROM core.surgeries AS s
+    exists(SELECT 1 FROM core.surgeries AS s
             WHERE s.site_id = p.site_id AND s.patient_id = p.patient_id
               AND s.intent = 'primary_resection'
               AND s.surgery_date < coalesce(p.advanced_disease_date, DATE '9999-12-31')) AS prior_primary_resection

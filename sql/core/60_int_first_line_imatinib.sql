@@ -4,7 +4,8 @@
 --   starting_dose_mg    : dose of the first episode (KIT exon 9 may start on 800 mg)
 --   best_response       : best RECIST response recorded on the first episode
 --   first_line_response : that response grouped: responsive (CR/PR), stable (SD), progressive (PD), NULL (NE/unknown);
---                         an ENUM, so that models and Table 1 take responsive as the reference level, not the first in sorted order
+--                         an ENUM, so that models and Table 1 take responsive as the reference level,
+--                         not the first in sorted order
 --   first_progression_date : the patient's first progression after imatinib start (NULL if none)
 --   surgery_date        : first cytoreductive operation on line-1 imatinib before that progression
 --                         (core.int_surgery_context derives the TKI at surgery), NULL if none
@@ -22,7 +23,7 @@ WITH line1 AS (
 )
 SELECT
     f.*,
-    CAST(CASE WHEN f.best_response IN ('CR', 'PR') THEN 'responsive' WHEN f.best_response = 'SD' THEN 'stable'
+    cast(CASE WHEN f.best_response IN ('CR', 'PR') THEN 'responsive' WHEN f.best_response = 'SD' THEN 'stable'
               WHEN f.best_response = 'PD' THEN 'progressive' END
          AS ENUM ('responsive', 'stable', 'progressive'))               AS first_line_response,
     (SELECT min(s.surgery_date) FROM core.int_surgery_context AS s

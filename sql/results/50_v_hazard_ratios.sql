@@ -33,4 +33,4 @@ FROM (
     SELECT 'cox' AS source, * FROM results.cox
     UNION ALL BY NAME
     SELECT 'immortal_time' AS source, * FROM results.immortal_time
-);
+) AS models;

@@ -15,8 +15,9 @@ WITH flagged AS (
     SELECT *,
            results.withheld(n, n_suppressed)                  AS n_withheld,
            results.withheld(count, count_suppressed)          AS count_withheld,
-           bool_or(kind = 'categorical' AND (results.withheld(n, n_suppressed) OR results.withheld(count, count_suppressed)
-                   OR results.withheld(n_missing, n_missing_suppressed)))
+           bool_or(kind = 'categorical'
+                   AND (results.withheld(n, n_suppressed) OR results.withheld(count, count_suppressed)
+                        OR results.withheld(n_missing, n_missing_suppressed)))
                OVER (PARTITION BY analysis_id, variable)      AS test_withheld
     FROM results.table_one
 )

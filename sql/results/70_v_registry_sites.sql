@@ -31,14 +31,14 @@ core_rows AS (
            count(*) FILTER (WHERE tbl = 'surgeries')    AS surgeries,
            count(*) FILTER (WHERE tbl = 'progressions') AS progressions
     FROM (SELECT site_id, 'patients' AS tbl FROM core.patients
-          UNION ALL SELECT site_id, 'tki_episodes' FROM core.tki_episodes
-          UNION ALL SELECT site_id, 'surgeries' FROM core.surgeries
-          UNION ALL SELECT site_id, 'progressions' FROM core.progressions)
+          UNION ALL SELECT site_id, 'tki_episodes' AS tbl FROM core.tki_episodes
+          UNION ALL SELECT site_id, 'surgeries' AS tbl FROM core.surgeries
+          UNION ALL SELECT site_id, 'progressions' AS tbl FROM core.progressions) AS rows_by_table
     GROUP BY site_id
 ),
 quarantined AS (
     SELECT q.site_id, count(*) AS quarantined_rows
-    FROM audit.quarantine AS q JOIN loaded AS l ON q.site_id = l.site_id AND q.drop_id = l.loaded_drop_id
+    FROM audit.quarantine AS q INNER JOIN loaded AS l ON q.site_id = l.site_id AND q.drop_id = l.loaded_drop_id
     GROUP BY q.site_id
 )
 SELECT

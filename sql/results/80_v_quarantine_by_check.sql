@@ -5,7 +5,7 @@
 CREATE OR REPLACE VIEW results.v_quarantine_by_check AS
 SELECT q.site_id, q.table_name, q.check_id, count(*) AS rows
 FROM audit.quarantine AS q
-JOIN (SELECT site_id, arg_max(drop_id, received_at) AS drop_id
+INNER JOIN (SELECT site_id, arg_max(drop_id, received_at) AS drop_id
       FROM audit.drops WHERE status = 'loaded' GROUP BY site_id) AS loaded USING (site_id, drop_id)
 GROUP BY ALL
 ORDER BY ALL;
