@@ -29,6 +29,79 @@ AUDIT_TABLES = {
 }
 
 
+# What each non-contract column holds, for `COMMENT ON COLUMN` (contract columns take their pandera description).
+PROVENANCE_COMMENTS = {
+    "site_id": "Site the row came from (its drop folder and profile).",
+    "drop_id": "Drop the row came from: the site and a hash of the drop's files (audit.drops).",
+    "source_file": "The site's file the row was read from, as named in the drop.",
+    "line_number": "Line of that file the row starts on (header = line 1).",
+}
+AUDIT_COMMENTS = {
+    "drops": {
+        "drop_id": "Site and a hash of the drop's files; NULL when no drop could be formed (e.g. no site profile).",
+        "site_id": "Site of the drop.",
+        "received_at": "When this step of the drop was recorded (UTC).",
+        "status": "The step's outcome: received, loaded, rejected (by its data) or not_processed (another reason).",
+        "message": "Why the drop was rejected or not processed.",
+        "files": "Per table: the file's name, SHA-256 and size in bytes.",
+        "row_counts": "Per table: input_rows, blank_rows (received); data_lines, filtered, loaded, quarantined, warnings (loaded).",
+        "extra_columns": "Per table: the file's columns that no contract column maps to (not loaded).",
+        "archive_path": "Folder of the archived files; NULL when the drop was not archived (direct identifiers).",
+        "profile_sha256": "SHA-256 of the site profile the step used (a corrected profile makes the drop new again).",
+    },
+    "quarantine": {
+        "table_name": "Contract table the row belongs to.",
+        "check_id": "The first failed check (docs/validation.md).",
+        "column_name": "Column of that check (NULL for a row or file check).",
+        "message": "The first error, for the registrar.",
+        "all_messages": "Every error of the row.",
+        "raw_values": "The row's values as received, under contract column names (patient_id pseudonymised).",
+    },
+    "issues": {
+        "table_name": "Contract table the row belongs to.",
+        "check_id": "The check (docs/validation.md).",
+        "category": "Kahn category: conformance, completeness or plausibility.",
+        "severity": "error (row quarantined) or warning (row loaded).",
+        "column_name": "Column of the check (NULL for a row or file check).",
+        "message": "The finding, for the registrar.",
+        "value": "The value as received, where the check is about one value.",
+    },
+}
+
+
+def column_comments() -> dict[tuple[str, str, str], str]:
+    """(schema, table, column) -> comment, for every column of raw, core and audit."""
+    comments = {}
+    for table, model in CONTRACT.items():
+        for column, spec in model.to_schema().columns.items():
+            comments[("core", table, column)] = spec.description
+            comments[("raw", table, column)] = f"As received, as text: {spec.description}"
+        for layer in ("raw", "core"):
+            comments |= {(layer, table, column): text for column, text in PROVENANCE_COMMENTS.items()}
+        comments[("raw", table, "parse_error")] = (
+            "Why the line could not be split into the header's fields (NULL when it could)."
+        )
+    for table, columns in AUDIT_COMMENTS.items():
+        if table != "drops":
+            comments |= {("audit", table, column): text for column, text in PROVENANCE_COMMENTS.items()}
+        comments |= {("audit", table, column): text for column, text in columns.items()}
+    return comments
+
+
+def _comment_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Set each column's comment where it differs (a catalogue write per change, not per run)."""
+    current = {
+        (s, t, c): comment
+        for s, t, c, comment in con.execute(
+            "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name IN ('raw', 'core', 'audit')"
+        ).fetchall()
+    }
+    for (schema, table, column), text in column_comments().items():
+        if (schema, table, column) in current and current[(schema, table, column)] != text:
+            con.execute(f"COMMENT ON COLUMN {schema}.{table}.{column} IS '{text.replace(chr(39), chr(39) * 2)}'")
+
+
 def column_type(name: str, dtype: pl.DataType, typed: bool) -> str:
     """The DuckDB type of a contract column in `core` (``typed``) or `raw`."""
     if name == "patient_id":  # the pseudonym, in both layers
@@ -70,3 +143,4 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "ALTER TABLE audit.drops ADD COLUMN IF NOT EXISTS profile_sha256 VARCHAR"
     )  # ledgers from before it existed
+    _comment_columns(con)
