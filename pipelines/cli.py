@@ -123,14 +123,14 @@ def _refresh(instance, resources: dict, quiet: dict) -> bool:
     return refresh.success
 
 
-def _settings(demo: bool):
+def _settings(demo: bool, *, with_key: bool = True):
     """The checked settings, or None after printing which variable is wrong."""
     if demo:
         os.environ["GIST_DEMO"] = "1"
     from pipelines.settings import ConfigurationError, load_settings
 
     try:
-        return load_settings()
+        return load_settings(with_key=with_key)
     except ConfigurationError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
         return None
@@ -182,12 +182,8 @@ FROM audit.drops GROUP BY site_id ORDER BY site_id
 
 def _status() -> int:
     """Each site's newest ledger entry and the drop its core rows come from, read-only."""
-    from pipelines.settings import ConfigurationError, load_settings
-
-    try:
-        settings = load_settings(with_key=False)
-    except ConfigurationError as err:
-        print(f"Configuration error: {err}", file=sys.stderr)
+    settings = _settings(demo=False, with_key=False)
+    if settings is None:
         return CONFIGURATION
     import duckdb
 
@@ -215,13 +211,10 @@ def _status() -> int:
 
 def _check_profile(site: str, drops: Path | None) -> int:
     """Try the site's profile on its drop in a throwaway registry: the outcome and the report, nothing kept but the report."""
-    from pipelines.settings import ConfigurationError, load_settings
-
-    try:
-        settings = replace(load_settings(with_key=False), pseudonym_key=os.urandom(32))  # nothing is kept: any key does
-    except ConfigurationError as err:
-        print(f"Configuration error: {err}", file=sys.stderr)
+    settings = _settings(demo=False, with_key=False)
+    if settings is None:
         return CONFIGURATION
+    settings = replace(settings, pseudonym_key=os.urandom(32))  # nothing is kept: any key does
     import duckdb
 
     from pipelines.ingest.steps import load_core, receive_drop

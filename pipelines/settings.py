@@ -104,25 +104,16 @@ def _pseudonym_key(demo: bool) -> bytes:
     return key
 
 
-def _env_int(name: str, default: int, minimum: int, meaning: str) -> int:
+def _env_number(name: str, default: float, parse: type, minimum: float, meaning: str) -> float:
+    """``name`` read as ``parse`` (int or float), at least ``minimum``; the variable named when it is not."""
     text = os.environ.get(name, str(default)).strip()
     try:
-        value = int(text)
+        value = parse(text)
     except ValueError:
-        raise ConfigurationError(f"{name}={text!r}: not a whole number ({meaning})") from None
-    if value < minimum:
-        raise ConfigurationError(f"{name}={value}: must be at least {minimum} ({meaning})")
-    return value
-
-
-def _env_float(name: str, default: float, meaning: str) -> float:
-    text = os.environ.get(name, str(default)).strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigurationError(f"{name}={text!r}: not a number ({meaning})") from None
-    if not value >= 0:
-        raise ConfigurationError(f"{name}={text!r}: must be zero or more ({meaning})")
+        kind = "a whole number" if parse is int else "a number"
+        raise ConfigurationError(f"{name}={text!r}: not {kind} ({meaning})") from None
+    if not value >= minimum:
+        raise ConfigurationError(f"{name}={text}: must be at least {minimum} ({meaning})")
     return value
 
 
@@ -176,13 +167,13 @@ def load_settings(*, with_key: bool = True) -> Settings:
         archive_dir=_env_path("GIST_ARCHIVE_DIR", "data/archive"),
         output_dir=_env_path("GIST_OUTPUT_DIR", "data/outputs"),
         data_cutoff=_cutoff(),
-        min_cell_count=_env_int("GIST_MIN_CELL_COUNT", 5, 2, "published counts below it are suppressed"),
+        min_cell_count=_env_number("GIST_MIN_CELL_COUNT", 5, int, 2, "published counts below it are suppressed"),
         pseudonym_key=_pseudonym_key(demo) if with_key else b"",
         demo=demo,
         publish_dir=_env_path("GIST_PUBLISH_DIR", "data/published"),
         duckdb_memory_limit=os.environ.get("GIST_DUCKDB_MEMORY_LIMIT", "1GB"),
-        lock_timeout_seconds=_env_float(
-            "GIST_LOCK_TIMEOUT_SECONDS", 120.0, "seconds a second writer waits for the registry"
+        lock_timeout_seconds=_env_number(
+            "GIST_LOCK_TIMEOUT_SECONDS", 120.0, float, 0, "seconds a second writer waits for the registry"
         ),
         analyst_dates=analyst_dates,
         analyst_date_shift_days=analyst_date_shift_days,

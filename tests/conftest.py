@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -52,6 +57,31 @@ def make_settings(root: Path) -> Settings:
         demo=False,
         publish_dir=root / "published",
     )
+
+
+def child_env(root: Path, **extra: str) -> dict[str, str]:
+    """The environment of a child process writing under ``root``: no inherited GIST_* setting, then ``extra``."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GIST_")}
+    folders = {
+        "GIST_DUCKDB_PATH": "r.duckdb",
+        "GIST_ARCHIVE_DIR": "archive",
+        "GIST_OUTPUT_DIR": "out",
+        "GIST_PUBLISH_DIR": "published",
+    }
+    return {**env, **{name: str(root / folder) for name, folder in folders.items()}, **extra}
+
+
+@contextmanager
+def lock_held(database: Path) -> Iterator[subprocess.Popen]:
+    """Another process holding the DuckDB file's write lock until the block ends (then it is killed)."""
+    script = f"import duckdb, time\ncon = duckdb.connect({str(database)!r})\nprint('held', flush=True)\ntime.sleep(300)"
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 @pytest.fixture

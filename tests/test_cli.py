@@ -1,15 +1,12 @@
 """The CLI through real processes: the quick start's main job, and one truthful line per site whatever happens."""
 
-import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.conftest import EPISODE, GOOD_PATIENT, write_site
+from tests.conftest import EPISODE, GOOD_PATIENT, child_env, lock_held, write_site
 
 pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (CI), not `-m 'not slow'`
 
@@ -17,24 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY = "cli-test-key-0123456789abcdef0123456789"
 
 
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("GIST_")}
-    return {
-        **env,
-        "GIST_DUCKDB_PATH": str(tmp_path / "r.duckdb"),
-        "GIST_ARCHIVE_DIR": str(tmp_path / "archive"),
-        "GIST_OUTPUT_DIR": str(tmp_path / "out"),
-        "GIST_PUBLISH_DIR": str(tmp_path / "published"),
-        **extra,
-    }
-
-
 def _run(env: dict[str, str], *args: str, command: str = "run") -> subprocess.CompletedProcess:
     return subprocess.run(["gist-registry", command, *args], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
 def test_demo_run_loads_every_site_then_recognises_the_same_drops(tmp_path):
-    env = _env(tmp_path)
+    env = child_env(tmp_path)
     first, second = _run(env, "--demo"), _run(env, "--demo")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "DEMO MODE" in first.stdout
@@ -49,7 +34,7 @@ def test_each_site_gets_its_own_truthful_outcome(tmp_path):
     write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
     (tmp_path / "drops" / "gamma").mkdir()
     (tmp_path / "drops" / "gamma" / "export.csv").write_text("id\n1\n")
-    env = _env(
+    env = child_env(
         tmp_path,
         GIST_DROP_DIR=str(tmp_path / "drops"),
         GIST_PROFILES_DIR=str(tmp_path / "profiles"),
@@ -75,30 +60,15 @@ def test_each_site_gets_its_own_truthful_outcome(tmp_path):
 
 def test_a_locked_registry_is_reported_as_such_and_nothing_runs(tmp_path):
     write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-        import duckdb, time
-        con = duckdb.connect({str(tmp_path / "r.duckdb")!r}); print("held", flush=True); time.sleep(120)"""),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+    env = child_env(
+        tmp_path,
+        GIST_DROP_DIR=str(tmp_path / "drops"),
+        GIST_PROFILES_DIR=str(tmp_path / "profiles"),
+        GIST_PSEUDONYM_KEY=KEY,
+        GIST_LOCK_TIMEOUT_SECONDS="1",
     )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        env = _env(
-            tmp_path,
-            GIST_DROP_DIR=str(tmp_path / "drops"),
-            GIST_PROFILES_DIR=str(tmp_path / "profiles"),
-            GIST_PSEUDONYM_KEY=KEY,
-            GIST_LOCK_TIMEOUT_SECONDS="1",
-        )
+    with lock_held(tmp_path / "r.duckdb") as holder:
         done = _run(env)
-    finally:
-        holder.kill()
-        holder.wait()
     assert done.returncode == 3  # the lock
     assert "site alpha: NOT PROCESSED" in done.stdout and f"(PID {holder.pid})" in done.stdout, (
         done.stdout + done.stderr[-2000:]
@@ -107,14 +77,14 @@ def test_a_locked_registry_is_reported_as_such_and_nothing_runs(tmp_path):
 
 
 def test_a_bad_setting_stops_before_anything_runs_and_names_the_variable(tmp_path):
-    done = _run(_env(tmp_path, GIST_PSEUDONYM_KEY=KEY, GIST_MIN_CELL_COUNT="-3"))
+    done = _run(child_env(tmp_path, GIST_PSEUDONYM_KEY=KEY, GIST_MIN_CELL_COUNT="-3"))
     assert done.returncode == 2 and "GIST_MIN_CELL_COUNT=-3: must be at least 2" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "r.duckdb").exists()
 
 
 def test_status_and_a_trial_of_a_profile_load_nothing(tmp_path):
     write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
-    env = _env(tmp_path, GIST_DROP_DIR=str(tmp_path / "drops"), GIST_PROFILES_DIR=str(tmp_path / "profiles"))
+    env = child_env(tmp_path, GIST_DROP_DIR=str(tmp_path / "drops"), GIST_PROFILES_DIR=str(tmp_path / "profiles"))
     assert _run(env, command="status").stdout.startswith(f"No registry at {tmp_path / 'r.duckdb'} yet")
     trial = _run(env, "alpha", command="check-profile")
     assert (

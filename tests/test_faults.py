@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -16,24 +15,20 @@ import pytest
 
 from fixtures.samples import write_cohort
 from pipelines.registry.integrity import registry_problems
+from tests.conftest import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "faults-test-key-0123456789abcdef0123456789"
 
 
 def _env(root: Path, **extra: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("GIST_")}
-    return {
-        **env,
-        "GIST_DROP_DIR": str(root / "drops"),
-        "GIST_PROFILES_DIR": str(root / "profiles"),
-        "GIST_DUCKDB_PATH": str(root / "r.duckdb"),
-        "GIST_ARCHIVE_DIR": str(root / "archive"),
-        "GIST_OUTPUT_DIR": str(root / "out"),
-        "GIST_PUBLISH_DIR": str(root / "published"),
-        "GIST_PSEUDONYM_KEY": KEY,
+    return child_env(
+        root,
+        GIST_DROP_DIR=str(root / "drops"),
+        GIST_PROFILES_DIR=str(root / "profiles"),
+        GIST_PSEUDONYM_KEY=KEY,
         **extra,
-    }
+    )
 
 
 def _site_rows(con: duckdb.DuckDBPyConnection, site: str) -> tuple[int, int]:

@@ -2,16 +2,13 @@
 other than the data, and never retries a drop its data got rejected: runs launched with the sensor's own tags."""
 
 import os
-import subprocess
-import sys
-import textwrap
 import time
 
 import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import EPISODE, GOOD_PATIENT, write_site
+from tests.conftest import EPISODE, GOOD_PATIENT, lock_held, write_site
 
 OLD = time.time() - 3600  # outside the sensor's settle window
 
@@ -93,24 +90,9 @@ def test_a_drop_restored_to_an_earlier_version_gets_a_new_run(site):
 def test_a_run_that_failed_on_the_lock_is_retried_but_a_rejected_drop_is_not(site):
     root, instance, job = site
     _write(root, [GOOD_PATIENT])
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-        import duckdb, time
-        con = duckdb.connect({str(root / "r.duckdb")!r}); print("held", flush=True); time.sleep(60)"""),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held(root / "r.duckdb"):
         first = _tick(instance)
         assert not _launch(job, instance, first).success
-    finally:
-        holder.kill()
-        holder.wait()
     retry = _tick(instance)
     assert retry.run_key != first.run_key and retry.tags == first.tags
     assert _launch(job, instance, retry).success and _patients(root) == 1

@@ -17,7 +17,7 @@ from pipelines.ingest import site_drop
 from pipelines.ingest.steps import load_core, receive_drop
 from pipelines.registry.connection import RegistryLocked, open_registry
 from pipelines.registry.integrity import registry_problems
-from tests.conftest import EPISODE, GOOD_PATIENT, PATIENTS_HEADER, write_site
+from tests.conftest import EPISODE, GOOD_PATIENT, PATIENTS_HEADER, lock_held, write_site
 
 SECOND = GOOD_PATIENT.replace("P1,", "P2,")
 
@@ -198,24 +198,9 @@ def test_a_missing_file_of_the_drop_is_not_processed(con, settings, tmp_path):
 
 def test_a_second_writer_waits_then_fails_naming_the_lock(tmp_path):
     path = tmp_path / "locked.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-        import duckdb, sys, time
-        con = duckdb.connect({str(path)!r}); print("held", flush=True); time.sleep(30)"""),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held(path):
         with pytest.raises(RegistryLocked, match=r"held by another writer \(PID \d+\).*nothing was read or written"):
             open_registry(str(path), {}, timeout_seconds=0.5)
-    finally:
-        holder.kill()
-        holder.wait()
     open_registry(str(path), {}, timeout_seconds=5).close()  # released by the kill: the next writer gets in
 
 

@@ -17,8 +17,9 @@ quarantined rather than lost; its fields cannot be placed (a leading delimiter
 would put the patient id under another column, in clear), so it keeps only the
 field at the patient id's position, which is pseudonymised like every id and lets
 a malformed patient row still quarantine that patient's other rows.  Anything
-worse (binary, undecodable, a quote left open, a header that is ambiguous or
-names a direct identifier) rejects the whole file.
+worse (binary, undecodable, a quote left open, a header that is ambiguous) rejects
+the whole file.  Headers naming direct identifiers never get here: the drop is
+screened before it is archived (``pipelines/ingest/screening.py``).
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.columns import LINE, PARSE_ERROR
-from pipelines.ingest.checks import DIRECT_IDENTIFIER, DUPLICATE_HEADER, FILE_UNREADABLE, Check
-from pipelines.ingest.identifiers import direct_identifier
+from pipelines.ingest.checks import DUPLICATE_HEADER, FILE_UNREADABLE, Check
 from pipelines.ingest.profiles import SiteProfile
 
 WHITESPACE = " \t\r\n\v\f"  # what a blank field may hold
@@ -250,7 +250,7 @@ def _first_undecodable(path: Path, encoding: str) -> int:
 
 
 def _header(readable: Path, delimiter: str, name: str) -> list[str]:
-    """The header's column names (blanks trimmed); rejects a missing header, a repeated or identifying name."""
+    """The header's column names (blanks trimmed); rejects a missing header or a repeated name."""
     try:
         with readable.open(encoding="utf-8-sig", newline="") as handle:
             first = next(csv.reader(handle, delimiter=delimiter), [])
@@ -263,13 +263,6 @@ def _header(readable: Path, delimiter: str, name: str) -> list[str]:
     if repeated:
         raise FileRejected(
             f"{name}: column(s) {', '.join(repeated)} appear more than once in the header", DUPLICATE_HEADER
-        )
-    identifying = [f"'{column}' ({kind})" for column in header if (kind := direct_identifier(column))]
-    if identifying:
-        raise FileRejected(
-            f"{name}: column(s) {', '.join(identifying)} look like direct identifiers; the registry holds no "
-            "direct identifiers, so the drop is refused — remove the column(s) from the export and send it again",
-            DIRECT_IDENTIFIER,
         )
     return header
 
