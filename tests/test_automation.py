@@ -14,7 +14,7 @@ import yaml
 
 from fixtures.samples import write_cohort
 
-pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (CI), not `-m 'not slow'`
+pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (`pytest --full`, CI)
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_PATIENT_ID = re.compile(r"\b(WAR|SEO|BOS|CAN)-\d{6}\b")  # the generator's site-local ids
