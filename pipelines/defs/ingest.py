@@ -6,10 +6,10 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from pipelines.defs.tables import ROW_COUNT, site_row_counts, table_specs
 from pipelines.ingest.steps import StepResult, load_core, receive_drop
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.integrity import describe, registry_problems
-from pipelines.defs.tables import ROW_COUNT, site_row_counts, table_specs
 from pipelines.resources import WRITER_POOL, RegistrySettings
 from schemas.contract import CONTRACT
 
