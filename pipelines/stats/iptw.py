@@ -76,6 +76,13 @@ IPTW_COX_SCHEMA = {
     "e_value_rule": "string",
 }
 
+IPTW_SCHEMAS = {  # results table -> columns of IptwResults' tables
+    "iptw_balance": BALANCE_SCHEMA,
+    "iptw_positivity": POSITIVITY_SCHEMA,
+    "iptw_km_curve": WEIGHTED_CURVE_SCHEMA,
+    "iptw_cox": IPTW_COX_SCHEMA,
+}
+
 
 @dataclass(frozen=True)
 class IptwResults:

@@ -16,33 +16,77 @@ import pandas as pd
 import pytest
 from test_against_r import _rscript
 
+from pipelines.analyses import endpoint_frame
+from pipelines.catalogue import load_catalogue
 from pipelines.stats import cox_model
-from pipelines.stats.iptw import e_value, e_value_ci, iptw_analysis
+from pipelines.stats.frame import is_categorical
+from pipelines.stats.iptw import IptwResults, e_value, e_value_ci, iptw_analysis
 
 R_IPTW = """
 suppressPackageStartupMessages({library(survival); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
-d <- read.csv(args[1], colClasses = c(stage = "character", male = "character"), na.strings = c("", "NA"))
-d <- d[complete.cases(d[, c("age", "male", "stage")]), ]
-d$treated <- as.numeric(d$group == "new")
-ps <- fitted(glm(treated ~ age + factor(male) + factor(stage), family = binomial, data = d,
-                 control = glm.control(epsilon = 1e-14, maxit = 100)))
-share <- mean(d$treated)
-w <- ifelse(d$treated == 1, share / ps, (1 - share) / (1 - ps))
-q <- quantile(w, c(0.05, 0.95))
-w <- pmin(pmax(w, q[1]), q[2])
-fit <- coxph(Surv(time_months, event) ~ treated, data = d, weights = w, cluster = seq_len(nrow(d)),
-             control = coxph.control(eps = 1e-14, toler.chol = 1e-15, iter.max = 100))
-curves <- lapply(c("old", "new"), function(g) {
-  s <- survfit(Surv(time_months, event) ~ 1, data = d[d$group == g, ], weights = w[d$group == g],
-               conf.type = "log-log", robust = FALSE)
-  keep <- s$n.event > 0
-  list(time = s$time[keep], survival = s$surv[keep], lower = s$lower[keep], upper = s$upper[keep])
-})
-out <- list(id = d$id, ps = unname(ps), w = unname(w), coef = unname(coef(fit)), se = unname(sqrt(diag(fit$var))),
-            rscore = fit$rscore, old = curves[[1]], new = curves[[2]])
-writeLines(toJSON(out, digits = I(17)), args[2])
+run <- function(job) {
+  d <- read.csv(job$csv, colClasses = "character", na.strings = "")
+  for (column in unlist(job$numeric)) d[[column]] <- as.numeric(d[[column]])
+  covariates <- unlist(job$covariates)
+  d <- d[d$group %in% c(job$treated, job$reference), ]
+  d <- d[complete.cases(d[, covariates, drop = FALSE]), ]
+  d$treated <- as.numeric(d$group == job$treated)
+  terms <- sapply(covariates, function(c) if (c %in% unlist(job$numeric)) c else paste0("factor(", c, ")"))
+  ps <- fitted(glm(reformulate(terms, "treated"), family = binomial, data = d,
+                   control = glm.control(epsilon = 1e-14, maxit = 100)))
+  share <- mean(d$treated)
+  w <- ifelse(d$treated == 1, share / ps, (1 - share) / (1 - ps))
+  if (length(job$truncate)) {
+    q <- quantile(w, unlist(job$truncate) / 100)
+    w <- pmin(pmax(w, q[1]), q[2])
+  }
+  cluster <- if (is.null(job$cluster)) seq_len(nrow(d)) else d[[job$cluster]]
+  fit <- coxph(Surv(time_months, event) ~ treated, data = d, weights = w, cluster = cluster,
+               control = coxph.control(eps = 1e-14, toler.chol = 1e-15, iter.max = 100))
+  curves <- lapply(c(job$reference, job$treated), function(g) {
+    s <- survfit(Surv(time_months, event) ~ 1, data = d[d$group == g, ], weights = w[d$group == g],
+                 conf.type = "log-log", robust = FALSE)
+    keep <- s$n.event > 0
+    list(time = s$time[keep], survival = s$surv[keep], lower = s$lower[keep], upper = s$upper[keep])
+  })
+  names(curves) <- c(job$reference, job$treated)
+  list(row = d$row, ps = unname(ps), w = unname(w), coef = unname(coef(fit)), se = unname(sqrt(diag(fit$var))),
+       rscore = c(fit$rscore), n_clusters = length(unique(cluster)), curves = curves)
+}
+jobs <- fromJSON(args[1], simplifyVector = FALSE)
+writeLines(toJSON(lapply(jobs, run), digits = I(17), auto_unbox = TRUE, na = "null"), args[2])
 """
+
+
+def _r_iptw(jobs: list[dict], frames: list[pd.DataFrame], folder: Path) -> list[dict]:
+    """R's IPTW of each job on its frame (written as CSV with a ``row`` column: the frame's position)."""
+    rscript = _rscript()
+    for i, (job, frame) in enumerate(zip(jobs, frames, strict=True)):
+        job["csv"] = str(folder / f"frame{i}.csv")
+        job["numeric"] = ["time_months", "event", *(c for c in job["covariates"] if not is_categorical(frame[c]))]
+        frame.assign(row=np.arange(len(frame))).to_csv(job["csv"], index=False)
+    (folder / "iptw.R").write_text(R_IPTW)
+    (folder / "jobs.json").write_text(json.dumps(jobs))
+    subprocess.run([rscript, folder / "iptw.R", folder / "jobs.json", folder / "out.json"], check=True)
+    return json.loads((folder / "out.json").read_text())
+
+
+def _compare(ours: IptwResults, r: dict, frame: pd.DataFrame, where: str) -> None:
+    """Weights (per subject), the weighted Cox and the weighted KM curves: R's to 1e-6."""
+    assert list(frame.index.get_indexer(ours.weights.index)) == [int(i) for i in np.atleast_1d(r["row"])], where
+    np.testing.assert_allclose(ours.weights, r["w"], rtol=1e-6, err_msg=where)
+    cox = ours.cox.iloc[0]
+    assert cox["status"] == "ok", where
+    assert cox["coef"] == pytest.approx(r["coef"], rel=1e-6), where
+    assert cox["se"] == pytest.approx(r["se"], rel=1e-6), where
+    assert cox["weighted_logrank_statistic"] == pytest.approx(r["rscore"], rel=1e-6), where
+    assert cox["n_clusters"] == r["n_clusters"], where
+    for group, curve in r["curves"].items():
+        part = ours.km_curve[ours.km_curve["group"] == group]
+        for name in ("time", "survival", "lower", "upper"):
+            theirs = np.array(np.atleast_1d(curve[name]), dtype=float)  # null (R's NA, where S = 0) -> NaN
+            np.testing.assert_allclose(part[name], theirs, rtol=1e-6, err_msg=f"{where} {group} {name}")
 
 
 def _frame(n: int = 150, seed: int = 11) -> pd.DataFrame:
@@ -70,29 +114,57 @@ def _frame(n: int = 150, seed: int = 11) -> pd.DataFrame:
 
 def test_iptw_equals_r(tmp_path: Path) -> None:
     """Propensity scores, truncated weights, the weighted Cox (robust SE, robust score test), weighted KM: R's to 1e-6."""
-    rscript = _rscript()
     frame = _frame()
-    frame.to_csv(tmp_path / "frame.csv", index=False)
-    (tmp_path / "iptw.R").write_text(R_IPTW)
-    subprocess.run([rscript, tmp_path / "iptw.R", tmp_path / "frame.csv", tmp_path / "out.json"], check=True)
-    r = json.loads((tmp_path / "out.json").read_text())
-    ours = iptw_analysis(
-        frame, treatment_group="new", reference_group="old", covariates=["age", "male", "stage"], truncate=(5, 95)
-    )
-    assert list(frame.loc[ours.weights.index, "id"]) == r["id"]
-    np.testing.assert_allclose(ours.weights, r["w"], rtol=1e-6)
-    cox = ours.cox.iloc[0]
-    assert cox["status"] == "ok"
-    assert cox["coef"] == pytest.approx(r["coef"][0], rel=1e-6)
-    assert cox["se"] == pytest.approx(r["se"][0], rel=1e-6)
-    assert cox["weighted_logrank_statistic"] == pytest.approx(np.ravel(r["rscore"])[0], rel=1e-6)
-    for group in ("old", "new"):
-        curve = ours.km_curve[ours.km_curve["group"] == group]
-        for name in ("time", "survival", "lower", "upper"):
-            np.testing.assert_allclose(curve[name], r[group][name], rtol=1e-6, err_msg=f"{group} {name}")
+    covariates = ["age", "male", "stage"]
+    job = {"treated": "new", "reference": "old", "covariates": covariates, "truncate": [5, 95]}
+    r = _r_iptw([job], [frame], tmp_path)[0]
+    ours = iptw_analysis(frame, treatment_group="new", reference_group="old", covariates=covariates, truncate=(5, 95))
+    _compare(ours, r, frame, "hand-written")
     positivity = ours.positivity.set_index("group")
-    assert positivity.loc["old", "n_excluded_missing"] + positivity.loc["new", "n_excluded_missing"] == 4
+    assert positivity["n_excluded_missing"].sum() == 4
+    assert 0 < positivity["n_truncated"].sum() <= 0.1 * positivity["n"].sum() + 2
     assert set(ours.balance["term"]) == {"age", "male=True", "stage=II", "stage=III"}
+
+
+def test_iptw_of_every_adjusted_analysis_equals_r(registry, tmp_path: Path) -> None:
+    """Every catalogue analysis with ``adjust``, every endpoint: the published iptw tables equal R on its frame."""
+    con, _ = registry
+    cox, curves = con.execute("FROM results.iptw_cox").df(), con.execute("FROM results.iptw_km_curve").df()
+    jobs, frames, stored = [], [], []
+    for analysis in (a for a in load_catalogue() if a.adjust):
+        treated = next(g for g in analysis.groups if g != analysis.reference)
+        for endpoint in analysis.endpoints:
+            frame = endpoint_frame(con, analysis, endpoint)
+            frame["group"] = frame["group"].astype(str)
+            truncate = list(analysis.adjust.truncate) if analysis.adjust.truncate else []
+            jobs.append(
+                {
+                    "treated": treated,
+                    "reference": analysis.reference,
+                    "covariates": list(analysis.adjust.covariates),
+                    "truncate": truncate,
+                    "cluster": analysis.cluster,
+                }
+            )
+            frames.append(frame)
+            own = [t[(t["analysis_id"] == analysis.id) & (t["endpoint"] == endpoint)] for t in (cox, curves)]
+            stored.append((f"{analysis.id}/{endpoint}", *own, analysis))
+    assert len(jobs) >= 4
+    for r, job, frame, (where, stored_cox, stored_curve, analysis) in zip(
+        _r_iptw(jobs, frames, tmp_path), jobs, frames, stored, strict=True
+    ):
+        ours = iptw_analysis(
+            frame,
+            treatment_group=job["treated"],
+            reference_group=analysis.reference,
+            covariates=list(analysis.adjust.covariates),
+            truncate=analysis.adjust.truncate,
+            cluster=analysis.cluster,
+        )
+        _compare(ours, r, frame, where)
+        assert stored_cox["hr"].iloc[0] == pytest.approx(np.exp(r["coef"]), rel=1e-6), where
+        assert len(stored_curve) == len(ours.km_curve), where
+        assert stored_curve["survival"].to_numpy() == pytest.approx(ours.km_curve["survival"].to_numpy(), rel=1e-12)
 
 
 def test_balance_improves_and_weights_are_stabilised() -> None:
