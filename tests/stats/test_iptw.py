@@ -112,6 +112,7 @@ def _frame(n: int = 150, seed: int = 11) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow
 def test_iptw_equals_r(tmp_path: Path) -> None:
     """Propensity scores, truncated weights, the weighted Cox (robust SE, robust score test), weighted KM: R's to 1e-6."""
     frame = _frame()
@@ -126,6 +127,7 @@ def test_iptw_equals_r(tmp_path: Path) -> None:
     assert set(ours.balance["term"]) == {"age", "male=True", "stage=II", "stage=III"}
 
 
+@pytest.mark.slow
 def test_iptw_of_every_adjusted_analysis_equals_r(registry, tmp_path: Path) -> None:
     """Every catalogue analysis with ``adjust``, every endpoint: the published iptw tables equal R on its frame."""
     con, _ = registry

@@ -51,6 +51,7 @@ def _ours(frame: pd.DataFrame, kind: str):
     return fit_counting_process_cox(frame[["x1", "x2"]], start, frame["stop"], frame["event"], cluster, frame["w"])
 
 
+@pytest.mark.slow
 def test_weighted_cox_equals_r(tmp_path: Path) -> None:
     """Coefficients, model-based and robust variance, robust score test: R's to 1e-6 (right-censored and (start, stop])."""
     rscript = _rscript()
