@@ -26,6 +26,8 @@ from pipelines.stats import (
     table_one,
 )
 from pipelines.stats.binary import BINARY_SCHEMA
+from pipelines.stats.iptw import IPTW_SCHEMAS, iptw_analysis
+from pipelines.stats.iptw_plots import love_figure, weighted_km_figure
 
 IDENTIFIERS = ("subject_id", "patient_id")  # read as text whatever their type in the frames
 OBSERVATIONAL = (
@@ -45,6 +47,7 @@ LIMITS_SCHEMA = {
     "few_events_groups": "string",
     "clustering": "string",
     "immortal_time": "string",
+    "adjustment": "string",
     "footnote": "string",
 }
 
@@ -121,6 +124,14 @@ def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.Da
         if analysis.exposure
         else None
     )
+    adjust = analysis.adjust
+    adjustment = (
+        f"IPTW (stabilised ATE weights, propensity on {', '.join(adjust.covariates)}"
+        + (f", truncated at percentiles {adjust.truncate[0]:g}/{adjust.truncate[1]:g}" if adjust.truncate else "")
+        + "): results.iptw_cox, iptw_balance, iptw_positivity, iptw_km_curve"
+        if adjust
+        else None
+    )
     footnote = " ".join(
         filter(
             None,
@@ -144,6 +155,7 @@ def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.Da
                 "few_events_groups": few,
                 "clustering": clustering,
                 "immortal_time": immortal,
+                "adjustment": adjustment,
                 "footnote": footnote,
             }
         ]
@@ -217,6 +229,8 @@ def _analyse_one(
     )
     for name, table in result.tables(analysis_id=analysis.id, endpoint=endpoint).items():
         tables.setdefault(name, []).append(table)
+    if analysis.adjust:
+        _iptw_tables(frame, analysis, endpoint, tables)
     outcome = analysis.binary_outcome
     if outcome and outcome.endpoint == endpoint:
         counts = binary_outcome(
@@ -227,6 +241,44 @@ def _analyse_one(
         characteristics = table_one(frame, analysis.characteristics, groups=list(analysis.groups))
         tables["table_one"] = [_keyed(characteristics, analysis.id, None)]
     return result
+
+
+def _iptw_tables(frame: pd.DataFrame, analysis: Analysis, endpoint: str, tables: dict[str, list[pd.DataFrame]]) -> None:
+    """The IPTW comparison of the entry's two groups (the non-reference one is the treatment), keyed into ``tables``."""
+    adjust = analysis.adjust
+    treatment = next(g for g in analysis.groups if g != analysis.reference)
+    result = iptw_analysis(
+        frame,
+        treatment_group=treatment,
+        reference_group=analysis.reference,
+        covariates=list(adjust.covariates),
+        truncate=adjust.truncate,
+        cluster=analysis.cluster,
+    )
+    for name in ("balance", "positivity", "km_curve", "cox"):
+        tables.setdefault(f"iptw_{name}", []).append(_keyed(getattr(result, name), analysis.id, endpoint))
+
+
+def _iptw_plots(
+    analysis: Analysis, endpoint: str, tables: dict[str, pd.DataFrame], footnote: str, settings: Settings
+) -> dict[str, Path]:
+    """Love plot and weighted KM of one endpoint (nothing without an adjustment)."""
+    if not analysis.adjust:
+        return {}
+    part = lambda name: tables[name][tables[name]["endpoint"] == endpoint]  # noqa: E731
+    title = f"{analysis.title} — {endpoint}"
+    stem = settings.plots_dir / f"{analysis.id}_{endpoint}"
+    return {
+        f"love_{endpoint}": save_png(
+            love_figure(part("iptw_balance"), title=title, footnote=footnote), Path(f"{stem}_love.png")
+        ),
+        f"iptw_km_{endpoint}": save_png(
+            weighted_km_figure(
+                part("iptw_km_curve"), title=title, time_label=f"Months from {analysis.origin}", footnote=footnote
+            ),
+            Path(f"{stem}_iptw_km.png"),
+        ),
+    }
 
 
 def _published(tables: dict[str, pd.DataFrame], endpoint: str) -> EndpointResults:
@@ -251,6 +303,8 @@ def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: S
     results = {endpoint: _analyse_one(con, analysis, endpoint, parts) for endpoint in analysis.endpoints}
     no_outcome = pd.DataFrame(columns=list(BINARY_SCHEMA)).astype(BINARY_SCHEMA)  # still replaces stale rows
     parts.setdefault("binary_outcome", [_keyed(no_outcome, analysis.id, None, within_months=float("nan"))])
+    for name, schema in IPTW_SCHEMAS.items():  # an entry without adjustment still replaces stale rows
+        parts.setdefault(name, [_keyed(pd.DataFrame(columns=list(schema)).astype(schema), analysis.id, None)])
     keys = {"analysis_id": "string", "endpoint": "string"}
     tables = suppress(
         {name: pd.concat(frames, ignore_index=True).astype(keys) for name, frames in parts.items()},
@@ -262,5 +316,6 @@ def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: S
         published = _published(tables, endpoint)
         stated.append(limits(analysis, endpoint, published))
         plots |= _plots(analysis, endpoint, published, tables["km_at_risk"], stated[-1]["footnote"].iloc[0], settings)
+        plots |= _iptw_plots(analysis, endpoint, tables, stated[-1]["footnote"].iloc[0], settings)
     tables["limits"] = pd.concat(stated, ignore_index=True)
     return AnalysisOutput(results, plots, replace_tables(con, analysis.id, {name: [t] for name, t in tables.items()}))

@@ -27,6 +27,7 @@ OPTIONAL = (
     "binary_outcome",
     "cluster",
     "confounders_not_held",
+    "adjust",
 )
 DEFAULT_LANDMARKS = (6.0, 12.0, 24.0, 36.0, 60.0)
 DEFAULT_EXPOSURE_LANDMARKS = (6.0, 12.0)
@@ -42,6 +43,15 @@ class BinaryOutcome:
     @property
     def label(self) -> str:
         return f"{self.endpoint} event within {self.within_months:g} months"
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """Confounding adjustment of a two-group comparison: ``method`` (iptw) on the propensity ``covariates``."""
+
+    method: str
+    covariates: tuple[str, ...]
+    truncate: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class Analysis:
     binary_outcome: BinaryOutcome | None = None
     cluster: str | None = None
     confounders_not_held: str = "not stated"
+    adjust: Adjustment | None = None
 
     @property
     def frame(self) -> str:
@@ -71,7 +82,8 @@ class Analysis:
     @property
     def columns(self) -> tuple[str, ...]:
         """Frame columns beyond subject, group, time and event that the statistics read, each once."""
-        named = [*self.covariates, *self.characteristics, self.exposure, self.cluster]
+        adjusted = self.adjust.covariates if self.adjust else ()
+        named = [*self.covariates, *self.characteristics, *adjusted, self.exposure, self.cluster]
         return tuple(dict.fromkeys(c for c in named if c))
 
 
@@ -110,6 +122,35 @@ def _binary(value: object, endpoints: tuple[str, ...], where: str) -> BinaryOutc
     return BinaryOutcome(
         str(value["endpoint"]), _months([value["within_months"]], where, "binary_outcome.within_months")[0]
     )
+
+
+def _adjust(value: object, groups: tuple[str, ...], where: str) -> Adjustment | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not {"method", "covariates"} <= set(value) <= {
+        "method",
+        "covariates",
+        "truncate",
+    }:
+        raise CatalogueError(f"{where}: 'adjust' must have the keys method and covariates (and optionally truncate)")
+    if value["method"] != "iptw":
+        raise CatalogueError(f"{where}: adjust method '{value['method']}' is not known (known: iptw)")
+    if len(groups) != 2:
+        raise CatalogueError(f"{where}: adjust: iptw compares exactly two groups ({len(groups)} listed)")
+    covariates = _names(value["covariates"], where, "adjust.covariates")
+    if not covariates:
+        raise CatalogueError(f"{where}: adjust: iptw needs at least one covariate")
+    truncate = value.get("truncate")
+    if truncate is not None and not (
+        isinstance(truncate, list)
+        and len(truncate) == 2
+        and all(isinstance(v, int | float) for v in truncate)
+        and 0 <= truncate[0] < truncate[1] <= 100
+    ):
+        raise CatalogueError(
+            f"{where}: adjust.truncate must be two percentiles [lower, upper], 0 <= lower < upper <= 100"
+        )
+    return Adjustment("iptw", covariates, None if truncate is None else (float(truncate[0]), float(truncate[1])))
 
 
 def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None = None) -> Analysis:
@@ -153,6 +194,7 @@ def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None
         binary_outcome=_binary(entry.get("binary_outcome"), endpoints, where),
         cluster=_name(entry.get("cluster"), where, "cluster"),
         confounders_not_held=str(entry.get("confounders_not_held", "not stated")),
+        adjust=_adjust(entry.get("adjust"), groups, where),
     )
 
 

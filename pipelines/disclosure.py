@@ -54,6 +54,8 @@ COUNTS: dict[str, tuple[str, ...]] = {
     "immortal_time": ("n", "events", "n_excluded_missing", "n_clusters"),
     "binary_outcome": ("n", "n_missing", "events"),
     "table_one": ("n", "n_missing", "count"),
+    "iptw_cox": ("n", "events", "n_excluded_missing", "n_clusters"),
+    "iptw_positivity": ("n", "n_excluded_missing", "n_outside_overlap", "n_extreme_weights", "n_truncated"),
 }
 _TRIED = 6  # complements tried per determined value, on the identities around it
 AT_RISK_SCHEMA = {
@@ -408,14 +410,14 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
             system.relate({at_risk: 1, ("E", p, g): -1, key: 1}, ("censored from", p, g, time))
         system.relate({("E", p, g): 1, previous: -1}, ("events after", p, g, before))
     # models: their n and events against the groups', what they left out is derived
-    for source in ("cox", "immortal_time"):
+    for source in ("cox", "immortal_time", "iptw_cox"):
         models = t.get(source, pd.DataFrame())
         for (p, model), rows in models.groupby(["endpoint", "model"], sort=False) if len(models) else []:
             cells = {}
             for row, r in rows.iterrows():
                 for column in ("n", "events", "n_excluded_missing", "n_clusters"):
                     cells[column] = cell((source, p, model, column), r[column], (source, row, column))
-            adjusted = model == "multivariable" or model.endswith("_adjusted")
+            adjusted = model == "multivariable" or model.endswith("_adjusted") or source == "iptw_cox"
             base_n, base_e = {total: 1}, {total_events.get(p): 1}
             landmark = (
                 model.removesuffix("_adjusted").removeprefix("landmark_") if model.startswith("landmark_") else None
@@ -440,12 +442,17 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
             system.relate(
                 {**base_e, cells.get("events"): -1}, (source, p, model, "events left out"), structural=not adjusted
             )
-            if adjusted:
+            if adjusted and source != "iptw_cox":
                 plain = "univariable" if source == "cox" else model.removesuffix("_adjusted")
                 system.relate(
                     {(source, p, plain, "n_clusters"): 1, cells.get("n_clusters"): -1},
                     (source, p, model, "clusters left out"),
                 ) if (source, p, plain, "n_clusters") in system.values else None
+    # IPTW positivity: per group n + excluded = the group; the extreme-weight counts are cells of their own
+    for row, r in t.get("iptw_positivity", pd.DataFrame()).iterrows():
+        p, g = r["endpoint"], r["group"]
+        counts = {c: cell(("iptw", p, g, c), r[c], ("iptw_positivity", row, c)) for c in COUNTS["iptw_positivity"]}
+        system.relate({("N", g): 1, counts["n"]: -1, counts["n_excluded_missing"]: -1}, ("iptw", p, g, "left out"))
     # binary outcome: n + missing = the group; events = events so far at the same landmark; non-events derived
     for row, r in t.get("binary_outcome", pd.DataFrame()).iterrows():
         if pd.isna(r.get("within_months")):

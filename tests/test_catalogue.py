@@ -37,6 +37,8 @@ def test_the_shipped_catalogue_has_every_analysis_of_the_brief():
     assert analyses["postop_tki"].binary_outcome.label == "RFS event within 12 months"
     assert {a.cluster for a in analyses.values() if a.cluster} == {"patient_id"}
     assert all("age" in a.characteristics for a in analyses.values())  # from the catalogue's defaults
+    assert {a.id for a in analyses.values() if a.adjust} >= {"surgery_on_tki", "postop_tki"}
+    assert analyses["surgery_on_tki"].adjust.truncate == (1.0, 99.0)
 
 
 def test_defaults_apply_unless_an_entry_sets_the_key(tmp_path):
@@ -62,6 +64,11 @@ def test_defaults_apply_unless_an_entry_sets_the_key(tmp_path):
         ),
         ({"binary_outcome": {"endpoint": "PFS"}}, "exactly the keys endpoint and within_months"),
         ({"id": "bad-id"}, "id must be a SQL identifier"),
+        ({"adjust": {"method": "matching", "covariates": ["sex"]}}, "adjust method 'matching' is not known"),
+        ({"adjust": {"method": "iptw"}}, "'adjust' must have the keys method and covariates"),
+        ({"adjust": {"method": "iptw", "covariates": []}}, "iptw needs at least one covariate"),
+        ({"adjust": {"method": "iptw", "covariates": ["sex"], "truncate": [99, 1]}}, "two percentiles"),
+        ({"groups": ["a", "b", "c"], "adjust": {"method": "iptw", "covariates": ["sex"]}}, "exactly two groups"),
     ],
 )
 def test_a_bad_entry_is_named_with_its_file_and_analysis(tmp_path, change, message):

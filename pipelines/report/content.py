@@ -169,6 +169,7 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
 # (table_one_table).
 NOT_TABULATED = {
     "v_km_curve",
+    "v_iptw_km_curve",
     "v_numbers_at_risk",
     "v_registry_sites",
     "v_quarantine_by_check",
@@ -180,6 +181,8 @@ PLOT_CAPTIONS = {
     "km": "Kaplan-Meier curves with 95% CI and numbers at risk",
     "forest": "Hazard ratios (forest plot)",
     "immortal_time": "Exposure effect: naive vs landmark vs time-varying Cox",
+    "iptw_km": "IPTW-adjusted Kaplan-Meier curves (stabilised weights) with 95% CI",
+    "love": "Covariate balance before and after IPTW (love plot, |SMD|, 0.1 threshold)",
 }
 
 

@@ -6,7 +6,9 @@ after it minus rows whose start is), so a pass costs a few ``bincount`` calls; l
 conventions as R ``coxph``: a row is at risk at t when start < t <= stop, Efron's method for ties,
 model-based variance from the observed information at the maximum (Newton-Raphson iterated until
 a step moves no coefficient by 1e-10), the robust variance clustered on an id from Efron score
-residuals, and :func:`ph_score_test`, R ``cox.zph``'s score test.  Every sum is over distinct
+residuals, case weights as R ``coxph(..., weights = w)`` (survival's coxfit6/agfit4: each of the d
+Efron sub-steps of a tied time carries the mean weight of its d events), and :func:`ph_score_test`,
+R ``cox.zph``'s score test.  Every sum is over distinct
 event times, so nothing depends on the order of the rows.  Checked against R live
 (tests/stats/test_against_r.py) and against stored R output (tests/stats/test_stats_cox.py).
 """
@@ -35,10 +37,14 @@ class _RiskSets:
     event_time: np.ndarray  # per event row: index of its event time
     tie_fraction: np.ndarray  # per event row: l / d, its rank l among the d events tied at that time
     n_times: int
+    case_weight: np.ndarray  # per row: its case weight (1 without weights)
+    step_weight: np.ndarray  # per event row: the mean case weight of the events tied at its time (R's ``meanwt``)
 
 
-def _risk_sets(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray) -> _RiskSets:
-    """``start`` None: every row is at risk from the origin (no delayed entry)."""
+def _risk_sets(
+    start: np.ndarray | None, stop: np.ndarray, event: np.ndarray, weights: np.ndarray | None = None
+) -> _RiskSets:
+    """``start`` None: every row is at risk from the origin (no delayed entry); ``weights`` None: all 1."""
     times = np.unique(stop[event])
     event_time = np.searchsorted(times, stop[event])
     ties = np.bincount(event_time, minlength=len(times))
@@ -46,8 +52,16 @@ def _risk_sets(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray) ->
     rank = np.empty(len(order), dtype=float)
     rank[order] = np.arange(len(order)) - np.repeat(np.cumsum(ties) - ties, ties)
     enters_after = None if start is None else np.searchsorted(times, start, side="right")
+    case_weight = np.ones(len(stop)) if weights is None else weights
+    step_weight = (np.bincount(event_time, case_weight[event], len(times)) / ties)[event_time]
     return _RiskSets(
-        enters_after, np.searchsorted(times, stop, side="right"), event_time, rank / ties[event_time], len(times)
+        enters_after,
+        np.searchsorted(times, stop, side="right"),
+        event_time,
+        rank / ties[event_time],
+        len(times),
+        case_weight,
+        step_weight,
     )
 
 
@@ -73,9 +87,14 @@ def _efron_sum(column: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> np.
 
 @dataclass(frozen=True)
 class _EfronMoments:
-    """At ``beta``: the linear predictor, the rescaled risk weights, and per event its Efron risk-set sum and covariate mean."""
+    """At ``beta``: the linear predictor, the rescaled risk scores, and per event its Efron risk-set sum and covariate mean.
+
+    ``weight`` is case weight times risk score (what the risk-set sums add up), ``score`` the risk
+    score alone (R's ``score``, which multiplies the hazard in the score residuals).
+    """
 
     eta: np.ndarray
+    score: np.ndarray
     weight: np.ndarray
     s0: np.ndarray
     mean: np.ndarray  # events x terms
@@ -83,26 +102,29 @@ class _EfronMoments:
 
 def _efron_moments(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> _EfronMoments:
     eta = x @ beta
-    weight = np.exp(eta - eta.max())  # rescaled: the factor cancels in every ratio
+    score = np.exp(eta - eta.max())  # rescaled: the factor cancels in every ratio
+    weight = risk.case_weight * score
     s0 = _efron_sum(weight, is_event, risk)
     mean = np.column_stack([_efron_sum(weight * column, is_event, risk) for column in x.T]) / s0[:, None]
-    return _EfronMoments(eta, weight, s0, mean)
+    return _EfronMoments(eta, score, weight, s0, mean)
 
 
 def _efron(
     beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Log partial likelihood, gradient and Hessian at ``beta``."""
+    """Log partial likelihood, gradient and Hessian at ``beta``: each event counts its case weight, each Efron sub-step its ``step_weight``."""
     moments = _efron_moments(beta, x, is_event, risk)
     eta, weight, s0, mean = moments.eta, moments.weight, moments.s0, moments.mean
+    event_weight, step = risk.case_weight[is_event], risk.step_weight
     p = x.shape[1]
     information = np.empty((p, p))
     for j in range(p):
         for k in range(j, p):
             second = _efron_sum(weight * x[:, j] * x[:, k], is_event, risk) / s0
-            information[j, k] = information[k, j] = (second - mean[:, j] * mean[:, k]).sum()
-    loglik = float((eta[is_event] - eta.max()).sum() - np.log(s0).sum())
-    return loglik, x[is_event].sum(0) - mean.sum(0), -information
+            information[j, k] = information[k, j] = (step * (second - mean[:, j] * mean[:, k])).sum()
+    loglik = float((event_weight * (eta[is_event] - eta.max())).sum() - (step * np.log(s0)).sum())
+    gradient = (event_weight[:, None] * x[is_event]).sum(0) - (step[:, None] * mean).sum(0)
+    return loglik, gradient, -information
 
 
 def _newton(
@@ -146,12 +168,14 @@ class CountingProcessCox:
 
     ``variance_matrix_`` is the robust (clustered sandwich) variance when the fit had clusters,
     else the model-based one; ``naive_variance_`` is always the model-based inverse information.
+    ``robust_score_test`` (clustered fits only) is R's ``fit$rscore``: the robust score test of beta = 0.
     """
 
     params_: pd.Series
     variance_matrix_: pd.DataFrame
     naive_variance_: pd.DataFrame
     n_clusters: int | None = None
+    robust_score_test: float | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -190,21 +214,22 @@ def _over_risk_set(risk: _RiskSets, per_time: np.ndarray) -> np.ndarray:
 
 
 def score_residuals(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk: _RiskSets) -> np.ndarray:
-    """Score residuals per row with Efron's tie handling, as R ``residuals(coxph_fit, type = "score")``.
+    """Score residuals per row with Efron's tie handling, as R ``residuals(coxph_fit, type = "score")`` (unweighted).
 
     Efron's approximation treats d events tied at t as d sub-steps l = 0..d-1; in sub-step l each
     tied event keeps the fraction 1 - l/d of its risk weight, the risk-set sum is s0_l and the mean
-    m_l.  Row i's residual is sum over sub-steps of dN_i/d (x_i - m_l) - w_il r_i (x_i - m_l) / s0_l
-    (w_il = 1 - l/d for a tied event, 1 for any other row at risk); the residuals sum to the score.
+    m_l.  Row i's residual is sum over sub-steps of dN_i/d (x_i - m_l) - w_il r_i (x_i - m_l) a_l / s0_l
+    (w_il = 1 - l/d for a tied event, 1 for any other row at risk; a_l the sub-step's mean case weight,
+    1 without weights; survival's coxscore2.c); the case-weighted residuals sum to the score.
     They do not depend on the order of the rows (every sum is over sub-steps of an event time).
     Each sum over the event times a row is at risk is a difference of cumulative sums: O(rows x terms).
     """
     moments = _efron_moments(beta, x, is_event, risk)
-    inverse_s0 = 1.0 / moments.s0
+    inverse_s0 = risk.step_weight / moments.s0  # the hazard increment of each sub-step
     hazard = _per_time(risk, inverse_s0)  # per time: sum_l 1 / s0_l
     hazard_mean = _per_time(risk, moments.mean * inverse_s0[:, None])  # sum_l m_l / s0_l
     at_risk_hazard, at_risk_mean = _over_risk_set(risk, hazard), _over_risk_set(risk, hazard_mean)
-    r = moments.weight[:, None]
+    r = moments.score[:, None]
     residuals = -r * (x * at_risk_hazard[:, None] - at_risk_mean)
     # the events: + (x_i - mean of m_l over the d sub-steps) and back the share l/d of their own risk weight
     ties = np.bincount(risk.event_time, minlength=risk.n_times).astype(float)
@@ -217,14 +242,30 @@ def score_residuals(beta: np.ndarray, x: np.ndarray, is_event: np.ndarray, risk:
     return residuals
 
 
+def _per_cluster(codes: np.ndarray, n_clusters: int, values: np.ndarray) -> np.ndarray:
+    """Per cluster: the rows' ``values`` (rows x terms) summed (R's ``collapse = cluster``)."""
+    return np.column_stack([np.bincount(codes, column, n_clusters) for column in values.T])
+
+
 def fit_counting_process_cox(
-    design: pd.DataFrame, start: pd.Series | None, stop: pd.Series, event: pd.Series, cluster: pd.Series | None = None
+    design: pd.DataFrame,
+    start: pd.Series | None,
+    stop: pd.Series,
+    event: pd.Series,
+    cluster: pd.Series | None = None,
+    weights: pd.Series | None = None,
 ) -> CountingProcessCox:
     """Fit the Cox model (Efron ties) on (start, stop] rows, or right-censored rows when ``start`` is None.
 
     ``design`` holds one numeric column per term.  With ``cluster`` the variance is the robust
     sandwich clustered on it, as R ``coxph(..., cluster = id)``: D' D with D the per-cluster sums of
-    the dfbeta residuals (Efron score residuals times the model-based variance).  Raises
+    the dfbeta residuals (Efron score residuals times the model-based variance), and
+    ``robust_score_test`` is R's robust score test of beta = 0 (``fit$rscore``).  ``weights`` are case
+    weights (positive), as R ``coxph(..., weights = w)``: the model-based variance is the inverse of
+    the weighted information; with ``cluster`` the dfbeta residuals are multiplied by the weights
+    (R ``robust = TRUE``, ``residuals(type = "dfbeta", weighted = TRUE)``); for inverse-probability
+    weights pass a cluster (the subject id, or one per row) since the model-based variance treats
+    the weights as counts of subjects.  Raises
     ``lifelines.exceptions.ConvergenceError`` when Newton-Raphson does not converge, as lifelines
     does, so callers guard both fitters alike.
 
@@ -238,18 +279,27 @@ def fit_counting_process_cox(
     is_event = event.to_numpy(dtype=bool)
     x = design.to_numpy(dtype=float)
     centred = x - x.mean(0)  # centring changes no coefficient and keeps exp() in range
-    risk = _risk_sets(None if start is None else start.to_numpy(dtype=float), stop.to_numpy(dtype=float), is_event)
+    case_weight = None if weights is None else weights.to_numpy(dtype=float)
+    if case_weight is not None and not (np.isfinite(case_weight).all() and (case_weight > 0).all()):
+        raise ValueError("case weights must be finite and positive")
+    risk = _risk_sets(
+        None if start is None else start.to_numpy(dtype=float), stop.to_numpy(dtype=float), is_event, case_weight
+    )
     beta, information = _newton(centred, is_event, risk)
     names = list(design.columns)
     naive = np.linalg.inv(information)
-    variance, n_clusters = naive, None
+    variance, n_clusters, robust_score = naive, None, None
     if cluster is not None:
-        dfbeta = score_residuals(beta, centred, is_event, risk) @ naive
         codes, uniques = pd.factorize(cluster, sort=True)
-        per_cluster = np.column_stack([np.bincount(codes, column, len(uniques)) for column in dfbeta.T])
-        variance, n_clusters = per_cluster.T @ per_cluster, len(uniques)
+        n_clusters = len(uniques)
+        weighted = lambda b: risk.case_weight[:, None] * score_residuals(b, centred, is_event, risk)  # noqa: E731
+        per_cluster = _per_cluster(codes, n_clusters, weighted(beta) @ naive)
+        variance = per_cluster.T @ per_cluster
+        at_null = _per_cluster(codes, n_clusters, weighted(np.zeros_like(beta)))
+        u = at_null.sum(0)
+        robust_score = float(u @ np.linalg.lstsq(at_null.T @ at_null, u, rcond=None)[0])
     frame = lambda m: pd.DataFrame(m, index=names, columns=names)  # noqa: E731
-    return CountingProcessCox(pd.Series(beta, index=names), frame(variance), frame(naive), n_clusters)
+    return CountingProcessCox(pd.Series(beta, index=names), frame(variance), frame(naive), n_clusters, robust_score)
 
 
 def ph_score_test(

@@ -1,8 +1,10 @@
 -- results.v_hazard_ratios: every hazard ratio the registry publishes, per analysis and endpoint:
 -- the Cox models of results.cox (univariable: group only; multivariable: group plus the
 -- catalogue's covariates) and the immortal-time comparisons of results.immortal_time (naive,
--- landmark, time-varying exposure).
---   source             : 'cox' or 'immortal_time'
+-- landmark, time-varying exposure), and the IPTW-adjusted models of results.iptw_cox (model 'iptw').
+--   source             : 'cox', 'immortal_time' or 'iptw'
+--   adjustment         : 'none', 'multivariable' (the catalogue's covariates in the model) or 'iptw'
+--                        (weighted by inverse probability of treatment; E-values in results.v_iptw_hazard_ratios)
 --   model, term        : the model and the coefficient (e.g. 'group=sunitinib' against `reference`)
 --   n, events          : subjects and events the model used; NULL where withheld (also where the subjects or
 --                        events it left out, e.g. for a missing covariate, would otherwise follow by subtraction)
@@ -16,6 +18,11 @@
 CREATE OR REPLACE VIEW results.v_hazard_ratios AS
 SELECT
     analysis_id, endpoint, source, model, term, variable, level, reference,
+    CASE
+        WHEN source = 'iptw' THEN 'iptw'
+        WHEN model = 'multivariable' OR model LIKE '%\_adjusted' ESCAPE '\' THEN 'multivariable'
+        ELSE 'none'
+    END AS adjustment,
     results.published(n, n_suppressed)                                       AS n,
     results.published(events, events_suppressed)                             AS events,
     results.published(n_excluded_missing, n_excluded_missing_suppressed)     AS n_excluded_missing,
@@ -33,4 +40,10 @@ FROM (
     SELECT 'cox' AS source, * FROM results.cox
     UNION ALL BY NAME
     SELECT 'immortal_time' AS source, * FROM results.immortal_time
+    UNION ALL BY NAME
+    SELECT
+        'iptw' AS source, analysis_id, endpoint, model, term, variable, level, reference, n, events,
+        n_excluded_missing, n_clusters, hr, hr_lower, hr_upper, p, status, n_suppressed, events_suppressed,
+        n_excluded_missing_suppressed, n_clusters_suppressed
+    FROM results.iptw_cox
 ) AS models;

@@ -6,8 +6,10 @@
 --                          published ('supp.' where v_survival_summary withholds them)
 --   clustering           : how repeated subjects per patient (operations) are handled, if they occur
 --   immortal_time        : how time before an exposure is handled, for exposure comparisons
+--   adjustment           : which confounding adjustment was done beyond the multivariable model (IPTW, with its
+--                          propensity covariates and truncation), NULL if none
 --   footnote             : all of it in one sentence, as printed under the plots
 CREATE OR REPLACE VIEW results.v_limits AS
 SELECT analysis_id, endpoint, design, confounders_held, confounders_not_held, few_events_groups,
-       clustering, immortal_time, footnote
+       clustering, immortal_time, adjustment, footnote
 FROM results.limits;
