@@ -27,9 +27,11 @@ OPTIONAL = (
     "binary_outcome",
     "cluster",
     "confounders_not_held",
+    "rmst_horizons",
 )
 DEFAULT_LANDMARKS = (6.0, 12.0, 24.0, 36.0, 60.0)
 DEFAULT_EXPOSURE_LANDMARKS = (6.0, 12.0)
+DEFAULT_RMST_HORIZONS = (24.0, 60.0)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Analysis:
     binary_outcome: BinaryOutcome | None = None
     cluster: str | None = None
     confounders_not_held: str = "not stated"
+    rmst_horizons: tuple[float, ...] = DEFAULT_RMST_HORIZONS
 
     @property
     def frame(self) -> str:
@@ -153,6 +156,7 @@ def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None
         binary_outcome=_binary(entry.get("binary_outcome"), endpoints, where),
         cluster=_name(entry.get("cluster"), where, "cluster"),
         confounders_not_held=str(entry.get("confounders_not_held", "not stated")),
+        rmst_horizons=_months(entry.get("rmst_horizons", list(DEFAULT_RMST_HORIZONS)), where, "rmst_horizons"),
     )
 
 

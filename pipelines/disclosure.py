@@ -54,6 +54,7 @@ COUNTS: dict[str, tuple[str, ...]] = {
     "immortal_time": ("n", "events", "n_excluded_missing", "n_clusters"),
     "binary_outcome": ("n", "n_missing", "events"),
     "table_one": ("n", "n_missing", "count"),
+    "rmst": ("n",),
 }
 _TRIED = 6  # complements tried per determined value, on the identities around it
 AT_RISK_SCHEMA = {
@@ -371,6 +372,8 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
         system.values[("ET", p)] = sum(system.values.get(("E", p, g), 0) for g in groups)
         system.published[("ET", p)] = False
         system.relate({("ET", p): 1, **{("E", p, g): -1 for g in groups}})
+    for row, r in t.get("rmst", pd.DataFrame()).iterrows():  # the group's n (the same cell as km_summary's)
+        cell(("N", r["group"]), r["n"], ("rmst", row, "n"))
     for row, r in t.get("logrank", pd.DataFrame()).iterrows():
         cell(("N", r["group"]), r["n"], ("logrank", row, "n"))
         cell(("E", r["endpoint"], r["group"]), r["observed"], ("logrank", row, "observed"))
