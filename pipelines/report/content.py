@@ -295,10 +295,15 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
                 *[value(by_group.get(g)) for g in groups],
                 count(missing, min_cell_count),
                 first["test"] or "",
-                p_value(first["p"]),
+                first["p_display"] if str(first.get("p_display") or "").startswith("<") else p_value(first["p"]),
+                number(first.get("smd_max"), 2),
             ]
         )
-    return Table("Characteristics (Table 1): median (IQR) or n (%)", ["", *groups, "Missing", "Test", "p"], body)
+    return Table(
+        "Characteristics (Table 1): median (IQR) or n (%); SMD: largest standardised mean difference between groups",
+        ["", *groups, "Missing", "Test", "p", "SMD (max)"],
+        body,
+    )
 
 
 def analysis_section(
