@@ -226,6 +226,7 @@ def _analyse_one(
         exposure=analysis.exposure,
         exposure_landmarks=analysis.exposure_landmarks,
         cluster=analysis.cluster,
+        rmst_horizons=analysis.rmst_horizons,
     )
     for name, table in result.tables(analysis_id=analysis.id, endpoint=endpoint).items():
         tables.setdefault(name, []).append(table)

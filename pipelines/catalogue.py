@@ -28,9 +28,11 @@ OPTIONAL = (
     "cluster",
     "confounders_not_held",
     "adjust",
+    "rmst_horizons",
 )
 DEFAULT_LANDMARKS = (6.0, 12.0, 24.0, 36.0, 60.0)
 DEFAULT_EXPOSURE_LANDMARKS = (6.0, 12.0)
+DEFAULT_RMST_HORIZONS = (24.0, 60.0)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Analysis:
     cluster: str | None = None
     confounders_not_held: str = "not stated"
     adjust: Adjustment | None = None
+    rmst_horizons: tuple[float, ...] = DEFAULT_RMST_HORIZONS
 
     @property
     def frame(self) -> str:
@@ -195,6 +198,7 @@ def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None
         cluster=_name(entry.get("cluster"), where, "cluster"),
         confounders_not_held=str(entry.get("confounders_not_held", "not stated")),
         adjust=_adjust(entry.get("adjust"), groups, where),
+        rmst_horizons=_months(entry.get("rmst_horizons", list(DEFAULT_RMST_HORIZONS)), where, "rmst_horizons"),
     )
 
 

@@ -56,6 +56,7 @@ COUNTS: dict[str, tuple[str, ...]] = {
     "table_one": ("n", "n_missing", "count"),
     "iptw_cox": ("n", "events", "n_excluded_missing", "n_clusters"),
     "iptw_positivity": ("n", "n_excluded_missing", "n_outside_overlap", "n_extreme_weights", "n_truncated"),
+    "rmst": ("n",),
 }
 _TRIED = 6  # complements tried per determined value, on the identities around it
 AT_RISK_SCHEMA = {
@@ -373,6 +374,8 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
         system.values[("ET", p)] = sum(system.values.get(("E", p, g), 0) for g in groups)
         system.published[("ET", p)] = False
         system.relate({("ET", p): 1, **{("E", p, g): -1 for g in groups}})
+    for row, r in t.get("rmst", pd.DataFrame()).iterrows():  # the group's n (the same cell as km_summary's)
+        cell(("N", r["group"]), r["n"], ("rmst", row, "n"))
     for row, r in t.get("logrank", pd.DataFrame()).iterrows():
         cell(("N", r["group"]), r["n"], ("logrank", row, "n"))
         cell(("E", r["endpoint"], r["group"]), r["observed"], ("logrank", row, "observed"))

@@ -123,6 +123,32 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
             ("Status", _text("status")),
         ],
     ),
+    "v_rmst": (
+        "Restricted mean survival time (months; area under the Kaplan-Meier curve up to tau)",
+        [
+            ("Group", _text("group")),
+            ("Tau, months", lambda r, k: number(r["tau"], 0)),
+            ("n", _count("n")),
+            ("RMST (95% CI)", lambda r, k: estimate_ci(r["rmst"], r["lower"], r["upper"], 1)),
+            ("Status", _text("status")),
+        ],
+    ),
+    "v_rmst_contrasts": (
+        "RMST against the reference group (difference and ratio, survRM2's definitions)",
+        [
+            ("Group", _text("group")),
+            ("Reference", _text("reference")),
+            ("Tau, months", lambda r, k: number(r["tau"], 0)),
+            (
+                "Difference, months (95% CI)",
+                lambda r, k: estimate_ci(r["difference"], r["difference_lower"], r["difference_upper"], 1),
+            ),
+            ("p (difference)", lambda r, k: p_value(r["difference_p"])),
+            ("Ratio (95% CI)", lambda r, k: estimate_ci(r["ratio"], r["ratio_lower"], r["ratio_upper"])),
+            ("p (ratio)", lambda r, k: p_value(r["ratio_p"])),
+            ("Status", _text("status")),
+        ],
+    ),
     "v_binary_outcomes": (
         "Binary outcome (Fisher's exact test)",
         [
@@ -272,10 +298,15 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
                 *[value(by_group.get(g)) for g in groups],
                 count(missing, min_cell_count),
                 first["test"] or "",
-                p_value(first["p"]),
+                first["p_display"] if str(first.get("p_display") or "").startswith("<") else p_value(first["p"]),
+                number(first.get("smd_max"), 2),
             ]
         )
-    return Table("Characteristics (Table 1): median (IQR) or n (%)", ["", *groups, "Missing", "Test", "p"], body)
+    return Table(
+        "Characteristics (Table 1): median (IQR) or n (%); SMD: largest standardised mean difference between groups",
+        ["", *groups, "Missing", "Test", "p", "SMD (max)"],
+        body,
+    )
 
 
 def analysis_section(

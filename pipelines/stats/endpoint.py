@@ -12,6 +12,7 @@ from pipelines.stats.frame import DEFAULT_LANDMARKS, CiTransform, order_groups, 
 from pipelines.stats.km import kaplan_meier
 from pipelines.stats.logrank import logrank
 from pipelines.stats.ph_test import PH_SCHEMA
+from pipelines.stats.rmst import DEFAULT_RMST_HORIZONS, rmst
 from pipelines.stats.timevarying import DEFAULT_EXPOSURE_LANDMARKS, immortal_time_with_ph_tests
 
 
@@ -36,6 +37,10 @@ class EndpointResults:
         models (same ``model`` names as in ``immortal_time``), per term and global.
     immortal_time
         Exposure comparisons (naive, landmark, time-varying); empty without an exposure column.
+    rmst
+        Restricted mean survival time per group and horizon, with SE and 95% CI.
+    rmst_contrast
+        RMST difference and ratio of each group against the reference, per horizon.
     """
 
     km_summary: pd.DataFrame
@@ -45,6 +50,8 @@ class EndpointResults:
     cox: pd.DataFrame
     ph_test: pd.DataFrame
     immortal_time: pd.DataFrame
+    rmst: pd.DataFrame
+    rmst_contrast: pd.DataFrame
 
     def tables(self, **keys: object) -> dict[str, pd.DataFrame]:
         """Every table by field name, with the key columns (e.g. ``analysis_id``, ``endpoint``) prepended.
@@ -68,6 +75,7 @@ def analyse_endpoint(
     exposure: str | None = None,
     exposure_landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS,
     cluster: str | None = None,
+    rmst_horizons: Sequence[float] = DEFAULT_RMST_HORIZONS,
 ) -> EndpointResults:
     """Kaplan-Meier, log-rank, Cox and (optionally) immortal-time analyses of one endpoint.
 
@@ -97,6 +105,8 @@ def analyse_endpoint(
         Column of the independent unit when subjects are not independent (e.g. ``patient_id`` for
         operations): the Cox models use the robust variance clustered on it.  Kaplan-Meier and
         log-rank treat subjects as independent (docs/statistics.md, "Operation-level analyses").
+    rmst_horizons
+        Restriction times of the restricted mean survival time (months by default).
 
     Returns
     -------
@@ -125,6 +135,7 @@ def analyse_endpoint(
             )
             immortal.append(coefficients.assign(model=coefficients["model"] + suffix))
             immortal_ph.append(tests.assign(model=tests["model"] + suffix))
+    restricted, contrasts = rmst(frame, reference_group=reference_group, groups=groups, horizons=rmst_horizons)
     return EndpointResults(
         km_summary=km.summary,
         km_landmarks=km.landmarks,
@@ -133,4 +144,6 @@ def analyse_endpoint(
         cox=pd.concat([m.coefficients for m in models], ignore_index=True),
         ph_test=typed(pd.concat([*(m.ph_test for m in models), *immortal_ph], ignore_index=True), PH_SCHEMA),
         immortal_time=pd.concat(immortal, ignore_index=True),
+        rmst=restricted,
+        rmst_contrast=contrasts,
     )

@@ -1,4 +1,8 @@
-"""The "Table 1": characteristics of the subjects by group, in tidy long form, with tests."""
+"""The "Table 1": characteristics of the subjects by group, in tidy long form, with tests and SMDs.
+
+Counts, medians and tests are computed here (the long form the disclosure identities read); the
+standardised mean differences come from the tableone library (``TableOne(..., smd=True)``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy.stats import kruskal, mannwhitneyu
+from tableone import TableOne
 
-from pipelines.stats.binary import contingency_test
+from pipelines.stats.binary import MONTE_CARLO_RESAMPLES, contingency_test
 from pipelines.stats.frame import GROUP, is_categorical, levels, order_groups, typed
 
 TABLE_ONE_SCHEMA = {
@@ -27,9 +32,55 @@ TABLE_ONE_SCHEMA = {
     "max": "float64",
     "test": "string",
     "p": "float64",
+    "p_floor": "float64",
+    "p_display": "string",
+    "smd": "float64",
+    "smd_max": "float64",
 }
 TABLE_ONE_COLUMNS = list(TABLE_ONE_SCHEMA)
 ALL_GROUPS = "(all)"
+MONTE_CARLO_FLOOR = 1 / (MONTE_CARLO_RESAMPLES + 1)  # scipy's Monte Carlo p counts the observed table: p >= this
+
+
+def p_columns(test: str, p: float) -> dict[str, object]:
+    """``p_floor`` (the smallest p the test can give, Monte Carlo only) and ``p_display``: "< floor" at the floor.
+
+    A Monte Carlo p at its floor says no resampled table was as extreme; the true p is smaller, so it is
+    never shown as if exact.
+    """
+    floor = MONTE_CARLO_FLOOR if test == "fisher_monte_carlo" else np.nan
+    if np.isnan(p):
+        return {"p_floor": floor, "p_display": None}
+    at_floor = not np.isnan(floor) and p <= floor * (1 + 1e-9)
+    return {"p_floor": floor, "p_display": f"< {floor:.2g}" if at_floor else f"{p:.3g}"}
+
+
+def smd_by_group(data: pd.DataFrame, variables: Sequence[str], categorical: Sequence[str], order: list[str]) -> dict:
+    """tableone's SMD of each variable, each group against the reference (the first of ``order``), and the largest.
+
+    Returns {variable: ({group: SMD (reference, group)}, max |SMD| over every pair)}.  tableone's
+    conventions: continuous (mean_g - mean_ref) / sqrt((sd_g^2 + sd_ref^2) / 2); categorical the
+    multinomial SMD of Yang and Dalton (2012), >= 0; missing values left out.
+    """
+    present = [g for g in order if (data[GROUP] == g).any()]
+    usable = [v for v in variables if data[v].notna().any()]
+    if len(present) < 2 or not usable:
+        return {}
+    frame = data[[GROUP, *usable]].assign(**{GROUP: data[GROUP].astype(str)})
+    frame = frame.assign(**{v: frame[v].astype(str).where(frame[v].notna()) for v in categorical if v in usable})
+    table = TableOne(
+        frame, columns=usable, categorical=[v for v in categorical if v in usable], groupby=GROUP, smd=True
+    ).smd_table
+    out = {}
+    for variable in usable:
+        row = table.loc[variable]
+        against = {}
+        for g in present[1:]:
+            forward, backward = f"SMD ({present[0]},{g})", f"SMD ({g},{present[0]})"
+            sign = 1.0 if forward in row.index or variable in categorical else -1.0  # categorical SMDs are >= 0
+            against[g] = sign * float(row[forward if forward in row.index else backward])
+        out[variable] = (against, float(np.nanmax(np.abs(row.to_numpy(float)))))
+    return out
 
 
 def _continuous_test(samples: list[np.ndarray]) -> tuple[str, float]:
@@ -66,6 +117,7 @@ def _continuous_rows(data: pd.DataFrame, variable: str, order: list[str]) -> lis
                 "max": known.max(),
                 "test": test,
                 "p": p,
+                **p_columns(test, p),
             }
         )
     return rows
@@ -96,6 +148,7 @@ def _categorical_rows(data: pd.DataFrame, variable: str, order: list[str]) -> li
                     "percent": 100 * count / n if n else np.nan,
                     "test": test,
                     "p": p,
+                    **p_columns(test, p),
                 }
             )
     return rows
@@ -129,15 +182,21 @@ def table_one(
         (q1, q3) and range (min, max); test Mann-Whitney (2 groups) or Kruskal-Wallis.
         Categorical variables: one row per level and group with count and percent of the
         group's non-missing values; test as :func:`pipelines.stats.binary.contingency_test`.
-        ``n_missing`` counts missing values of the variable in the group; ``test``/``p`` are
-        repeated on every row of the variable.
+        ``n_missing`` counts missing values of the variable in the group; ``test``/``p`` (with
+        ``p_floor``/``p_display``, see :func:`p_columns`) are repeated on every row of the variable.
+        ``smd``: tableone's SMD of the group against the first listed group (the reference; NaN on the
+        reference's and the ``(all)`` rows); ``smd_max``: the largest absolute SMD over every pair of groups.
     """
     data, order = order_groups(frame, groups)
     missing = [v for v in variables if v not in data.columns]
     if missing:
         raise ValueError(f"frame lacks column(s): {', '.join(missing)}")
     rows = []
+    as_categories = [v for v in variables if v in categorical or is_categorical(data[v])]
     for variable in variables:
-        as_categories = variable in categorical or is_categorical(data[variable])
-        rows += (_categorical_rows if as_categories else _continuous_rows)(data, variable, order)
+        rows += (_categorical_rows if variable in as_categories else _continuous_rows)(data, variable, order)
+    smd = smd_by_group(data, variables, as_categories, order)
+    for row in rows:
+        against, largest = smd.get(row["variable"], ({}, np.nan))
+        row |= {"smd": against.get(row["group"], np.nan), "smd_max": largest}
     return typed(rows, TABLE_ONE_SCHEMA)

@@ -10,6 +10,14 @@
 --   test, p            : Mann-Whitney / Kruskal-Wallis (continuous) or Fisher / chi-square (categorical); for a
 --                        categorical variable p is NULL when any of its counts is withheld (the tables that
 --                        fit the published margins, matched on p, would give the withheld cells back)
+--   p_floor            : the smallest p the test can give (Monte Carlo tests: 1 / (resamples + 1)), else NULL
+--   p_display          : p as text, "< p_floor" when a Monte Carlo p is at its floor (never shown as exact);
+--                        NULL where p is
+--   smd                : standardised mean difference of the group against the analysis's reference (tableone);
+--                        NULL on the reference and '(all)' rows, where n is withheld, and for a categorical
+--                        variable with a withheld count (as p)
+--   smd_max            : the largest absolute SMD over every pair of groups; NULL as p (and for a
+--                        continuous variable where any group's n is withheld)
 CREATE OR REPLACE VIEW results.v_table_one AS
 WITH flagged AS (
     SELECT *,
@@ -18,7 +26,9 @@ WITH flagged AS (
            bool_or(kind = 'categorical'
                    AND (results.withheld(n, n_suppressed) OR results.withheld(count, count_suppressed)
                         OR results.withheld(n_missing, n_missing_suppressed)))
-               OVER (PARTITION BY analysis_id, variable)      AS test_withheld
+               OVER (PARTITION BY analysis_id, variable)      AS test_withheld,
+           bool_or(results.withheld(n, n_suppressed))
+               OVER (PARTITION BY analysis_id, variable)      AS any_n_withheld
     FROM results.table_one
 )
 SELECT
@@ -34,6 +44,10 @@ SELECT
     CASE WHEN NOT n_withheld THEN max END                   AS max,
     test,
     CASE WHEN NOT test_withheld THEN p END                  AS p,
+    p_floor,
+    CASE WHEN NOT test_withheld THEN p_display END          AS p_display,
+    CASE WHEN NOT (test_withheld OR n_withheld) THEN smd END AS smd,
+    CASE WHEN NOT (test_withheld OR any_n_withheld) THEN smd_max END AS smd_max,
     n_withheld                                              AS n_suppressed,
     results.withheld(n_missing, n_missing_suppressed)       AS n_missing_suppressed,
     count_withheld                                          AS count_suppressed

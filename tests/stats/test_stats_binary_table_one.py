@@ -108,3 +108,39 @@ def test_table_one_categorical_counts_missing_values_and_an_empty_group() -> Non
     assert table.loc[("sex", "(all)", "male"), cells].tolist() == [3, 2, 2]
     assert table.loc[("rupture", "a", "True"), cells].tolist() == [2, 1, 1]
     assert table.loc[("rupture", "(all)", "True"), ["n", "n_missing", "count", "percent"]].tolist() == [4, 1, 3, 75.0]
+
+
+def test_table_one_smd_is_tableones_formula_by_hand() -> None:
+    """Continuous: (mean_g - mean_ref) / sqrt((sd_g^2 + sd_ref^2) / 2); binary: |p_g - p_ref| / sqrt of the mean variance."""
+    frame = pd.DataFrame(
+        {
+            "group": ["ref"] * 4 + ["b"] * 5 + ["c"] * 3,
+            "age": [50.0, 60.0, 70.0, np.nan, 40.0, 45.0, 50.0, 55.0, 60.0, 80.0, 81.0, 82.0],
+            "sex": ["m", "m", "f", "f", "m", "f", "f", "f", "f", "m", "m", "m"],
+        }
+    )
+    table = table_one(frame, ["age", "sex"], groups=["ref", "b", "c"])
+    rows = table.drop_duplicates(["variable", "group"]).set_index(["variable", "group"])
+    ref, b, c = (frame.loc[frame["group"] == g, "age"].dropna() for g in ("ref", "b", "c"))
+    assert rows.loc[("age", "b"), "smd"] == pytest.approx((b.mean() - ref.mean()) / np.sqrt((b.var() + ref.var()) / 2))
+    assert rows.loc[("age", "c"), "smd"] == pytest.approx((c.mean() - ref.mean()) / np.sqrt((c.var() + ref.var()) / 2))
+    p_ref, p_b = 0.5, 0.2  # share of men
+    assert rows.loc[("sex", "b"), "smd"] == pytest.approx(
+        abs(p_b - p_ref) / np.sqrt((p_b * (1 - p_b) + p_ref * (1 - p_ref)) / 2)
+    )
+    assert np.isnan(rows.loc[("age", "ref"), "smd"]) and np.isnan(rows.loc[("age", "(all)"), "smd"])
+    pairs = [(b, ref), (c, ref), (c, b)]
+    largest = max(abs(x.mean() - y.mean()) / np.sqrt((x.var() + y.var()) / 2) for x, y in pairs)
+    assert rows.loc[("age", "ref"), "smd_max"] == pytest.approx(largest)
+
+
+def test_monte_carlo_p_at_its_floor_is_shown_as_below_it() -> None:
+    """A strongly associated 3x3 table [[6, 0, 0], [0, 5, 1], [0, 0, 4]] (expected counts below 5): no resample is
+    as extreme, so scipy's Monte Carlo p is 1 / (resamples + 1)."""
+    frame = pd.DataFrame({"group": np.repeat(["a", "b", "c"], [6, 6, 4]), "site": [*"xxxxxx", *"yyyyyz", *"zzzz"]})
+    row = table_one(frame, ["site"], groups=["a", "b", "c"]).iloc[0]
+    assert row["test"] == "fisher_monte_carlo"
+    assert row["p_floor"] == pytest.approx(1 / 20_001) and row["p"] == pytest.approx(row["p_floor"])
+    assert row["p_display"] == "< 5e-05"
+    exact = table_one(frame.iloc[[0, 1, 6, 7]], ["site"], groups=["a", "b"]).iloc[0]  # 2x2: Fisher's exact test
+    assert np.isnan(exact["p_floor"]) and exact["p_display"] == f"{exact['p']:.3g}"
