@@ -23,7 +23,7 @@ SELECT
     models.analysis_id, models.endpoint, models.source, models.model, models.term, models.variable,
     models.level, models.reference,
     results.design_label(models.source, models.model, a.exposure IS NOT NULL)        AS design,
-    coalesce(models.model = CAST(a."primary" AS VARCHAR), false)                                     AS is_primary,
+    coalesce(models.model = a."primary"::VARCHAR, false)                                     AS is_primary,
     results.published(models.n, models.n_suppressed)                                 AS n,
     results.published(models.events, models.events_suppressed)                       AS events,
     results.published(models.n_excluded_missing, models.n_excluded_missing_suppressed) AS n_excluded_missing,
