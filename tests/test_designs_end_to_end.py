@@ -85,5 +85,6 @@ def test_naive_grouping_is_labelled_wherever_published(registry) -> None:
         assert NAIVE_LABEL in footnote
         assert ("progression_months as a time-varying covariate" in adjustment) == (endpoint == "OS")
     assert (
-        con.execute("SELECT "primary" FROM results.analyses WHERE id = ?", [ID]).fetchone()[0] == "time_varying_adjusted"
+        con.execute('SELECT "primary" FROM results.analyses WHERE id = ?', [ID]).fetchone()[0]
+        == "time_varying_adjusted"
     )
