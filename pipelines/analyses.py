@@ -28,6 +28,7 @@ from pipelines.stats import (
 from pipelines.stats.binary import BINARY_SCHEMA
 from pipelines.stats.iptw import IPTW_SCHEMAS, iptw_analysis
 from pipelines.stats.iptw_plots import love_figure, weighted_km_figure
+from pipelines.stats.timevarying import NAIVE_LABEL
 
 IDENTIFIERS = ("subject_id", "patient_id")  # read as text whatever their type in the frames
 OBSERVATIONAL = (
@@ -48,6 +49,8 @@ LIMITS_SCHEMA = {
     "clustering": "string",
     "immortal_time": "string",
     "adjustment": "string",
+    "time_dependent_confounding": "string",
+    "primary_model": "string",
     "footnote": "string",
 }
 
@@ -100,6 +103,50 @@ def endpoint_frame(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint:
     return frame
 
 
+def adjustment(analysis: Analysis, endpoint: str) -> str:
+    """Which adjustments the analysis's models make, in words (results.limits.adjustment)."""
+    done = [f"multivariable Cox on {', '.join(analysis.covariates)}" if analysis.covariates else "none (univariable)"]
+    if analysis.exposure:
+        done.append(f"landmarks at {', '.join(f'{at:g}' for at in analysis.exposure_landmarks)} months")
+        done.append(f"time-varying exposure ({analysis.exposure})")
+    if analysis.exposure_split:
+        done.append(f"time-varying exposure split by kind ({', '.join(analysis.exposure_split)})")
+    for column in (analysis.time_varying_covariates or {}).get(endpoint, ()):
+        done.append(f"{column} as a time-varying covariate")
+    iptw = analysis.adjust
+    if iptw:
+        done.append(
+            f"IPTW (stabilised ATE weights, propensity on {', '.join(iptw.covariates)}"
+            + (f", truncated at percentiles {iptw.truncate[0]:g}/{iptw.truncate[1]:g}" if iptw.truncate else "")
+            + "): results.iptw_cox, iptw_balance, iptw_positivity, iptw_km_curve"
+        )
+    return "; ".join(done)
+
+
+def time_dependent_confounding(analysis: Analysis, endpoint: str) -> str | None:
+    """What the exposure's models cannot separate, in words: mixed exposure kinds, time-dependent confounders."""
+    if not analysis.exposure:
+        return None
+    words = [
+        f"{analysis.exposure} counts as exposure only while the subject is still event-free, so the not-yet-exposed "
+        "fill with patients whose disease progressed: progression is a time-dependent confounder and mediator "
+        "that the naive, landmark and time_varying models do not hold"
+    ]
+    held = (analysis.time_varying_covariates or {}).get(endpoint, ())
+    if held:
+        words.append(
+            f"time_varying_{'_'.join(c.removesuffix('_months') for c in held)} holds {', '.join(held)} as a "
+            "time-varying covariate (a sensitivity analysis: as a mediator it also removes the part of the effect "
+            "that acts through it)"
+        )
+    if analysis.exposure_split:
+        words.append(
+            f"the pooled exposure mixes {' and '.join(analysis.exposure_split)} (effects may differ in direction): "
+            "time_varying_split estimates each; subjects whose kind is not recorded count as unexposed there"
+        )
+    return "; ".join(words)
+
+
 def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.DataFrame:
     """The stated limits of one comparison (results.limits), and the footnote every plot of it carries.
 
@@ -118,20 +165,14 @@ def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.Da
     )
     immortal = (
         (
-            "the naive grouping credits the exposed with time before exposure (immortal time); read the landmark "
-            "and time-varying models in results.immortal_time"
+            f"{NAIVE_LABEL}: the naive grouping credits the exposed with time before exposure (immortal time); read "
+            "the landmark and time-varying models in results.immortal_time"
+            + (f" (primary: {analysis.primary})" if analysis.primary else "")
         )
         if analysis.exposure
         else None
     )
-    adjust = analysis.adjust
-    adjustment = (
-        f"IPTW (stabilised ATE weights, propensity on {', '.join(adjust.covariates)}"
-        + (f", truncated at percentiles {adjust.truncate[0]:g}/{adjust.truncate[1]:g}" if adjust.truncate else "")
-        + "): results.iptw_cox, iptw_balance, iptw_positivity, iptw_km_curve"
-        if adjust
-        else None
-    )
+    time_dependent = time_dependent_confounding(analysis, endpoint)
     footnote = " ".join(
         filter(
             None,
@@ -141,6 +182,9 @@ def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.Da
                 f"Not held by the registry: {analysis.confounders_not_held}.",
                 few,
                 f"Note: {clustering}." if clustering else None,
+                f"Groups: {NAIVE_LABEL} (exposed at any time vs never); primary estimate {analysis.primary}."
+                if analysis.exposure and analysis.primary
+                else (f"Groups: {NAIVE_LABEL}." if analysis.exposure else None),
             ],
         )
     )
@@ -155,7 +199,9 @@ def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.Da
                 "few_events_groups": few,
                 "clustering": clustering,
                 "immortal_time": immortal,
-                "adjustment": adjustment,
+                "adjustment": adjustment(analysis, endpoint),
+                "time_dependent_confounding": time_dependent,
+                "primary_model": analysis.primary,
                 "footnote": footnote,
             }
         ]
@@ -177,6 +223,7 @@ def _plots(
 ) -> dict[str, Path]:
     """The endpoint's figures, drawn from its suppressed tables (counts withheld there print as ``supp.``)."""
     title = f"{analysis.title} — {endpoint}"
+    grouped = f"{title} [{NAIVE_LABEL}]" if analysis.exposure else title  # the KM and Cox groups are the naive ones
     stem = settings.plots_dir / f"{analysis.id}_{endpoint}"
     flags = [
         t[[c for c in t.columns if c.endswith("_suppressed")]].to_numpy(bool)
@@ -188,7 +235,7 @@ def _plots(
     km = km_figure(
         None,
         results,
-        title=title,
+        title=grouped,
         footnote=footnote,
         time_label=f"Months from {analysis.origin}",
         min_cell_count=settings.min_cell_count,
@@ -197,7 +244,7 @@ def _plots(
     plots = {
         f"km_{endpoint}": save_png(km, Path(f"{stem}_km.png")),
         f"forest_{endpoint}": save_png(
-            forest_figure(results.cox, model=model, title=title, footnote=footnote), Path(f"{stem}_forest.png")
+            forest_figure(results.cox, model=model, title=grouped, footnote=footnote), Path(f"{stem}_forest.png")
         ),
     }
     if analysis.exposure:
@@ -227,6 +274,8 @@ def _analyse_one(
         exposure_landmarks=analysis.exposure_landmarks,
         cluster=analysis.cluster,
         rmst_horizons=analysis.rmst_horizons,
+        exposure_split=analysis.exposure_split,
+        time_varying_covariates=(analysis.time_varying_covariates or {}).get(endpoint, ()),
     )
     for name, table in result.tables(analysis_id=analysis.id, endpoint=endpoint).items():
         tables.setdefault(name, []).append(table)

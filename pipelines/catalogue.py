@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.sql_models import SQL_DIR
+from pipelines.stats.timevarying import time_varying_models
 
 CATALOGUE_PATH = SQL_DIR / "analysis" / "catalogue.yaml"
 ENDPOINTS = ("PFS", "RFS", "OS")
@@ -29,6 +30,9 @@ OPTIONAL = (
     "confounders_not_held",
     "adjust",
     "rmst_horizons",
+    "exposure_split",
+    "time_varying_covariates",
+    "primary",
 )
 DEFAULT_LANDMARKS = (6.0, 12.0, 24.0, 36.0, 60.0)
 DEFAULT_EXPOSURE_LANDMARKS = (6.0, 12.0)
@@ -77,6 +81,22 @@ class Analysis:
     confounders_not_held: str = "not stated"
     adjust: Adjustment | None = None
     rmst_horizons: tuple[float, ...] = DEFAULT_RMST_HORIZONS
+    exposure_split: Mapping[str, str] | None = None
+    time_varying_covariates: Mapping[str, tuple[str, ...]] | None = None
+    primary: str | None = None
+
+    def models(self, endpoint: str) -> tuple[str, ...]:
+        """Every Cox model name one endpoint of this entry reports (results.cox and results.immortal_time)."""
+        names = ["univariable", *(["multivariable"] if self.covariates else [])]
+        if self.exposure:
+            tvc = (self.time_varying_covariates or {}).get(endpoint, ())
+            base = [
+                "naive",
+                *(f"landmark_{at:g}" for at in self.exposure_landmarks),
+                *time_varying_models(self.exposure, self.exposure_split, tvc),
+            ]
+            names += [f"{m}{suffix}" for suffix in ("", *(["_adjusted"] if self.covariates else [])) for m in base]
+        return tuple(names)
 
     @property
     def frame(self) -> str:
@@ -85,8 +105,15 @@ class Analysis:
     @property
     def columns(self) -> tuple[str, ...]:
         """Frame columns beyond subject, group, time and event that the statistics read, each once."""
-        adjusted = self.adjust.covariates if self.adjust else ()
-        named = [*self.covariates, *self.characteristics, *adjusted, self.exposure, self.cluster]
+        named = [
+            *self.covariates,
+            *self.characteristics,
+            *(self.adjust.covariates if self.adjust else ()),
+            self.exposure,
+            *(self.exposure_split or {}).values(),
+            *(c for columns in (self.time_varying_covariates or {}).values() for c in columns),
+            self.cluster,
+        ]
         return tuple(dict.fromkeys(c for c in named if c))
 
 
@@ -156,6 +183,36 @@ def _adjust(value: object, groups: tuple[str, ...], where: str) -> Adjustment | 
     return Adjustment("iptw", covariates, None if truncate is None else (float(truncate[0]), float(truncate[1])))
 
 
+def _split(value: object, exposure: str | None, where: str) -> dict[str, str] | None:
+    """``exposure_split``: exposure kind -> column of months to an exposure of that kind (needs ``exposure``)."""
+    if value is None:
+        return None
+    if not exposure:
+        raise CatalogueError(f"{where}: 'exposure_split' needs 'exposure' (the pooled exposure it splits)")
+    if not isinstance(value, Mapping) or len(value) < 2:
+        raise CatalogueError(f"{where}: 'exposure_split' must map at least two exposure kinds to columns")
+    for level, column in value.items():
+        if not str(level).isidentifier() or str(level) == "unexposed":
+            raise CatalogueError(f"{where}: exposure_split kind '{level}' must be a name other than 'unexposed'")
+        _name(column, where, f"exposure_split.{level}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _time_varying(value: object, exposure: str | None, endpoints: tuple[str, ...], where: str) -> dict | None:
+    """``time_varying_covariates``: endpoint -> columns of months to a time-dependent confounder (needs ``exposure``)."""
+    if value is None:
+        return None
+    if not exposure:
+        raise CatalogueError(f"{where}: 'time_varying_covariates' needs 'exposure'")
+    if not isinstance(value, Mapping) or not set(value) <= set(endpoints):
+        raise CatalogueError(f"{where}: 'time_varying_covariates' must map some of its endpoints to lists of columns")
+    parsed = {str(k): _names(v, where, f"time_varying_covariates.{k}") for k, v in value.items()}
+    for key, columns in parsed.items():
+        for column in columns:
+            _name(column, where, f"time_varying_covariates.{key}")
+    return parsed
+
+
 def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None = None) -> Analysis:
     """Validate one entry (merged over the catalogue's ``defaults``) into an :class:`Analysis`."""
     name = raw.get("id", "?") if isinstance(raw, Mapping) else "?"
@@ -179,7 +236,8 @@ def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None
         raise CatalogueError(f"{where}: reference '{entry['reference']}' is not one of its groups")
     if not (source.parent / f"{entry['id']}.sql").is_file():
         raise CatalogueError(f"{where}: no SQL file sql/analysis/{entry['id']}.sql")
-    return Analysis(
+    exposure = _name(entry.get("exposure"), where, "exposure")
+    analysis = Analysis(
         id=str(entry["id"]),
         title=str(entry["title"]),
         seed=str(entry["seed"]),
@@ -190,7 +248,7 @@ def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None
         covariates=_names(entry.get("covariates", []), where, "covariates"),
         characteristics=_names(entry.get("characteristics", []), where, "characteristics"),
         landmarks=_months(entry.get("landmarks", list(DEFAULT_LANDMARKS)), where, "landmarks"),
-        exposure=_name(entry.get("exposure"), where, "exposure"),
+        exposure=exposure,
         exposure_landmarks=_months(
             entry.get("exposure_landmarks", list(DEFAULT_EXPOSURE_LANDMARKS)), where, "exposure_landmarks"
         ),
@@ -199,7 +257,17 @@ def parse_entry(raw: object, source: Path, defaults: Mapping[str, object] | None
         confounders_not_held=str(entry.get("confounders_not_held", "not stated")),
         adjust=_adjust(entry.get("adjust"), groups, where),
         rmst_horizons=_months(entry.get("rmst_horizons", list(DEFAULT_RMST_HORIZONS)), where, "rmst_horizons"),
+        exposure_split=_split(entry.get("exposure_split"), exposure, where),
+        time_varying_covariates=_time_varying(entry.get("time_varying_covariates"), exposure, endpoints, where),
+        primary=None if entry.get("primary") is None else str(entry["primary"]),
     )
+    missing_primary = [e for e in endpoints if analysis.primary and analysis.primary not in analysis.models(e)]
+    if missing_primary:
+        raise CatalogueError(
+            f"{where}: primary model '{analysis.primary}' is not reported for {', '.join(missing_primary)} "
+            f"(its models: {', '.join(analysis.models(missing_primary[0]))})"
+        )
+    return analysis
 
 
 def load_catalogue(path: Path = CATALOGUE_PATH) -> list[Analysis]:

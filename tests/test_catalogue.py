@@ -34,6 +34,11 @@ def test_the_shipped_catalogue_has_every_analysis_of_the_brief():
     }
     assert analyses["surgery_after_imatinib"].exposure == "surgery_months"
     assert analyses["surgery_after_imatinib"].exposure_landmarks == (6.0, 12.0, 24.0)
+    surgery = analyses["surgery_after_imatinib"]
+    assert surgery.primary == "time_varying_adjusted"
+    assert "time_varying_split_adjusted" in surgery.models("PFS")
+    assert "time_varying_progression_adjusted" in surgery.models("OS")
+    assert "time_varying_progression" not in surgery.models("PFS")
     assert analyses["postop_tki"].binary_outcome.label == "RFS event within 12 months"
     assert {a.cluster for a in analyses.values() if a.cluster} == {"patient_id"}
     assert all("age" in a.characteristics for a in analyses.values())  # from the catalogue's defaults
@@ -69,6 +74,13 @@ def test_defaults_apply_unless_an_entry_sets_the_key(tmp_path):
         ({"adjust": {"method": "iptw", "covariates": []}}, "iptw needs at least one covariate"),
         ({"adjust": {"method": "iptw", "covariates": ["sex"], "truncate": [99, 1]}}, "two percentiles"),
         ({"groups": ["a", "b", "c"], "adjust": {"method": "iptw", "covariates": ["sex"]}}, "exactly two groups"),
+        ({"exposure_split": {"a": "x", "b": "y"}}, "'exposure_split' needs 'exposure'"),
+        ({"exposure": "e", "exposure_split": {"a": "x"}}, "must map at least two exposure kinds"),
+        ({"exposure": "e", "exposure_split": {"unexposed": "x", "b": "y"}}, "kind 'unexposed' must be a name"),
+        ({"exposure": "e", "exposure_split": {"a": "x y", "b": "y"}}, "'exposure_split.a' must be a column name"),
+        ({"exposure": "e", "time_varying_covariates": {"OS": ["p"]}}, "must map some of its endpoints"),
+        ({"time_varying_covariates": {"PFS": ["p"]}}, "'time_varying_covariates' needs 'exposure'"),
+        ({"primary": "time_varying"}, "primary model 'time_varying' is not reported for PFS"),
     ],
 )
 def test_a_bad_entry_is_named_with_its_file_and_analysis(tmp_path, change, message):

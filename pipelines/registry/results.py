@@ -11,6 +11,7 @@ refresh; a table whose columns changed with the code is rebuilt.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import duckdb
 import pandas as pd
@@ -58,6 +59,8 @@ def replace_catalogue(con: duckdb.DuckDBPyConnection, analyses: list) -> int:
     for column in frame.columns:
         if frame[column].map(lambda v: isinstance(v, tuple)).any():
             frame[column] = frame[column].map(list)
+        if frame[column].map(lambda v: isinstance(v, dict)).any():  # e.g. exposure_split: JSON text, keys differ
+            frame[column] = frame[column].map(lambda v: None if v is None else json.dumps(v))
     with transaction(con):
         con.register("_catalogue", frame)
         try:

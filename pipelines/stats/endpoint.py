@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import pandas as pd
@@ -76,6 +76,8 @@ def analyse_endpoint(
     exposure_landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS,
     cluster: str | None = None,
     rmst_horizons: Sequence[float] = DEFAULT_RMST_HORIZONS,
+    exposure_split: Mapping[str, str] | None = None,
+    time_varying_covariates: Sequence[str] = (),
 ) -> EndpointResults:
     """Kaplan-Meier, log-rank, Cox and (optionally) immortal-time analyses of one endpoint.
 
@@ -101,6 +103,12 @@ def analyse_endpoint(
         comparison is reported unadjusted and adjusted (``model`` suffixed ``_adjusted``).
     exposure_landmarks
         Landmark times of that comparison.
+    exposure_split
+        Level -> column of months to an exposure of that kind (e.g. surgery with the TKI continued /
+        stopped after it): adds the ``time_varying_split`` model (docs/statistics.md).
+    time_varying_covariates
+        Columns of months to a time-dependent confounder (e.g. progression, for OS): adds the
+        time-varying model of the exposure with them (``time_varying_progression``).
     cluster
         Column of the independent unit when subjects are not independent (e.g. ``patient_id`` for
         operations): the Cox models use the robust variance clustered on it.  Kaplan-Meier and
@@ -131,7 +139,12 @@ def analyse_endpoint(
         cohort = order_groups(frame, groups)[0]
         for suffix, adjustment in [("", ()), *([("_adjusted", covariates)] if covariates else [])]:
             coefficients, tests = immortal_time_with_ph_tests(
-                cohort, exposure=exposure, landmarks=exposure_landmarks, covariates=adjustment
+                cohort,
+                exposure=exposure,
+                landmarks=exposure_landmarks,
+                covariates=adjustment,
+                exposure_split=exposure_split,
+                time_varying_covariates=time_varying_covariates,
             )
             immortal.append(coefficients.assign(model=coefficients["model"] + suffix))
             immortal_ph.append(tests.assign(model=tests["model"] + suffix))

@@ -20,6 +20,7 @@ from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
 
 from pipelines.stats.endpoint import EndpointResults
 from pipelines.stats.frame import GROUP
+from pipelines.stats.timevarying import EXPOSED, NAIVE_LABEL
 
 _HR_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 _FOOTNOTE_SIZE = 8
@@ -215,21 +216,27 @@ def forest_figure(cox: pd.DataFrame, *, model: str = "multivariable", title: str
     )
 
 
-def exposure_forest_figure(immortal: pd.DataFrame, *, title: str = "", footnote: str = "") -> Figure:
-    """The exposure's hazard ratio in every immortal-time model (naive, landmarks, time-varying), one bar each.
+def _exposure_label(row: pd.Series) -> str:
+    """The model (naive ones marked as biased), the exposure kind where it is split, and the model's n and events."""
+    model = str(row["model"]).replace("_", " ")
+    if str(row["model"]).startswith("naive"):
+        model = f"{model} ({NAIVE_LABEL})"
+    kind = "" if row["level"] == EXPOSED else f": {row['level']}"
+    return f"{model}{kind} (n={_published(row, 'n')}, events={_published(row, 'events')})"
 
-    Reads the ``immortal_time`` table (``group=exposed`` rows), so the biased naive estimate is
-    always shown beside its corrections; each label gives the model's own n and events.
+
+def exposure_forest_figure(immortal: pd.DataFrame, *, title: str = "", footnote: str = "") -> Figure:
+    """The exposure's hazard ratio in every immortal-time model (naive, landmarks, time-varying, split), one bar each.
+
+    Reads the ``immortal_time`` table: the ``group=exposed`` rows, and the ``exposure=<kind>`` rows of the split
+    model, so the biased naive estimate (labelled so) is always shown beside its corrections; each label gives
+    the model's own n and events.
     """
-    rows = immortal[immortal["term"] == immortal["term"].iloc[0]].reset_index(drop=True) if len(immortal) else immortal
-    labels = [
-        f"{row['model'].replace('_', ' ')} (n={_published(row, 'n')}, events={_published(row, 'events')})"
-        for _, row in rows.iterrows()
-    ]
+    rows = immortal[immortal["variable"].isin([GROUP, "exposure"])].reset_index(drop=True)
     return _forest(
         rows,
-        labels,
-        title=f"{title}\nexposed vs unexposed: naive, landmark and time-varying Cox models",
+        [_exposure_label(row) for _, row in rows.iterrows()],
+        title=f"{title}\nexposed vs unexposed: naive (immortal-time biased), landmark and time-varying Cox models",
         footnote=footnote,
     )
 

@@ -9,6 +9,13 @@
 -- surgery (immortal time), so the catalogue also names the exposure column:
 --   surgery_months : months from imatinib start to that operation (NULL if never), from which the
 --                    landmark and time-varying analyses are built (docs/statistics.md).
+--   surgery_continued_months / surgery_stopped_months : surgery_months split by whether the TKI was
+--                    continued (resumed) after that operation or stopped (core.surgeries.tki_continued);
+--                    both NULL where that is not recorded (such a patient counts as unexposed in the split
+--                    model: results.limits says so)
+--   progression_months : months from imatinib start to the first progression, NULL if none by the end of
+--                    follow-up: the PFS event time when it is a progression; the OS models take it as a
+--                    time-varying covariate (a time-dependent confounder and mediator of surgery)
 -- Columns: first-line response and starting dose, age at imatinib start, patient characteristics.
 CREATE OR REPLACE VIEW analysis.surgery_after_imatinib_subjects AS
 SELECT
@@ -19,13 +26,24 @@ SELECT
     f.imatinib_start               AS origin_date,
     CASE WHEN f.surgery_date <= core.data_cutoff()
          THEN datediff('day', f.imatinib_start, f.surgery_date) / 30.4375 END AS surgery_months,
+    CASE WHEN f.surgery_date <= core.data_cutoff() AND o.tki_continued
+         THEN datediff('day', f.imatinib_start, f.surgery_date) / 30.4375 END AS surgery_continued_months,
+    CASE WHEN f.surgery_date <= core.data_cutoff() AND NOT o.tki_continued
+         THEN datediff('day', f.imatinib_start, f.surgery_date) / 30.4375 END AS surgery_stopped_months,
+    CASE WHEN f.first_progression_date <= u.censor_date
+         THEN datediff('day', f.imatinib_start, f.first_progression_date) / 30.4375 END AS progression_months,
     f.first_line_response,
     f.starting_dose_mg,
     year(f.imatinib_start) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM core.int_first_line_imatinib AS f
 INNER JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
-WHERE f.first_line_response IS DISTINCT FROM 'progressive';
+INNER JOIN core.int_follow_up AS u ON u.site_id = f.site_id AND u.patient_id = f.patient_id
+LEFT JOIN core.int_surgery_context AS o
+  ON o.site_id = f.site_id AND o.patient_id = f.patient_id AND o.surgery_date = f.surgery_date
+ AND o.intent = 'cytoreductive' AND o.advanced_disease AND o.tki_line = 1 AND o.tki_agent = 'imatinib'
+WHERE f.first_line_response IS DISTINCT FROM 'progressive'
+QUALIFY row_number() OVER (PARTITION BY f.site_id, f.patient_id ORDER BY o.line_number) = 1;
 
 CREATE OR REPLACE TABLE analysis.surgery_after_imatinib AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.surgery_after_imatinib_subjects');

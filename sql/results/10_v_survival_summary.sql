@@ -5,11 +5,14 @@
 --   median_months         : Kaplan-Meier median; NULL when not reached (median_reached = false)
 --   median_lower / _upper : its 95% CI (Brookmeyer-Crowley); NULL where a limit is not reached
 --   few_events            : fewer than 10 events in the group — the estimates are unstable
+--   design                : 'naive: immortal-time biased' where the groups are the naive grouping of an analysis
+--                           with an exposure (exposed at any time vs never), else 'as grouped'
 CREATE OR REPLACE VIEW results.v_survival_summary AS
 SELECT
-    analysis_id,
-    endpoint,
-    "group",
+    k.analysis_id,
+    k.endpoint,
+    k."group",
+    results.design_label('cox', 'km', a.exposure IS NOT NULL)                 AS design,
     results.published(n, n_suppressed)                                         AS n,
     results.published(events, events_suppressed)                               AS events,
     results.published(censored, censored_suppressed)                           AS censored,
@@ -22,4 +25,5 @@ SELECT
     results.withheld(events, events_suppressed)                                AS events_suppressed,
     results.withheld(censored, censored_suppressed)                            AS censored_suppressed,
     ci_transform
-FROM results.km_summary;
+FROM results.km_summary AS k
+LEFT JOIN results.analyses AS a ON a.id = k.analysis_id;

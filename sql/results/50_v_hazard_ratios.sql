@@ -1,11 +1,18 @@
 -- results.v_hazard_ratios: every hazard ratio the registry publishes, per analysis and endpoint:
 -- the Cox models of results.cox (univariable: group only; multivariable: group plus the
 -- catalogue's covariates) and the immortal-time comparisons of results.immortal_time (naive,
--- landmark, time-varying exposure), and the IPTW-adjusted models of results.iptw_cox (model 'iptw').
+-- landmark, time-varying exposure, its split by kind, with time-varying confounders), and the IPTW-adjusted
+-- models of results.iptw_cox (model 'iptw').
 --   source             : 'cox', 'immortal_time' or 'iptw'
 --   adjustment         : 'none', 'multivariable' (the catalogue's covariates in the model) or 'iptw'
 --                        (weighted by inverse probability of treatment; E-values in results.v_iptw_hazard_ratios)
 --   model, term        : the model and the coefficient (e.g. 'group=sunitinib' against `reference`)
+--   design             : what the model is: 'naive: immortal-time biased' for the naive grouping of an
+--                        analysis with an exposure (its results.cox rows and the naive models), 'landmark',
+--                        'time-varying', 'time-varying, exposure split by kind', 'time-varying with
+--                        time-dependent confounders (sensitivity)', 'IPTW-adjusted'; 'as grouped' in analyses
+--                        without an exposure
+--   is_primary         : true for the catalogue's `primary` model of the analysis (the estimate to lead with)
 --   n, events          : subjects and events the model used; NULL where withheld (also where the subjects or
 --                        events it left out, e.g. for a missing covariate, would otherwise follow by subtraction)
 --   n_excluded_missing : subjects left out for a missing covariate; NULL where withheld
@@ -17,25 +24,29 @@
 --   status             : 'ok', or why no estimate is published (separation, constant covariate, ...)
 CREATE OR REPLACE VIEW results.v_hazard_ratios AS
 SELECT
-    analysis_id, endpoint, source, model, term, variable, level, reference,
+    models.analysis_id, models.endpoint, models.source, models.model, models.term, models.variable,
+    models.level, models.reference,
     CASE
-        WHEN source = 'iptw' THEN 'iptw'
-        WHEN model = 'multivariable' OR model LIKE '%\_adjusted' ESCAPE '\' THEN 'multivariable'
+        WHEN models.source = 'iptw' THEN 'iptw'
+        WHEN models.model = 'multivariable' OR models.model LIKE '%\_adjusted' ESCAPE '\' THEN 'multivariable'
         ELSE 'none'
     END AS adjustment,
-    results.published(n, n_suppressed)                                       AS n,
-    results.published(events, events_suppressed)                             AS events,
-    results.published(n_excluded_missing, n_excluded_missing_suppressed)     AS n_excluded_missing,
-    results.published(n_clusters, n_clusters_suppressed)                     AS n_clusters,
-    CASE WHEN status = 'ok' THEN results.finite(hr) END        AS hr,
-    CASE WHEN status = 'ok' THEN results.finite(hr_lower) END  AS hr_lower,
-    CASE WHEN status = 'ok' THEN results.finite(hr_upper) END  AS hr_upper,
-    CASE WHEN status = 'ok' THEN p END                         AS p,
-    status,
-    results.withheld(n, n_suppressed)                                        AS n_suppressed,
-    results.withheld(events, events_suppressed)                              AS events_suppressed,
-    results.withheld(n_excluded_missing, n_excluded_missing_suppressed)      AS n_excluded_missing_suppressed,
-    results.withheld(n_clusters, n_clusters_suppressed)                      AS n_clusters_suppressed
+    CASE WHEN models.source = 'iptw' THEN 'IPTW-adjusted'
+        ELSE results.design_label(models.source, models.model, a.exposure IS NOT NULL) END AS design,
+    coalesce(models.model = a."primary"::VARCHAR, false)                                     AS is_primary,
+    results.published(models.n, models.n_suppressed)                                 AS n,
+    results.published(models.events, models.events_suppressed)                       AS events,
+    results.published(models.n_excluded_missing, models.n_excluded_missing_suppressed) AS n_excluded_missing,
+    results.published(models.n_clusters, models.n_clusters_suppressed)               AS n_clusters,
+    CASE WHEN models.status = 'ok' THEN results.finite(models.hr) END                AS hr,
+    CASE WHEN models.status = 'ok' THEN results.finite(models.hr_lower) END          AS hr_lower,
+    CASE WHEN models.status = 'ok' THEN results.finite(models.hr_upper) END          AS hr_upper,
+    CASE WHEN models.status = 'ok' THEN models.p END                                 AS p,
+    models.status,
+    results.withheld(models.n, models.n_suppressed)                                  AS n_suppressed,
+    results.withheld(models.events, models.events_suppressed)                        AS events_suppressed,
+    results.withheld(models.n_excluded_missing, models.n_excluded_missing_suppressed) AS n_excluded_missing_suppressed,
+    results.withheld(models.n_clusters, models.n_clusters_suppressed)                AS n_clusters_suppressed
 FROM (
     SELECT 'cox' AS source, * FROM results.cox
     UNION ALL BY NAME
@@ -46,4 +57,5 @@ FROM (
         n_excluded_missing, n_clusters, hr, hr_lower, hr_upper, p, status, n_suppressed, events_suppressed,
         n_excluded_missing_suppressed, n_clusters_suppressed
     FROM results.iptw_cox
-) AS models;
+) AS models
+LEFT JOIN results.analyses AS a ON a.id = models.analysis_id;

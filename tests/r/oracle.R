@@ -2,8 +2,10 @@
 #
 # Usage: Rscript oracle.R jobs.json results.json
 # jobs.json: a list of jobs, each {key, csv, groups, numeric, landmarks, exposure, exposure_landmarks, cluster,
+#   switches: {variable: {level: column}} (time-varying variables: each level is on from the months in its column),
 #   models: [{model, kind ("group" | "naive" | "landmark" | "time_varying"), landmark, drop_groups,
-#             covariates, terms: [{name, variable, level}]}]}.
+#             covariates, switches (the time-varying variables of a time_varying model), terms: [{name, variable,
+#             level}]}]}.
 # Every column of the CSV is read as text; `numeric` names the columns converted to numbers (time_months,
 # event, the exposure and the numeric covariates), so categorical levels compare as the text the pipeline
 # wrote (e.g. "True").  Each model is built here from the frame and the terms' (variable, level) meaning:
@@ -51,15 +53,28 @@ model_data <- function(frame, spec, job) {
     d$group <- ifelse(!is.na(d[[e]]) & d[[e]] <= at, "exposed", "unexposed")
     d$time_months <- d$time_months - at
     d$start <- 0
-  } else {  # time_varying: unexposed on (0, e], exposed on (e, T]; exposed from the start when e <= 0
+  } else {  # time_varying: follow-up (0, T] cut at every switch time inside it; a level is on from its start
     d$id <- seq_len(nrow(d))
-    switch_ <- !is.na(d[[e]]) & d[[e]] > 0 & d[[e]] < d$time_months
-    before <- d[switch_, , drop = FALSE]; before$start <- 0; before$time_months <- before[[e]]; before$event <- 0
-    before$group <- "unexposed"
-    after <- d[switch_, , drop = FALSE]; after$start <- after[[e]]; after$group <- "exposed"
-    rest <- d[!switch_, , drop = FALSE]; rest$start <- 0
-    rest$group <- ifelse(!is.na(rest[[e]]) & rest[[e]] <= 0, "exposed", "unexposed")
-    d <- rbind(rest, before, after)
+    levels <- job$switches[chr(spec$switches)]  # variable -> {level: column of its start time}
+    columns <- unlist(lapply(levels, function(l) chr(l)))
+    pieces <- lapply(seq_len(nrow(d)), function(i) {
+      end <- d$time_months[i]
+      starts <- unlist(lapply(columns, function(col) d[[col]][i]))
+      cuts <- sort(unique(c(0, starts[!is.na(starts) & starts > 0 & starts < end], end)))
+      rows <- d[rep(i, length(cuts) - 1), , drop = FALSE]
+      rows$start <- head(cuts, -1); rows$time_months <- tail(cuts, -1)
+      rows$event <- ifelse(rows$time_months == end, d$event[i], 0)
+      rows
+    })
+    d <- do.call(rbind, pieces)
+    for (variable in names(levels)) {
+      value <- rep(if (variable == "group") "unexposed" else "reference", nrow(d))
+      for (level in names(levels[[variable]])) {
+        at <- d[[levels[[variable]][[level]]]]
+        value[!is.na(at) & at <= d$start] <- level
+      }
+      d[[variable]] <- value
+    }
     d <- d[d$time_months > d$start, , drop = FALSE]
   }
   d

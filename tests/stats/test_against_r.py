@@ -32,6 +32,7 @@ import pytest
 
 from pipelines.analyses import endpoint_frame
 from pipelines.catalogue import load_catalogue
+from pipelines.stats.timevarying import time_varying_models
 
 ORACLE = Path(__file__).resolve().parent.parent / "r" / "oracle.R"
 REL, ABS = 1e-6, 1e-12  # against R's defaults (coxph eps = 1e-9 stops up to ~1e-7 short of the maximum)
@@ -55,7 +56,13 @@ def _level(value: object) -> str | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA else str(value)
 
 
-def _spec(rows: pd.DataFrame, model: str, covariates: list[str]) -> dict:
+def _spec(rows: pd.DataFrame, model: str, covariates: list[str], switches: dict[str, dict[str, str]]) -> dict:
+    """One model described for R: its kind (parsed from the model name), terms and, if time-varying, its switches.
+
+    Every immortal-time model name starts with its kind: ``naive``, ``landmark_<L>`` or ``time_varying``
+    (``time_varying_split``, ``time_varying_progression``, each optionally ``_adjusted``); the switches of a
+    time-varying model are the variables of its terms that ``switches`` defines.
+    """
     kind = "group"
     landmark = None
     if model.startswith(("naive", "landmark_", "time_varying")):
@@ -74,6 +81,7 @@ def _spec(rows: pd.DataFrame, model: str, covariates: list[str]) -> dict:
         "landmark": landmark,
         "drop_groups": dropped,
         "covariates": covariates if (model == "multivariable" or model.endswith("_adjusted")) else [],
+        "switches": [v for v in dict.fromkeys(rows["variable"]) if kind == "time_varying" and v in switches],
         "terms": [{"name": r.term, "variable": r.variable, "level": _level(r.level)} for r in ok.itertuples()],
     }
 
@@ -219,6 +227,7 @@ def _job(
     exposure: str | None,
     cluster: str | None,
     tables: dict[str, pd.DataFrame],
+    switches: dict[str, dict[str, str]],
 ) -> tuple:
     """One R job (the frame as CSV, every model of ``tables`` described by its terms) and what to compare it with."""
     csv = folder / f"{key.replace('/', '_')}.csv"
@@ -226,11 +235,11 @@ def _job(
     numeric = [
         c
         for c in frame.columns
-        if c in ("time_months", "event", exposure)
+        if c in ("time_months", "event", exposure, *(col for levels in switches.values() for col in levels.values()))
         or (c in covariates and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))
     ]
     models = [
-        _spec(rows, model, covariates)
+        _spec(rows, model, covariates, switches)
         for name in ("cox", "immortal_time")
         for model, rows in tables[name].groupby("model", sort=False)
     ]
@@ -242,9 +251,24 @@ def _job(
         "landmarks": landmarks,
         "exposure": exposure,
         "cluster": cluster,
+        "switches": switches,
         "models": models,
     }
     return job, tables
+
+
+def _switches(
+    exposure: str | None, split: dict[str, str] | None, covariates: dict[str, tuple[str, ...]] | None
+) -> dict[str, dict[str, str]]:
+    """Every time-varying variable of an analysis: variable -> {level: column of its start}, as the pipeline names them."""
+    if exposure is None:
+        return {}
+    columns = [c for endpoint in (covariates or {}).values() for c in endpoint]
+    return {
+        s.variable: dict(s.levels)
+        for model in time_varying_models(exposure, split, tuple(dict.fromkeys(columns))).values()
+        for s in model
+    }
 
 
 def _run_and_compare(rscript: str, folder: Path, jobs: list[dict], expected: dict, minimum: int) -> None:
@@ -294,6 +318,7 @@ def test_every_published_survival_number_equals_r(registry, tmp_path) -> None:
                 exposure=analysis.exposure,
                 cluster=analysis.cluster,
                 tables=tables,
+                switches=_switches(analysis.exposure, analysis.exposure_split, analysis.time_varying_covariates),
             )
             jobs.append(job)
     not_ok = pd.concat([results["cox"], results["immortal_time"]]).query("status != 'ok'")
@@ -329,6 +354,13 @@ def _reference_frames() -> dict[str, tuple[pd.DataFrame, dict]]:
         # an exposure during follow-up, for the naive / landmark / time-varying models
         exposure=np.where(np.arange(len(rossi)) % 3 == 0, (np.arange(len(rossi)) % 40) + 0.5, np.nan),
     )
+    # the exposure split in two kinds, and a time-dependent covariate switching on before, after or with it
+    kind = np.arange(len(rossi)) % 2 == 0
+    rossi = rossi.assign(
+        exposure_a=rossi["exposure"].where(kind),
+        exposure_b=rossi["exposure"].where(~kind),
+        progression_months=np.where(np.arange(len(rossi)) % 4 != 1, (np.arange(len(rossi)) * 7 % 45) + 1.0, np.nan),
+    )
     return {
         "lung": (lung, {"groups": ["male", "female"], "covariates": ["age", "ecog"], "landmarks": [180, 365, 730]}),
         "gbsg2": (
@@ -347,6 +379,8 @@ def _reference_frames() -> dict[str, tuple[pd.DataFrame, dict]]:
                 "landmarks": [13, 26, 52],
                 "cluster": "pair",
                 "exposure": "exposure",
+                "exposure_split": {"a": "exposure_a", "b": "exposure_b"},
+                "time_varying_covariates": ["progression_months"],
             },
         ),
     }
@@ -369,6 +403,8 @@ def test_reference_datasets_equal_r(tmp_path) -> None:
             exposure=options.get("exposure"),
             exposure_landmarks=(13, 26),
             cluster=options.get("cluster"),
+            exposure_split=options.get("exposure_split"),
+            time_varying_covariates=options.get("time_varying_covariates", ()),
         )
         job, expected[name] = _job(
             name,
@@ -380,6 +416,11 @@ def test_reference_datasets_equal_r(tmp_path) -> None:
             exposure=options.get("exposure"),
             cluster=options.get("cluster"),
             tables=results.tables(),
+            switches=_switches(
+                options.get("exposure"),
+                options.get("exposure_split"),
+                {"OS": tuple(options.get("time_varying_covariates", ()))},
+            ),
         )
         jobs.append(job)
     _run_and_compare(rscript, tmp_path, jobs, expected, minimum=3_000)

@@ -197,3 +197,64 @@ def test_time_varying_separation_is_a_status_not_a_number() -> None:
     assert np.isnan(row["coef"]) and row["status"] == (
         "not_estimable: coefficient running off (monotone likelihood / separation)"
     )
+
+
+def test_split_counting_process_rows_with_progression() -> None:
+    """Hand-written: operated then progressing then dying; progressing before surgery; a kind not recorded."""
+    frame = pd.DataFrame(
+        {
+            "time_months": [20.0, 15.0, 9.0, 12.0],
+            "event": [1, 0, 1, 1],
+            "group": "cohort",
+            # 0: operated at 6 (TKI continued), progressed at 11, died at 20
+            # 1: progressed at 4, operated at 8 (TKI stopped) - an order the surgery_after_imatinib SQL never
+            #    produces (surgery only before progression), so the frame code must not assume it
+            # 2: operated at 3 (TKI stopped), progressed on the day of death (9): no switch inside follow-up
+            # 3: operated at 5, kind not recorded: in neither split column
+            "continued": [6.0, np.nan, np.nan, np.nan],
+            "stopped": [np.nan, 8.0, 3.0, np.nan],
+            "progression_months": [11.0, 4.0, 9.0, np.nan],
+        }
+    )
+    rows = counting_process_frame(
+        frame, exposure={"continued": "continued", "stopped": "stopped", "progressed": "progression_months"}
+    )
+    assert [tuple(r) for r in rows.itertuples(index=False)] == [
+        (0, 0.0, 6.0, 0, 0, 0, 0),
+        (0, 6.0, 11.0, 0, 1, 0, 0),
+        (0, 11.0, 20.0, 1, 1, 0, 1),  # the death is carried by the last row only
+        (1, 0.0, 4.0, 0, 0, 0, 0),
+        (1, 4.0, 8.0, 0, 0, 0, 1),
+        (1, 8.0, 15.0, 0, 0, 1, 1),
+        (2, 0.0, 3.0, 0, 0, 0, 0),
+        (2, 3.0, 9.0, 1, 0, 1, 0),
+        (3, 0.0, 12.0, 1, 0, 0, 0),  # unexposed in the split
+    ]
+
+
+def test_split_model_recovers_two_opposite_effects() -> None:
+    """Simulation: exposure of kind a halves the hazard, kind b multiplies it by 5; one pooled HR hides both."""
+    from pipelines.stats.timevarying import split_switch, time_varying_cox_with_ph_test
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    surgery = rng.uniform(2, 10, n)
+    kind_b = rng.random(n) < 0.3
+    before = rng.exponential(20.0, n)  # hazard 1/20 before the exposure
+    after = rng.exponential(20.0 / np.where(kind_b, 5.0, 0.5), n)  # constant hazards: memoryless from the switch
+    time = np.where(before < surgery, before, surgery + after)
+    frame = pd.DataFrame(
+        {
+            "time_months": np.minimum(time, 40.0),
+            "event": (time <= 40.0).astype(int),
+            "group": "cohort",
+            "a": np.where(~kind_b, surgery, np.nan),
+            "b": np.where(kind_b, surgery, np.nan),
+        }
+    )
+    rows = time_varying_cox_with_ph_test(frame, switches=[split_switch({"a": "a", "b": "b"})], ph_test=False)[0]
+    rows = rows.set_index("term")
+    for term, truth in (("exposure=a", 0.5), ("exposure=b", 5.0)):
+        assert rows.loc[term, "hr_lower"] < truth < rows.loc[term, "hr_upper"], (term, rows.loc[term].to_dict())
+    pooled = time_varying_cox(frame.assign(exposure=frame["a"].fillna(frame["b"])), exposure="exposure").iloc[0]
+    assert 0.5 < pooled["hr"] < 5.0
