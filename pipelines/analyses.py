@@ -26,6 +26,7 @@ from pipelines.stats import (
     table_one,
 )
 from pipelines.stats.binary import BINARY_SCHEMA
+from pipelines.stats.competing import CAUSE_LABELS
 
 IDENTIFIERS = ("subject_id", "patient_id")  # read as text whatever their type in the frames
 OBSERVATIONAL = (
@@ -89,7 +90,7 @@ def endpoint_frame(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint:
             f"PARAMCD '{endpoint}' (sql/analysis/{analysis.id}.sql)"
         )
     frame = con.execute(
-        f'SELECT {_as_text("subject_id")}, group_label AS "group", aval AS time_months, 1 - cnsr AS event{columns} '
+        f'SELECT {_as_text("subject_id")}, group_label AS "group", aval AS time_months, 1 - cnsr AS event, cause{columns} '
         f"FROM {analysis.frame} WHERE paramcd = ? AND list_contains(?, group_label) ORDER BY subject_id",
         [endpoint, list(analysis.groups)],
     ).df()
@@ -214,6 +215,7 @@ def _analyse_one(
         exposure=analysis.exposure,
         exposure_landmarks=analysis.exposure_landmarks,
         cluster=analysis.cluster,
+        cause_labels=CAUSE_LABELS[endpoint],
     )
     for name, table in result.tables(analysis_id=analysis.id, endpoint=endpoint).items():
         tables.setdefault(name, []).append(table)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import pandas as pd
 
+from pipelines.stats.competing import CAUSE, CIF_SCHEMA, COMPETING_COX_SCHEMA, competing_cox, cumulative_incidence
 from pipelines.stats.cox import COX_SCHEMA, cox_model
 from pipelines.stats.frame import DEFAULT_LANDMARKS, CiTransform, order_groups, typed
 from pipelines.stats.km import kaplan_meier
@@ -36,6 +37,11 @@ class EndpointResults:
         models (same ``model`` names as in ``immortal_time``), per term and global.
     immortal_time
         Exposure comparisons (naive, landmark, time-varying); empty without an exposure column.
+    cumulative_incidence
+        Aalen-Johansen cumulative incidence per group and cause (curve and landmarks, R ``cmprsk::cuminc``);
+        empty without a ``cause`` column.
+    competing_cox
+        Per cause: cause-specific Cox and Fine-Gray (R ``cmprsk::crr``) rows; empty without a ``cause`` column.
     """
 
     km_summary: pd.DataFrame
@@ -45,6 +51,8 @@ class EndpointResults:
     cox: pd.DataFrame
     ph_test: pd.DataFrame
     immortal_time: pd.DataFrame
+    cumulative_incidence: pd.DataFrame
+    competing_cox: pd.DataFrame
 
     def tables(self, **keys: object) -> dict[str, pd.DataFrame]:
         """Every table by field name, with the key columns (e.g. ``analysis_id``, ``endpoint``) prepended.
@@ -68,6 +76,7 @@ def analyse_endpoint(
     exposure: str | None = None,
     exposure_landmarks: Sequence[float] = DEFAULT_EXPOSURE_LANDMARKS,
     cluster: str | None = None,
+    cause_labels: Mapping[int, str] | None = None,
 ) -> EndpointResults:
     """Kaplan-Meier, log-rank, Cox and (optionally) immortal-time analyses of one endpoint.
 
@@ -97,6 +106,9 @@ def analyse_endpoint(
         Column of the independent unit when subjects are not independent (e.g. ``patient_id`` for
         operations): the Cox models use the robust variance clustered on it.  Kaplan-Meier and
         log-rank treat subjects as independent (docs/statistics.md, "Operation-level analyses").
+    cause_labels
+        Cause code -> label of the frame's ``cause`` column (``competing.CAUSE_LABELS[endpoint]``); with a
+        ``cause`` column the competing-risk tables are computed (docs/statistics.md, "Competing risks").
 
     Returns
     -------
@@ -125,6 +137,7 @@ def analyse_endpoint(
             )
             immortal.append(coefficients.assign(model=coefficients["model"] + suffix))
             immortal_ph.append(tests.assign(model=tests["model"] + suffix))
+    competing = CAUSE in frame.columns
     return EndpointResults(
         km_summary=km.summary,
         km_landmarks=km.landmarks,
@@ -133,4 +146,17 @@ def analyse_endpoint(
         cox=pd.concat([m.coefficients for m in models], ignore_index=True),
         ph_test=typed(pd.concat([*(m.ph_test for m in models), *immortal_ph], ignore_index=True), PH_SCHEMA),
         immortal_time=pd.concat(immortal, ignore_index=True),
+        cumulative_incidence=cumulative_incidence(frame, groups=groups, landmarks=landmarks, labels=cause_labels)
+        if competing
+        else typed([], CIF_SCHEMA),
+        competing_cox=competing_cox(
+            frame,
+            reference_group=reference_group,
+            groups=groups,
+            covariates=covariates,
+            cluster=cluster,
+            labels=cause_labels,
+        )
+        if competing
+        else typed([], COMPETING_COX_SCHEMA),
     )
