@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from lifelines.exceptions import ConvergenceError
+from scipy.stats import chi2
 
 from pipelines.stats.counting_cox import CountingProcessCox
 from pipelines.stats.cox import COX_SCHEMA, cox_model
@@ -38,6 +39,15 @@ CIF_SCHEMA = {
     "lower": "float64",
     "upper": "float64",
     "ci_transform": "string",
+}
+GRAY_SCHEMA = {
+    "cause": "Int64",
+    "cause_label": "string",
+    "n_groups": "int64",
+    "statistic": "float64",
+    "df": "Int64",
+    "p": "float64",
+    "status": "string",
 }
 COMPETING_COX_SCHEMA = {"cause": "Int64", "cause_label": "string", **COX_SCHEMA}
 
@@ -149,6 +159,92 @@ def cumulative_incidence(
     table = pd.concat(rows, ignore_index=True)
     lower, upper = cif_ci(table["cumulative_incidence"].to_numpy(), table["variance"].to_numpy())
     return typed(table.assign(lower=lower, upper=upper, ci_transform="log-log"), CIF_SCHEMA)
+
+
+def _gray_score(time: np.ndarray, cause: np.ndarray, group: np.ndarray, n_groups: int, k: int, rho: float) -> tuple:
+    """Gray's (1988) score of groups 1..G-1 and its variance, for cause ``k``: what cmprsk's ``crstm`` computes.
+
+    At each event time, with per group n (at risk), S(t-) (all-cause Kaplan-Meier), F(t-) (cumulative incidence
+    of k) and h = n / S(t-): the pooled F0 jumps by D1 / sum h; the score of group i adds
+    (1 - F0(t-))^rho (d1_i - D1 R_i / sum R), R = h (1 - F(t-)).  The variance is Gray's estimator: the
+    weights a = (1 - F0(t-))^rho (diag h - h h' / sum h) and their running sums c (scaled by D1 / (sum h
+    (1 - F0(t-)))) combine the cause-k and other-cause jumps of each group, with cmprsk's tie corrections.
+    """
+    times, inverse = np.unique(time, return_inverse=True)
+    cells = inverse * n_groups + group
+    shape = (len(times), n_groups)
+    count = lambda mask: np.bincount(cells, mask, len(times) * n_groups).reshape(shape)  # noqa: E731
+    d1, d2, leaving = count(cause == k), count((cause > 0) & (cause != k)), count(np.ones(len(time)))
+    at_risk = leaving.sum(0) - np.vstack([np.zeros(n_groups), np.cumsum(leaving, 0)[:-1]])
+    size = n_groups - 1
+    score, variance = np.zeros(size), np.zeros((size, size))
+    c, v2, v3 = np.zeros((n_groups, n_groups)), np.zeros((size, n_groups)), np.zeros(n_groups)
+    s_before, f_before, f0_before = np.ones(n_groups), np.zeros(n_groups), 0.0
+    for row in np.flatnonzero((d1 + d2).sum(1) > 0):
+        n, e1, e2 = at_risk[row], d1[row], d2[row]
+        active = n > 0
+        safe_n = np.where(active, n, 1.0)
+        s_after = np.where(active, s_before * (safe_n - e1 - e2) / safe_n, s_before)
+        f_after = np.where(active, f_before + s_before * e1 / safe_n, f_before)
+        h = np.where(active, n / np.where(active, s_before, 1.0), 0.0)
+        total_h, total_r, events = h.sum(), (h * (1 - f_before)).sum(), e1.sum()
+        f0 = f0_before + events / total_h
+        weight = (1 - f0_before) ** rho
+        a = weight * (np.diag(h) - np.outer(h, h) / total_h)
+        c += a * events / (total_h * (1 - f0_before))
+        score += np.where(active, weight * (e1 - events * h * (1 - f_before) / total_r), 0.0)[:size]
+        jumps = []
+        if events > 0:
+            t4 = np.where(s_after > 0, 1 - (1 - f0) / np.where(s_after > 0, s_after, 1.0), 1.0)
+            tie = 1 - (events - 1) / (total_h * s_before - 1) if events > 1 else np.ones(n_groups)
+            t3 = np.where(active, tie * s_before * events / (total_h * safe_n), 0.0)
+            jumps.append((t4, t3, a[:size] - t4 * c[:size]))
+        if e2.sum() > 0:
+            own = (s_after > 0) & (e2 > 0)
+            t4 = np.where(own, (1 - f0) / np.where(own, s_after, 1.0), 0.0)
+            tie = np.where(e2 > 1, 1 - (e2 - 1) / np.maximum(safe_n - 1, 1), 1.0)
+            t3 = np.where(own, tie * s_before**2 * e2 / safe_n**2, 0.0)
+            jumps.append((t4, t3, -t4 * c[:size]))
+        for t4, t3, t1 in jumps:
+            v3 += t4 * t4 * t3
+            v2 += t1 * (t4 * t3)
+            variance += (t1 * t3) @ t1.T
+        s_before, f_before, f0_before = s_after, f_after, f0
+    cc = c[:size]
+    variance += (cc * v3) @ cc.T + cc @ v2.T + v2 @ cc.T
+    return score, variance
+
+
+def gray_test(
+    frame: pd.DataFrame, *, groups: Sequence[str] | None = None, labels: Mapping[int, str] | None = None, rho: float = 0
+) -> pd.DataFrame:
+    """Gray's test of equal cumulative incidence across groups, per cause: R ``cmprsk::cuminc(...)$Tests``.
+
+    The groups with subjects are compared (df = their number - 1); the statistic is s' V^-1 s of
+    :func:`_gray_score`.  Fewer than two groups, no event of the cause, or a singular V give NaN and a status.
+    """
+    data, order = select_groups(frame, groups, [CAUSE])
+    labels = dict(labels or {})
+    present = [g for g in order if (data[GROUP] == g).any()]
+    codes = pd.Categorical(data[GROUP], categories=present).codes
+    time, cause = data[TIME].to_numpy(float), data[CAUSE].to_numpy(int)
+    rows = []
+    for k in _causes(data, labels):
+        row = {"cause": k, "cause_label": labels.get(k, f"cause_{k}"), "n_groups": len(present), "df": len(present) - 1}
+        row |= {"statistic": np.nan, "p": np.nan, "status": "ok"}
+        if len(present) < 2:
+            row |= {"df": None, "status": "not_testable: fewer than two groups with subjects"}
+        elif not (cause == k).any():
+            row["status"] = "not_testable: no events of this cause"
+        else:
+            score, variance = _gray_score(time, cause, codes, len(present), k, rho)
+            try:
+                statistic = float(score @ np.linalg.solve(variance, score))
+                row |= {"statistic": statistic, "p": float(chi2.sf(statistic, len(present) - 1))}
+            except np.linalg.LinAlgError:
+                row["status"] = "not_testable: singular variance"
+        rows.append(row)
+    return typed(rows, GRAY_SCHEMA)
 
 
 def _censoring_before(time: np.ndarray, censored: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -7,7 +7,15 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
-from pipelines.stats.competing import CAUSE, CIF_SCHEMA, COMPETING_COX_SCHEMA, competing_cox, cumulative_incidence
+from pipelines.stats.competing import (
+    CAUSE,
+    CIF_SCHEMA,
+    COMPETING_COX_SCHEMA,
+    GRAY_SCHEMA,
+    competing_cox,
+    cumulative_incidence,
+    gray_test,
+)
 from pipelines.stats.cox import COX_SCHEMA, cox_model
 from pipelines.stats.frame import DEFAULT_LANDMARKS, CiTransform, order_groups, typed
 from pipelines.stats.km import kaplan_meier
@@ -40,6 +48,8 @@ class EndpointResults:
     cumulative_incidence
         Aalen-Johansen cumulative incidence per group and cause (curve and landmarks, R ``cmprsk::cuminc``);
         empty without a ``cause`` column.
+    gray_test
+        Per cause: Gray's test of equal cumulative incidence across the groups (``cuminc``'s ``Tests``).
     competing_cox
         Per cause: cause-specific Cox and Fine-Gray (R ``cmprsk::crr``) rows; empty without a ``cause`` column.
     """
@@ -52,6 +62,7 @@ class EndpointResults:
     ph_test: pd.DataFrame
     immortal_time: pd.DataFrame
     cumulative_incidence: pd.DataFrame
+    gray_test: pd.DataFrame
     competing_cox: pd.DataFrame
 
     def tables(self, **keys: object) -> dict[str, pd.DataFrame]:
@@ -149,6 +160,7 @@ def analyse_endpoint(
         cumulative_incidence=cumulative_incidence(frame, groups=groups, landmarks=landmarks, labels=cause_labels)
         if competing
         else typed([], CIF_SCHEMA),
+        gray_test=gray_test(frame, groups=groups, labels=cause_labels) if competing else typed([], GRAY_SCHEMA),
         competing_cox=competing_cox(
             frame,
             reference_group=reference_group,
