@@ -30,7 +30,7 @@ CIF_SCHEMA = {
     "group": "string",
     "cause": "Int64",
     "cause_label": "string",
-    "kind": "string",  # "curve" (every time a cause-k event occurs, and 0) or "landmark"
+    "kind": "string",  # "curve" (0, every time a cause-k event occurs, the last follow-up time) or "landmark"
     "time": "float64",
     "n_at_risk": "int64",
     "n_events": "int64",  # cause-k events at this time (curve) or up to it (landmark)
@@ -58,7 +58,8 @@ def _causes(data: pd.DataFrame, labels: Mapping[int, str]) -> list[int]:
 
 
 def _group_cif(time: np.ndarray, cause: np.ndarray, k: int) -> pd.DataFrame:
-    """Aalen-Johansen F_k(t) and cmprsk's variance (Fortran ``cinc``, Gray's delta-method) at each cause-k event time.
+    """Aalen-Johansen F_k(t) and cmprsk's variance (``cuminc``, Gray's delta method) at 0, each cause-k event time and
+    the last follow-up time.
 
     F_k(t) = sum over times u <= t of S(u-) d_k(u) / n(u), S the all-cause Kaplan-Meier.  The variance is
     the one ``cuminc`` reports: with s = S(u-), s' = S(u), the running sums v1, v2, v3 collect, per event
@@ -89,6 +90,8 @@ def _group_cif(time: np.ndarray, cause: np.ndarray, k: int) -> pd.DataFrame:
         if dk:
             rows.append((float(t), int(n), int(dk), f, v1 + f * f * v3 - 2 * f * v2))
         s = s_after
+    if times[-1] > rows[-1][0]:  # the curve runs on to the last follow-up time, as cuminc's does
+        rows.append((float(times[-1]), int(at_risk[-1]), 0, f, rows[-1][4]))
     return pd.DataFrame(rows, columns=["time", "n_at_risk", "n_events", "cumulative_incidence", "variance"])
 
 
