@@ -17,6 +17,7 @@ from pipelines.stats import (
     EndpointResults,
     analyse_endpoint,
     binary_outcome,
+    cumulative_incidence_figure,
     event_within,
     exposure_forest_figure,
     few_events_note,
@@ -189,6 +190,17 @@ def _plots(
             forest_figure(results.cox, model=model, title=title, footnote=footnote), Path(f"{stem}_forest.png")
         ),
     }
+    if len(results.cumulative_incidence):
+        plots[f"cumulative_incidence_{endpoint}"] = save_png(
+            cumulative_incidence_figure(
+                results.cumulative_incidence,
+                results.gray_test,
+                title=title,
+                footnote=footnote,
+                time_label=f"Months from {analysis.origin}",
+            ),
+            Path(f"{stem}_cumulative_incidence.png"),
+        )
     if analysis.exposure:
         plots[f"immortal_time_{endpoint}"] = save_png(
             exposure_forest_figure(results.immortal_time, title=title, footnote=footnote),
