@@ -109,8 +109,9 @@ def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.Da
     few = few_events_note(results.km_summary) or None
     clustering = (
         (
-            f"subjects are not independent: Cox models use robust variance clustered on {analysis.cluster}; "
-            "Kaplan-Meier CIs and the log-rank test treat subjects as independent"
+            f"subjects are not independent: Cox models use robust variance clustered on {analysis.cluster} "
+            "(the Fine-Gray models a sandwich summed per cluster, which R's crr does not offer); Kaplan-Meier and "
+            "cumulative incidence CIs, the log-rank and Gray's tests treat subjects as independent"
         )
         if analysis.cluster
         else None

@@ -348,7 +348,10 @@ def fine_gray_fit(
         r = np.exp(x @ beta)
         s0 = sums(r[:, None])[:, 0]
         s1 = sums(r[:, None] * x)
-        s2 = sums((r[:, None, None] * x[:, :, None] * x[:, None, :]).reshape(len(x), p * p)).reshape(-1, p, p)
+        s2 = np.empty((len(fail_times), p, p))
+        for j in range(p):  # one pair of columns at a time: memory O(rows), not O(rows x terms^2)
+            s2[:, j, j:] = sums(r[:, None] * x[:, j : j + 1] * x[:, j:])
+            s2[:, j:, j] = s2[:, j, j:]
         zbar = s1 / s0[:, None]
         score = x[fail].sum(0) - (d[:, None] * zbar).sum(0)
         information = (d[:, None, None] * (s2 / s0[:, None, None] - zbar[:, :, None] * zbar[:, None, :])).sum(0)
