@@ -1,12 +1,17 @@
-"""Ingest assets, one partition per site: the drop received (raw), then validated (core)."""
+"""Ingest assets, one partition per site: the drop received (`raw/<table>`), then validated (`core/<table>`)."""
+
+from collections.abc import Iterator
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
+from pipelines.defs.tables import ROW_COUNT, site_row_counts, table_specs
 from pipelines.ingest.steps import StepResult, load_core, receive_drop
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.integrity import describe, registry_problems
 from pipelines.resources import WRITER_POOL, RegistrySettings
+from schemas.contract import CONTRACT
 
 site_partitions = dg.DynamicPartitionsDefinition(name="site")
 
@@ -27,46 +32,70 @@ def _metadata(result: StepResult) -> dict[str, object]:
     return metadata
 
 
-def _outcome(result: StepResult) -> dg.MaterializeResult:
-    """A drop refused or not processed fails the step with the same one-line outcome the CLI prints."""
+def _outcome(
+    result: StepResult, con: duckdb.DuckDBPyConnection, layer: str, site_id: str
+) -> Iterator[dg.MaterializeResult]:
+    """A drop refused or not processed fails the step with the same one-line outcome the CLI prints; otherwise each
+    table of the layer is materialized with the site's rows in it."""
     if result.failed:
         raise dg.Failure(description=result.summary(), metadata=_metadata(result))
-    return dg.MaterializeResult(metadata=_metadata(result))
+    for table, rows in site_row_counts(con, layer, site_id).items():
+        yield dg.MaterializeResult(asset_key=[layer, table], metadata={**_metadata(result), ROW_COUNT: rows})
 
 
-@dg.asset(partitions_def=site_partitions, group_name="ingest", pool=WRITER_POOL, kinds={"duckdb"})
+@dg.multi_asset(
+    name="raw_drop",
+    specs=table_specs("raw", group_name="ingest", kinds={"duckdb"}),
+    partitions_def=site_partitions,
+    pool=WRITER_POOL,
+)
 def raw_drop(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, registry: RegistrySettings
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """The site's latest drop, archived byte-for-byte and loaded as text into `raw.*` with file and line provenance."""
     with duckdb.get_connection() as con:
         create_registry(con)
         result = receive_drop(con, registry.get(), context.partition_key)
-    return _outcome(result)
+        yield from _outcome(result, con, "raw", context.partition_key)
 
 
-@dg.asset(partitions_def=site_partitions, deps=[raw_drop], group_name="ingest", pool=WRITER_POOL, kinds={"duckdb"})
+@dg.multi_asset(
+    name="core_registry",
+    specs=[
+        spec.replace_attributes(deps=[dg.AssetKey(["raw", table])])
+        for spec, table in zip(table_specs("core", group_name="ingest", kinds={"duckdb"}), CONTRACT, strict=True)
+    ],
+    partitions_def=site_partitions,
+    pool=WRITER_POOL,
+)
 def core_registry(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, registry: RegistrySettings
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """The site's raw rows with its profile applied, typed and validated: valid rows in `core.*`, the rest in `audit.quarantine`."""
     with duckdb.get_connection() as con:
         result = load_core(con, registry.get(), context.partition_key)
-    return _outcome(result)
+        yield from _outcome(result, con, "core", context.partition_key)
 
 
-@dg.asset_check(
-    asset=core_registry,
-    blocking=True,
-    description="Every data line of every loaded drop's archived files is in core or quarantine, once, and core holds "
-    "nothing else (the same test every refresh makes before it computes anything).",
-)
-def every_row_accounted_for(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        create_registry(con)
-        problems = registry_problems(con)
-    return dg.AssetCheckResult(
-        passed=not problems,
-        description=describe(problems) or "every line accounted for",
-        metadata={"unbalanced_tables": dg.MetadataValue.json(problems)},
+def _accounting_check(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["core", table]),
+        name="every_line_accounted_for",
+        blocking=True,
+        description=f"Every data line of every loaded drop's {table} file is in core.{table} or audit.quarantine, "
+        "once, and the table holds nothing else (the test every refresh makes before it computes anything).",
     )
+    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            create_registry(con)
+            problems = [p for p in registry_problems(con) if p["table"] == table]
+        return dg.AssetCheckResult(
+            passed=not problems,
+            description=describe(problems) or f"every {table} line accounted for",
+            metadata={"unbalanced_sites": dg.MetadataValue.json(problems)},
+        )
+
+    return _check
+
+
+accounting_checks = [_accounting_check(table) for table in CONTRACT]
