@@ -25,6 +25,7 @@ from pipelines.stats import analyse_endpoint
 from pipelines.stats.competing import CAUSE_LABELS
 from tests.stats.test_against_r import TIGHT, Mismatches, _level, _listify, _rscript
 
+pytestmark = pytest.mark.slow  # the live R oracle: the full tier (pytest --full), as tests/stats/test_against_r.py
 ORACLE = Path(__file__).resolve().parent.parent / "r" / "competing.R"
 STEP = 1e-8  # the Newton step crr's equations imply at our estimate, relative to it: ours is their root
 
@@ -227,6 +228,3 @@ def test_every_competing_risk_number_equals_r(registry, tmp_path) -> None:
             jobs.append(job)
             expected[key] = (results, analysis.cluster)
     _run(rscript, tmp_path, jobs, expected, minimum=5_000)
-
-
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
