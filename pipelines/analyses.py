@@ -27,7 +27,7 @@ from pipelines.stats import (
     table_one,
 )
 from pipelines.stats.binary import BINARY_SCHEMA
-from pipelines.stats.competing import CAUSE_LABELS
+from pipelines.stats.competing import CAUSE, CAUSE_LABELS
 
 IDENTIFIERS = ("subject_id", "patient_id")  # read as text whatever their type in the frames
 OBSERVATIONAL = (
@@ -79,9 +79,12 @@ def endpoint_frame(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint:
     Only the columns the entry names come along (``patient_id`` only as a cluster): identifiers
     are text, the widest columns of the frame (~80 MB each at a million subjects).  Pseudonyms are
     UUIDs in the registry and are read as text: pandas would make one ``uuid.UUID`` object per row
-    (3.7 s instead of ~1 s for a frame of 927k subjects).
+    (3.7 s instead of ~1 s for a frame of 927k subjects).  The competing-risk ``cause`` comes along where the
+    frame has it (every frame built with ``analysis.time_to_event``).
     """
-    columns = "".join(f", {_as_text(c)}" for c in analysis.columns)
+    present = {row[0] for row in con.execute(f"DESCRIBE {analysis.frame}").fetchall()}
+    cause = [CAUSE] if CAUSE in present else []  # frames of analysis.time_to_event have it; hand-built ones may not
+    columns = "".join(f", {_as_text(c)}" for c in (*cause, *analysis.columns))
     counts = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE paramcd = ?) FROM {analysis.frame}", [endpoint]
     ).fetchall()[0]
@@ -91,7 +94,7 @@ def endpoint_frame(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint:
             f"PARAMCD '{endpoint}' (sql/analysis/{analysis.id}.sql)"
         )
     frame = con.execute(
-        f'SELECT {_as_text("subject_id")}, group_label AS "group", aval AS time_months, 1 - cnsr AS event, cause{columns} '
+        f'SELECT {_as_text("subject_id")}, group_label AS "group", aval AS time_months, 1 - cnsr AS event{columns} '
         f"FROM {analysis.frame} WHERE paramcd = ? AND list_contains(?, group_label) ORDER BY subject_id",
         [endpoint, list(analysis.groups)],
     ).df()
