@@ -132,7 +132,7 @@ def registry(tmp_path_factory):
         }.items():
             env.setenv(name, str(value))
         from pipelines.definitions import ASSETS
-        from pipelines.defs.ingest import accounting_checks, site_partitions
+        from pipelines.defs.ingest import accounting_checks, quality_checks, site_partitions
         from pipelines.resources import default_resources
 
         resources = default_resources()  # from the environment set above, whatever imported the definitions first
@@ -140,7 +140,7 @@ def registry(tmp_path_factory):
         instance.add_dynamic_partitions(site_partitions.name, sorted(TRUTH["sites"]))
         for site in sorted(TRUTH["sites"]):
             result = dg.materialize(
-                [*ASSETS, *accounting_checks],
+                [*ASSETS, *accounting_checks, *quality_checks],
                 selection=dg.AssetSelection.groups("ingest"),
                 partition_key=site,
                 instance=instance,

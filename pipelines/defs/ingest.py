@@ -7,6 +7,8 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from pipelines.defs.tables import ROW_COUNT, site_row_counts, table_specs
+from pipelines.ingest.checks import ERROR, checks_for_table
+from pipelines.ingest.quality import load_thresholds, measure_table
 from pipelines.ingest.steps import StepResult, load_core, receive_drop
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.integrity import describe, registry_problems
@@ -99,3 +101,72 @@ def _accounting_check(table: str) -> dg.AssetChecksDefinition:
 
 
 accounting_checks = [_accounting_check(table) for table in CONTRACT]
+
+
+def _check_name(check_id: str) -> str:
+    return check_id.replace(".", "__")
+
+
+def _quality_checks(table: str) -> dg.AssetChecksDefinition:
+    """One asset check per check of the catalogue on ``core/<table>``.
+
+    Not blocking in Dagster's sense, which would fail the ingest run and make the sensor retry a drop
+    that loaded: the refresh is what an error check above its threshold stops (``analysis_frames``).
+    """
+    specs = [
+        dg.AssetCheckSpec(
+            _check_name(check.check_id),
+            asset=dg.AssetKey(["core", table]),
+            description=f"{check.check_id} ({check.category}, {check.severity}): {check.message}. Fails when a "
+            "site's share of failing lines exceeds its threshold (quality_thresholds.yaml); a failed error check "
+            "stops the next refresh (analysis_frames names it), a warning does not.",
+        )
+        for check in checks_for_table(table)
+    ]
+
+    @dg.multi_asset_check(specs=specs, name=f"quality_{table}", can_subset=True)
+    def _checks(
+        context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, registry: RegistrySettings
+    ) -> Iterator[dg.AssetCheckResult]:
+        thresholds = load_thresholds(registry.get().quality_thresholds)
+        with duckdb.get_connection() as con:
+            create_registry(con)
+            measures = measure_table(con, table, thresholds)
+        wanted = {key.name for key in context.selected_asset_check_keys}
+        for check in checks_for_table(table):
+            name = _check_name(check.check_id)
+            if name not in wanted:
+                continue
+            sites = [m for m in measures if m.check.check_id == check.check_id]
+            over = [m for m in sites if m.exceeded]
+            yield dg.AssetCheckResult(
+                check_name=name,
+                asset_key=dg.AssetKey(["core", table]),
+                passed=not over,
+                severity=dg.AssetCheckSeverity.ERROR if check.severity == ERROR else dg.AssetCheckSeverity.WARN,
+                description="; ".join(m.describe() for m in over) or "every site within its threshold",
+                metadata={
+                    "failing_lines": sum(m.failing_lines for m in sites),
+                    "data_lines": sum(m.data_lines for m in sites),
+                    "worst_share": max((m.share for m in sites), default=0.0),
+                    "per_site": dg.MetadataValue.json(
+                        {
+                            m.site_id: {
+                                "drop_id": m.drop_id,
+                                "failing_lines": m.failing_lines,
+                                "data_lines": m.data_lines,
+                                "share": round(m.share, 6),
+                                "threshold": m.threshold,
+                                "previous_shares": [round(s, 6) for s in m.previous_shares],
+                                "sample": m.sample,
+                            }
+                            for m in sites
+                        }
+                    ),
+                },
+            )
+
+    return _checks
+
+
+quality_checks = [_quality_checks(table) for table in CONTRACT]
