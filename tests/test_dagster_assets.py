@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from pipelines.definitions import defs
+from pipelines.ingest.checks import checks_for_table
 from pipelines.registry.ddl import create_registry
 from schemas.contract import CONTRACT
 
@@ -31,9 +32,10 @@ def test_each_contract_table_is_an_asset_whose_schema_is_the_tables_columns(grap
 
 
 def test_core_tables_descend_from_their_raw_table_and_carry_a_blocking_accounting_check(graph) -> None:
-    checks = {key.asset_key: key for key in defs.resolve_asset_graph().asset_check_keys}
+    checks = defs.resolve_asset_graph().asset_check_keys
     for table in CONTRACT:
         assert [dep.asset_key for dep in graph[dg.AssetKey(["core", table])].deps] == [dg.AssetKey(["raw", table])]
-        check = checks[dg.AssetKey(["core", table])]
-        assert check.name == "every_line_accounted_for"
-        assert defs.resolve_asset_graph().get_check_spec(check).blocking
+        check = dg.AssetCheckKey(dg.AssetKey(["core", table]), "every_line_accounted_for")
+        assert check in checks and defs.resolve_asset_graph().get_check_spec(check).blocking
+        quality = {key.name for key in checks if key.asset_key == check.asset_key} - {check.name}
+        assert quality == {c.check_id.replace(".", "__") for c in checks_for_table(table)}
