@@ -57,6 +57,8 @@ COUNTS: dict[str, tuple[str, ...]] = {
     "iptw_cox": ("n", "events", "n_excluded_missing", "n_clusters"),
     "iptw_positivity": ("n", "n_excluded_missing", "n_outside_overlap", "n_extreme_weights", "n_truncated"),
     "rmst": ("n",),
+    "cumulative_incidence": ("n_at_risk", "n_events"),
+    "competing_cox": ("n", "events", "n_excluded_missing", "n_clusters"),
 }
 _TRIED = 6  # complements tried per determined value, on the identities around it
 AT_RISK_SCHEMA = {
@@ -456,6 +458,7 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
         p, g = r["endpoint"], r["group"]
         counts = {c: cell(("iptw", p, g, c), r[c], ("iptw_positivity", row, c)) for c in COUNTS["iptw_positivity"]}
         system.relate({("N", g): 1, counts["n"]: -1, counts["n_excluded_missing"]: -1}, ("iptw", p, g, "left out"))
+    _competing(system, t, groups, at_risk_at, events_at)
     # binary outcome: n + missing = the group; events = events so far at the same landmark; non-events derived
     for row, r in t.get("binary_outcome", pd.DataFrame()).iterrows():
         if pd.isna(r.get("within_months")):
@@ -497,3 +500,71 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
             system.relate(
                 {("T count", variable, lv, ALL_GROUPS): 1, **{("T count", variable, lv, g): -1 for g in listed}}
             )
+
+
+def _competing(
+    system: _System,
+    t: dict[str, pd.DataFrame],
+    groups: list[str],
+    at_risk_at: dict[tuple, dict[float, object]],
+    events_at: dict[tuple, dict[float, object]],
+) -> None:
+    """Competing risks: per cause, its events so far at the landmarks and in the models, tied to the Kaplan-Meier's.
+
+    The landmark rows of ``cumulative_incidence`` publish the numbers at risk (the Kaplan-Meier's, the same
+    cells) and the cause-k events so far; over the causes these add up to the Kaplan-Meier's events so far,
+    and the cause-k events of a group (never published, an unknown) add up over the causes to its events.
+    The curve rows' per-time counts are not published (``results.v_cumulative_incidence_curve`` leaves them out).
+    """
+    cif = t.get("cumulative_incidence", pd.DataFrame())
+    if not len(cif):
+        return
+    cell = system.cell
+    totals: dict[tuple, object] = {}
+    for (p, g, k), rows in cif.groupby(["endpoint", "group", "cause"], sort=False):
+        total = ("EK", p, g, int(k))
+        system.values[total] = int(rows.loc[rows["kind"] == "curve", "n_events"].sum())
+        system.published[total] = False
+        totals[(p, g, int(k))] = total
+        previous, before = None, None
+        for row, r in rows[rows["kind"] == "landmark"].sort_values("time").iterrows():
+            time = round(float(r["time"]), 9)
+            at_risk = cell(("A", p, g, time), r["n_at_risk"], ("cumulative_incidence", row, "n_at_risk"))
+            at_risk_at.setdefault((p, g), {}).setdefault(time, at_risk)
+            key = cell(("DK", p, g, int(k), time), r["n_events"], ("cumulative_incidence", row, "n_events"))
+            if previous is not None:
+                system.relate({key: 1, previous: -1}, ("cause events between", p, g, int(k), before, time))
+            previous, before = key, time
+        if previous is not None:
+            system.relate({total: 1, previous: -1}, ("cause events after", p, g, int(k), before))
+    for p, g in {(p, g) for p, g, _ in totals}:
+        causes = [key for (pp, gg, _), key in totals.items() if (pp, gg) == (p, g)]
+        system.relate({("E", p, g): 1, **{key: -1 for key in causes}})
+        landmarks = cif[(cif["endpoint"] == p) & (cif["group"] == g) & (cif["kind"] == "landmark")]
+        for time in {round(float(x), 9) for x in landmarks["time"]}:
+            so_far = events_at.get((p, g), {}).get(time)
+            per_cause = [("DK", p, g, k, time) for (pp, gg, k) in totals if (pp, gg) == (p, g)]
+            if so_far is not None and all(key in system.values for key in per_cause):
+                system.relate({so_far: 1, **{key: -1 for key in per_cause}})
+    models = t.get("competing_cox", pd.DataFrame())
+    total_n = ("NT",)
+    for (p, k, model), rows in models.groupby(["endpoint", "cause", "model"], sort=False) if len(models) else []:
+        cells = {
+            column: cell(
+                ("competing_cox", p, int(k), model, column), rows[column].iloc[0], ("competing_cox", row, column)
+            )
+            for column in ("n", "events", "n_excluded_missing", "n_clusters")
+            for row in rows.index
+        }
+        adjusted = model.endswith("_multivariable")
+        system.relate(
+            {total_n: 1, cells.get("n"): -1, cells.get("n_excluded_missing"): -1},
+            ("competing_cox", p, int(k), model, "left out"),
+            structural=True,
+        )
+        cause_total = {totals[(p, g, int(k))]: 1 for g in groups if (p, g, int(k)) in totals}
+        system.relate(
+            {**cause_total, cells.get("events"): -1},
+            ("competing_cox", p, int(k), model, "events left out"),
+            structural=not adjusted,
+        )

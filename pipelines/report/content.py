@@ -98,6 +98,31 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
             ("Status", _text("status")),
         ],
     ),
+    "v_cumulative_incidence": (
+        "Competing risks: cumulative incidence per cause at landmark times (Aalen-Johansen, cmprsk::cuminc)",
+        [
+            ("Group", _text("group")),
+            ("Cause", _text("cause_label")),
+            ("Month", lambda r, k: number(r["time_months"], 0)),
+            ("F(t) (95% CI)", lambda r, k: estimate_ci(r["cumulative_incidence"], r["lower"], r["upper"])),
+            ("At risk", _count("n_at_risk")),
+            ("Cause events so far", _count("n_events")),
+        ],
+    ),
+    "v_competing_risks": (
+        "Competing risks: Gray's test, cause-specific Cox and Fine-Gray subdistribution hazard ratios",
+        [
+            ("Cause", _text("cause_label")),
+            ("Model", _text("model")),
+            ("Term", _text("term")),
+            ("n", _count("n")),
+            ("Cause events", _count("events")),
+            ("HR (95% CI)", lambda r, k: estimate_ci(r["hr"], r["hr_lower"], r["hr_upper"])),
+            ("Chi-square (df)", lambda r, k: f"{number(r['statistic'])} ({r['df']})" if r["df"] is not None else ""),
+            ("p", lambda r, k: p_value(r["p"])),
+            ("Status", _text("status")),
+        ],
+    ),
     "v_hazard_ratios": (
         "Hazard ratios (Cox, Efron ties, Wald CI)",
         [
@@ -196,6 +221,7 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
 NOT_TABULATED = {
     "v_km_curve",
     "v_iptw_km_curve",
+    "v_cumulative_incidence_curve",
     "v_numbers_at_risk",
     "v_registry_sites",
     "v_quarantine_by_check",
@@ -209,6 +235,7 @@ PLOT_CAPTIONS = {
     "immortal_time": "Exposure effect: naive vs landmark vs time-varying Cox",
     "iptw_km": "IPTW-adjusted Kaplan-Meier curves (stabilised weights) with 95% CI",
     "love": "Covariate balance before and after IPTW (love plot, |SMD|, 0.1 threshold)",
+    "cumulative_incidence": "Competing risks: cumulative incidence per cause (Aalen-Johansen, 95% CI; Gray's test)",
 }
 
 

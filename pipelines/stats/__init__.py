@@ -20,7 +20,14 @@ from pipelines.stats.km import (
 )
 from pipelines.stats.logrank import LOGRANK_COLUMNS, logrank
 from pipelines.stats.ph_test import PH_COLUMNS
-from pipelines.stats.plots import exposure_forest_figure, few_events_note, forest_figure, km_figure, save_png
+from pipelines.stats.plots import (
+    cumulative_incidence_figure,
+    exposure_forest_figure,
+    few_events_note,
+    forest_figure,
+    km_figure,
+    save_png,
+)
 from pipelines.stats.table_one import TABLE_ONE_COLUMNS, table_one
 from pipelines.stats.timevarying import (
     counting_process_frame,
@@ -55,6 +62,7 @@ __all__ = [
     "cox_model",
     "event_within",
     "ever_exposed_frame",
+    "cumulative_incidence_figure",
     "exposure_forest_figure",
     "few_events_note",
     "forest_figure",

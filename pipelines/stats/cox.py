@@ -205,6 +205,7 @@ def cox_model(
     model: str = "univariable",
     cluster: str | None = None,
     ph_test: bool = True,
+    fitter: Callable[[pd.DataFrame, pd.DataFrame, pd.Series | None], CountingProcessCox] | None = None,
 ) -> CoxResult:
     """Cox model of the hazard by group (dummy-coded against ``reference_group``) and covariates.
 
@@ -238,6 +239,9 @@ def cox_model(
     ph_test
         Whether to test proportional hazards; without it ``CoxResult.ph_test`` is empty (the
         residuals cost about a quarter of the fit, so callers that do not report them skip them).
+    fitter
+        Another model on the same design: called with (design, the subjects fitted, their clusters or None)
+        instead of the Cox fit (the Fine-Gray model of :mod:`pipelines.stats.competing`).
 
     Returns
     -------
@@ -267,10 +271,11 @@ def cox_model(
     fitted: CountingProcessCox | None = None
     if problem is None:
         # Newton-Raphson to the maximum (Efron), robust variance from Efron score residuals: R coxph's numbers
+        clusters = fit_data[cluster].astype(str) if cluster else None
         fitted, problem = guarded_fit(
-            lambda: fit_counting_process_cox(
-                design, None, fit_data[TIME], fit_data[EVENT], fit_data[cluster].astype(str) if cluster else None
-            )
+            (lambda: fitter(design, fit_data, clusters))
+            if fitter
+            else (lambda: fit_counting_process_cox(design, None, fit_data[TIME], fit_data[EVENT], clusters))
         )
     status = "ok" if fitted is not None else str(problem)
     terms = [*group_terms, *covariate_terms]

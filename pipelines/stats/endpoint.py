@@ -7,6 +7,15 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
+from pipelines.stats.competing import (
+    CAUSE,
+    CIF_SCHEMA,
+    COMPETING_COX_SCHEMA,
+    GRAY_SCHEMA,
+    competing_cox,
+    cumulative_incidence,
+    gray_test,
+)
 from pipelines.stats.cox import COX_SCHEMA, cox_model
 from pipelines.stats.frame import DEFAULT_LANDMARKS, CiTransform, order_groups, typed
 from pipelines.stats.km import kaplan_meier
@@ -41,6 +50,13 @@ class EndpointResults:
         Restricted mean survival time per group and horizon, with SE and 95% CI.
     rmst_contrast
         RMST difference and ratio of each group against the reference, per horizon.
+    cumulative_incidence
+        Aalen-Johansen cumulative incidence per group and cause (curve and landmarks, R ``cmprsk::cuminc``);
+        empty without a ``cause`` column.
+    gray_test
+        Per cause: Gray's test of equal cumulative incidence across the groups (``cuminc``'s ``Tests``).
+    competing_cox
+        Per cause: cause-specific Cox and Fine-Gray (R ``cmprsk::crr``) rows; empty without a ``cause`` column.
     """
 
     km_summary: pd.DataFrame
@@ -52,6 +68,9 @@ class EndpointResults:
     immortal_time: pd.DataFrame
     rmst: pd.DataFrame
     rmst_contrast: pd.DataFrame
+    cumulative_incidence: pd.DataFrame
+    gray_test: pd.DataFrame
+    competing_cox: pd.DataFrame
 
     def tables(self, **keys: object) -> dict[str, pd.DataFrame]:
         """Every table by field name, with the key columns (e.g. ``analysis_id``, ``endpoint``) prepended.
@@ -78,6 +97,7 @@ def analyse_endpoint(
     rmst_horizons: Sequence[float] = DEFAULT_RMST_HORIZONS,
     exposure_split: Mapping[str, str] | None = None,
     time_varying_covariates: Sequence[str] = (),
+    cause_labels: Mapping[int, str] | None = None,
 ) -> EndpointResults:
     """Kaplan-Meier, log-rank, Cox and (optionally) immortal-time analyses of one endpoint.
 
@@ -115,6 +135,9 @@ def analyse_endpoint(
         log-rank treat subjects as independent (docs/statistics.md, "Operation-level analyses").
     rmst_horizons
         Restriction times of the restricted mean survival time (months by default).
+    cause_labels
+        Cause code -> label of the frame's ``cause`` column (``competing.CAUSE_LABELS[endpoint]``); with a
+        ``cause`` column the competing-risk tables are computed (docs/statistics.md, "Competing risks").
 
     Returns
     -------
@@ -149,6 +172,7 @@ def analyse_endpoint(
             immortal.append(coefficients.assign(model=coefficients["model"] + suffix))
             immortal_ph.append(tests.assign(model=tests["model"] + suffix))
     restricted, contrasts = rmst(frame, reference_group=reference_group, groups=groups, horizons=rmst_horizons)
+    competing = CAUSE in frame.columns
     return EndpointResults(
         km_summary=km.summary,
         km_landmarks=km.landmarks,
@@ -159,4 +183,18 @@ def analyse_endpoint(
         immortal_time=pd.concat(immortal, ignore_index=True),
         rmst=restricted,
         rmst_contrast=contrasts,
+        cumulative_incidence=cumulative_incidence(frame, groups=groups, landmarks=landmarks, labels=cause_labels)
+        if competing
+        else typed([], CIF_SCHEMA),
+        gray_test=gray_test(frame, groups=groups, labels=cause_labels) if competing else typed([], GRAY_SCHEMA),
+        competing_cox=competing_cox(
+            frame,
+            reference_group=reference_group,
+            groups=groups,
+            covariates=covariates,
+            cluster=cluster,
+            labels=cause_labels,
+        )
+        if competing
+        else typed([], COMPETING_COX_SCHEMA),
     )

@@ -303,6 +303,52 @@ def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str)
     return figure
 
 
+def cumulative_incidence_figure(
+    cumulative_incidence: pd.DataFrame,
+    gray_test: pd.DataFrame,
+    *,
+    title: str = "",
+    time_label: str = "Months from origin",
+    footnote: str = "",
+) -> Figure:
+    """Cumulative incidence (Aalen-Johansen) per group, one panel per cause (the cause of interest first).
+
+    Each panel shares the y axis (0 to 1), so the causes' incidences can be read against each other; its title
+    names the cause and Gray's test between the groups.  CI bands are the pointwise 95% intervals.
+    """
+    curves = cumulative_incidence[cumulative_incidence["kind"] == "curve"]
+    causes = list(dict.fromkeys(zip(curves["cause"], curves["cause_label"], strict=True)))
+    footnote_inches = _footnote_inches(footnote)
+    figure = Figure(figsize=(4.2 * max(len(causes), 1) + 1, 5.2 + footnote_inches))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, max(len(causes), 1), sharey=True, squeeze=False)[0]
+    groups = list(dict.fromkeys(curves["group"]))
+    last_time = float(curves["time"].max()) if len(curves) else 1.0
+    for ax, (cause, label) in zip(axes, causes, strict=False):
+        for index, group in enumerate(groups):
+            curve = curves[(curves["group"] == group) & (curves["cause"] == cause)]
+            colour = _COLOURS[index % len(_COLOURS)]
+            ax.step(curve["time"], curve["cumulative_incidence"], where="post", color=colour, label=str(group))
+            ax.fill_between(curve["time"], curve["lower"], curve["upper"], step="post", color=colour, alpha=0.15, lw=0)
+        test = gray_test[gray_test["cause"] == cause]
+        tested = (
+            f"Gray's test {_p_value(test['p'].iloc[0])}"
+            if len(test) and test["status"].iloc[0] == "ok"
+            else "Gray's test not estimable"
+        )
+        ax.set_title(f"{label.replace('_', ' ')}\n{tested}", fontsize=10)
+        ax.set_xticks(risk_table_times(last_time))
+        ax.set_xlim(0, max(last_time * 1.02, 1e-9))
+        ax.set_xlabel(time_label)
+    axes[0].set_ylim(0, 1.02)
+    axes[0].set_ylabel("Cumulative incidence")
+    axes[0].legend(loc="upper left", fontsize=8.5, frameon=False)
+    figure.suptitle(f"{title}\ncompeting risks: cumulative incidence per cause", fontsize=11)
+    figure.tight_layout(rect=(0, footnote_inches / figure.get_figheight(), 1, 1))
+    _write_footnote(figure, footnote)
+    return figure
+
+
 def few_events_note(km_summary: pd.DataFrame) -> str:
     """The footnote sentence flagging groups with fewer than 10 events (empty when there are none).
 

@@ -10,6 +10,11 @@
 --   cnsr             : 0 = event, 1 = censored (ADaM convention)
 --   evntdesc         : what happened at adt
 --   srcdom           : the registry column adt was taken from
+--   cause            : competing-risk cause code (docs/statistics.md, "Competing risks"): 0 censored;
+--                      PFS/RFS 1 progression or recurrence, 2 death before it; OS 1 death from GIST,
+--                      2 death from another known cause (treatment-related or other), 3 death of unknown
+--                      cause (recorded unknown, or no cause recorded)
+--   causedesc        : that cause in words (NULL if censored)
 -- PFS = first progression after the origin, or death from any cause, whichever is first.
 -- RFS = the same derivation after surgery (progressions recorded after an operation are its
 --       recurrences), for analyses whose origin is an operation: PARAMCD 'RFS', EVNTDESC 'RECURRENCE'.
@@ -17,7 +22,7 @@
 -- Subjects whose follow-up ends before their origin are left out (nothing to analyse).
 CREATE OR REPLACE MACRO analysis.time_to_event(subjects, progression_code := 'PFS') AS TABLE
 WITH subject AS (
-    SELECT s.*, f.censor_date, f.censor_source, f.death_date
+    SELECT s.*, f.censor_date, f.censor_source, f.death_date, f.death_cause
     FROM query_table(subjects) AS s
     INNER JOIN core.int_follow_up AS f USING (site_id, patient_id)
 ),
@@ -45,7 +50,7 @@ endpoint AS (
     FROM subject AS s
 )
 SELECT
-    * EXCLUDE (event_date, event_kind, censor_date, censor_source, death_date),
+    * EXCLUDE (event_date, event_kind, censor_date, censor_source, death_date, death_cause),
     origin_date                                         AS startdt,
     coalesce(event_date, censor_date)                   AS adt,
     datediff('day', origin_date, coalesce(event_date, censor_date)) / 30.4375 AS aval,
@@ -55,6 +60,16 @@ SELECT
          ELSE 'CENSORED AT LAST CONTACT' END            AS evntdesc,
     CASE WHEN event_date IS NULL THEN censor_source
          WHEN event_kind <> 'DEATH' THEN 'PROGRESSIONS.PROGRESSION_DATE'
-         ELSE 'PATIENTS.DEATH_DATE' END                 AS srcdom
+         ELSE 'PATIENTS.DEATH_DATE' END                 AS srcdom,
+    CASE WHEN event_date IS NULL THEN 0
+         WHEN event_kind <> 'DEATH' OR paramcd = 'OS' AND death_cause = 'gist' THEN 1
+         WHEN paramcd <> 'OS' OR death_cause IN ('treatment', 'other') THEN 2
+         ELSE 3 END                                     AS cause,
+    CASE WHEN event_date IS NULL THEN NULL
+         WHEN event_kind <> 'DEATH' THEN event_kind
+         WHEN paramcd <> 'OS' THEN 'DEATH BEFORE ' || CASE paramcd WHEN 'RFS' THEN 'RECURRENCE' ELSE 'PROGRESSION' END
+         WHEN death_cause = 'gist' THEN 'DEATH FROM GIST'
+         WHEN death_cause IN ('treatment', 'other') THEN 'DEATH FROM OTHER CAUSE'
+         ELSE 'DEATH OF UNKNOWN CAUSE' END              AS causedesc
 FROM endpoint
 WHERE coalesce(event_date, censor_date) >= origin_date;

@@ -23,6 +23,8 @@ from pipelines.stats import (
     km_figure,
     save_png,
 )
+from pipelines.stats.competing import CIF_SCHEMA, COMPETING_COX_SCHEMA, GRAY_SCHEMA
+from pipelines.stats.rmst import RMST_CONTRAST_SCHEMA, RMST_SCHEMA
 
 COLUMNS = {
     "km_summary": SUMMARY_COLUMNS,
@@ -32,6 +34,11 @@ COLUMNS = {
     "cox": COX_COLUMNS,
     "ph_test": PH_COLUMNS,
     "immortal_time": COX_COLUMNS,
+    "cumulative_incidence": list(CIF_SCHEMA),
+    "gray_test": list(GRAY_SCHEMA),
+    "competing_cox": list(COMPETING_COX_SCHEMA),
+    "rmst": list(RMST_SCHEMA),
+    "rmst_contrast": list(RMST_CONTRAST_SCHEMA),
 }
 
 
