@@ -1,6 +1,6 @@
 """Small-count suppression of everything an analysis publishes, decided once, before results are written.
 
-Every count an analysis publishes (its ``results.*`` tables, read by the ``results.v_*`` views, the
+Every count an analysis publishes (its ``results.*`` tables, read by the ``published.v_*`` views, the
 report, the plots' legends and numbers at risk, and the limits footnote) goes through
 :func:`suppress`, which adds a ``<column>_suppressed`` boolean beside each count column.  The views
 publish a flagged count as NULL; the plots and footnotes print it as :data:`MARK`.  Nothing else

@@ -1,4 +1,9 @@
-"""Run the SQL models in ``sql/`` layer by layer (core -> analysis -> results)."""
+"""Run the SQL models in ``sql/`` layer by layer (core -> analysis -> results).
+
+``sql/core`` holds the derived ``intermediate.int_*`` views (schema ``intermediate``, apart from the contract
+tables in ``core``); ``sql/results`` holds the suppression macros (schema ``results``, beside the tables they read) and the
+published views (schema ``published``: what leaves the registry, apart from the internal tables).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("core", "analysis", "results")
+# Where a layer's views live (core's too: registries from before `intermediate` hold int_* views there).
+VIEW_SCHEMAS = {"core": ("core", "intermediate"), "analysis": ("analysis",), "results": ("published",)}
 
 
 def model_files(layer: str) -> list[Path]:
@@ -42,7 +49,8 @@ def run_layer(con: duckdb.DuckDBPyConnection, layer: str) -> list[str]:
     Views are dropped first, so a model deleted from ``sql/`` disappears and a model may turn
     from a view into a table (``CREATE OR REPLACE`` cannot change an object's type).
     """
-    drop_views(con, layer)
+    for schema in VIEW_SCHEMAS[layer]:
+        drop_views(con, schema)
     ran = []
     for path in model_files(layer):
         try:

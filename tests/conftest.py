@@ -153,6 +153,6 @@ def loaded(con, settings, tmp_path):
     receive_drop(con, settings, "alpha"), load_core(con, settings, "alpha")
     con.execute("CREATE TABLE results.km_summary AS SELECT 'a' AS analysis_id, 3 AS n")
     con.execute(
-        "CREATE VIEW results.v_km_summary AS SELECT analysis_id, CASE WHEN n < 5 THEN NULL ELSE n END AS n FROM results.km_summary"
+        "CREATE VIEW published.v_km_summary AS SELECT analysis_id, CASE WHEN n < 5 THEN NULL ELSE n END AS n FROM results.km_summary"
     )
     return con

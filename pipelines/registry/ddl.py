@@ -1,8 +1,9 @@
 """Registry tables, generated from the contract so the database cannot drift from it.
 
-Schemas: ``raw`` (text as received; ``patient_id`` is the pseudonym, a UUID), ``core`` (typed, validated rows),
+Schemas: ``raw`` (text as received; ``patient_id`` is the pseudonym, a UUID), ``core`` (typed, validated rows), ``intermediate`` (derived ``int_*`` views, sql/core),
 ``audit`` (drops ledger, quarantine, issues), ``analysis`` (SQL views) and
-``results`` (statistics written by the pipeline).
+``results`` (statistics written by the pipeline, declared in ``schemas/results.py``) and ``published``
+(the small-count-suppressed views over them, sql/results).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import polars as pl
 
 from pipelines.columns import PSEUDONYM_TYPE
 from schemas.contract import CONTRACT, polars_schema
+from schemas.results import RESULTS
 
-SCHEMAS = ("raw", "core", "audit", "analysis", "results")
+SCHEMAS = ("raw", "core", "audit", "intermediate", "analysis", "results", "published")
 DUCKDB_TYPE = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.Date: "DATE", pl.Boolean: "BOOLEAN"}
 PROVENANCE = (
     "site_id VARCHAR NOT NULL, drop_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL, line_number BIGINT NOT NULL"
@@ -70,7 +72,7 @@ AUDIT_COMMENTS = {
 
 
 def column_comments() -> dict[tuple[str, str, str], str]:
-    """(schema, table, column) -> comment, for every column of raw, core and audit."""
+    """(schema, table, column) -> comment, for every column of raw, core, audit and results."""
     comments = {}
     for table, model in CONTRACT.items():
         for column, spec in model.to_schema().columns.items():
@@ -85,7 +87,13 @@ def column_comments() -> dict[tuple[str, str, str], str]:
         if table != "drops":
             comments |= {("audit", table, column): text for column, text in PROVENANCE_COMMENTS.items()}
         comments |= {("audit", table, column): text for column, text in columns.items()}
+    for table in RESULTS.values():
+        comments |= {("results", table.name, c.name): c.meaning for c in table.columns}
     return comments
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _comment_columns(con: duckdb.DuckDBPyConnection) -> None:
@@ -94,12 +102,12 @@ def _comment_columns(con: duckdb.DuckDBPyConnection) -> None:
         (s, t, c): comment
         for s, t, c, comment in con.execute(
             "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name IN ('raw', 'core', 'audit')"
+            "AND schema_name IN ('raw', 'core', 'audit', 'results')"
         ).fetchall()
     }
     for (schema, table, column), text in column_comments().items():
         if (schema, table, column) in current and current[(schema, table, column)] != text:
-            con.execute(f"COMMENT ON COLUMN {schema}.{table}.{column} IS '{text.replace(chr(39), chr(39) * 2)}'")
+            con.execute(f'COMMENT ON COLUMN {schema}.{table}."{column}" IS {_quoted(text)}')
 
 
 def column_type(name: str, dtype: pl.DataType, typed: bool) -> str:
@@ -125,6 +133,25 @@ def _pseudonyms_as_uuid(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE {schema}.{table} ALTER patient_id TYPE {PSEUDONYM_TYPE}")
 
 
+def _results_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Each results table typed from its declaration; one whose columns changed with the code is rebuilt empty.
+
+    Results are derived, so a rebuilt table is refilled by the next refresh of each analysis.
+    """
+    current: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'results' ORDER BY table_name, column_index"
+    ).fetchall():
+        current.setdefault(table, []).append(column)
+    for table in RESULTS.values():
+        if table.name in current and current[table.name] != table.column_names:
+            con.execute(f"DROP TABLE results.{table.name}")
+        if current.get(table.name) != table.column_names:
+            con.execute(f"CREATE TABLE results.{table.name} ({table.ddl()})")
+            con.execute(f"COMMENT ON TABLE results.{table.name} IS {_quoted(f'Grain: {table.row}.')}")
+
+
 def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     """Create every schema and table that does not exist yet (idempotent)."""
     for schema in SCHEMAS:
@@ -143,4 +170,5 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "ALTER TABLE audit.drops ADD COLUMN IF NOT EXISTS profile_sha256 VARCHAR"
     )  # ledgers from before it existed
+    _results_tables(con)
     _comment_columns(con)

@@ -1,6 +1,6 @@
 -- analysis.surgery_after_imatinib: advanced GIST on first-line imatinib, cytoreductive surgery
 -- on imatinib (before any progression) vs imatinib alone (seed 000, Park et al., ASCO GI 2013).
--- Grain: one patient.  Origin: the start of imatinib (core.int_first_line_imatinib).
+-- Grain: one patient.  Origin: the start of imatinib (intermediate.int_first_line_imatinib).
 -- Cohort: patients whose best response on imatinib was not progression (primary resistance):
 -- they are never candidates for this surgery (no chance of exposure: a positivity violation),
 -- as in the seed's cohort of patients responding or stable on imatinib.
@@ -23,8 +23,8 @@ SELECT
     f.starting_dose_mg,
     year(f.imatinib_start) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
-FROM core.int_first_line_imatinib AS f
-INNER JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
+FROM intermediate.int_first_line_imatinib AS f
+INNER JOIN intermediate.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
 WHERE f.first_line_response IS DISTINCT FROM 'progressive';
 
 CREATE OR REPLACE TABLE analysis.surgery_after_imatinib AS  -- a table: every analysis reads it several times

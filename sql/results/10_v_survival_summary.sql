@@ -1,11 +1,12 @@
--- results.v_survival_summary: one row per analysis, endpoint and group (from results.km_summary).
+-- grain: one analysis, endpoint and group.
+-- published.v_survival_summary: one row per analysis, endpoint and group (from results.km_summary).
 --   n, events, censored   : subjects, events, censored subjects; NULL where withheld
 --   n_suppressed, events_suppressed, censored_suppressed : true where that count is withheld (a count from 1
 --                           to k - 1, or a larger one withheld so that none can be derived): print "supp."
 --   median_months         : Kaplan-Meier median; NULL when not reached (median_reached = false)
 --   median_lower / _upper : its 95% CI (Brookmeyer-Crowley); NULL where a limit is not reached
 --   few_events            : fewer than 10 events in the group — the estimates are unstable
-CREATE OR REPLACE VIEW results.v_survival_summary AS
+CREATE OR REPLACE VIEW published.v_survival_summary AS
 SELECT
     analysis_id,
     endpoint,

@@ -1,4 +1,5 @@
--- results.v_hazard_ratios: every hazard ratio the registry publishes, per analysis and endpoint:
+-- grain: one analysis, endpoint, model and term.
+-- published.v_hazard_ratios: every hazard ratio the registry publishes, per analysis and endpoint:
 -- the Cox models of results.cox (univariable: group only; multivariable: group plus the
 -- catalogue's covariates) and the immortal-time comparisons of results.immortal_time (naive,
 -- landmark, time-varying exposure).
@@ -13,7 +14,7 @@
 --                        withheld (print "supp."; n_clusters_suppressed is false where there are no clusters)
 --   hr, hr_lower/upper, p : hazard ratio with Wald 95% CI and p-value; NULL when status is not 'ok'
 --   status             : 'ok', or why no estimate is published (separation, constant covariate, ...)
-CREATE OR REPLACE VIEW results.v_hazard_ratios AS
+CREATE OR REPLACE VIEW published.v_hazard_ratios AS
 SELECT
     analysis_id, endpoint, source, model, term, variable, level, reference,
     results.published(n, n_suppressed)                                       AS n,

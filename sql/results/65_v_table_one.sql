@@ -1,4 +1,5 @@
--- results.v_table_one: "Table 1" — the characteristics of each analysis's groups (from results.table_one).
+-- grain: one analysis, variable, level and group.
+-- published.v_table_one: "Table 1" — the characteristics of each analysis's groups (from results.table_one).
 -- One row per analysis, variable, level (categorical variables) and group, the group '(all)' included.
 --   kind               : 'continuous' (median, q1, q3, min, max) or 'categorical' (count, percent)
 --   n, n_missing       : subjects with the variable known, and missing; NULL where withheld
@@ -10,7 +11,7 @@
 --   test, p            : Mann-Whitney / Kruskal-Wallis (continuous) or Fisher / chi-square (categorical); for a
 --                        categorical variable p is NULL when any of its counts is withheld (the tables that
 --                        fit the published margins, matched on p, would give the withheld cells back)
-CREATE OR REPLACE VIEW results.v_table_one AS
+CREATE OR REPLACE VIEW published.v_table_one AS
 WITH flagged AS (
     SELECT *,
            results.withheld(n, n_suppressed)                  AS n_withheld,
