@@ -8,6 +8,7 @@ published views (schema ``published``: what leaves the registry, apart from the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,32 @@ VIEW_SCHEMAS = {"core": ("core", "intermediate"), "analysis": ("analysis",), "re
 
 def model_files(layer: str) -> list[Path]:
     return sorted((SQL_DIR / layer).glob("*.sql"))
+
+
+_DOCUMENTED = re.compile(r"^--\s{2,}(\w+(?:\s*[,/]\s*\w+)*)\s*:\s*(.+)$")  # "--   n, events : meaning"
+
+
+def documented_columns(path: Path) -> dict[str, str]:
+    """Column -> meaning from a model's header (``--   a, b / _c : text``; ``_c`` is ``a``'s stem + ``_c``).
+
+    The header is where a model's columns are explained; reading it for ``COMMENT ON COLUMN`` keeps one text.
+    """
+    meanings: dict[str, str] = {}
+    last: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("--"):
+            break
+        match = _DOCUMENTED.match(line)
+        if match:
+            last = []
+            for name in re.split(r"\s*[,/]\s*", match.group(1)):
+                last.append(last[0].rsplit("_", 1)[0] + name if name.startswith("_") and last else name)
+            meanings |= dict.fromkeys(last, match.group(2).strip())
+        elif last and re.match(r"^--\s{6,}\S", line):  # a continuation line of the last column's text
+            meanings |= {name: f"{meanings[name]} {line[2:].strip()}" for name in last}
+        else:
+            last = []
+    return meanings
 
 
 def define_settings(con: duckdb.DuckDBPyConnection, cutoff: dt.date | None, min_cell_count: int) -> None:

@@ -5,7 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.catalogue import load_catalogue
 from pipelines.defs.ingest import core_registry
-from pipelines.registry.ddl import create_registry
+from pipelines.registry.ddl import comment_models, create_registry
 from pipelines.registry.integrity import FRAME_GRAIN, describe, describe_grain, grain_problems, registry_problems
 from pipelines.resources import WRITER_POOL, RegistrySettings
 from pipelines.sql_models import define_settings, run_layer
@@ -13,7 +13,7 @@ from pipelines.sql_models import define_settings, run_layer
 
 @dg.asset(deps=[core_registry], group_name="analysis", pool=WRITER_POOL, kinds={"duckdb", "sql"})
 def analysis_frames(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.MaterializeResult:
-    """`intermediate.int_*` derived views and the `analysis.*` time-to-event frames (sql/core, sql/analysis)."""
+    """`intermediate.int_*` derived views and the `analysis.*` time-to-event frames (sql/core, sql/analysis), commented."""
     with duckdb.get_connection() as con:
         create_registry(con)
         problems = registry_problems(con)
@@ -26,6 +26,8 @@ def analysis_frames(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.Ma
         settings = registry.get()
         define_settings(con, settings.data_cutoff, settings.min_cell_count)
         models = run_layer(con, "core") + run_layer(con, "analysis")
+        for layer in ("core", "analysis"):
+            comment_models(con, layer)
         duplicated = grain_problems(con, {a.frame: FRAME_GRAIN for a in load_catalogue()})
         if duplicated:
             raise dg.Failure(

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.catalogue import load_catalogue
+from pipelines.registry.ddl import comment_models
 from pipelines.registry.integrity import describe_grain, grain_problems
 from pipelines.registry.results import replace_catalogue
 from pipelines.report import write_report
@@ -29,6 +30,7 @@ def results_views(duckdb: DuckDBResource) -> dg.MaterializeResult:
                 metadata={"grain_problems": dg.MetadataValue.json(duplicated)},
             )
         models = run_layer(con, "results")
+        comment_models(con, "results")
     return dg.MaterializeResult(metadata={"analyses": analyses, "models": dg.MetadataValue.json(models)})
 
 

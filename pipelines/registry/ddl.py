@@ -8,10 +8,13 @@ Schemas: ``raw`` (text as received; ``patient_id`` is the pseudonym, a UUID), ``
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import polars as pl
 
 from pipelines.columns import PSEUDONYM_TYPE
+from pipelines.sql_models import LAYERS, VIEW_SCHEMAS, documented_columns, model_files
 from schemas.contract import CONTRACT, polars_schema
 from schemas.results import RESULTS
 
@@ -172,3 +175,50 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     )  # ledgers from before it existed
     _results_tables(con)
     _comment_columns(con)
+
+
+# Columns every analysis frame carries (docs/statistics.md, "Input: the analysis frame"), stated once here.
+FRAME_COMMENTS = {
+    "subject_id": "The unit of analysis: the patient's pseudonym, or patient @ surgery date for operation-level frames.",
+    "group_label": "The comparison group of the subject (group in the statistics).",
+    "origin_date": "Time zero of the subject (startdt).",
+    "age": "Age in years at the origin.",
+    "time_months": "Time in months from the origin.",
+    "resection_r0": "Whether the resection was R0 (microscopically complete).",
+    "table_name": "Contract table the rows belong to.",
+}
+
+
+def _model_meanings() -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Per model file its documented columns, and every column's meaning wherever it is stated once.
+
+    Fallbacks for a column a view passes through: another model's header, the results declaration, the contract.
+    """
+    per_file = {path: documented_columns(path) for layer in LAYERS for path in model_files(layer)}
+    shared = {c.name: c.meaning for t in RESULTS.values() for c in t.columns}
+    shared |= {name: spec.description for m in CONTRACT.values() for name, spec in m.to_schema().columns.items()}
+    shared |= PROVENANCE_COMMENTS | FRAME_COMMENTS
+    for meanings in per_file.values():
+        shared |= meanings
+    return {path.read_text(encoding="utf-8"): meanings for path, meanings in per_file.items()}, shared
+
+
+def comment_models(con: duckdb.DuckDBPyConnection, layer: str) -> None:
+    """Comment every column of the views and tables a layer's SQL models made (they are rebuilt, so every run).
+
+    The text is the model's own header where it explains the column, else the column's meaning elsewhere.
+    """
+    schemas = [*VIEW_SCHEMAS[layer], *(("analysis",) if layer == "analysis" else ())]
+    own, shared = _model_meanings()
+    columns = con.execute(
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND list_contains(?, schema_name) ORDER BY ALL",
+        [schemas],
+    ).fetchall()
+    for schema, relation, column in columns:
+        made = re.compile(rf"CREATE OR REPLACE (VIEW|TABLE) {schema}\.{relation}\b")
+        text = next((m.get(column) for sql, m in own.items() if made.search(sql) and column in m), shared.get(column))
+        if text is None and column.endswith("_suppressed"):
+            text = f"True where {column.removesuffix('_suppressed')} is withheld (small-count suppression): print supp."
+        if text:
+            con.execute(f'COMMENT ON COLUMN {schema}.{relation}."{column}" IS {_quoted(text)}')

@@ -214,7 +214,7 @@ def view_table(
 ) -> Table | None:
     """The rows of a view (filtered by ``keys``) as a formatted table; None when it has none."""
     where = " AND ".join(f"{k} = ?" for k in keys) or "true"
-    rows = _rows(con, f"SELECT * FROM results.{view} WHERE {where}", list(keys.values()))
+    rows = _rows(con, f"SELECT * FROM published.{view} WHERE {where}", list(keys.values()))
     return _table(view, columns, rows, min_cell_count) if rows else None
 
 

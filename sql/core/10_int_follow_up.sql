@@ -1,6 +1,7 @@
 -- grain: one patient (patient_id).
 -- intermediate.int_follow_up: one row per patient; the follow-up window every endpoint uses.
 --   censor_date  : last contact, or the data cut-off if that is earlier
+--   censor_source : the registry column censor_date was taken from
 --   death_date   : date of death if on or before the cut-off, else NULL (alive at cut-off)
 CREATE OR REPLACE VIEW intermediate.int_follow_up AS
 SELECT

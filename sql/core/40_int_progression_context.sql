@@ -1,7 +1,8 @@
 -- grain: one progression.
 -- intermediate.int_progression_context: one row per progression, with the line of therapy it occurred on.
 -- A progression belongs to the line whose span (start to end + 30 days) contains it; the
--- latest such line wins.  ordinal: 1 for the patient's first progression, 2 for the next, ...
+-- latest such line wins.
+--   ordinal : 1 for the patient's first progression, 2 for the next, ...
 CREATE OR REPLACE VIEW intermediate.int_progression_context AS
 WITH candidate AS (
     SELECT
