@@ -58,7 +58,7 @@ def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -
     import dagster as dg
 
     from pipelines.definitions import ASSETS
-    from pipelines.defs.ingest import every_row_accounted_for, site_partitions
+    from pipelines.defs.ingest import accounting_checks, quality_checks, site_partitions
     from pipelines.ingest.drops import ignored_folders, site_ids
 
     for name in ignored_folders(settings.drop_dir):
@@ -78,7 +78,7 @@ def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -
     instance.add_dynamic_partitions(site_partitions.name, sites)
     for position, site in enumerate(sites):
         result = dg.materialize(
-            [*ASSETS, every_row_accounted_for],
+            [*ASSETS, *accounting_checks, *quality_checks],
             selection=dg.AssetSelection.groups("ingest"),
             partition_key=site,
             instance=instance,

@@ -7,7 +7,7 @@ import dagster as dg
 from pipelines.defs.analyses import analysis_assets
 from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_after_drops, refresh_job, site_drop_sensor
 from pipelines.defs.frames import analysis_frames
-from pipelines.defs.ingest import core_registry, every_row_accounted_for, raw_drop
+from pipelines.defs.ingest import accounting_checks, core_registry, quality_checks, raw_drop
 from pipelines.defs.publish import published_copy
 from pipelines.defs.report import registry_report, results_views
 from pipelines.resources import default_resources
@@ -16,7 +16,7 @@ ASSETS = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_
 
 defs = dg.Definitions(
     assets=ASSETS,
-    asset_checks=[every_row_accounted_for],
+    asset_checks=[*accounting_checks, *quality_checks],
     jobs=[ingest_job, refresh_job],
     sensors=[site_drop_sensor, refresh_after_drops],
     schedules=[nightly_refresh],

@@ -14,6 +14,7 @@ from pathlib import Path
 DEMO_KEY = "gist-registry-demo-key-not-secret"
 MIN_KEY_BYTES = 32  # an HMAC key of at least 256 bits, e.g. `openssl rand -hex 32`
 BUNDLED_DROPS = Path(__file__).resolve().parent.parent / "fixtures" / "sample_drops"  # the only data --demo may load
+QUALITY_THRESHOLDS = Path(__file__).resolve().parent.parent / "quality_thresholds.yaml"  # the asset checks' thresholds
 
 
 class ConfigurationError(RuntimeError):
@@ -38,6 +39,7 @@ class Settings:
     analyst_date_shift_days: int = (
         182  # with 'shift': each patient's dates move by the same 1..N days, earlier or later
     )
+    quality_thresholds: Path = QUALITY_THRESHOLDS  # per check and site: the failing share that blocks a refresh
 
     @property
     def duckdb_config(self) -> dict[str, str]:
@@ -171,6 +173,7 @@ def load_settings(*, with_key: bool = True) -> Settings:
         pseudonym_key=_pseudonym_key(demo) if with_key else b"",
         demo=demo,
         publish_dir=_env_path("GIST_PUBLISH_DIR", "data/published"),
+        quality_thresholds=_env_path("GIST_QUALITY_THRESHOLDS", str(QUALITY_THRESHOLDS)),
         duckdb_memory_limit=os.environ.get("GIST_DUCKDB_MEMORY_LIMIT", "1GB"),
         lock_timeout_seconds=_env_number(
             "GIST_LOCK_TIMEOUT_SECONDS", 120.0, float, 0, "seconds a second writer waits for the registry"

@@ -31,6 +31,20 @@ EPISODES_HEADER = "patient_id,line,agent,daily_dose_mg,start_date,end_date,end_r
 EPISODE = "P1,1,imatinib,400,2016-01-10,,ongoing,PR"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true", help="run the full tier too (tests marked slow), as CI does")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier by default: tests marked ``slow`` run only with ``--full`` or an explicit ``-m``."""
+    if config.getoption("--full") or config.getoption("markexpr"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 def write_site(root: Path, site_id: str, patients: list[str], episodes: list[str]) -> None:
     """A canonical-dialect drop with a patients and a tki_episodes file, and its profile."""
     (root / "profiles").mkdir(parents=True, exist_ok=True)
@@ -118,7 +132,7 @@ def registry(tmp_path_factory):
         }.items():
             env.setenv(name, str(value))
         from pipelines.definitions import ASSETS
-        from pipelines.defs.ingest import every_row_accounted_for, site_partitions
+        from pipelines.defs.ingest import accounting_checks, quality_checks, site_partitions
         from pipelines.resources import default_resources
 
         resources = default_resources()  # from the environment set above, whatever imported the definitions first
@@ -126,7 +140,7 @@ def registry(tmp_path_factory):
         instance.add_dynamic_partitions(site_partitions.name, sorted(TRUTH["sites"]))
         for site in sorted(TRUTH["sites"]):
             result = dg.materialize(
-                [*ASSETS, every_row_accounted_for],
+                [*ASSETS, *accounting_checks, *quality_checks],
                 selection=dg.AssetSelection.groups("ingest"),
                 partition_key=site,
                 instance=instance,

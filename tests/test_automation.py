@@ -14,7 +14,7 @@ import yaml
 
 from fixtures.samples import write_cohort
 
-pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (CI), not `-m 'not slow'`
+pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (`pytest --full`, CI)
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_PATIENT_ID = re.compile(r"\b(WAR|SEO|BOS|CAN)-\d{6}\b")  # the generator's site-local ids
@@ -40,12 +40,12 @@ def _ingest_job() -> dg.JobDefinition:
     """The job a sensor request starts (ingest assets and their blocking check), bound to resources read from the
     current environment (not ``pipelines.definitions``, whose resources are fixed by whoever imports it first)."""
     from pipelines.defs.automation import ingest_job
-    from pipelines.defs.ingest import core_registry, every_row_accounted_for, raw_drop
+    from pipelines.defs.ingest import accounting_checks, core_registry, quality_checks, raw_drop
     from pipelines.resources import default_resources
 
     definitions = dg.Definitions(
         assets=[raw_drop, core_registry],
-        asset_checks=[every_row_accounted_for],
+        asset_checks=[*accounting_checks, *quality_checks],
         jobs=[ingest_job],
         resources=default_resources(),
     )
@@ -127,7 +127,7 @@ def test_dagster_metadata_links_the_report_and_holds_no_site_patient_ids(landed)
         for e in events
         if e.dagster_event
         and e.dagster_event.is_step_materialization
-        and e.asset_materialization.asset_key.path == ["core_registry"]
+        and e.asset_materialization.asset_key.path == ["core", "patients"]
     ]
     assert len(reports) == 20 and all(Path(path).is_file() for path in reports)
     assert not SITE_PATIENT_ID.search("".join(str(e) for e in events))

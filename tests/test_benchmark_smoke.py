@@ -13,7 +13,7 @@ from benchmarks.report import FLOOR, INGEST, REFRESH, pipeline_peak_mb, table, t
 from fixtures.samples import write_cohort
 from pipelines.catalogue import load_catalogue
 
-pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (CI), not `-m 'not slow'`
+pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (`pytest --full`, CI)
 
 STAGES = [
     "floor (DuckDB read_csv)",

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import EPISODE, GOOD_PATIENT, child_env, lock_held, write_site
 
-pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (CI), not `-m 'not slow'`
+pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (`pytest --full`, CI)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "cli-test-key-0123456789abcdef0123456789"

@@ -5,10 +5,12 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.catalogue import load_catalogue
 from pipelines.defs.ingest import core_registry
+from pipelines.ingest.quality import blocking_failures, load_thresholds
 from pipelines.registry.ddl import comment_models, create_registry
 from pipelines.registry.integrity import FRAME_GRAIN, describe, describe_grain, grain_problems, registry_problems
 from pipelines.resources import WRITER_POOL, RegistrySettings
 from pipelines.sql_models import define_settings, run_layer
+from schemas.contract import CONTRACT
 
 
 @dg.asset(deps=[core_registry], group_name="analysis", pool=WRITER_POOL, kinds={"duckdb", "sql"})
@@ -24,6 +26,14 @@ def analysis_frames(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.Ma
                 metadata={"unbalanced_tables": dg.MetadataValue.json(problems)},
             )
         settings = registry.get()
+        over = blocking_failures(con, load_thresholds(settings.quality_thresholds), list(CONTRACT))
+        if over:
+            raise dg.Failure(
+                description="Data quality below its threshold, so no analysis, view, report or published copy is "
+                f"refreshed: {'; '.join(m.describe() for m in over)} (quality_thresholds.yaml; the site's "
+                "validation report lists the lines)",
+                metadata={"checks_over_threshold": dg.MetadataValue.json([m.describe() for m in over])},
+            )
         define_settings(con, settings.data_cutoff, settings.min_cell_count)
         models = run_layer(con, "core") + run_layer(con, "analysis")
         for layer in ("core", "analysis"):

@@ -141,6 +141,16 @@ def all_checks() -> dict[str, Check]:
     return checks
 
 
+def checks_for_table(table: str) -> list[Check]:
+    """The row-level checks that can quarantine or flag a row of ``table`` (fatal file checks reject the whole drop)."""
+    rules = {rule.name for rule in CONTRACT[table].to_schema().checks}
+    cross = {c.check_id for c in CROSS_CHECKS if c.table == table}
+    generic = {c.check_id for c in GENERIC_CHECKS if c.severity != FATAL}
+    if table == "patients":
+        generic.discard(PATIENT_QUARANTINED.check_id)
+    return [c for c in all_checks().values() if c.check_id in generic | rules | cross]
+
+
 def render_tables() -> str:
     """The checks table, then the direct-identifier header patterns."""
     rows = ["| check id | Kahn category | severity | scope | message |", "|---|---|---|---|---|"]

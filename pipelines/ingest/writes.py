@@ -13,6 +13,7 @@ import polars as pl
 from pipelines.columns import LINE, PARSE_ERROR
 from pipelines.ingest.accounting import AccountingError
 from pipelines.ingest.drops import SiteDrop
+from pipelines.ingest.quality import record_check_history
 from pipelines.ingest.site_drop import StagedTable, ValidatedTable
 from pipelines.registry.store import ReceivedDrop, insert_frame, record_drop, transaction
 
@@ -127,6 +128,7 @@ def replace_site_core(
                 **accounting[table],
                 "warnings": result.issues.filter(pl.col("severity") == "warning").height,
             }
+        record_check_history(con, site_id, drop_id, {table: c["data_lines"] for table, c in counts.items()})
         record_drop(con, site_id, drop_id, "loaded", counts=counts, profile_sha256=received.profile_sha256)
     return counts
 

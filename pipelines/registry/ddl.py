@@ -31,6 +31,9 @@ AUDIT_TABLES = {
         message VARCHAR NOT NULL, all_messages VARCHAR[], raw_values JSON""",
     "issues": f"""{PROVENANCE}, table_name VARCHAR NOT NULL, check_id VARCHAR NOT NULL, category VARCHAR NOT NULL,
         severity VARCHAR NOT NULL, column_name VARCHAR, message VARCHAR NOT NULL, value VARCHAR""",
+    "check_history": """site_id VARCHAR NOT NULL, drop_id VARCHAR NOT NULL, measured_at TIMESTAMP NOT NULL,
+        table_name VARCHAR NOT NULL, check_id VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+        failing_lines BIGINT NOT NULL, data_lines BIGINT NOT NULL""",
 }
 
 
@@ -70,6 +73,16 @@ AUDIT_COMMENTS = {
         "column_name": "Column of the check (NULL for a row or file check).",
         "message": "The finding, for the registrar.",
         "value": "The value as received, where the check is about one value.",
+    },
+    "check_history": {
+        "site_id": "Site of the drop.",
+        "drop_id": "The loaded drop the shares were measured on.",
+        "measured_at": "When the drop was loaded (UTC).",
+        "table_name": "Contract table.",
+        "check_id": "The check (docs/validation.md); every check of the table has a row, zeros included.",
+        "severity": "error (fails the table's asset check above its threshold, blocking) or warning (reported).",
+        "failing_lines": "Data lines of the table the check found failing in this drop.",
+        "data_lines": "Data lines of the table in this drop (the share's denominator).",
     },
 }
 

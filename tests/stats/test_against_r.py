@@ -268,6 +268,7 @@ def _run_and_compare(rscript: str, folder: Path, jobs: list[dict], expected: dic
     assert check.compared > minimum
 
 
+@pytest.mark.slow
 def test_every_published_survival_number_equals_r(registry, tmp_path) -> None:
     rscript = _rscript()
     con, _ = registry
@@ -351,6 +352,7 @@ def _reference_frames() -> dict[str, tuple[pd.DataFrame, dict]]:
     }
 
 
+@pytest.mark.slow
 def test_reference_datasets_equal_r(tmp_path) -> None:
     """The same comparison on R's lung, gbsg2 and rossi (heavy ties in rossi's weeks; clustered by pairs of rows)."""
     from pipelines.stats import analyse_endpoint
