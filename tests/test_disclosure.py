@@ -462,13 +462,13 @@ def test_unflagged_tables_are_suppressed_when_inserted_directly():
     define_settings(con, None, K)
     con.register("_flagged", flagged)
     con.execute(
-        "CREATE TABLE results.km_summary AS SELECT *, 1.0 AS median, 1.0 AS median_lower, 1.0 AS median_upper, "
+        "CREATE OR REPLACE TABLE results.km_summary AS SELECT *, 1.0 AS median, 1.0 AS median_lower, 1.0 AS median_upper, "
         "true AS median_reached, false AS few_events, 'log-log' AS ci_transform FROM _flagged"
     )
     for table in ("km_landmarks", "km_at_risk", "logrank"):
-        con.execute(f'CREATE TABLE results.{table} (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR)')
+        con.execute(f'CREATE OR REPLACE TABLE results.{table} (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR)')
     con.execute(
-        'CREATE TABLE results.km_curve (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR, time DOUBLE, '
+        'CREATE OR REPLACE TABLE results.km_curve (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR, time DOUBLE, '
         "n_at_risk BIGINT, survival DOUBLE, lower DOUBLE, upper DOUBLE, ci_transform VARCHAR)"
     )
     for name in ("00_suppression.sql", "10_v_survival_summary.sql"):
