@@ -100,7 +100,7 @@ def column_comments() -> dict[tuple[str, str, str], str]:
             "Why the line could not be split into the header's fields (NULL when it could)."
         )
     for table, columns in AUDIT_COMMENTS.items():
-        if table != "drops":
+        if PROVENANCE in AUDIT_TABLES[table]:  # tables with provenance columns
             comments |= {("audit", table, column): text for column, text in PROVENANCE_COMMENTS.items()}
         comments |= {("audit", table, column): text for column, text in columns.items()}
     for table in RESULTS.values():
