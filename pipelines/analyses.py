@@ -31,6 +31,7 @@ from pipelines.stats.competing import CAUSE, CAUSE_LABELS
 from pipelines.stats.iptw import IPTW_SCHEMAS, iptw_analysis
 from pipelines.stats.iptw_plots import love_figure, weighted_km_figure
 from pipelines.stats.timevarying import NAIVE_LABEL
+from schemas.results import LIMITS_SCHEMA
 
 IDENTIFIERS = ("subject_id", "patient_id")  # read as text whatever their type in the frames
 OBSERVATIONAL = (
@@ -41,20 +42,6 @@ WITHHELD_NOTE = (
     f"{MARK}: count withheld (from 1 to the registry's minimum cell count minus 1, or larger and withheld "
     "so that such a count cannot be derived from the others)."
 )
-LIMITS_SCHEMA = {
-    "analysis_id": "string",
-    "endpoint": "string",
-    "design": "string",
-    "confounders_held": "string",
-    "confounders_not_held": "string",
-    "few_events_groups": "string",
-    "clustering": "string",
-    "immortal_time": "string",
-    "adjustment": "string",
-    "time_dependent_confounding": "string",
-    "primary_model": "string",
-    "footnote": "string",
-}
 
 
 @dataclass(frozen=True)
@@ -363,7 +350,7 @@ def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: S
     """Every endpoint's statistics, the binary outcome, Table 1 and the limits, stored in results.*; plots as PNG.
 
     Small counts are withheld once, for the whole analysis, by :func:`pipelines.disclosure.suppress`
-    before anything is written or drawn: the tables carry its flags (which the ``results.v_*`` views
+    before anything is written or drawn: the tables carry its flags (which the ``published.v_*`` views
     read), and the limits and plots are made from the flagged tables.
     """
     check_frame_columns(con, analysis)

@@ -1,6 +1,6 @@
 """Small-count suppression of everything an analysis publishes, decided once, before results are written.
 
-Every count an analysis publishes (its ``results.*`` tables, read by the ``results.v_*`` views, the
+Every count an analysis publishes (its ``results.*`` tables, read by the ``published.v_*`` views, the
 report, the plots' legends and numbers at risk, and the limits footnote) goes through
 :func:`suppress`, which adds a ``<column>_suppressed`` boolean beside each count column.  The views
 publish a flagged count as NULL; the plots and footnotes print it as :data:`MARK`.  Nothing else
@@ -514,7 +514,7 @@ def _competing(
     The landmark rows of ``cumulative_incidence`` publish the numbers at risk (the Kaplan-Meier's, the same
     cells) and the cause-k events so far; over the causes these add up to the Kaplan-Meier's events so far,
     and the cause-k events of a group (never published, an unknown) add up over the causes to its events.
-    The curve rows' per-time counts are not published (``results.v_cumulative_incidence_curve`` leaves them out).
+    The curve rows' per-time counts are not published (``published.v_cumulative_incidence_curve`` leaves them out).
     """
     cif = t.get("cumulative_incidence", pd.DataFrame())
     if not len(cif):

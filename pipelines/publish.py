@@ -1,11 +1,11 @@
 """Publish the registry in two tiers, each a read-only DuckDB file and Parquet, swapped in atomically.
 
-``<publish_dir>/aggregate/``: results only, the ``results.v_*`` views (where small counts are
+``<publish_dir>/aggregate/``: results only, the ``published.v_*`` views (where small counts are
 suppressed), never a patient-level row, a pseudonym, an individual's date, or the unsuppressed
 ``results`` tables.  Safe to send outside the registry.
 
 ``<publish_dir>/analyst/``: pseudonymised patient-level rows: the ``core`` tables, the follow-up
-window ``core.int_follow_up`` and, when dates are shifted, the analysis frames; every date shifted
+window ``intermediate.int_follow_up`` and, when dates are shifted, the analysis frames; every date shifted
 per patient or coarsened (``GIST_ANALYST_DATES``); without ``drop_id``, ``source_file`` and
 ``line_number``, which point at the line of the archived raw file.  For registry staff and approved
 analysts under a data-use agreement; not for release.
@@ -144,7 +144,7 @@ class Published:
 
 def tier_summary(tier: str, dates: AnalystDates | None = None) -> str:
     if tier == AGGREGATE:
-        return "suppressed results.v_* views only, no patient-level rows; may be shared outside the registry"
+        return "suppressed published.v_* views only, no patient-level rows; may be shared outside the registry"
     return (
         f"pseudonymised patient-level rows, {(dates or AnalystDates()).short()}; "
         "registry staff and approved analysts under a data-use agreement, not for release"
@@ -174,17 +174,17 @@ def _here(catalog: str, schema: str, pattern: str = "%") -> str:
 
 
 def aggregate_relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """The ``results.v_*`` views, in a stable order: nothing else (no fallback to the unsuppressed tables)."""
-    return con.execute(_here("duckdb_views", "results", "v\\_%")).fetchall()
+    """The ``published.v_*`` views, in a stable order: nothing else (no fallback to the unsuppressed tables)."""
+    return con.execute(_here("duckdb_views", "published", "v\\_%")).fetchall()
 
 
 def analyst_relations(con: duckdb.DuckDBPyConnection, dates: AnalystDates) -> list[tuple[str, str]]:
-    """The core tables, ``core.int_follow_up`` (each patient's censoring) and, with shifted dates, the analysis frames.
+    """The core tables, ``intermediate.int_follow_up`` (each patient's censoring) and, with shifted dates, the analysis frames.
 
     Coarsened dates leave the frames out: their ``aval`` is computed from the exact dates.
     """
     relations = con.execute(_here("duckdb_tables", "core")).fetchall()
-    relations += con.execute(_here("duckdb_views", "core", "int\\_follow\\_up")).fetchall()
+    relations += con.execute(_here("duckdb_views", "intermediate", "int\\_follow\\_up")).fetchall()
     if dates.mode == "shift":
         relations += con.execute(_here("duckdb_tables", "analysis")).fetchall()
     return relations
@@ -424,7 +424,7 @@ def _dates_paragraph(dates: AnalystDates) -> str:
             f"How dates are protected: {dates.describe()} (`GIST_ANALYST_DATES=shift`, `GIST_ANALYST_DATE_SHIFT_DAYS={dates.shift_days}`).\n"
             "Durations (survival times, time to surgery, lines of therapy) are exact; calendar dates are not: do not\n"
             "use them for calendar-period questions finer than a year. Shifted dates may fall after the data cut-off;\n"
-            "censor at `core.int_follow_up.censor_date`, shifted with the patient. Operation-level frames number a\n"
+            "censor at `intermediate.int_follow_up.censor_date`, shifted with the patient. Operation-level frames number a\n"
             "patient's operations in `subject_id` (pseudonym#n) instead of naming the surgery date. Birth year is\n"
             "as sent. Exact intervals are themselves identifying to someone who knows two of a patient's dates."
         )
@@ -438,7 +438,7 @@ AGGREGATE_README = """# gist-registry: aggregate tier
 
 **Access: may be sent outside the registry** (collaborators, journals, steering committees).
 
-What it holds: the registry's published results only, the `results.v_*` views (survival summaries,
+What it holds: the registry's published results only, the `published.v_*` views (survival summaries,
 landmarks, Kaplan-Meier curves without counts, log-rank tests, hazard ratios, Table 1, limits, site
 overview), with small counts suppressed (below `GIST_MIN_CELL_COUNT` = {threshold} at this publish;
 `sql/README.md` describes what is suppressed and how). No patient-level row, no pseudonym, no individual's date, and not the
@@ -460,7 +460,7 @@ never send this folder, or rows from it, outside the registry. Results for outsi
 `../aggregate/`.
 
 What it holds: pseudonymised patient-level rows: the `core` tables (patients, TKI episodes,
-surgeries, progressions), `core.int_follow_up` (each patient's censoring date, as every analysis
+surgeries, progressions), `intermediate.int_follow_up` (each patient's censoring date, as every analysis
 uses it) and, when dates are shifted, the `analysis` time-to-event frames. Patient ids are the
 registry's pseudonyms (keyed HMAC; `patient_id`), stable across refreshes.
 

@@ -1,18 +1,52 @@
-"""Run the SQL models in ``sql/`` layer by layer (core -> analysis -> results)."""
+"""Run the SQL models in ``sql/`` layer by layer (core -> analysis -> results).
+
+``sql/core`` holds the derived ``intermediate.int_*`` views (schema ``intermediate``, apart from the contract
+tables in ``core``); ``sql/results`` holds the suppression macros (schema ``results``, beside the tables they read) and the
+published views (schema ``published``: what leaves the registry, apart from the internal tables).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("core", "analysis", "results")
+# Where a layer's views live (core's too: registries from before `intermediate` hold int_* views there).
+VIEW_SCHEMAS = {"core": ("core", "intermediate"), "analysis": ("analysis",), "results": ("published",)}
 
 
 def model_files(layer: str) -> list[Path]:
     return sorted((SQL_DIR / layer).glob("*.sql"))
+
+
+_DOCUMENTED = re.compile(r"^--\s{2,}(\w+(?:\s*[,/]\s*\w+)*)\s*:\s*(.+)$")  # "--   n, events : meaning"
+
+
+def documented_columns(path: Path) -> dict[str, str]:
+    """Column -> meaning from a model's header (``--   a, b / _c : text``; ``_c`` is ``a``'s stem + ``_c``).
+
+    The header is where a model's columns are explained; reading it for ``COMMENT ON COLUMN`` keeps one text.
+    """
+    meanings: dict[str, str] = {}
+    last: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("--"):
+            break
+        match = _DOCUMENTED.match(line)
+        if match:
+            last = []
+            for name in re.split(r"\s*[,/]\s*", match.group(1)):
+                last.append(last[0].rsplit("_", 1)[0] + name if name.startswith("_") and last else name)
+            meanings |= dict.fromkeys(last, match.group(2).strip())
+        elif last and re.match(r"^--\s{6,}\S", line):  # a continuation line of the last column's text
+            meanings |= {name: f"{meanings[name]} {line[2:].strip()}" for name in last}
+        else:
+            last = []
+    return meanings
 
 
 def define_settings(con: duckdb.DuckDBPyConnection, cutoff: dt.date | None, min_cell_count: int) -> None:
@@ -42,7 +76,8 @@ def run_layer(con: duckdb.DuckDBPyConnection, layer: str) -> list[str]:
     Views are dropped first, so a model deleted from ``sql/`` disappears and a model may turn
     from a view into a table (``CREATE OR REPLACE`` cannot change an object's type).
     """
-    drop_views(con, layer)
+    for schema in VIEW_SCHEMAS[layer]:
+        drop_views(con, schema)
     ran = []
     for path in model_files(layer):
         try:

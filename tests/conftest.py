@@ -165,8 +165,8 @@ def loaded(con, settings, tmp_path):
     """A registry holding site alpha's two patients and a results table with its suppressed view (the publish tests)."""
     write_site(tmp_path, "alpha", [GOOD_PATIENT, GOOD_PATIENT.replace("P1,", "P2,")], [EPISODE])
     receive_drop(con, settings, "alpha"), load_core(con, settings, "alpha")
-    con.execute("CREATE TABLE results.km_summary AS SELECT 'a' AS analysis_id, 3 AS n")
+    con.execute("CREATE OR REPLACE TABLE results.km_summary AS SELECT 'a' AS analysis_id, 3 AS n")
     con.execute(
-        "CREATE VIEW results.v_km_summary AS SELECT analysis_id, CASE WHEN n < 5 THEN NULL ELSE n END AS n FROM results.km_summary"
+        "CREATE VIEW published.v_km_summary AS SELECT analysis_id, CASE WHEN n < 5 THEN NULL ELSE n END AS n FROM results.km_summary"
     )
     return con

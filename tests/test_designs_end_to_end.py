@@ -58,24 +58,26 @@ def test_naive_grouping_is_labelled_wherever_published(registry) -> None:
     con, tmp = registry
     designs = dict(
         con.execute(
-            "SELECT DISTINCT source || ':' || model, design FROM results.v_hazard_ratios WHERE analysis_id = ?", [ID]
+            "SELECT DISTINCT source || ':' || model, design FROM published.v_hazard_ratios WHERE analysis_id = ?", [ID]
         ).fetchall()
     )
     assert designs["cox:univariable"] == designs["immortal_time:naive"] == NAIVE_LABEL
     assert designs["immortal_time:time_varying_split_adjusted"] == "time-varying, exposure split by kind"
     assert designs["immortal_time:landmark_12"] == "landmark"
-    other = con.execute("SELECT DISTINCT design FROM results.v_hazard_ratios WHERE analysis_id = 'mutation'").fetchall()
+    other = con.execute(
+        "SELECT DISTINCT design FROM published.v_hazard_ratios WHERE analysis_id = 'mutation'"
+    ).fetchall()
     assert other == [("as grouped",)]
     primary = con.execute(
-        "SELECT DISTINCT model FROM results.v_hazard_ratios WHERE analysis_id = ? AND is_primary", [ID]
+        "SELECT DISTINCT model FROM published.v_hazard_ratios WHERE analysis_id = ? AND is_primary", [ID]
     ).fetchall()
     assert primary == [("time_varying_adjusted",)]
     assert {
         r[0]
-        for r in con.execute("SELECT design FROM results.v_survival_summary WHERE analysis_id = ?", [ID]).fetchall()
+        for r in con.execute("SELECT design FROM published.v_survival_summary WHERE analysis_id = ?", [ID]).fetchall()
     } == {NAIVE_LABEL}
     limits = con.execute(
-        "SELECT endpoint, adjustment, time_dependent_confounding, primary_model, footnote FROM results.v_limits "
+        "SELECT endpoint, adjustment, time_dependent_confounding, primary_model, footnote FROM published.v_limits "
         "WHERE analysis_id = ? ORDER BY endpoint",
         [ID],
     ).fetchall()

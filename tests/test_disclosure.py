@@ -354,22 +354,22 @@ def test_bounds_do_not_pin_a_withheld_small_count(attack):
 def test_rates_and_percentages_do_not_give_counts_back(attack):
     con = attack[0]
     leaks = con.execute(
-        "SELECT variable, level, \"group\" FROM results.v_table_one WHERE analysis_id = 'attack' "
+        "SELECT variable, level, \"group\" FROM published.v_table_one WHERE analysis_id = 'attack' "
         "AND percent IS NOT NULL AND (count IS NULL OR n IS NULL)"
     ).fetchall()
     assert not leaks  # percent x n = count
     leaks = con.execute(
-        "SELECT \"group\" FROM results.v_binary_outcomes WHERE analysis_id = 'attack' AND "
+        "SELECT \"group\" FROM published.v_binary_outcomes WHERE analysis_id = 'attack' AND "
         "(events IS NULL OR n IS NULL) AND (proportion IS NOT NULL OR lower IS NOT NULL OR upper IS NOT NULL)"
     ).fetchall()
     assert not leaks  # proportion x n = events; Clopper-Pearson limits identify events and n
     leaks = con.execute(
-        "SELECT variable FROM results.v_table_one WHERE analysis_id = 'attack' AND kind = 'categorical' "
+        "SELECT variable FROM published.v_table_one WHERE analysis_id = 'attack' AND kind = 'categorical' "
         "AND p IS NOT NULL AND (count IS NULL OR n IS NULL OR n_missing IS NULL)"
     ).fetchall()
     assert not leaks  # an exact test's p, matched over the tables that fit the margins
     small = con.execute(
-        "SELECT DISTINCT \"group\" FROM results.v_table_one WHERE analysis_id = 'attack' AND "
+        "SELECT DISTINCT \"group\" FROM published.v_table_one WHERE analysis_id = 'attack' AND "
         "kind = 'continuous' AND n IS NULL AND (median IS NOT NULL OR max IS NOT NULL)"
     ).fetchall()
     assert not small  # a small group's median and range are its patients' own values
@@ -387,7 +387,7 @@ def test_flags_say_withheld_per_column_and_never_mark_a_shown_count(attack):
     assert "suppressed" not in {
         c
         for (c,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'results' AND starts_with(table_name, 'v_')"
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'published' AND starts_with(table_name, 'v_')"
         ).fetchall()
     }
 
@@ -410,7 +410,7 @@ def test_printed_outputs_carry_no_exact_small_count(attack):
     assert MARK in report and "&lt;5" not in report
     # the limits and the plot footnote: groups with fewer than 10 events, without exact small counts
     limits = con.execute(
-        "SELECT few_events_groups, footnote FROM results.v_limits WHERE analysis_id = 'attack'"
+        "SELECT few_events_groups, footnote FROM published.v_limits WHERE analysis_id = 'attack'"
     ).fetchone()
     assert limits[0] and "B (supp.)" in limits[0] and not re.search(r"\(([1-4])\)", limits[0])
     # the figures, drawn as the pipeline draws them, from the suppressed tables
@@ -462,25 +462,25 @@ def test_unflagged_tables_are_suppressed_when_inserted_directly():
     define_settings(con, None, K)
     con.register("_flagged", flagged)
     con.execute(
-        "CREATE TABLE results.km_summary AS SELECT *, 1.0 AS median, 1.0 AS median_lower, 1.0 AS median_upper, "
+        "CREATE OR REPLACE TABLE results.km_summary AS SELECT *, 1.0 AS median, 1.0 AS median_lower, 1.0 AS median_upper, "
         "true AS median_reached, false AS few_events, 'log-log' AS ci_transform FROM _flagged"
     )
     for table in ("km_landmarks", "km_at_risk", "logrank"):
-        con.execute(f'CREATE TABLE results.{table} (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR)')
+        con.execute(f'CREATE OR REPLACE TABLE results.{table} (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR)')
     con.execute(
-        'CREATE TABLE results.km_curve (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR, time DOUBLE, '
+        'CREATE OR REPLACE TABLE results.km_curve (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR, time DOUBLE, '
         "n_at_risk BIGINT, survival DOUBLE, lower DOUBLE, upper DOUBLE, ci_transform VARCHAR)"
     )
     for name in ("00_suppression.sql", "10_v_survival_summary.sql"):
         con.execute(open(f"sql/results/{name}").read())
-    rows = con.execute('SELECT "group", n, events, censored FROM results.v_survival_summary ORDER BY 1').fetchall()
+    rows = con.execute('SELECT "group", n, events, censored FROM published.v_survival_summary ORDER BY 1').fetchall()
     x = rows[0]
     assert x[3] is None and sum(v is None for v in x[1:]) >= 2 and rows[1] == ("y", 9, 9, 0)
     # a table written without flags still gets primary suppression from the SQL fallback
     con.execute("ALTER TABLE results.km_summary DROP COLUMN censored_suppressed")
     con.execute("ALTER TABLE results.km_summary ADD COLUMN censored_suppressed BOOLEAN")
     assert con.execute(
-        "SELECT censored, censored_suppressed FROM results.v_survival_summary WHERE \"group\" = 'x'"
+        "SELECT censored, censored_suppressed FROM published.v_survival_summary WHERE \"group\" = 'x'"
     ).fetchone() == (None, True)
 
 

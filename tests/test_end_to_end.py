@@ -69,9 +69,9 @@ def test_results_views_and_report_are_published(registry):
     """Every catalogue analysis is in the suppressed views and in the one-file HTML report, plots embedded."""
     con, tmp = registry
     analyses = {a for (a,) in con.execute("SELECT id FROM results.analyses").fetchall()}
-    in_views = {a for (a,) in con.execute("SELECT DISTINCT analysis_id FROM results.v_survival_summary").fetchall()}
+    in_views = {a for (a,) in con.execute("SELECT DISTINCT analysis_id FROM published.v_survival_summary").fetchall()}
     assert analyses == in_views and analyses
-    sites = con.execute("SELECT site_id, latest_status FROM results.v_registry_sites ORDER BY 1").fetchall()
+    sites = con.execute("SELECT site_id, latest_status FROM published.v_registry_sites ORDER BY 1").fetchall()
     assert sites == [(site, "loaded") for site in sorted(TRUTH["sites"])]
     report = (tmp / "out" / "report.html").read_text(encoding="utf-8")
     titles = [t for (t,) in con.execute("SELECT title FROM results.analyses").fetchall()]
@@ -94,5 +94,5 @@ def test_published_tiers_hold_the_suppressed_views_and_the_patient_level_rows_ap
             copy.close()
 
     aggregate, analyst = tables("aggregate"), tables("analyst")
-    assert {"results.v_survival_summary", "results.v_hazard_ratios"} <= aggregate and "core.patients" in analyst
+    assert {"published.v_survival_summary", "published.v_hazard_ratios"} <= aggregate and "core.patients" in analyst
     assert "results.km_summary" not in aggregate | analyst and not any(t.startswith("core.") for t in aggregate)

@@ -160,12 +160,12 @@ def test_a_registry_with_text_pseudonyms_gets_uuid_columns_with_the_same_values(
         ]
 
 
-def test_every_column_of_raw_core_and_audit_says_what_it_holds(con):
+def test_every_column_of_raw_core_audit_and_results_says_what_it_holds(con):
     from pipelines.registry.ddl import column_comments
 
     columns = con.execute(
         "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
-        "WHERE schema_name IN ('raw', 'core', 'audit') ORDER BY ALL"
+        "WHERE schema_name IN ('raw', 'core', 'audit', 'results') ORDER BY ALL"
     ).fetchall()
     assert columns and [c[:3] for c in columns if not c[3]] == []  # none without a comment
     assert {c[:3] for c in columns} == set(column_comments())  # and no comment for a column that does not exist

@@ -73,27 +73,27 @@ def test_the_aggregate_tier_holds_only_the_suppressed_results_views(loaded, sett
     published = publish(loaded, settings)
     tier = published.aggregate
     assert tier.directory == settings.publish_dir / AGGREGATE and tier.database.name == database_name(AGGREGATE)
-    assert _tables(tier.database) == ["results.v_km_summary"]  # no core, no results.km_summary
-    assert pl.read_parquet(tier.parquet_dir / "results.v_km_summary.parquet")["n"].to_list() == [None]
-    assert sorted(p.name for p in tier.parquet_dir.iterdir()) == ["results.v_km_summary.parquet"]
+    assert _tables(tier.database) == ["published.v_km_summary"]  # no core, no results.km_summary
+    assert pl.read_parquet(tier.parquet_dir / "published.v_km_summary.parquet")["n"].to_list() == [None]
+    assert sorted(p.name for p in tier.parquet_dir.iterdir()) == ["published.v_km_summary.parquet"]
     assert not tier.database.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     readme = (tier.directory / "README.md").read_text()
-    assert "may be sent outside the registry" in readme and "`results.v_km_summary`" in readme
+    assert "may be sent outside the registry" in readme and "`published.v_km_summary`" in readme
 
 
 def test_without_results_views_the_aggregate_tier_is_empty_never_the_raw_results(loaded, settings):
-    loaded.execute("DROP VIEW results.v_km_summary")
+    loaded.execute("DROP VIEW published.v_km_summary")
     published = publish(loaded, settings)
     assert _tables(published.aggregate.database) == [] and list(published.aggregate.parquet_dir.iterdir()) == []
 
 
 def test_a_results_view_with_patient_level_columns_is_refused_and_the_last_copy_kept(loaded, settings):
     first = publish(loaded, settings)
-    loaded.execute("CREATE VIEW results.v_leak AS SELECT patient_id, diagnosis_date FROM core.patients")
+    loaded.execute("CREATE VIEW published.v_leak AS SELECT patient_id, diagnosis_date FROM core.patients")
     with pytest.raises(ValueError, match="v_leak"):
         publish(loaded, settings)
-    assert _tables(first.aggregate.database) == ["results.v_km_summary"]
-    loaded.execute("CREATE OR REPLACE VIEW results.v_leak AS SELECT diagnosis_date AS d FROM core.patients")
+    assert _tables(first.aggregate.database) == ["published.v_km_summary"]
+    loaded.execute("CREATE OR REPLACE VIEW published.v_leak AS SELECT diagnosis_date AS d FROM core.patients")
     with pytest.raises(ValueError, match="DATE"):
         publish(loaded, settings)
 
@@ -159,7 +159,7 @@ def test_follow_up_and_analysis_frames_are_shifted_with_the_patient_and_operatio
     p1 = _pseudonym(loaded, "P1")
     loaded.execute("CREATE MACRO core.data_cutoff() AS DATE '2025-06-30'")
     loaded.execute(
-        "CREATE VIEW core.int_follow_up AS SELECT site_id, patient_id, least(last_contact_date, core.data_cutoff()) AS censor_date "
+        "CREATE VIEW intermediate.int_follow_up AS SELECT site_id, patient_id, least(last_contact_date, core.data_cutoff()) AS censor_date "
         "FROM core.patients"
     )
     loaded.execute(f"""CREATE TABLE analysis.ops AS SELECT * FROM (VALUES
@@ -169,9 +169,9 @@ def test_follow_up_and_analysis_frames_are_shifted_with_the_patient_and_operatio
         AS t(subject_id, site_id, patient_id, origin_date, startdt, adt, aval, paramcd)""")
     shift = _expected_shift(settings.pseudonym_key, p1, 182)
     tier = publish(loaded, settings).analyst
-    assert {"core.int_follow_up", "analysis.ops"} <= set(_tables(tier.database))
+    assert {"intermediate.int_follow_up", "analysis.ops"} <= set(_tables(tier.database))
     assert _query(
-        tier.database, "SELECT censor_date FROM core.int_follow_up WHERE patient_id = ?".replace("?", f"'{p1}'")
+        tier.database, "SELECT censor_date FROM intermediate.int_follow_up WHERE patient_id = ?".replace("?", f"'{p1}'")
     ) == [(dt.date(2020, 1, 1) + dt.timedelta(days=shift),)]
     ops = _query(
         tier.database, "SELECT subject_id, origin_date, startdt, adt, aval FROM analysis.ops ORDER BY subject_id, aval"
@@ -242,10 +242,10 @@ def test_readers_never_see_a_half_written_copy(loaded, settings, tmp_path):
     tables agree: the aggregate tier's two marker views, the analyst tier's patients and episodes (P2 has none)."""
     seen, errors, done = set(), [], threading.Event()
     loaded.execute("CREATE TABLE results.marker (patients BIGINT)")
-    loaded.execute("CREATE VIEW results.v_marker AS SELECT patients FROM results.marker")
-    loaded.execute("CREATE VIEW results.v_marker_too AS SELECT patients FROM results.marker")
+    loaded.execute("CREATE VIEW published.v_marker AS SELECT patients FROM results.marker")
+    loaded.execute("CREATE VIEW published.v_marker_too AS SELECT patients FROM results.marker")
     checks = {
-        AGGREGATE: ("(SELECT patients FROM results.v_marker)", "(SELECT patients FROM results.v_marker_too)"),
+        AGGREGATE: ("(SELECT patients FROM published.v_marker)", "(SELECT patients FROM published.v_marker_too)"),
         ANALYST: ("(SELECT count(*) FROM core.patients)", "(SELECT count(*) + 1 FROM core.tki_episodes)"),
     }
 
@@ -342,6 +342,6 @@ def test_the_published_copy_asset_publishes_both_tiers_through_dagster(loaded, m
     assert metadata["aggregate database"].value == str(tmp_path / "pub" / AGGREGATE / database_name(AGGREGATE))
     assert metadata["analyst database"].value == str(tmp_path / "pub" / ANALYST / database_name(ANALYST))
     assert metadata["analyst rows"].value["core.patients"] == 2 and metadata["aggregate rows"].value == {
-        "results.v_km_summary": 1
+        "published.v_km_summary": 1
     }
     assert "not for release" in metadata["analyst"].value and "outside the registry" in metadata["aggregate"].value

@@ -35,7 +35,7 @@ STEPS = [
     "cleaned",
     *[
         f"{tier}: {step}"
-        for tier, first in ((AGGREGATE, "results.v_km_summary"), (ANALYST, "core.patients"))
+        for tier, first in ((AGGREGATE, "published.v_km_summary"), (ANALYST, "core.patients"))
         for step in (f"copied {first}", "checkpointed", "staged", "database swapped", "parquet swapped")
     ],
     "done",
@@ -46,7 +46,7 @@ STEPS = [
 def published_once(loaded, settings, tmp_path):
     """A registry with 2 patients published, then a third loaded; the connection closed for the publishing child."""
     loaded.execute("CREATE TABLE results.marker AS SELECT count(*) AS n FROM core.patients")
-    loaded.execute("CREATE VIEW results.v_marker AS SELECT n FROM results.marker")
+    loaded.execute("CREATE VIEW published.v_marker AS SELECT n FROM results.marker")
     publish(loaded, settings)
     write_site(tmp_path, "beta", [GOOD_PATIENT], [EPISODE])
     receive_drop(loaded, settings, "beta"), load_core(loaded, settings, "beta")
@@ -82,7 +82,7 @@ def _read_tier(settings, tier):
     directory = settings.publish_dir / tier
     reader = duckdb.connect(str(directory / database_name(tier)), read_only=True)
     try:
-        sql = "SELECT n FROM results.v_marker" if tier == AGGREGATE else "SELECT count(*) FROM core.patients"
+        sql = "SELECT n FROM published.v_marker" if tier == AGGREGATE else "SELECT count(*) FROM core.patients"
         ((in_database,),) = reader.execute(sql).fetchall()
         tables = {
             t for (t,) in reader.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()
@@ -91,7 +91,7 @@ def _read_tier(settings, tier):
         reader.close()
     folder = (directory / "parquet").resolve()
     assert {p.name.removesuffix(".parquet") for p in folder.iterdir()} == tables
-    name = "results.v_marker" if tier == AGGREGATE else "core.patients"
+    name = "published.v_marker" if tier == AGGREGATE else "core.patients"
     sql = (
         f"SELECT n FROM '{folder}/{name}.parquet'"
         if tier == AGGREGATE

@@ -9,7 +9,7 @@ from pipelines.publish import AGGREGATE, ANALYST, DROPPED_PROVENANCE, database_n
 
 ISO_DATE = re.compile(r"(19|20)\d\d-[01]\d-[0-3]\d")
 # Temporal columns the aggregate tier may hold: when a site's latest drop was received (not a patient's date).
-SITE_LEVEL_TIMES = {("results.v_registry_sites", "latest_received_at")}
+SITE_LEVEL_TIMES = {("published.v_registry_sites", "latest_received_at")}
 
 
 @pytest.fixture
@@ -44,13 +44,13 @@ def test_the_aggregate_tier_is_the_results_views_and_nothing_patient_level(tiers
     con, tmp = tiers
     published = _relations(con, AGGREGATE)
     views = [
-        f"results.{v}"
+        f"published.{v}"
         for (v,) in con.execute(
             "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
-            "AND schema_name = 'results' AND view_name LIKE 'v\\_%' ESCAPE '\\' ORDER BY 1"
+            "AND schema_name = 'published' AND view_name LIKE 'v\\_%' ESCAPE '\\' ORDER BY 1"
         ).fetchall()
     ]
-    assert published == views and "results.v_survival_summary" in published  # every results.v_* view, nothing else
+    assert published == views and "published.v_survival_summary" in published  # every published.v_* view, nothing else
     pseudonyms = {str(p) for (p,) in con.execute("SELECT patient_id FROM core.patients").fetchall()}
     for relation in published:
         for column, kind in _columns(con, AGGREGATE, relation):
@@ -84,7 +84,14 @@ def test_the_analyst_tier_holds_every_row_with_each_patients_dates_moved_by_one_
         ).fetchall()
     ]
     assert published == sorted(
-        ["core.int_follow_up", "core.patients", "core.progressions", "core.surgeries", "core.tki_episodes", *frames]
+        [
+            "intermediate.int_follow_up",
+            "core.patients",
+            "core.progressions",
+            "core.surgeries",
+            "core.tki_episodes",
+            *frames,
+        ]
     )
     assert frames
     con.execute(f"""CREATE OR REPLACE TEMP TABLE shift AS SELECT a.patient_id, CAST(datediff('day', r.diagnosis_date, a.diagnosis_date) AS INTEGER) AS days

@@ -58,18 +58,18 @@ def con(settings):
 
 
 def test_counts_below_the_threshold_are_withheld_and_others_kept(con):
-    rows = dict(con.execute('SELECT "group", n FROM results.v_survival_summary').fetchall())
+    rows = dict(con.execute('SELECT "group", n FROM published.v_survival_summary').fetchall())
     assert rows["B"] is None
     raw = dict(con.execute('SELECT "group", n FROM results.km_summary').fetchall())
     assert raw == {"A": 40, "B": 3}  # the internal table keeps the truth; only the published view hides it
     # A's 40 is withheld too: Table 1's (all) column publishes 43 subjects, and 43 - 40 would give B's 3 back
-    assert con.execute("SELECT n, n_suppressed FROM results.v_survival_summary WHERE \"group\" = 'A'").fetchall() in (
+    assert con.execute("SELECT n, n_suppressed FROM published.v_survival_summary WHERE \"group\" = 'A'").fetchall() in (
         [(None, True)],
         [(40, False)],
     )
     at_risk = con.execute(
         "SELECT r.n_at_risk, v.n_at_risk, v.n_at_risk_suppressed FROM results.km_landmarks AS r "
-        'JOIN results.v_survival_at_landmarks AS v ON v."group" = r."group" AND v.time_months = r.time '
+        'JOIN published.v_survival_at_landmarks AS v ON v."group" = r."group" AND v.time_months = r.time '
         "WHERE r.\"group\" = 'B' AND r.n_at_risk > 0"
     ).fetchall()
     assert at_risk and all(published is None and flagged for _, published, flagged in at_risk)
@@ -78,11 +78,11 @@ def test_counts_below_the_threshold_are_withheld_and_others_kept(con):
 def test_threshold_comes_from_the_settings(con, settings):
     run_analysis(con, ANALYSIS, dataclasses.replace(settings, min_cell_count=1000))  # every non-zero count is small
     assert con.execute(
-        "SELECT bool_and(n IS NULL AND (events IS NULL OR events_suppressed)) FROM results.v_survival_summary"
+        "SELECT bool_and(n IS NULL AND (events IS NULL OR events_suppressed)) FROM published.v_survival_summary"
     ).fetchone()[0]
     run_analysis(con, ANALYSIS, dataclasses.replace(settings, min_cell_count=1))  # 1: nothing is withheld
     assert not con.execute(
-        "SELECT bool_or(n_suppressed OR events_suppressed OR censored_suppressed) FROM results.v_survival_summary"
+        "SELECT bool_or(n_suppressed OR events_suppressed OR censored_suppressed) FROM published.v_survival_summary"
     ).fetchone()[0]
 
 

@@ -202,7 +202,7 @@ def test_progression_pattern_and_characteristics(con):
     assert (died["startdt"].date(), died["adt"].date(), died["evntdesc"]) == (D(2020, 5, 1), D(2021, 1, 1), "DEATH")
     characteristics = con.execute(
         "SELECT patient_id, prior_primary_resection, kit_exon11, multifocal_disease "
-        "FROM core.int_patient_characteristics ORDER BY patient_id"
+        "FROM intermediate.int_patient_characteristics ORDER BY patient_id"
     ).fetchall()
     assert characteristics == [
         ("P_CONT", False, False, None),

@@ -6,8 +6,8 @@ from dagster_duckdb import DuckDBResource
 from pipelines.catalogue import load_catalogue
 from pipelines.defs.ingest import core_registry
 from pipelines.ingest.quality import blocking_failures, load_thresholds
-from pipelines.registry.ddl import create_registry
-from pipelines.registry.integrity import describe, registry_problems
+from pipelines.registry.ddl import comment_models, create_registry
+from pipelines.registry.integrity import FRAME_GRAIN, describe, describe_grain, grain_problems, registry_problems
 from pipelines.resources import WRITER_POOL, RegistrySettings
 from pipelines.sql_models import define_settings, run_layer
 from schemas.contract import CONTRACT
@@ -15,7 +15,7 @@ from schemas.contract import CONTRACT
 
 @dg.asset(deps=[core_registry], group_name="analysis", pool=WRITER_POOL, kinds={"duckdb", "sql"})
 def analysis_frames(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.MaterializeResult:
-    """`core.int_*` derived views and the `analysis.*` time-to-event frames (sql/core, sql/analysis)."""
+    """`intermediate.int_*` derived views and the `analysis.*` time-to-event frames (sql/core, sql/analysis), commented."""
     with duckdb.get_connection() as con:
         create_registry(con)
         problems = registry_problems(con)
@@ -36,6 +36,14 @@ def analysis_frames(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.Ma
             )
         define_settings(con, settings.data_cutoff, settings.min_cell_count)
         models = run_layer(con, "core") + run_layer(con, "analysis")
+        for layer in ("core", "analysis"):
+            comment_models(con, layer)
+        duplicated = grain_problems(con, {a.frame: FRAME_GRAIN for a in load_catalogue()})
+        if duplicated:
+            raise dg.Failure(
+                description=f"An analysis frame breaks its grain, so no analysis is refreshed: {describe_grain(duplicated)}",
+                metadata={"grain_problems": dg.MetadataValue.json(duplicated)},
+            )
         sizes = {
             a.id: con.execute(f"SELECT count(DISTINCT subject_id) FROM {a.frame}").fetchall()[0][0]
             for a in load_catalogue()

@@ -10,7 +10,7 @@ from pipelines.resources import WRITER_POOL, RegistrySettings
 @dg.asset(deps=[dg.AssetKey("results_views")], group_name="publish", pool=WRITER_POOL, kinds={"duckdb", "parquet"})
 def published_copy(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.MaterializeResult:
     """Two read-only tiers, each a DuckDB file and Parquet files swapped in by atomic rename: `aggregate/` (the
-    suppressed `results.v_*` views only, may leave the registry) and `analyst/` (pseudonymised patient-level rows,
+    suppressed `published.v_*` views only, may leave the registry) and `analyst/` (pseudonymised patient-level rows,
     dates shifted per patient or coarsened; under a data-use agreement, not for release)."""
     with duckdb.get_connection() as con:
         published = publish(con, registry.get())

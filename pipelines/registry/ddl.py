@@ -1,19 +1,24 @@
 """Registry tables, generated from the contract so the database cannot drift from it.
 
-Schemas: ``raw`` (text as received; ``patient_id`` is the pseudonym, a UUID), ``core`` (typed, validated rows),
+Schemas: ``raw`` (text as received; ``patient_id`` is the pseudonym, a UUID), ``core`` (typed, validated rows), ``intermediate`` (derived ``int_*`` views, sql/core),
 ``audit`` (drops ledger, quarantine, issues), ``analysis`` (SQL views) and
-``results`` (statistics written by the pipeline).
+``results`` (statistics written by the pipeline, declared in ``schemas/results.py``) and ``published``
+(the small-count-suppressed views over them, sql/results).
 """
 
 from __future__ import annotations
+
+import re
 
 import duckdb
 import polars as pl
 
 from pipelines.columns import PSEUDONYM_TYPE
+from pipelines.sql_models import LAYERS, VIEW_SCHEMAS, documented_columns, model_files
 from schemas.contract import CONTRACT, polars_schema
+from schemas.results import RESULTS
 
-SCHEMAS = ("raw", "core", "audit", "analysis", "results")
+SCHEMAS = ("raw", "core", "audit", "intermediate", "analysis", "results", "published")
 DUCKDB_TYPE = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.Date: "DATE", pl.Boolean: "BOOLEAN"}
 PROVENANCE = (
     "site_id VARCHAR NOT NULL, drop_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL, line_number BIGINT NOT NULL"
@@ -83,7 +88,7 @@ AUDIT_COMMENTS = {
 
 
 def column_comments() -> dict[tuple[str, str, str], str]:
-    """(schema, table, column) -> comment, for every column of raw, core and audit."""
+    """(schema, table, column) -> comment, for every column of raw, core, audit and results."""
     comments = {}
     for table, model in CONTRACT.items():
         for column, spec in model.to_schema().columns.items():
@@ -95,10 +100,16 @@ def column_comments() -> dict[tuple[str, str, str], str]:
             "Why the line could not be split into the header's fields (NULL when it could)."
         )
     for table, columns in AUDIT_COMMENTS.items():
-        if table in ("quarantine", "issues"):  # rows of a drop's files
+        if PROVENANCE in AUDIT_TABLES[table]:  # tables with provenance columns
             comments |= {("audit", table, column): text for column, text in PROVENANCE_COMMENTS.items()}
         comments |= {("audit", table, column): text for column, text in columns.items()}
+    for table in RESULTS.values():
+        comments |= {("results", table.name, c.name): c.meaning for c in table.columns}
     return comments
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _comment_columns(con: duckdb.DuckDBPyConnection) -> None:
@@ -107,12 +118,12 @@ def _comment_columns(con: duckdb.DuckDBPyConnection) -> None:
         (s, t, c): comment
         for s, t, c, comment in con.execute(
             "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name IN ('raw', 'core', 'audit')"
+            "AND schema_name IN ('raw', 'core', 'audit', 'results')"
         ).fetchall()
     }
     for (schema, table, column), text in column_comments().items():
         if (schema, table, column) in current and current[(schema, table, column)] != text:
-            con.execute(f"COMMENT ON COLUMN {schema}.{table}.{column} IS '{text.replace(chr(39), chr(39) * 2)}'")
+            con.execute(f'COMMENT ON COLUMN {schema}.{table}."{column}" IS {_quoted(text)}')
 
 
 def column_type(name: str, dtype: pl.DataType, typed: bool) -> str:
@@ -138,6 +149,25 @@ def _pseudonyms_as_uuid(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE {schema}.{table} ALTER patient_id TYPE {PSEUDONYM_TYPE}")
 
 
+def _results_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Each results table typed from its declaration; one whose columns changed with the code is rebuilt empty.
+
+    Results are derived, so a rebuilt table is refilled by the next refresh of each analysis.
+    """
+    current: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'results' ORDER BY table_name, column_index"
+    ).fetchall():
+        current.setdefault(table, []).append(column)
+    for table in RESULTS.values():
+        if table.name in current and current[table.name] != table.column_names:
+            con.execute(f"DROP TABLE results.{table.name}")
+        if current.get(table.name) != table.column_names:
+            con.execute(f"CREATE TABLE results.{table.name} ({table.ddl()})")
+            con.execute(f"COMMENT ON TABLE results.{table.name} IS {_quoted(f'Grain: {table.row}.')}")
+
+
 def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     """Create every schema and table that does not exist yet (idempotent)."""
     for schema in SCHEMAS:
@@ -156,4 +186,52 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "ALTER TABLE audit.drops ADD COLUMN IF NOT EXISTS profile_sha256 VARCHAR"
     )  # ledgers from before it existed
+    _results_tables(con)
     _comment_columns(con)
+
+
+# Columns every analysis frame carries (docs/statistics.md, "Input: the analysis frame"), stated once here.
+FRAME_COMMENTS = {
+    "subject_id": "The unit of analysis: the patient's pseudonym, or patient @ surgery date for operation-level frames.",
+    "group_label": "The comparison group of the subject (group in the statistics).",
+    "origin_date": "Time zero of the subject (startdt).",
+    "age": "Age in years at the origin.",
+    "time_months": "Time in months from the origin.",
+    "resection_r0": "Whether the resection was R0 (microscopically complete).",
+    "table_name": "Contract table the rows belong to.",
+}
+
+
+def _model_meanings() -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Per model file its documented columns, and every column's meaning wherever it is stated once.
+
+    Fallbacks for a column a view passes through: another model's header, the results declaration, the contract.
+    """
+    per_file = {path: documented_columns(path) for layer in LAYERS for path in model_files(layer)}
+    shared = {c.name: c.meaning for t in RESULTS.values() for c in t.columns}
+    shared |= {name: spec.description for m in CONTRACT.values() for name, spec in m.to_schema().columns.items()}
+    shared |= PROVENANCE_COMMENTS | FRAME_COMMENTS
+    for meanings in per_file.values():
+        shared |= meanings
+    return {path.read_text(encoding="utf-8"): meanings for path, meanings in per_file.items()}, shared
+
+
+def comment_models(con: duckdb.DuckDBPyConnection, layer: str) -> None:
+    """Comment every column of the views and tables a layer's SQL models made (they are rebuilt, so every run).
+
+    The text is the model's own header where it explains the column, else the column's meaning elsewhere.
+    """
+    schemas = [*VIEW_SCHEMAS[layer], *(("analysis",) if layer == "analysis" else ())]
+    own, shared = _model_meanings()
+    columns = con.execute(
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND list_contains(?, schema_name) ORDER BY ALL",
+        [schemas],
+    ).fetchall()
+    for schema, relation, column in columns:
+        made = re.compile(rf"CREATE OR REPLACE (VIEW|TABLE) {schema}\.{relation}\b")
+        text = next((m.get(column) for sql, m in own.items() if made.search(sql) and column in m), shared.get(column))
+        if text is None and column.endswith("_suppressed"):
+            text = f"True where {column.removesuffix('_suppressed')} is withheld (small-count suppression): print supp."
+        if text:
+            con.execute(f'COMMENT ON COLUMN {schema}.{relation}."{column}" IS {_quoted(text)}')

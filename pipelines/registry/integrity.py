@@ -67,3 +67,31 @@ def describe(problems: list[dict]) -> str:
         f"quarantine {p['quarantine_rows']}"
         for p in problems
     )
+
+
+def grain_problems(con: duckdb.DuckDBPyConnection, grains: dict[str, tuple[str, ...]]) -> list[dict]:
+    """Relations whose declared grain does not hold: each with its key, duplicated keys and one example.
+
+    A frame with two rows for one subject and endpoint would count the subject twice in every estimate,
+    silently; this is asked before any statistic is computed from the frames.
+    """
+    problems = []
+    for relation, key in grains.items():
+        columns = ", ".join(f'"{c}"' for c in key)
+        duplicated, example = con.execute(
+            f"SELECT count(*), any_value(struct_pack({columns})::VARCHAR) FROM "
+            f"(SELECT {columns} FROM {relation} GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()
+        if duplicated:
+            problems.append({"relation": relation, "key": list(key), "duplicated_keys": duplicated, "example": example})
+    return problems
+
+
+FRAME_GRAIN = ("subject_id", "paramcd")  # analysis.<id>: one row per subject and endpoint
+
+
+def describe_grain(problems: list[dict]) -> str:
+    return "; ".join(
+        f"{p['relation']} has {p['duplicated_keys']} duplicated ({', '.join(p['key'])}), e.g. {p['example']}"
+        for p in problems
+    )

@@ -4,8 +4,9 @@ Callers pass frames whose leading columns are the keys (``analysis_id``, ``endpo
 ``EndpointResults.tables(analysis_id=..., endpoint=...)``; ``endpoint`` is NULL for per-analysis
 tables such as Table 1.
 
-Results are derived data, so an analysis's rows are simply replaced on every
-refresh; a table whose columns changed with the code is rebuilt.
+Results are derived data, so an analysis's rows are simply replaced on every refresh. The tables are
+created from their declaration in ``schemas/results.py`` (``pipelines/registry/ddl.py``); a frame whose
+columns differ from it is refused, naming the table and the columns.
 """
 
 from __future__ import annotations
@@ -17,20 +18,32 @@ import duckdb
 import pandas as pd
 
 from pipelines.registry.store import transaction
+from schemas.results import RESULTS
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, analysis_id: str) -> None:
+    """Replace the analysis's rows; the frame must carry exactly the declared columns (schemas/results.py)."""
+    check_columns(table, list(frame.columns))
     con.register("_result", frame)
     try:
-        con.execute(f"CREATE TABLE IF NOT EXISTS results.{table} AS SELECT * FROM _result LIMIT 0")
-        existing = [c[0] for c in con.execute(f"DESCRIBE results.{table}").fetchall()]
-        if existing != list(frame.columns):
-            con.execute(f"DROP TABLE results.{table}")
-            con.execute(f"CREATE TABLE results.{table} AS SELECT * FROM _result LIMIT 0")
         con.execute(f"DELETE FROM results.{table} WHERE analysis_id = ?", [analysis_id])
         con.execute(f"INSERT INTO results.{table} BY NAME SELECT * FROM _result")
     finally:
         con.unregister("_result")
+
+
+def check_columns(table: str, columns: list[str]) -> None:
+    """Raise naming the table and the columns when a frame differs from the table's declaration."""
+    if table not in RESULTS:
+        raise ValueError(f"results.{table}: not declared in schemas/results.py")
+    declared = RESULTS[table].column_names
+    if columns != declared:
+        extra = [c for c in columns if c not in declared]
+        missing = [c for c in declared if c not in columns]
+        raise ValueError(
+            f"results.{table}: columns differ from schemas/results.py: undeclared {extra}, missing {missing}"
+            + ("" if extra or missing else f", order {columns} instead of {declared}")
+        )
 
 
 def replace_tables(
@@ -61,10 +74,12 @@ def replace_catalogue(con: duckdb.DuckDBPyConnection, analyses: list) -> int:
             frame[column] = frame[column].map(list)
         if frame[column].map(lambda v: isinstance(v, dict)).any():  # e.g. exposure_split: JSON text, keys differ
             frame[column] = frame[column].map(lambda v: None if v is None else json.dumps(v))
+    check_columns("analyses", list(frame.columns))
     with transaction(con):
         con.register("_catalogue", frame)
         try:
-            con.execute("CREATE OR REPLACE TABLE results.analyses AS SELECT * FROM _catalogue")
+            con.execute("DELETE FROM results.analyses")
+            con.execute("INSERT INTO results.analyses BY NAME SELECT * FROM _catalogue")
         finally:
             con.unregister("_catalogue")
     return len(frame)

@@ -1,6 +1,6 @@
 """The registry report: one static HTML file with every analysis's tables and plots.
 
-It is built from the ``results.v_*`` views only (suppressed counts included), embeds its
+It is built from the ``published.v_*`` views only (suppressed counts included), embeds its
 plots, and so can be mailed or archived as a single file.
 """
 

@@ -1,8 +1,8 @@
-"""What the registry report shows, read from the published ``results.v_*`` views.
+"""What the registry report shows, read from the published ``published.v_*`` views.
 
 The report only reads the views, so it shows exactly what analysts can query, with the
 same small-count suppression.  Views with a layout below get readable columns; any other
-``results.v_*`` view keyed by ``analysis_id`` is shown as it is, so a new results view
+``published.v_*`` view keyed by ``analysis_id`` is shown as it is, so a new results view
 appears in the report without code here.
 """
 
@@ -45,7 +45,7 @@ class EndpointSection:
 @dataclass(frozen=True)
 class AnalysisSection:
     analysis: Analysis
-    limits: Row  # design, confounders held and not held, clustering, immortal time (results.v_limits)
+    limits: Row  # design, confounders held and not held, clustering, immortal time (published.v_limits)
     tables: list[Table]  # Table 1 and views without an endpoint column
     endpoints: list[EndpointSection]
     few_event_groups: list[str]
@@ -240,10 +240,10 @@ PLOT_CAPTIONS = {
 
 
 def results_views(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    """Every ``results.v_*`` view with its columns: those with a layout in its order, then the rest by name."""
+    """Every ``published.v_*`` view with its columns: those with a layout in its order, then the rest by name."""
     rows = con.execute(
         "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
-        "WHERE schema_name = 'results' AND starts_with(table_name, 'v_') "
+        "WHERE schema_name = 'published' AND starts_with(table_name, 'v_') "
         "GROUP BY table_name ORDER BY table_name"
     ).fetchall()
     order = list(LAYOUTS)
@@ -270,7 +270,7 @@ def view_table(
 ) -> Table | None:
     """The rows of a view (filtered by ``keys``) as a formatted table; None when it has none."""
     where = " AND ".join(f"{k} = ?" for k in keys) or "true"
-    rows = _rows(con, f"SELECT * FROM results.{view} WHERE {where}", list(keys.values()))
+    rows = _rows(con, f"SELECT * FROM published.{view} WHERE {where}", list(keys.values()))
     return _table(view, columns, rows, min_cell_count) if rows else None
 
 
@@ -290,7 +290,7 @@ def _figures(plots_dir: Path, analysis_id: str, endpoint: str) -> list[Figure]:
 
 def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell_count: int) -> Table | None:
     """Table 1 as a paper prints it: one row per characteristic (and level), one column per group."""
-    rows = _rows(con, "SELECT * FROM results.v_table_one WHERE analysis_id = ?", [analysis.id])
+    rows = _rows(con, "SELECT * FROM published.v_table_one WHERE analysis_id = ?", [analysis.id])
     if not rows:
         return None
     groups = [*analysis.groups, "(all)"]
@@ -363,12 +363,12 @@ def analysis_section(
             EndpointSection(endpoint, [t for t in tables if t], _figures(plots_dir, analysis.id, endpoint))
         )
     few = con.execute(
-        "SELECT DISTINCT endpoint || ': ' || \"group\" FROM results.v_survival_summary "
+        "SELECT DISTINCT endpoint || ': ' || \"group\" FROM published.v_survival_summary "
         "WHERE analysis_id = ? AND few_events ORDER BY 1",
         [analysis.id],
     ).fetchall()
     limits = (
-        _rows(con, "SELECT * FROM results.v_limits WHERE analysis_id = ? LIMIT 1", [analysis.id])
+        _rows(con, "SELECT * FROM published.v_limits WHERE analysis_id = ? LIMIT 1", [analysis.id])
         if "v_limits" in views
         else []
     )

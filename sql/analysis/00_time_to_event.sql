@@ -1,3 +1,4 @@
+-- grain: one subject and endpoint (subject_id, paramcd), checked in every analysis frame.
 -- analysis.time_to_event(subjects [, progression_code := 'PFS' | 'RFS']): the one definition of
 -- PFS, RFS and OS, shared by every analysis.
 -- Input: the name of a view with one row per subject and columns
@@ -18,13 +19,13 @@
 -- PFS = first progression after the origin, or death from any cause, whichever is first.
 -- RFS = the same derivation after surgery (progressions recorded after an operation are its
 --       recurrences), for analyses whose origin is an operation: PARAMCD 'RFS', EVNTDESC 'RECURRENCE'.
--- OS  = death from any cause.  All censored at core.int_follow_up.censor_date.
+-- OS  = death from any cause.  All censored at intermediate.int_follow_up.censor_date.
 -- Subjects whose follow-up ends before their origin are left out (nothing to analyse).
 CREATE OR REPLACE MACRO analysis.time_to_event(subjects, progression_code := 'PFS') AS TABLE
 WITH subject AS (
     SELECT s.*, f.censor_date, f.censor_source, f.death_date, f.death_cause
     FROM query_table(subjects) AS s
-    INNER JOIN core.int_follow_up AS f USING (site_id, patient_id)
+    INNER JOIN intermediate.int_follow_up AS f USING (site_id, patient_id)
 ),
 next_progression AS (
     SELECT s.subject_id, min(g.progression_date) AS progression_date

@@ -10,7 +10,7 @@
 CREATE OR REPLACE VIEW analysis.imatinib_interruption_subjects AS
 WITH landmark AS (
     SELECT f.*, f.imatinib_start + INTERVAL 365 DAY AS landmark_date
-    FROM core.int_first_line_imatinib AS f
+    FROM intermediate.int_first_line_imatinib AS f
 )
 SELECT
     l.patient_id                   AS subject_id,
@@ -24,8 +24,8 @@ SELECT
     year(l.landmark_date) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
 FROM landmark AS l
-INNER JOIN core.int_follow_up AS u ON u.site_id = l.site_id AND u.patient_id = l.patient_id
-INNER JOIN core.int_patient_characteristics AS c ON c.site_id = l.site_id AND c.patient_id = l.patient_id
+INNER JOIN intermediate.int_follow_up AS u ON u.site_id = l.site_id AND u.patient_id = l.patient_id
+INNER JOIN intermediate.int_patient_characteristics AS c ON c.site_id = l.site_id AND c.patient_id = l.patient_id
 WHERE u.censor_date > l.landmark_date
   AND coalesce(u.death_date > l.landmark_date, true)
   AND coalesce(l.first_progression_date > l.landmark_date, true)

@@ -1,5 +1,5 @@
 -- analysis.mutation: advanced GIST on first-line imatinib by genotype (seeds 002, 003):
--- KIT exon 11 / KIT exon 9 / PDGFRA / KIT-PDGFRA wild type (core.int_patient_characteristics
+-- KIT exon 11 / KIT exon 9 / PDGFRA / KIT-PDGFRA wild type (intermediate.int_patient_characteristics
 -- .mutation_class; other KIT exons and untested patients are labelled but not in the catalogue groups).
 -- Grain: one patient.  Origin: the start of imatinib.  Columns: starting dose (exon 9 may start
 -- on 800 mg, see mutation_exon9_dose), first-line response, age at imatinib start, characteristics.
@@ -14,8 +14,8 @@ SELECT
     f.first_line_response,
     year(f.imatinib_start) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
-FROM core.int_first_line_imatinib AS f
-INNER JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id;
+FROM intermediate.int_first_line_imatinib AS f
+INNER JOIN intermediate.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id;
 
 CREATE OR REPLACE TABLE analysis.mutation AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.mutation_subjects');

@@ -17,10 +17,10 @@ SELECT
     f.first_line_response,
     year(f.surgery_date) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
-FROM core.int_first_line_imatinib AS f
-INNER JOIN core.int_operations_on_tki AS o
+FROM intermediate.int_first_line_imatinib AS f
+INNER JOIN intermediate.int_operations_on_tki AS o
   ON o.site_id = f.site_id AND o.patient_id = f.patient_id AND o.surgery_date = f.surgery_date
-INNER JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
+INNER JOIN intermediate.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
 QUALIFY row_number() OVER (PARTITION BY f.site_id, f.patient_id ORDER BY o.operation_number) = 1;
 
 CREATE OR REPLACE TABLE analysis.postop_tki AS  -- a table: every analysis reads it several times

@@ -2,7 +2,7 @@
 -- radiological disease status just before surgery: responsive / stable / focal progression /
 -- multifocal (generalised) progression.  Grain: one operation (clustered by patient_id).
 -- Origin: the date of surgery.  Columns: TKI at surgery, resection, age at surgery and the
--- patient characteristics of core.int_patient_characteristics.
+-- patient characteristics of intermediate.int_patient_characteristics.
 CREATE OR REPLACE VIEW analysis.status_at_surgery_subjects AS
 SELECT
     o.operation_id                 AS subject_id,
@@ -15,8 +15,8 @@ SELECT
     o.operation_number,
     year(o.surgery_date) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
-FROM core.int_operations_on_tki AS o
-INNER JOIN core.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id
+FROM intermediate.int_operations_on_tki AS o
+INNER JOIN intermediate.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id
 WHERE o.disease_status IS NOT NULL;
 
 CREATE OR REPLACE TABLE analysis.status_at_surgery AS  -- a table: every analysis reads it several times

@@ -1,6 +1,6 @@
 -- analysis.surgery_after_imatinib: advanced GIST on first-line imatinib, cytoreductive surgery
 -- on imatinib (before any progression) vs imatinib alone (seed 000, Park et al., ASCO GI 2013).
--- Grain: one patient.  Origin: the start of imatinib (core.int_first_line_imatinib).
+-- Grain: one patient.  Origin: the start of imatinib (intermediate.int_first_line_imatinib).
 -- Cohort: patients whose best response on imatinib was not progression (primary resistance):
 -- they are never candidates for this surgery (no chance of exposure: a positivity violation),
 -- as in the seed's cohort of patients responding or stable on imatinib.
@@ -36,10 +36,10 @@ SELECT
     f.starting_dose_mg,
     year(f.imatinib_start) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
-FROM core.int_first_line_imatinib AS f
-INNER JOIN core.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
-INNER JOIN core.int_follow_up AS u ON u.site_id = f.site_id AND u.patient_id = f.patient_id
-LEFT JOIN core.int_surgery_context AS o
+FROM intermediate.int_first_line_imatinib AS f
+INNER JOIN intermediate.int_patient_characteristics AS c ON c.site_id = f.site_id AND c.patient_id = f.patient_id
+INNER JOIN intermediate.int_follow_up AS u ON u.site_id = f.site_id AND u.patient_id = f.patient_id
+LEFT JOIN intermediate.int_surgery_context AS o
   ON o.site_id = f.site_id AND o.patient_id = f.patient_id AND o.surgery_date = f.surgery_date
  AND o.intent = 'cytoreductive' AND o.advanced_disease AND o.tki_line = 1 AND o.tki_agent = 'imatinib'
 WHERE f.first_line_response IS DISTINCT FROM 'progressive'

@@ -1,9 +1,9 @@
 -- analysis.surgery_on_tki: operations for advanced GIST on a TKI, by the TKI at surgery
--- (seed 003, Fairweather et al. 2018).  Grain: one operation (core.int_operations_on_tki; a
+-- (seed 003, Fairweather et al. 2018).  Grain: one operation (intermediate.int_operations_on_tki; a
 -- patient may have several, so the catalogue clusters the Cox models by patient_id).
 -- Origin: the date of surgery.  Groups: imatinib vs sunitinib at surgery (derived, never typed in).
 -- Columns besides the ADTTE ones: disease status, resection, TKI line, operation number, age at
--- surgery and the patient characteristics of core.int_patient_characteristics.
+-- surgery and the patient characteristics of intermediate.int_patient_characteristics.
 CREATE OR REPLACE VIEW analysis.surgery_on_tki_subjects AS
 SELECT
     o.operation_id                 AS subject_id,
@@ -18,8 +18,8 @@ SELECT
     o.operation_number,
     year(o.surgery_date) - c.birth_year AS age,
     c.* EXCLUDE (site_id, patient_id, birth_year)
-FROM core.int_operations_on_tki AS o
-INNER JOIN core.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id;
+FROM intermediate.int_operations_on_tki AS o
+INNER JOIN intermediate.int_patient_characteristics AS c ON c.site_id = o.site_id AND c.patient_id = o.patient_id;
 
 CREATE OR REPLACE TABLE analysis.surgery_on_tki AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.surgery_on_tki_subjects');

@@ -1,8 +1,10 @@
--- core.int_follow_up: one row per patient; the follow-up window every endpoint uses.
+-- grain: one patient (patient_id).
+-- intermediate.int_follow_up: one row per patient; the follow-up window every endpoint uses.
 --   censor_date  : last contact, or the data cut-off if that is earlier
+--   censor_source : the registry column censor_date was taken from
 --   death_date   : date of death if on or before the cut-off, else NULL (alive at cut-off)
 --   death_cause  : the recorded cause of that death (gist, treatment, other, unknown; NULL if not recorded)
-CREATE OR REPLACE VIEW core.int_follow_up AS
+CREATE OR REPLACE VIEW intermediate.int_follow_up AS
 SELECT
     p.site_id,
     p.patient_id,

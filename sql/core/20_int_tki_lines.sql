@@ -1,9 +1,12 @@
--- core.int_tki_lines: one row per patient and line of therapy (episodes of a line merged).
+-- grain: one patient and line of therapy.
+-- intermediate.int_tki_lines: one row per patient and line of therapy (episodes of a line merged).
 --   agent            : the line's agent (the agent of its first episode)
 --   start_date       : first day of the line; end_date: last day (NULL while ongoing)
---   starting_dose_mg : dose of the first episode; max_dose_mg: highest dose (escalation 400 -> 800)
+--   starting_dose_mg : dose of the first episode
+--   max_dose_mg      : highest dose (escalation 400 -> 800)
+--   episodes         : treatment episodes merged into the line
 --   end_reason       : why the line's last episode ended
-CREATE OR REPLACE VIEW core.int_tki_lines AS
+CREATE OR REPLACE VIEW intermediate.int_tki_lines AS
 SELECT
     site_id,
     patient_id,

@@ -1,10 +1,11 @@
--- core.int_surgery_context: one row per operation, with the TKI the patient was on at surgery.
+-- grain: one operation.
+-- intermediate.int_surgery_context: one row per operation, with the TKI the patient was on at surgery.
 -- The TKI at surgery is derived, never typed in: the latest episode that started on or
 -- before the operation and was still running 30 days before it (TKIs are usually paused
 -- for surgery, so an episode ending up to 30 days before the operation counts).
 --   tki_agent / tki_line / tki_dose_mg : NULL when the patient was on no TKI
 --   advanced_disease : the operation was on or after the date of metastatic/recurrent disease
-CREATE OR REPLACE VIEW core.int_surgery_context AS
+CREATE OR REPLACE VIEW intermediate.int_surgery_context AS
 WITH candidate AS (
     SELECT
         s.site_id, s.patient_id, s.surgery_date, s.line_number,

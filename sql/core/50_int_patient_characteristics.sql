@@ -1,4 +1,5 @@
--- core.int_patient_characteristics: one row per patient; the baseline characteristics every
+-- grain: one patient (patient_id).
+-- intermediate.int_patient_characteristics: one row per patient; the baseline characteristics every
 -- analysis frame carries (for its "Table 1" and its multivariable Cox covariates).
 --   mutation_class      : kit_exon11 / kit_exon9 / kit_other (other KIT exons) / pdgfra /
 --                         wild_type (KIT/PDGFRA wild type: wild type, SDH-deficient, NF1, BRAF) / not_tested
@@ -7,7 +8,7 @@
 --   log2_largest_tumour : log2 of the largest tumour size in mm (HR per doubling)
 --   multifocal_disease  : more than one tumour at the start of advanced treatment
 --   prior_primary_resection : the primary tumour was resected before advanced disease (prior therapy)
-CREATE OR REPLACE VIEW core.int_patient_characteristics AS
+CREATE OR REPLACE VIEW intermediate.int_patient_characteristics AS
 SELECT
     p.site_id,
     p.patient_id,

@@ -1,4 +1,5 @@
--- core.int_first_line_imatinib: one row per patient whose first line for advanced disease is
+-- grain: one patient (patient_id) with first-line imatinib.
+-- intermediate.int_first_line_imatinib: one row per patient whose first line for advanced disease is
 -- imatinib; the first-line course every imatinib-origin analysis starts from.
 --   imatinib_start      : first day of line 1
 --   starting_dose_mg    : dose of the first episode (KIT exon 9 may start on 800 mg)
@@ -8,9 +9,9 @@
 --                         not the first in sorted order
 --   first_progression_date : the patient's first progression after imatinib start (NULL if none)
 --   surgery_date        : first cytoreductive operation on line-1 imatinib before that progression
---                         (core.int_surgery_context derives the TKI at surgery), NULL if none
+--                         (intermediate.int_surgery_context derives the TKI at surgery), NULL if none
 --   interruption_date   : end of the first line-1 episode that ended as a planned interruption
-CREATE OR REPLACE VIEW core.int_first_line_imatinib AS
+CREATE OR REPLACE VIEW intermediate.int_first_line_imatinib AS
 WITH line1 AS (
     SELECT l.site_id, l.patient_id, l.start_date AS imatinib_start, l.starting_dose_mg,
            (SELECT arg_min(e.best_response, e.start_date) FROM core.tki_episodes AS e
@@ -18,7 +19,7 @@ WITH line1 AS (
            (SELECT min(g.progression_date) FROM core.progressions AS g
              WHERE g.site_id = l.site_id AND g.patient_id = l.patient_id
                AND g.progression_date > l.start_date)                   AS first_progression_date
-    FROM core.int_tki_lines AS l
+    FROM intermediate.int_tki_lines AS l
     WHERE l.line = 1 AND l.agent = 'imatinib'
 )
 SELECT
@@ -26,7 +27,7 @@ SELECT
     cast(CASE WHEN f.best_response IN ('CR', 'PR') THEN 'responsive' WHEN f.best_response = 'SD' THEN 'stable'
               WHEN f.best_response = 'PD' THEN 'progressive' END
          AS ENUM ('responsive', 'stable', 'progressive'))               AS first_line_response,
-    (SELECT min(s.surgery_date) FROM core.int_surgery_context AS s
+    (SELECT min(s.surgery_date) FROM intermediate.int_surgery_context AS s
       WHERE s.site_id = f.site_id AND s.patient_id = f.patient_id
         AND s.intent = 'cytoreductive' AND s.advanced_disease
         AND s.tki_line = 1 AND s.tki_agent = 'imatinib'

@@ -1,3 +1,4 @@
+-- grain: none (macros only).
 -- Small-count suppression, shared by every results view.
 -- What is withheld is decided once per analysis, in Python, before its results are written
 -- (pipelines/disclosure.py: primary suppression of counts from 1 to results.min_cell_count() - 1, then

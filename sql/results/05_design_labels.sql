@@ -1,4 +1,5 @@
--- What each model or grouping is, for the views that publish it (results.v_hazard_ratios, v_survival_summary).
+-- grain: none (a macro only).
+-- What each model or grouping is, for the views that publish it (published.v_hazard_ratios, v_survival_summary).
 --   results.design_label(source, model, has_exposure) : 'naive: immortal-time biased' for the naive grouping of
 --       an analysis with an exposure (its results.cox rows, whose groups are exposed at any time vs never, and
 --       the naive models of results.immortal_time); 'landmark'; 'time-varying'; 'time-varying, exposure split

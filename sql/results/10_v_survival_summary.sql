@@ -1,4 +1,5 @@
--- results.v_survival_summary: one row per analysis, endpoint and group (from results.km_summary).
+-- grain: one analysis, endpoint and group.
+-- published.v_survival_summary: one row per analysis, endpoint and group (from results.km_summary).
 --   n, events, censored   : subjects, events, censored subjects; NULL where withheld
 --   n_suppressed, events_suppressed, censored_suppressed : true where that count is withheld (a count from 1
 --                           to k - 1, or a larger one withheld so that none can be derived): print "supp."
@@ -7,7 +8,7 @@
 --   few_events            : fewer than 10 events in the group — the estimates are unstable
 --   design                : 'naive: immortal-time biased' where the groups are the naive grouping of an analysis
 --                           with an exposure (exposed at any time vs never), else 'as grouped'
-CREATE OR REPLACE VIEW results.v_survival_summary AS
+CREATE OR REPLACE VIEW published.v_survival_summary AS
 SELECT
     k.analysis_id,
     k.endpoint,

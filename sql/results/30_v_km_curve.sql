@@ -1,11 +1,12 @@
--- results.v_km_curve: the Kaplan-Meier step function per analysis, endpoint and group, for re-drawing
+-- grain: one analysis, endpoint, group and time of the step function.
+-- published.v_km_curve: the Kaplan-Meier step function per analysis, endpoint and group, for re-drawing
 -- curves elsewhere (from results.km_curve).  The per-time counts are left out.  Survival to full precision
 -- with its Greenwood CI gives them back (each step is 1 - d/n, the CI's width adds d/(n(n - d))), so:
 --   * a group's curve is published only when none of its counts (n, events, censored, events so far and
 --     numbers at risk at the landmarks and the plot's ticks, log-rank) is withheld;
 --   * it stops where fewer than results.min_cell_count() subjects are still at risk.
 -- Each step still shows when events happened; see docs/statistics.md ("Small-count suppression").
-CREATE OR REPLACE VIEW results.v_km_curve AS
+CREATE OR REPLACE VIEW published.v_km_curve AS
 WITH withheld AS (
     SELECT analysis_id, endpoint, "group" FROM results.km_summary
     WHERE results.withheld(n, n_suppressed) OR results.withheld(events, events_suppressed)

@@ -1,4 +1,5 @@
--- results.v_binary_outcomes: binary outcomes per analysis and group (from results.binary_outcome),
+-- grain: one analysis, endpoint, horizon (within_months) and group.
+-- published.v_binary_outcomes: binary outcomes per analysis and group (from results.binary_outcome),
 -- e.g. recurrence or death within 12 months of surgery (postop_tki).
 --   within_months      : the outcome window; subjects censored before its end are missing, not "no event"
 --   n, n_missing       : subjects with a known outcome, and without one; NULL where withheld
@@ -9,7 +10,7 @@
 --   test, statistic, p : Fisher's exact test across the groups (statistic: odds ratio for 2 x 2); statistic
 --                        and p are NULL when any count of the table is withheld (enumerating the tables that
 --                        fit the published margins and matching p or the odds ratio would recover it)
-CREATE OR REPLACE VIEW results.v_binary_outcomes AS
+CREATE OR REPLACE VIEW published.v_binary_outcomes AS
 WITH flagged AS (
     SELECT *,
            results.withheld(n, n_suppressed) OR results.withheld(events, events_suppressed) AS rate_withheld,

@@ -1,11 +1,12 @@
--- results.v_hazard_ratios: every hazard ratio the registry publishes, per analysis and endpoint:
+-- grain: one analysis, endpoint, model and term.
+-- published.v_hazard_ratios: every hazard ratio the registry publishes, per analysis and endpoint:
 -- the Cox models of results.cox (univariable: group only; multivariable: group plus the
 -- catalogue's covariates) and the immortal-time comparisons of results.immortal_time (naive,
 -- landmark, time-varying exposure, its split by kind, with time-varying confounders), and the IPTW-adjusted
 -- models of results.iptw_cox (model 'iptw').
 --   source             : 'cox', 'immortal_time' or 'iptw'
 --   adjustment         : 'none', 'multivariable' (the catalogue's covariates in the model) or 'iptw'
---                        (weighted by inverse probability of treatment; E-values in results.v_iptw_hazard_ratios)
+--                        (weighted by inverse probability of treatment; E-values in published.v_iptw_hazard_ratios)
 --   model, term        : the model and the coefficient (e.g. 'group=sunitinib' against `reference`)
 --   design             : what the model is: 'naive: immortal-time biased' for the naive grouping of an
 --                        analysis with an exposure (its results.cox rows and the naive models), 'landmark',
@@ -22,7 +23,7 @@
 --                        withheld (print "supp."; n_clusters_suppressed is false where there are no clusters)
 --   hr, hr_lower/upper, p : hazard ratio with Wald 95% CI and p-value; NULL when status is not 'ok'
 --   status             : 'ok', or why no estimate is published (separation, constant covariate, ...)
-CREATE OR REPLACE VIEW results.v_hazard_ratios AS
+CREATE OR REPLACE VIEW published.v_hazard_ratios AS
 SELECT
     models.analysis_id, models.endpoint, models.source, models.model, models.term, models.variable,
     models.level, models.reference,

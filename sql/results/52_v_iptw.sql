@@ -1,4 +1,6 @@
--- results.v_iptw_hazard_ratios: the IPTW-adjusted hazard ratio of each two-group comparison whose catalogue
+-- grain: per view, one analysis, endpoint and model term (v_iptw_hazard_ratios), term (v_iptw_balance),
+-- group (v_iptw_positivity), group and time (v_iptw_km_curve).
+-- published.v_iptw_hazard_ratios: the IPTW-adjusted hazard ratio of each two-group comparison whose catalogue
 -- entry declares `adjust: {method: iptw, ...}`, per analysis and endpoint (from results.iptw_cox).
 --   term, level, reference : the treatment group's coefficient against the reference group
 --   n, events              : subjects and events weighted (complete cases on the propensity covariates);
@@ -11,7 +13,7 @@
 --   e_value_rule           : whether the HR was converted to a risk ratio first (common outcome, > 15 % events)
 --   status                 : 'ok', or why no estimate is published
 --   *_suppressed           : true where the count is withheld
-CREATE OR REPLACE VIEW results.v_iptw_hazard_ratios AS
+CREATE OR REPLACE VIEW published.v_iptw_hazard_ratios AS
 SELECT
     analysis_id, endpoint, term, level, reference, adjustment,
     results.published(n, n_suppressed) AS n,
@@ -34,16 +36,16 @@ SELECT
     results.withheld(n_clusters, n_clusters_suppressed) AS n_clusters_suppressed
 FROM results.iptw_cox;
 
--- results.v_iptw_balance: standardised mean differences of each propensity term before and after weighting
+-- published.v_iptw_balance: standardised mean differences of each propensity term before and after weighting
 -- (from results.iptw_balance; the unweighted means are not published: with n they would give small counts).
 --   term, variable, kind   : the design term (dummy 'variable=level' or a numeric variable), binary or continuous
 --   smd_before, smd_after  : (m1 - m0) / sqrt((v1 + v0) / 2), unweighted and IPTW-weighted
 --   imbalanced_before/after: |SMD| > 0.1
-CREATE OR REPLACE VIEW results.v_iptw_balance AS
+CREATE OR REPLACE VIEW published.v_iptw_balance AS
 SELECT analysis_id, endpoint, term, variable, kind, smd_before, smd_after, imbalanced_before, imbalanced_after
 FROM results.iptw_balance;
 
--- results.v_iptw_positivity: per group, the propensity score's spread and the weights' extremes
+-- published.v_iptw_positivity: per group, the propensity score's spread and the weights' extremes
 -- (from results.iptw_positivity).
 --   n, n_excluded_missing  : complete-case subjects and those left out; NULL where withheld
 --   ps_min, ps_p05, ps_median, ps_p95, ps_max : propensity score (probability of the treatment group)
@@ -54,7 +56,7 @@ FROM results.iptw_balance;
 --   n_truncated            : weights set to the truncation percentiles; NULL where withheld
 --   effective_n            : Kish's effective sample size (sum w)^2 / sum w^2
 --   *_suppressed           : true where the count is withheld
-CREATE OR REPLACE VIEW results.v_iptw_positivity AS
+CREATE OR REPLACE VIEW published.v_iptw_positivity AS
 SELECT
     analysis_id, endpoint, "group",
     results.published(n, n_suppressed) AS n,
@@ -72,9 +74,9 @@ SELECT
     results.withheld(n_truncated, n_truncated_suppressed) AS n_truncated_suppressed
 FROM results.iptw_positivity;
 
--- results.v_iptw_km_curve: IPTW-weighted Kaplan-Meier curves per group at each event time (from
+-- published.v_iptw_km_curve: IPTW-weighted Kaplan-Meier curves per group at each event time (from
 -- results.iptw_km_curve): survival with its pointwise 95% CI (weighted Greenwood, log-log). The weighted
 -- numbers at risk and events are not published (with weights near 1 they approximate counts).
-CREATE OR REPLACE VIEW results.v_iptw_km_curve AS
+CREATE OR REPLACE VIEW published.v_iptw_km_curve AS
 SELECT analysis_id, endpoint, "group", time, survival, lower, upper
 FROM results.iptw_km_curve;

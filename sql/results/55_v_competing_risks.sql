@@ -1,7 +1,10 @@
+-- grain: per view, one analysis, endpoint, group, cause and landmark (v_cumulative_incidence) or curve
+-- step (v_cumulative_incidence_curve); one analysis, endpoint, cause and model term (v_competing_risks).
 -- Competing risks (docs/statistics.md, "Competing risks"): per analysis, endpoint, group and cause
 -- (OS: 1 death_gist, 2 death_other, 3 death_unknown; PFS/RFS: 1 progression or recurrence, 2 death before it).
 --
--- results.v_cumulative_incidence: the cumulative incidence F_k(t) at the landmarks (from results.cumulative_incidence,
+-- published.v_cumulative_incidence: the cumulative incidence F_k(t) at the landmarks
+-- (from results.cumulative_incidence,
 -- kind 'landmark'; R cmprsk::cuminc + timepoints).  Grain: analysis, endpoint, group, cause, landmark.
 --   cause, cause_label     : the cause code and its name
 --   time_months            : the landmark
@@ -11,7 +14,7 @@
 --   n_at_risk              : subjects still followed at t (the Kaplan-Meier's); NULL where withheld
 --   n_events               : cause-k events up to and including t; NULL where withheld
 --   n_at_risk_suppressed, n_events_suppressed : true where withheld (print "supp.")
-CREATE OR REPLACE VIEW results.v_cumulative_incidence AS
+CREATE OR REPLACE VIEW published.v_cumulative_incidence AS
 SELECT
     analysis_id,
     endpoint,
@@ -31,12 +34,12 @@ SELECT
 FROM results.cumulative_incidence
 WHERE kind = 'landmark';
 
--- results.v_cumulative_incidence_curve: the step function F_k(t) per group and cause, for re-drawing curves
--- (kind 'curve': time 0, every cause-k event time, the last follow-up time).  As results.v_km_curve: no per-time
+-- published.v_cumulative_incidence_curve: the step function F_k(t) per group and cause, for re-drawing curves
+-- (kind 'curve': time 0, every cause-k event time, the last follow-up time).  As published.v_km_curve: no per-time
 -- counts; a group's curves are published only when none of its Kaplan-Meier or cumulative-incidence counts is
 -- withheld, and stop where fewer than results.min_cell_count() subjects are still at risk (the jumps with the
--- variance would give back the counts).  Columns as results.v_cumulative_incidence.
-CREATE OR REPLACE VIEW results.v_cumulative_incidence_curve AS
+-- variance would give back the counts).  Columns as published.v_cumulative_incidence.
+CREATE OR REPLACE VIEW published.v_cumulative_incidence_curve AS
 WITH withheld AS (
     SELECT analysis_id, endpoint, "group" FROM results.km_summary
     WHERE results.withheld(n, n_suppressed) OR results.withheld(events, events_suppressed)
@@ -61,22 +64,22 @@ FROM results.cumulative_incidence AS c
 ANTI JOIN withheld AS w ON w.analysis_id = c.analysis_id AND w.endpoint = c.endpoint AND w."group" = c."group"
 WHERE c.kind = 'curve' AND c.n_at_risk >= results.min_cell_count();
 
--- results.v_competing_risks: per cause, the tests and models that compare the groups.  Grain: analysis, endpoint,
+-- published.v_competing_risks: per cause, the tests and models that compare the groups.  Grain: analysis, endpoint,
 -- cause, model, term.
 --   model               : 'gray_test' (Gray's test of equal cumulative incidence, R cmprsk::cuminc's Tests; term
 --                         NULL), 'cause_specific' (Cox, other causes censored, R coxph Efron) or 'fine_gray'
 --                         (subdistribution hazards, R cmprsk::crr), the models '_multivariable' with the catalogue's
 --                         covariates
---   term, variable, level, reference : the coefficient (as results.v_hazard_ratios)
+--   term, variable, level, reference : the coefficient (as published.v_hazard_ratios)
 --   n, events           : subjects and cause-k events the model used; NULL where withheld
---   n_excluded_missing, n_clusters : as results.v_hazard_ratios (the Fine-Gray variance of a clustered analysis
+--   n_excluded_missing, n_clusters : as published.v_hazard_ratios (the Fine-Gray variance of a clustered analysis
 --                         sums per cluster: not crr's)
 --   hr, hr_lower, hr_upper : cause-specific or subdistribution hazard ratio with Wald 95% CI
 --   statistic, df       : Gray's chi-square and its degrees of freedom (gray_test rows)
 --   p                   : the coefficient's Wald p, or Gray's test p
 --   status              : 'ok', or why there is no estimate
 --   *_suppressed        : true where withheld
-CREATE OR REPLACE VIEW results.v_competing_risks AS
+CREATE OR REPLACE VIEW published.v_competing_risks AS
 -- (AM07: UNION ALL BY NAME fills the columns the Gray rows lack with NULL)
 SELECT  -- noqa: AM07
     analysis_id, endpoint, cause, cause_label, model, term, variable, level, reference,

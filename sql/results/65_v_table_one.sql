@@ -1,4 +1,5 @@
--- results.v_table_one: "Table 1" — the characteristics of each analysis's groups (from results.table_one).
+-- grain: one analysis, variable, level and group.
+-- published.v_table_one: "Table 1" — the characteristics of each analysis's groups (from results.table_one).
 -- One row per analysis, variable, level (categorical variables) and group, the group '(all)' included.
 --   kind               : 'continuous' (median, q1, q3, min, max) or 'categorical' (count, percent)
 --   n, n_missing       : subjects with the variable known, and missing; NULL where withheld
@@ -18,7 +19,7 @@
 --                        variable with a withheld count (as p)
 --   smd_max            : the largest absolute SMD over every pair of groups; NULL as p (and for a
 --                        continuous variable where any group's n is withheld)
-CREATE OR REPLACE VIEW results.v_table_one AS
+CREATE OR REPLACE VIEW published.v_table_one AS
 WITH flagged AS (
     SELECT *,
            results.withheld(n, n_suppressed)                  AS n_withheld,

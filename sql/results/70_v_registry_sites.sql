@@ -1,4 +1,5 @@
--- results.v_registry_sites: one row per site — what the registry holds for it and the state of
+-- grain: one site.
+-- published.v_registry_sites: one row per site — what the registry holds for it and the state of
 -- its latest drop (from core.* and audit.*).
 --   latest_drop_id / latest_status / latest_received_at / latest_message : the site's newest
 --       ledger entry ('received', 'loaded', 'rejected' by its data or 'not_processed' for another reason,
@@ -10,7 +11,7 @@
 --   quarantined_rows : input rows of the loaded drop held back in audit.quarantine (records failing a data
 --       check, not patients counted by a characteristic: not suppressed)
 --   archive_path     : folder of the latest archived drop (raw files and validation report)
-CREATE OR REPLACE VIEW results.v_registry_sites AS
+CREATE OR REPLACE VIEW published.v_registry_sites AS
 WITH latest AS (
     SELECT site_id, drop_id, status, received_at, message
     FROM audit.drops

@@ -1,4 +1,5 @@
--- results.v_limits: what each comparison can and cannot say, per analysis and endpoint (from results.limits).
+-- grain: one analysis and endpoint.
+-- published.v_limits: what each comparison can and cannot say, per analysis and endpoint (from results.limits).
 --   design               : observational data, not randomised
 --   confounders_held     : covariates of the multivariable model
 --   confounders_not_held : what could confound the comparison that the registry does not record
@@ -12,7 +13,7 @@
 --                          time-dependent confounder and mediator; exposure kinds mixed in the pooled exposure)
 --   primary_model        : the catalogue's primary model, the estimate the report leads with
 --   footnote             : all of it in one sentence, as printed under the plots
-CREATE OR REPLACE VIEW results.v_limits AS
+CREATE OR REPLACE VIEW published.v_limits AS
 SELECT analysis_id, endpoint, design, confounders_held, confounders_not_held, few_events_groups,
        clustering, immortal_time, adjustment, time_dependent_confounding,
        primary_model, footnote

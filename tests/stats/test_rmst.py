@@ -145,9 +145,9 @@ def test_every_published_rmst_equals_r(registry, tmp_path) -> None:
 def test_published_rmst_n_is_the_survival_summary_n(registry) -> None:
     con, _ = registry
     differing = con.execute(
-        'SELECT r.analysis_id, r.endpoint, r."group" FROM results.v_rmst r JOIN results.v_survival_summary s '
+        'SELECT r.analysis_id, r.endpoint, r."group" FROM published.v_rmst r JOIN published.v_survival_summary s '
         'USING (analysis_id, endpoint, "group") '
         "WHERE r.n IS DISTINCT FROM s.n OR r.n_suppressed IS DISTINCT FROM s.n_suppressed"
     ).fetchall()
     assert not differing
-    assert con.execute("SELECT count(*) FROM results.v_rmst_contrasts WHERE status = 'ok'").fetchone()[0] > 10
+    assert con.execute("SELECT count(*) FROM published.v_rmst_contrasts WHERE status = 'ok'").fetchone()[0] > 10

@@ -1,4 +1,5 @@
--- results.v_rmst: restricted mean survival time (RMST) per analysis, endpoint, group and horizon tau
+-- grain: one analysis, endpoint, group and tau (v_rmst, v_rmst_contrasts).
+-- published.v_rmst: restricted mean survival time (RMST) per analysis, endpoint, group and horizon tau
 -- (from results.rmst; survRM2's rmst1 definitions, docs/statistics.md "RMST").
 --   tau              : the restriction time, months
 --   n                : subjects in the group (the same count, withheld the same way, as v_survival_summary's n)
@@ -7,7 +8,7 @@
 --                      tau) and its standard error
 --   lower, upper     : normal 95% CI
 --   status           : 'ok', or why no estimate is published (e.g. tau beyond the group's last follow-up)
-CREATE OR REPLACE VIEW results.v_rmst AS
+CREATE OR REPLACE VIEW published.v_rmst AS
 SELECT
     analysis_id,
     endpoint,
@@ -21,7 +22,7 @@ SELECT
     status,
     results.withheld(n, n_suppressed) AS n_suppressed
 FROM results.rmst;
--- results.v_rmst_contrasts: RMST of each group against the analysis's reference group, per endpoint and
+-- published.v_rmst_contrasts: RMST of each group against the analysis's reference group, per endpoint and
 -- tau (from results.rmst_contrast; survRM2's rmst2 definitions).
 --   group, reference : the compared group and the reference
 --   tau              : the restriction time, months
@@ -30,7 +31,7 @@ FROM results.rmst;
 --   ratio, ratio_lower, ratio_upper, ratio_p : RMST(group) / RMST(reference), CI and p on the log scale
 --                      (delta method: Var log RMST = Var RMST / RMST^2)
 --   status           : 'ok', or why no contrast is published (an RMST not estimable at tau)
-CREATE OR REPLACE VIEW results.v_rmst_contrasts AS
+CREATE OR REPLACE VIEW published.v_rmst_contrasts AS
 SELECT
     analysis_id,
     endpoint,
