@@ -160,7 +160,9 @@ def _load(command: str, demo: bool, only: list[str]) -> int:
         return LOCKED
     if command == "run" and not _refresh(instance, resources, quiet):
         worst = max(worst, REFRESH_FAILED, key=SEVERITY.index)
-    print(f"\nDuckDB registry : {settings.duckdb_path}  (schemas raw, core, audit, analysis, results)")
+    print(
+        f"\nDuckDB registry : {settings.duckdb_path}  (schemas raw, core, audit, intermediate, analysis, results, published)"
+    )
     if command == "run":
         from pipelines.publish import describe_tiers
 

@@ -101,7 +101,7 @@ def cif_ci(estimate: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, np.n
     Where F = 0 (no event yet) the interval is [0, 0]; where F = 1 or the variance is 0, [F, F].
     """
     f, v = np.asarray(estimate, float), np.asarray(variance, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # exp overflows to inf: F ** inf = 0
         half = Z95 * np.sqrt(np.maximum(v, 0.0)) / (f * np.abs(np.log(f)))
         lower, upper = f ** np.exp(half), f ** np.exp(-half)
     flat = (f <= 0) | (f >= 1) | (v <= 0)
