@@ -198,7 +198,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "few_events": "Fewer than 10 events: the estimates are unstable.",
                 "ci_transform": CI,
             },
-            views=("v_survival_summary", "v_km_curve"),
+            views=("v_survival_summary", "v_km_curve", "v_cumulative_incidence_curve"),
         ),
         declare(
             "km_landmarks",
@@ -215,7 +215,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "upper": "Upper pointwise 95% confidence limit of S(landmark).",
                 "ci_transform": CI,
             },
-            views=("v_survival_at_landmarks", "v_km_curve"),
+            views=("v_survival_at_landmarks", "v_km_curve", "v_cumulative_incidence_curve"),
         ),
         declare(
             "km_curve",
@@ -533,6 +533,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 for name in _catalogue_schema()
             },
             keys=_catalogue_schema(),
+            views=("v_hazard_ratios", "v_survival_summary"),
         ),
     ]
     return {t.name: t for t in tables}

@@ -19,10 +19,11 @@ def test_committed_results_dictionary_is_current():
 def test_declared_readers_are_the_views_that_read_each_table():
     readers: dict[str, set[str]] = {}
     for path in model_files("results"):
-        text = path.read_text(encoding="utf-8")
-        view = re.search(r"CREATE OR REPLACE VIEW \w+\.(v_\w+)", text)
-        for table in set(re.findall(r"FROM results\.(\w+)", text)) if view else ():
-            readers.setdefault(table, set()).add(view.group(1))
+        statements = re.split(r"(?=CREATE OR REPLACE VIEW)", path.read_text(encoding="utf-8"))
+        for statement in statements:
+            view = re.match(r"CREATE OR REPLACE VIEW \w+\.(v_\w+)", statement)
+            for table in set(re.findall(r"(?:FROM|JOIN) results\.(\w+)", statement)) if view else ():
+                readers.setdefault(table, set()).add(view.group(1))
     assert {t.name: set(t.views) for t in RESULTS.values() if t.views} == readers
 
 
