@@ -179,7 +179,7 @@ def published_cells(con: duckdb.DuckDBPyConnection) -> dict[tuple, object]:
     for view, (keys, columns, where) in VIEWS.items():
         selected = ", ".join([*(f'"{k}"' for k in keys), *columns])
         rows = con.execute(
-            f"SELECT DISTINCT {selected} FROM results.{view.strip()} WHERE analysis_id = 'attack' AND {where} ORDER BY ALL"
+            f"SELECT DISTINCT {selected} FROM published.{view.strip()} WHERE analysis_id = 'attack' AND {where} ORDER BY ALL"
         ).fetchall()  # ordered: the same cells in the same order in every run, so the identities' basis is the same
         for row in rows:
             for column, value in zip(columns, row[len(keys) :], strict=True):
@@ -380,7 +380,7 @@ def test_flags_say_withheld_per_column_and_never_mark_a_shown_count(attack):
     for view, (_, columns, where) in VIEWS.items():
         for column in columns:
             bad = con.execute(
-                f"SELECT count(*) FROM results.{view.strip()} WHERE analysis_id = 'attack' AND {where} "
+                f"SELECT count(*) FROM published.{view.strip()} WHERE analysis_id = 'attack' AND {where} "
                 f"AND ({column} IS NULL) <> {column}_suppressed"
             ).fetchone()[0]
             assert bad == 0, (view, column)

@@ -63,20 +63,28 @@ def smd_by_group(data: pd.DataFrame, variables: Sequence[str], categorical: Sequ
     multinomial SMD of Yang and Dalton (2012), >= 0; missing values left out.
     """
     present = [g for g in order if (data[GROUP] == g).any()]
-    usable = [v for v in variables if data[v].notna().any()]
-    if len(present) < 2 or not usable:
+    if len(present) < 2:
         return {}
-    frame = data[[GROUP, *usable]].assign(**{GROUP: data[GROUP].astype(str)})
-    frame = frame.assign(**{v: frame[v].astype(str).where(frame[v].notna()) for v in categorical if v in usable})
-    table = TableOne(
-        frame, columns=usable, categorical=[v for v in categorical if v in usable], groupby=GROUP, smd=True
-    ).smd_table
     out = {}
-    for variable in usable:
-        row = table.loc[variable]
+    for variable in variables:
+        # one variable at a time, over the groups where it is known: tableone fails on a group without values
+        known = data.loc[data[variable].notna() & data[GROUP].isin(present), [GROUP, variable]]
+        groups = [g for g in present if (known[GROUP] == g).any()]
+        if len(groups) < 2 or present[0] not in groups:
+            continue
+        frame = known.assign(**{GROUP: known[GROUP].astype(str)})
+        if variable in categorical:
+            frame[variable] = frame[variable].astype(str)
+        row = TableOne(
+            frame,
+            columns=[variable],
+            categorical=[variable] if variable in categorical else [],
+            groupby=GROUP,
+            smd=True,
+        ).smd_table.loc[variable]
         against = {}
-        for g in present[1:]:
-            forward, backward = f"SMD ({present[0]},{g})", f"SMD ({g},{present[0]})"
+        for g in groups[1:]:
+            forward, backward = f"SMD ({groups[0]},{g})", f"SMD ({g},{groups[0]})"
             sign = 1.0 if forward in row.index or variable in categorical else -1.0  # categorical SMDs are >= 0
             against[g] = sign * float(row[forward if forward in row.index else backward])
         out[variable] = (against, float(np.nanmax(np.abs(row.to_numpy(float)))))
