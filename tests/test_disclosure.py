@@ -40,6 +40,7 @@ from pipelines.registry.ddl import create_registry
 from pipelines.registry.results import replace_catalogue
 from pipelines.report import render_report
 from pipelines.sql_models import define_settings, run_layer
+from pipelines.stats import EndpointResults
 
 pytestmark = pytest.mark.slow  # 160 cohorts through the real pipeline (~70 s): the full tier (CI)
 
@@ -416,16 +417,7 @@ def test_printed_outputs_carry_no_exact_small_count(attack):
     # the figures, drawn as the pipeline draws them, from the suppressed tables
     tables = {
         name: con.execute(f"SELECT * FROM results.{name} WHERE analysis_id = 'attack'").df()
-        for name in (
-            "km_summary",
-            "km_landmarks",
-            "km_curve",
-            "logrank",
-            "cox",
-            "ph_test",
-            "immortal_time",
-            "km_at_risk",
-        )
+        for name in (*EndpointResults.__dataclass_fields__, "km_at_risk")
     }
     results = _published(tables, "OS")
     figure = km_figure(None, results, min_cell_count=K, at_risk=tables["km_at_risk"], footnote=limits[1])
