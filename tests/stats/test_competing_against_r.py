@@ -115,7 +115,7 @@ def _compare(check: Mismatches, key: str, r: dict, results, cluster: str | None)
         for i, row in enumerate(ok.itertuples()):
             for name in ("coef", "se", "p"):
                 check.number(
-                    f"{where} {row.term} {name} (tight)", getattr(row, name), _listify(fit["tight"][name])[i], rel=TIGHT
+                    f"{where} {row.term} {name} (tight)", getattr(row, name), _listify(fit["tight"][name])[i], rel=COXPH
                 )
 
 
