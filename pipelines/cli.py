@@ -6,7 +6,9 @@
     gist-registry check-profile SITE [--drops D]  try a site's profile on its drop without loading anything
 
 Each site's outcome is printed on one line (loaded, unchanged, REJECTED by the checks, NOT PROCESSED for
-another reason), as recorded in audit.drops.  Exit status: 0 every site clean; 1 the refresh failed;
+another reason), as recorded in audit.drops, with any data-quality check over its threshold at that site.
+Exit status: 0 every site loaded or unchanged (quality warnings allowed); 1 the analyses are not refreshed
+(the refresh failed, or a drop fails an error-level quality check, which refuses the next refresh);
 2 a configuration error (the variable is named); 3 the registry is held by another writer; 4 a drop was
 rejected by its data; 5 a site was not processed (no profile, a file missing, a crash).
 """
@@ -21,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 OK, REFRESH_FAILED, CONFIGURATION, LOCKED, REJECTED, NOT_PROCESSED = 0, 1, 2, 3, 4, 5
-EXIT_OF_STATUS = {"rejected": REJECTED, "not_processed": NOT_PROCESSED, "locked": LOCKED}
+EXIT_OF_STATUS = {"held": REFRESH_FAILED, "rejected": REJECTED, "not_processed": NOT_PROCESSED, "locked": LOCKED}
 SEVERITY = [OK, REFRESH_FAILED, REJECTED, NOT_PROCESSED, LOCKED]  # the exit status is the most severe outcome
 
 
@@ -32,8 +34,10 @@ def _deepest_error(error: object) -> object:
     return error
 
 
-def _site_outcome(result) -> tuple[str, str]:
+def _site_outcome(result, site: str) -> tuple[str, str]:
     """(status, line): the site's outcome, the same text the step recorded in audit.drops and Dagster shows."""
+    import dagster as dg
+
     for failure in result.get_step_failure_events():
         data = failure.step_failure_data
         if data.user_failure_data and "outcome" in data.user_failure_data.metadata:
@@ -44,13 +48,38 @@ def _site_outcome(result) -> tuple[str, str]:
         status = "locked" if error is not None and error.cls_name == "RegistryLocked" else "not_processed"
         return status, f"NOT PROCESSED, the site's previous data kept: the step {failure.step_key} failed ({message})"
     metadata = [event.materialization.metadata for event in result.get_asset_materialization_events()][-1]
-    failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
-    if failed_checks:
+    status, line = metadata["status"].value, metadata["outcome"].value
+    failed = [check for check in result.get_asset_check_evaluations() if not check.passed]
+    if unaccounted := [check for check in failed if check.check_name == "every_line_accounted_for"]:
         return "not_processed", (
-            f"{metadata['outcome'].value} — BUT the check {failed_checks[0].check_name} failed "
-            f"({failed_checks[0].description}); no analysis is refreshed until it passes"
+            f"{line} — BUT the check {unaccounted[0].asset_key.to_user_string()} every_line_accounted_for failed "
+            f"({unaccounted[0].description}); no analysis is refreshed until it passes"
         )
-    return metadata["status"].value, metadata["outcome"].value
+    over = [check for check in failed if _exceeded_at(check, site)]
+    errors = [check for check in over if check.severity == dg.AssetCheckSeverity.ERROR]
+    warnings = [check for check in over if check.severity != dg.AssetCheckSeverity.ERROR]
+    if warnings:
+        line += "; warning: " + "; ".join(_quality_text(check, site) for check in warnings)
+    if errors:
+        return "held", (
+            f"{line} — BUT " + "; ".join(_quality_text(check, site) for check in errors) + ": the next refresh is "
+            "refused until the drop is corrected or the threshold raised (quality_thresholds.yaml)"
+        )
+    return status, line
+
+
+def _exceeded_at(check, site: str) -> bool:
+    """Whether a quality check is over its threshold at this site (the check measures every site)."""
+    per_site = check.metadata.get("per_site")
+    return bool(per_site and per_site.value.get(site, {}).get("exceeded"))
+
+
+def _quality_text(check, site: str) -> str:
+    measure = check.metadata["per_site"].value[site]
+    return (
+        f"{check.check_name.replace('__', '.')} fails {measure['failing_lines']} of {measure['data_lines']} "
+        f"{check.asset_key.path[-1]} lines ({measure['share']:.1%} > threshold {measure['threshold']:.1%})"
+    )
 
 
 def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -> int:
@@ -86,7 +115,7 @@ def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -
             run_config=quiet,
             raise_on_error=False,
         )
-        status, line = _site_outcome(result)
+        status, line = _site_outcome(result, site)
         print(f"site {site}: {line}", flush=True)
         worst = max(worst, EXIT_OF_STATUS.get(status, OK), key=SEVERITY.index)
         if status == "locked":

@@ -101,3 +101,25 @@ def test_status_and_a_trial_of_a_profile_load_nothing(tmp_path):
     (tmp_path / "drops" / "alpha" / "patients.csv").write_bytes(b"\x00binary")
     rejected = _run(env, "alpha", command="check-profile")
     assert rejected.returncode == 4 and "REJECTED by the checks" in rejected.stdout and "NUL byte" in rejected.stdout
+
+
+def test_a_drop_over_an_error_quality_threshold_loads_and_says_the_refresh_is_refused(tmp_path):
+    """Two of ten patients with a sex code outside the list: loaded (8 patients, 1 episode), held by its error-level check."""
+    patients = [GOOD_PATIENT.replace("P1,", f"P{i},", 1) for i in range(1, 11)]
+    patients[:2] = [row.replace(",male,", ",martian,", 1) for row in patients[:2]]
+    write_site(tmp_path, "alpha", patients, [EPISODE.replace("P1,", "P9,", 1)])
+    write_site(tmp_path, "beta", [GOOD_PATIENT], [EPISODE])
+    env = child_env(
+        tmp_path,
+        GIST_DROP_DIR=str(tmp_path / "drops"),
+        GIST_PROFILES_DIR=str(tmp_path / "profiles"),
+        GIST_PSEUDONYM_KEY=KEY,
+        GIST_DATA_CUTOFF="2025-06-30",
+    )
+    done = _run(env, command="ingest")
+    alpha, beta = [line for line in done.stdout.splitlines() if line.startswith("site ")]
+    assert alpha.startswith("site alpha: loaded 9 rows, quarantined 2") and " — BUT " in alpha
+    assert "conformance.value_set fails 2 of 10 patients lines (20.0% > threshold 5.0%)" in alpha
+    assert "the next refresh is refused" in alpha
+    assert beta.startswith("site beta: loaded ") and "BUT" not in beta  # alpha's failure is alpha's alone
+    assert done.returncode == 1, done.stdout

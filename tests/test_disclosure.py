@@ -463,7 +463,7 @@ def test_unflagged_tables_are_suppressed_when_inserted_directly():
         'CREATE OR REPLACE TABLE results.km_curve (analysis_id VARCHAR, endpoint VARCHAR, "group" VARCHAR, time DOUBLE, '
         "n_at_risk BIGINT, survival DOUBLE, lower DOUBLE, upper DOUBLE, ci_transform VARCHAR)"
     )
-    for name in ("00_suppression.sql", "10_v_survival_summary.sql"):
+    for name in ("00_suppression.sql", "05_design_labels.sql", "10_v_survival_summary.sql"):
         con.execute(open(f"sql/results/{name}").read())
     rows = con.execute('SELECT "group", n, events, censored FROM published.v_survival_summary ORDER BY 1').fetchall()
     x = rows[0]

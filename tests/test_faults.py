@@ -56,7 +56,9 @@ def test_twenty_ingest_processes_at_once_all_land_or_say_why(tmp_path):
     }
     outcomes = {site: process.communicate(timeout=900) for site, process in processes.items()}
     for site, (stdout, stderr) in outcomes.items():
-        assert processes[site].returncode == 0, (site, stdout, stderr[-2000:])
+        # loaded, or loaded and held by an error-level quality check (exit 1) on generated invalid rows
+        held = "the next refresh is refused" in stdout
+        assert processes[site].returncode == (1 if held else 0), (site, stdout, stderr[-2000:])
         assert f"site {site}: loaded " in stdout and "data lines accounted for" in stdout
     con = duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True)
     try:

@@ -157,6 +157,7 @@ def _quality_checks(table: str) -> dg.AssetChecksDefinition:
                                 "data_lines": m.data_lines,
                                 "share": round(m.share, 6),
                                 "threshold": m.threshold,
+                                "exceeded": m.exceeded,
                                 "previous_shares": [round(s, 6) for s in m.previous_shares],
                                 "sample": m.sample,
                             }
