@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.analyses import analyse_catalogue_endpoint
 from pipelines.stats import analyse_endpoint
 from pipelines.stats.competing import CAUSE_LABELS
 from tests.stats.oracle import R_SCRIPTS, TIGHT, Mismatches, catalogue_frames, listify, rscript, run_r
@@ -176,15 +177,7 @@ def test_every_competing_risk_number_equals_r(registry, tmp_path) -> None:
     con, _ = registry
     jobs, expected = [], {}
     for analysis, endpoint, key, frame in catalogue_frames(con):
-        results = analyse_endpoint(
-            frame,
-            reference_group=analysis.reference,
-            groups=list(analysis.groups),
-            covariates=list(analysis.covariates),
-            landmarks=analysis.landmarks,
-            cluster=analysis.cluster,
-            cause_labels=CAUSE_LABELS[endpoint],
-        )
+        results = analyse_catalogue_endpoint(frame, analysis, endpoint)
         stored = con.execute(
             "SELECT count(*) FROM results.cumulative_incidence WHERE analysis_id = ? AND endpoint = ?",
             [analysis.id, endpoint],
