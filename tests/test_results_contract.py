@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.registry.ddl import create_registry
 from pipelines.registry.results import replace_tables
-from pipelines.sql_models import model_files
+from pipelines.sql_models import model_files, models
 from schemas.results import DOCS_PATH, RESULTS, declare, render
 
 
@@ -18,12 +18,9 @@ def test_committed_results_dictionary_is_current():
 
 def test_declared_readers_are_the_views_that_read_each_table():
     readers: dict[str, set[str]] = {}
-    for path in model_files("results"):
-        statements = re.split(r"(?=CREATE OR REPLACE VIEW)", path.read_text(encoding="utf-8"))
-        for statement in statements:
-            view = re.match(r"CREATE OR REPLACE VIEW \w+\.(v_\w+)", statement)
-            for table in set(re.findall(r"(?:FROM|JOIN) results\.(\w+)", statement)) if view else ():
-                readers.setdefault(table, set()).add(view.group(1))
+    for model in models("results"):
+        for table in (r.removeprefix("results.") for r in model.reads if r.startswith("results.")):
+            readers.setdefault(table, set()).add(model.name.removeprefix("published."))
     assert {t.name: set(t.views) for t in RESULTS.values() if t.views} == readers
 
 
