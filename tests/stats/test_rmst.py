@@ -108,6 +108,7 @@ def _job(folder: Path, key: str, frame: pd.DataFrame, groups: list[str], horizon
     return {"key": key, "csv": str(csv), "groups": groups, "horizons": horizons}
 
 
+@pytest.mark.slow  # the live R oracle
 def test_hand_frame_equals_r(tmp_path) -> None:
     frame = hand_frame()
     per_group, contrast = rmst(frame, reference_group="a", groups=["a", "b"], horizons=[3, 5, 8])
@@ -116,6 +117,7 @@ def test_hand_frame_equals_r(tmp_path) -> None:
     assert not _compare("hand", theirs["hand"], per_group, contrast)
 
 
+@pytest.mark.slow  # the live R oracle
 def test_every_published_rmst_equals_r(registry, tmp_path) -> None:
     _rscript()
     con, _ = registry
