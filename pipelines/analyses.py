@@ -46,7 +46,7 @@ WITHHELD_NOTE = (
 
 @dataclass(frozen=True)
 class AnalysisOutput:
-    results: dict[str, EndpointResults]  # endpoint -> its statistics
+    results: dict[str, EndpointResults]  # endpoint -> its statistics as written, small counts flagged
     plots: dict[str, Path]  # plot name -> PNG
     rows: dict[str, int]  # results table -> rows written
 
@@ -360,7 +360,8 @@ def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: S
     """
     check_frame_columns(con, analysis)
     parts: dict[str, list[pd.DataFrame]] = {}
-    results = {endpoint: _analyse_one(con, analysis, endpoint, parts) for endpoint in analysis.endpoints}
+    for endpoint in analysis.endpoints:
+        _analyse_one(con, analysis, endpoint, parts)
     no_outcome = pd.DataFrame(columns=list(BINARY_SCHEMA)).astype(BINARY_SCHEMA)  # still replaces stale rows
     parts.setdefault("binary_outcome", [_keyed(no_outcome, analysis.id, None, within_months=float("nan"))])
     for name, schema in IPTW_SCHEMAS.items():  # an entry without adjustment still replaces stale rows
@@ -372,10 +373,10 @@ def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: S
     )
     plots: dict[str, Path] = {}
     stated = []
-    for endpoint in analysis.endpoints:
-        published = _published(tables, endpoint)
-        stated.append(limits(analysis, endpoint, published))
-        plots |= _plots(analysis, endpoint, published, tables["km_at_risk"], stated[-1]["footnote"].iloc[0], settings)
+    published = {endpoint: _published(tables, endpoint) for endpoint in analysis.endpoints}
+    for endpoint, results in published.items():
+        stated.append(limits(analysis, endpoint, results))
+        plots |= _plots(analysis, endpoint, results, tables["km_at_risk"], stated[-1]["footnote"].iloc[0], settings)
         plots |= _iptw_plots(analysis, endpoint, tables, stated[-1]["footnote"].iloc[0], settings)
     tables["limits"] = pd.concat(stated, ignore_index=True)
-    return AnalysisOutput(results, plots, replace_tables(con, analysis.id, {name: [t] for name, t in tables.items()}))
+    return AnalysisOutput(published, plots, replace_tables(con, analysis.id, {name: [t] for name, t in tables.items()}))

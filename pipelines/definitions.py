@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.defs.analyses import analysis_assets
+from pipelines.defs.analyses import run_analyses
 from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_after_drops, refresh_job, site_drop_sensor
 from pipelines.defs.frames import analysis_frames
 from pipelines.defs.ingest import accounting_checks, core_registry, quality_checks, raw_drop
@@ -12,7 +12,7 @@ from pipelines.defs.publish import published_copy
 from pipelines.defs.report import registry_report, results_views
 from pipelines.resources import default_resources
 
-ASSETS = [raw_drop, core_registry, analysis_frames, *analysis_assets(), results_views, registry_report, published_copy]
+ASSETS = [raw_drop, core_registry, analysis_frames, run_analyses, results_views, registry_report, published_copy]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -47,6 +48,42 @@ def documented_columns(path: Path) -> dict[str, str]:
         else:
             last = []
     return meanings
+
+
+_CREATED = re.compile(r"CREATE OR REPLACE (VIEW|TABLE|MACRO) (\w+)\.(\w+)", re.IGNORECASE)
+_READ = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)\.(\w+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Model:
+    """One ``CREATE OR REPLACE`` statement of a model file: what it creates and the relations it reads."""
+
+    path: Path
+    kind: str  # VIEW, TABLE or MACRO
+    name: str  # schema.relation
+    reads: frozenset[str]  # schema.relation after FROM or JOIN (a table macro called there: the tables it reads)
+
+
+def models(layer: str) -> list[Model]:
+    """Every statement of ``layer``'s files, in file order, read without its comments.
+
+    The lineage Dagster draws between the SQL layers comes from here, so it is the files' own
+    FROM and JOIN, never a list kept beside them.
+    """
+    found = []
+    for path in model_files(layer):
+        text = re.sub(r"--[^\n]*", "", path.read_text(encoding="utf-8"))
+        for statement in re.split(r"(?=CREATE OR REPLACE )", text):
+            created = _CREATED.match(statement)
+            if created:
+                reads = {f"{schema}.{name}".lower() for schema, name in _READ.findall(statement)}
+                name = f"{created.group(2)}.{created.group(3)}".lower()
+                found.append(Model(path, created.group(1).upper(), name, frozenset(reads - {name})))
+    macros = {m.name: m.reads for m in found if m.kind == "MACRO"}  # a table macro read in FROM reads its tables
+    return [
+        replace(m, reads=frozenset().union(*(macros.get(r, {r}) for r in m.reads))) if m.kind != "MACRO" else m
+        for m in found
+    ]
 
 
 def define_settings(con: duckdb.DuckDBPyConnection, cutoff: dt.date | None, min_cell_count: int) -> None:

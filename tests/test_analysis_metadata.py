@@ -1,12 +1,15 @@
-"""What an analysis materialization tells Dagster: charts of its key numbers, plots by path, no counts, no images."""
+"""What an analysis tells Dagster: its key numbers on the results tables they live in, withheld counts left out,
+plots by path, no images."""
+
+import dataclasses
 
 from pipelines.analyses import AnalysisOutput
-from pipelines.defs.analyses import _metadata
+from pipelines.defs.analyses import key_numbers
 from pipelines.stats import analyse_endpoint
 from tests.stats.test_stats_endpoint_plots import registry_like
 
 
-def test_key_numbers_are_charted_and_plots_are_linked_not_embedded(tmp_path):
+def test_key_numbers_are_charted_on_their_tables_withheld_counts_left_out_plots_linked(tmp_path):
     results = analyse_endpoint(
         registry_like(("A", "B")),
         reference_group="A",
@@ -17,16 +20,31 @@ def test_key_numbers_are_charted_and_plots_are_linked_not_embedded(tmp_path):
         exposure_landmarks=(),
         cluster=None,
     )
-    plot = tmp_path / "km.png"
-    plot.write_bytes(b"\x89PNG")
-    metadata = _metadata(AnalysisOutput({"PFS": results}, {"km_PFS": plot}, {"km_summary": 2}))
+    # Hand-flagged as small-count suppression would: group B's events withheld, its subjects not.
+    flagged = results.km_summary.assign(n_suppressed=False, events_suppressed=results.km_summary["group"] == "B")
+    results = dataclasses.replace(results, km_summary=flagged)
+    km, forest = tmp_path / "mutation_PFS_km.png", tmp_path / "mutation_PFS_forest.png"
+    for plot in (km, forest):
+        plot.write_bytes(b"\x89PNG")
+    numbers = key_numbers("mutation", AnalysisOutput({"PFS": results}, {"km_PFS": km, "forest_PFS": forest}, {}))
+
     hr = results.cox.query("model == 'univariable' and level == 'B'").iloc[0]
-    assert metadata["PFS HR B vs A"].value == hr["hr"] and metadata["PFS HR B vs A lower"].value == hr["hr_lower"]
-    assert metadata["PFS log-rank p"].value == results.logrank["p"].iloc[0]
-    medians = results.km_summary.set_index("group")
+    cox = numbers["cox"]
+    assert (
+        cox["mutation PFS HR B vs A"].value == hr["hr"] and cox["mutation PFS HR B vs A lower"].value == hr["hr_lower"]
+    )
+    assert (
+        cox["mutation PFS HR B vs A upper"].value == hr["hr_upper"] and cox["mutation PFS HR B vs A p"].value == hr["p"]
+    )
+    assert numbers["logrank"]["mutation PFS log-rank p"].value == results.logrank["p"].iloc[0]
+    summary, by_group = numbers["km_summary"], flagged.set_index("group")
+    assert summary["mutation PFS A: events"].value == by_group.loc["A", "events"]
+    assert summary["mutation PFS B: subjects"].value == by_group.loc["B", "n"]
+    assert "mutation PFS B: events" not in summary  # withheld, as in the published views
     for group in ("A", "B"):
-        key = f"PFS median months: {group}"
-        assert (key in metadata) == bool(medians.loc[group, "median_reached"])
-    assert metadata["km_PFS_file"].value == str(plot) and "km_PFS" not in metadata
-    assert not any("base64" in str(value.value) for value in metadata.values())
-    assert not any(" n" in key or "events" in key for key in metadata)  # counts stay in the suppressed views
+        assert ("mutation PFS " + group + ": median months" in summary) == bool(by_group.loc[group, "median_reached"])
+    assert numbers["km_curve"] == {"mutation km_PFS plot": numbers["km_curve"]["mutation km_PFS plot"]}
+    assert numbers["km_curve"]["mutation km_PFS plot"].value == str(km)
+    assert numbers["cox"]["mutation forest_PFS plot"].value == str(forest)
+    charted = [v for table in ("cox", "logrank", "km_summary") for k, v in numbers[table].items() if "plot" not in k]
+    assert charted and all(type(v.value) in (int, float) for v in charted)  # numbers Dagster plots, not text

@@ -3,11 +3,24 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.defs.frames import FRAME_ASSETS
+from pipelines.defs.report import VIEWS
 from pipelines.publish import publish
 from pipelines.resources import WRITER_POOL, RegistrySettings
+from schemas.contract import CONTRACT
+
+# What the analyst tier copies beside the core tables (pipelines.publish.analyst_relations).
+ANALYST_FRAMES = [
+    f.key for f in FRAME_ASSETS if f.relation.startswith("analysis.") or f.relation == "intermediate.int_follow_up"
+]
 
 
-@dg.asset(deps=[dg.AssetKey("results_views")], group_name="publish", pool=WRITER_POOL, kinds={"duckdb", "parquet"})
+@dg.asset(
+    deps=[*VIEWS, *(dg.AssetKey(["core", t]) for t in CONTRACT), *ANALYST_FRAMES],
+    group_name="publish",
+    pool=WRITER_POOL,
+    kinds={"duckdb", "parquet"},
+)
 def published_copy(duckdb: DuckDBResource, registry: RegistrySettings) -> dg.MaterializeResult:
     """Two read-only tiers, each a DuckDB file and Parquet files swapped in by atomic rename: `aggregate/` (the
     suppressed `published.v_*` views only, may leave the registry) and `analyst/` (pseudonymised patient-level rows,
