@@ -20,13 +20,16 @@ from scipy.stats import chi2
 
 from pipelines.stats.counting_cox import fit_counting_process_cox
 from pipelines.stats.cox import COX_SCHEMA, Term, coefficient_rows, encode_covariates, guarded_fit
-from pipelines.stats.frame import EVENT, GROUP, TIME, CiTransform, select_groups, typed
+from pipelines.stats.frame import EVENT, GROUP, TIME, CiTransform, order_groups, select_groups, typed
 from pipelines.stats.km import pointwise_ci
+from pipelines.stats.timevarying import EXPOSED, UNEXPOSED, landmark_frame
 
 SMD_THRESHOLD = 0.1  # |SMD| above it: the covariate is imbalanced
 EXTREME_WEIGHTS = (0.1, 10.0)  # stabilised weights outside this range are counted as extreme
 COMMON_OUTCOME = 0.15  # above this proportion of events the hazard ratio is converted before the E-value
+MODEL = "iptw"  # the comparison of the entry's own groups; a landmark frame's is iptw_landmark_<L>
 BALANCE_SCHEMA = {
+    "model": "string",
     "term": "string",
     "variable": "string",
     "kind": "string",
@@ -40,6 +43,7 @@ BALANCE_SCHEMA = {
     "imbalanced_after": "boolean",
 }
 POSITIVITY_SCHEMA = {
+    "model": "string",
     "group": "string",
     "n": "int64",
     "n_excluded_missing": "int64",
@@ -58,6 +62,7 @@ POSITIVITY_SCHEMA = {
     "effective_n": "float64",
 }
 WEIGHTED_CURVE_SCHEMA = {
+    "model": "string",
     "group": "string",
     "time": "float64",
     "weighted_at_risk": "float64",
@@ -246,7 +251,46 @@ def e_value_ci(lower: float, upper: float, *, common: bool) -> float:
     return e_value(lower if lower > 1 else upper, common=common)
 
 
-def _weighted_cox(data: pd.DataFrame, term: Term, weights: pd.Series, cluster: pd.Series) -> pd.DataFrame:
+def landmark_model(landmark: float) -> str:
+    """The label of the IPTW comparison on the landmark frame at ``landmark`` months (lines up with ``landmark_<L>``)."""
+    return f"{MODEL}_landmark_{landmark:g}"
+
+
+@dataclass(frozen=True)
+class IptwFrame:
+    """One frame an IPTW comparison runs on, its label (``model``) and its treatment and reference groups."""
+
+    model: str
+    frame: pd.DataFrame
+    treatment_group: str
+    reference_group: str
+
+
+def iptw_frames(
+    frame: pd.DataFrame,
+    *,
+    groups: Sequence[str],
+    reference_group: str,
+    exposure: str | None = None,
+    landmarks: Sequence[float] = (),
+) -> list[IptwFrame]:
+    """The frames of an entry's IPTW: its own two groups, or with an exposure the landmark frame at each L.
+
+    An exposure that starts during follow-up makes the entry's groups the naive, immortal-time biased
+    ones, which weighting cannot mend; so the propensity is fitted among the subjects still event-free
+    and followed at L, the treatment being exposure by L (``exposed`` vs ``unexposed``, time from L).
+    """
+    if exposure is None:
+        treatment = next(g for g in groups if g != reference_group)
+        return [IptwFrame(MODEL, frame, treatment, reference_group)]
+    cohort = order_groups(frame, groups)[0]
+    return [
+        IptwFrame(landmark_model(at), landmark_frame(cohort, exposure=exposure, landmark=at), EXPOSED, UNEXPOSED)
+        for at in landmarks
+    ]
+
+
+def _weighted_cox(data: pd.DataFrame, term: Term, weights: pd.Series, cluster: pd.Series, model: str) -> pd.DataFrame:
     """The IPTW hazard ratio (group term only), robust variance, robust score test, and E-values."""
     design = pd.DataFrame({term.name: (data[GROUP] == term.level).to_numpy(float)}, index=data.index)
     events = int(data[EVENT].sum())
@@ -256,7 +300,7 @@ def _weighted_cox(data: pd.DataFrame, term: Term, weights: pd.Series, cluster: p
     if status == "ok" and events <= 1:
         fitted, status = None, f"not_estimable: too few events ({events}) for 1 parameter(s)"
     rows = coefficient_rows(
-        "iptw",
+        model,
         [term],
         fitted.summary if fitted else None,
         {term.name: status},
@@ -287,12 +331,14 @@ def iptw_analysis(
     truncate: tuple[float, float] | None = None,
     cluster: str | None = None,
     ci_transform: CiTransform = "log-log",
+    model: str = MODEL,
 ) -> IptwResults:
     """IPTW comparison of ``treatment_group`` with ``reference_group`` on an analysis frame (one row per subject).
 
     Complete cases on the covariates (the excluded are counted per group).  Works on any frame of
-    the analysis shape, e.g. a landmark frame.  ``cluster``: the independent unit when subjects are
-    not (the robust variance is clustered on it; otherwise each subject is its own cluster).
+    the analysis shape, e.g. a landmark frame (``model`` labels every row: :func:`landmark_model`).
+    ``cluster``: the independent unit when subjects are not (the robust variance is clustered on it;
+    otherwise each subject is its own cluster).
     """
     data, order = select_groups(
         frame, [reference_group, treatment_group], [*covariates, *([cluster] if cluster else [])]
@@ -303,11 +349,12 @@ def iptw_analysis(
     design, terms = encode_covariates(complete, covariates)
     term = Term(f"{GROUP}={treatment_group}", GROUP, treatment_group, reference_group)
     if treated.all() or (~treated).all() or not len(complete):
-        return _empty(order, term, excluded)
+        return _empty(order, term, excluded, model)
     ps = propensity_scores(complete, treated, covariates)
     weights, _ = stabilised_weights(treated, ps, truncate)
     raw, _ = stabilised_weights(treated, ps)
     groups = complete[GROUP].astype(str)
+    ids = complete[cluster].astype(str) if cluster else pd.Series(np.arange(len(complete)), index=complete.index)
     curves = [
         weighted_kaplan_meier(
             complete.loc[groups == g, TIME].to_numpy(float),
@@ -317,24 +364,26 @@ def iptw_analysis(
         ).assign(group=g)
         for g in order
     ]
-    ids = complete[cluster].astype(str) if cluster else pd.Series(np.arange(len(complete)), index=complete.index)
     return IptwResults(
-        balance=balance_table(design, terms, treated, weights),
-        positivity=positivity_table(groups, order, ps, weights, raw != weights, excluded.to_dict()),
-        km_curve=typed(pd.concat(curves, ignore_index=True), WEIGHTED_CURVE_SCHEMA),
-        cox=typed(_weighted_cox(complete, term, weights, ids), IPTW_COX_SCHEMA),
+        balance=typed(balance_table(design, terms, treated, weights).assign(model=model), BALANCE_SCHEMA),
+        positivity=typed(
+            positivity_table(groups, order, ps, weights, raw != weights, excluded.to_dict()).assign(model=model),
+            POSITIVITY_SCHEMA,
+        ),
+        km_curve=typed(pd.concat(curves, ignore_index=True).assign(model=model), WEIGHTED_CURVE_SCHEMA),
+        cox=typed(_weighted_cox(complete, term, weights, ids, model), IPTW_COX_SCHEMA),
         weights=weights,
     )
 
 
-def _empty(order: Sequence[str], term: Term, excluded: pd.Series) -> IptwResults:
+def _empty(order: Sequence[str], term: Term, excluded: pd.Series, model: str) -> IptwResults:
     """A comparison with one group empty: the Cox row says so, the other tables are empty."""
     status = "not_estimable: a group has no complete-case subjects"
-    rows = coefficient_rows("iptw", [term], None, {term.name: status}, n=0, events=0, n_excluded=int(excluded.sum()))
+    rows = coefficient_rows(model, [term], None, {term.name: status}, n=0, events=0, n_excluded=int(excluded.sum()))
     return IptwResults(
         typed([], BALANCE_SCHEMA),
         typed([], POSITIVITY_SCHEMA),
         typed([], WEIGHTED_CURVE_SCHEMA),
-        typed(rows.assign(adjustment="iptw"), IPTW_COX_SCHEMA),
+        typed(rows.reindex(columns=list(IPTW_COX_SCHEMA)).assign(adjustment="iptw"), IPTW_COX_SCHEMA),
         pd.Series(dtype=float),
     )
