@@ -521,7 +521,9 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "weighted_at_risk": "Sum of the weights at risk.",
                 "weighted_events": "Sum of the weights of the events at this time.",
                 "survival": "Weighted S(t).",
-                "lower": "Lower 95% confidence limit (weighted Greenwood, R survfit(weights =, robust = FALSE)).",
+                "std_err": "Robust (infinitesimal-jackknife) SE of S(t), clustered as the Cox model: R survfit(weights =, "
+                "robust = TRUE)'s std.err; 0 where S = 0.",
+                "lower": "Lower 95% confidence limit (log-log, from that SE).",
                 "upper": "Upper 95% confidence limit.",
             },
             views=("v_iptw_km_curve",),

@@ -68,6 +68,7 @@ WEIGHTED_CURVE_SCHEMA = {
     "weighted_at_risk": "float64",
     "weighted_events": "float64",
     "survival": "float64",
+    "std_err": "float64",
     "lower": "float64",
     "upper": "float64",
 }
@@ -208,24 +209,85 @@ def positivity_table(
     return typed(rows, POSITIVITY_SCHEMA)
 
 
-def weighted_kaplan_meier(
-    time: np.ndarray, event: np.ndarray, weights: np.ndarray, ci_transform: CiTransform = "log-log"
-) -> pd.DataFrame:
-    """Weighted KM at each event time: S = prod(1 - d_w / n_w), CI from the weighted Greenwood variance.
+def robust_log_survival_variance(
+    time: np.ndarray,
+    event: np.ndarray,
+    weights: np.ndarray,
+    cluster: np.ndarray,
+    times: np.ndarray,
+    at_risk: np.ndarray,
+    events: np.ndarray,
+) -> np.ndarray:
+    """Infinitesimal-jackknife variance of log S at ``times``: sum over clusters of (sum w_i U_i(t))^2.
 
-    d_w and n_w are the summed weights of the events and of the subjects at risk, and the variance
-    of log S is sum d_w / (n_w (n_w - d_w)): R ``survfit(Surv(t, e) ~ 1, weights = w, robust = FALSE)``.
+    U_i(t) = d log S(t) / d w_i = -sum_{s <= t} (dN_i(s) - Y_i(s) h(s)) / (n_w(s) - d_w(s)), h = d_w / n_w:
+    B(t) = sum_{s <= t} h / (n_w - d_w) while i is at risk beyond t, else the constant
+    k_i = B(t_i) - e_i / (n_w(t_i) - d_w(t_i)).  A cluster's sum is B(t) R_c(t) + K_c(t) (R_c: weight of
+    its members still beyond t, K_c: sum of w k of the others), so the variance is
+    B^2 sum R_c^2 + 2 B sum R_c K_c + sum K_c^2, each sum updated as members pass their time: O(n log n).
+    Infinite from the first time where every weighted subject at risk has the event (S = 0).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(at_risk > events, 1 / (at_risk - events), np.inf)
+        b = np.cumsum(np.where(at_risk > events, events / at_risk * a, np.inf))
+    last = np.searchsorted(times, time, side="right") - 1  # the last event time <= t_i
+    own = np.where(last >= 0, b[np.maximum(last, 0)], 0.0)
+    at_own = np.searchsorted(times, time)
+    k = own - np.where(event == 1, a[np.minimum(at_own, len(times) - 1)], 0.0)
+    k = np.where(np.isfinite(k), k, 0.0)  # leaves only once the variance is infinite: kept out of the sums
+    order = np.lexsort((time, cluster))  # each cluster's members in time order
+    c, w, wk = cluster[order], weights[order], (weights * k)[order]
+    starts = np.r_[True, c[1:] != c[:-1]]
+    block = np.cumsum(starts) - 1
+    sizes = np.bincount(block)
+
+    def earlier(values: np.ndarray) -> np.ndarray:  # sum over the cluster's members before this one
+        cumulative = np.cumsum(values) - values
+        return cumulative - np.repeat(cumulative[starts], sizes)
+
+    total = np.bincount(block, weights=w)
+    r_before, k_before = total[block] - earlier(w), earlier(wk)  # R_c and K_c just before this member leaves
+    r_after, k_after = r_before - w, k_before + wk
+    by_time = np.argsort(time[order], kind="stable")
+    passed = np.searchsorted(time[order][by_time], times, side="right")  # members gone by each event time
+
+    def aggregate(change: np.ndarray) -> np.ndarray:
+        return np.r_[0.0, np.cumsum(change[by_time])][passed]
+
+    rr = (total**2).sum() + aggregate(r_after**2 - r_before**2)
+    rk = aggregate(r_after * k_after - r_before * k_before)
+    kk = aggregate(k_after**2 - k_before**2)
+    with np.errstate(invalid="ignore"):
+        variance = b**2 * rr + 2 * b * rk + kk
+    return np.where(np.isfinite(b), variance, np.inf)
+
+
+def weighted_kaplan_meier(
+    time: np.ndarray,
+    event: np.ndarray,
+    weights: np.ndarray,
+    ci_transform: CiTransform = "log-log",
+    cluster: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Weighted KM at each event time: S = prod(1 - d_w / n_w), CI from the robust (infinitesimal-jackknife) variance.
+
+    d_w and n_w are the summed weights of the events and of the subjects at risk; the variance of log S
+    is :func:`robust_log_survival_variance`, clustered on ``cluster`` (default: each subject its own):
+    R ``survfit(Surv(t, e) ~ 1, weights = w, robust = TRUE, cluster = cluster)``, whose ``std.err`` is
+    S times its square root (0 where S = 0, as R's up to rounding).  The weighted Greenwood variance would
+    treat the weights as counts of subjects.
     """
     times = np.unique(time[event == 1])
     at_risk = np.array([weights[time >= t].sum() for t in times])
     events = np.array([weights[(time == t) & (event == 1)].sum() for t in times])
     survival = np.cumprod(1 - events / at_risk)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        variance = np.cumsum(np.where(at_risk > events, events / (at_risk * (at_risk - events)), np.inf))
+    ids = np.arange(len(time)) if cluster is None else pd.factorize(cluster)[0]
+    variance = robust_log_survival_variance(time, event, weights, ids, times, at_risk, events)
     lower, upper = pointwise_ci(survival, variance, ci_transform)
+    std_err = np.where(survival > 0, survival * np.sqrt(np.where(np.isfinite(variance), variance, 0.0)), 0.0)
     return pd.DataFrame(
         {"time": times, "weighted_at_risk": at_risk, "weighted_events": events, "survival": survival}
-    ).assign(lower=lower, upper=upper)
+    ).assign(std_err=std_err, lower=lower, upper=upper)
 
 
 def e_value(ratio: float, *, common: bool) -> float:
@@ -361,6 +423,7 @@ def iptw_analysis(
             complete.loc[groups == g, EVENT].to_numpy(int),
             weights[groups == g].to_numpy(),
             ci_transform,
+            ids[groups == g].to_numpy(),
         ).assign(group=g)
         for g in order
     ]

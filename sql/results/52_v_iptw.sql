@@ -78,7 +78,8 @@ SELECT
 FROM results.iptw_positivity;
 
 -- published.v_iptw_km_curve: IPTW-weighted Kaplan-Meier curves per group at each event time (from
--- results.iptw_km_curve): survival with its pointwise 95% CI (weighted Greenwood, log-log). The weighted
+-- results.iptw_km_curve): survival with its pointwise 95% CI (log-log, robust infinitesimal-jackknife variance
+-- clustered as the Cox model: R survfit(weights =, robust = TRUE)). The weighted
 -- numbers at risk and events are not published (with weights near 1 they approximate counts).
 CREATE OR REPLACE VIEW published.v_iptw_km_curve AS
 SELECT analysis_id, endpoint, model, "group", time, survival, lower, upper

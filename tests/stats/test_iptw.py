@@ -44,11 +44,14 @@ run <- function(job) {
   cluster <- if (is.null(job$cluster)) seq_len(nrow(d)) else d[[job$cluster]]
   fit <- coxph(Surv(time_months, event) ~ treated, data = d, weights = w, cluster = cluster,
                control = coxph.control(eps = 1e-14, toler.chol = 1e-15, iter.max = 100))
+  d$cl <- cluster
   curves <- lapply(c(job$reference, job$treated), function(g) {
     s <- survfit(Surv(time_months, event) ~ 1, data = d[d$group == g, ], weights = w[d$group == g],
-                 conf.type = "log-log", robust = FALSE)
+                 cluster = cl, conf.type = "log-log", robust = TRUE)
+    stopifnot(!s$logse)  # robust: std.err is the SE of S itself
     keep <- s$n.event > 0
-    list(time = s$time[keep], survival = s$surv[keep], lower = s$lower[keep], upper = s$upper[keep])
+    list(time = s$time[keep], survival = s$surv[keep], std_err = s$std.err[keep], lower = s$lower[keep],
+         upper = s$upper[keep])
   })
   names(curves) <- c(job$reference, job$treated)
   list(row = d$row, ps = unname(ps), w = unname(w), coef = unname(coef(fit)), se = unname(sqrt(diag(fit$var))),
@@ -73,7 +76,7 @@ def _r_iptw(jobs: list[dict], frames: list[pd.DataFrame], folder: Path) -> list[
 
 
 def _compare(ours: IptwResults, r: dict, frame: pd.DataFrame, where: str) -> None:
-    """Weights (per subject), the weighted Cox and the weighted KM curves : R's to 1e-6."""
+    """Weights (per subject), the weighted Cox and the weighted KM curves (robust SE and CI): R's to 1e-6."""
     assert list(frame.index.get_indexer(ours.weights.index)) == [int(i) for i in np.atleast_1d(r["row"])], where
     np.testing.assert_allclose(ours.weights, r["w"], rtol=1e-6, err_msg=where)
     cox = ours.cox.iloc[0]
@@ -84,9 +87,10 @@ def _compare(ours: IptwResults, r: dict, frame: pd.DataFrame, where: str) -> Non
     assert cox["n_clusters"] == r["n_clusters"], where
     for group, curve in r["curves"].items():
         part = ours.km_curve[ours.km_curve["group"] == group]
-        for name in ("time", "survival", "lower", "upper"):
+        for name in ("time", "survival", "std_err", "lower", "upper"):
             theirs = np.array(np.atleast_1d(curve[name]), dtype=float)  # null (R's NA, where S = 0) -> NaN
-            np.testing.assert_allclose(part[name], theirs, rtol=1e-6, err_msg=f"{where} {group} {name}")
+            atol = 1e-12 if name == "std_err" else 0  # at S = 0 R's SE is rounding noise (~1e-17), ours 0
+            np.testing.assert_allclose(part[name], theirs, rtol=1e-6, atol=atol, err_msg=f"{where} {group} {name}")
 
 
 def _frame(n: int = 150, seed: int = 11) -> pd.DataFrame:
@@ -125,6 +129,34 @@ def test_iptw_equals_r(tmp_path: Path) -> None:
     assert positivity["n_excluded_missing"].sum() == 4
     assert 0 < positivity["n_truncated"].sum() <= 0.1 * positivity["n"].sum() + 2
     assert set(ours.balance["term"]) == {"age", "male=True", "stage=II", "stage=III"}
+
+
+@pytest.mark.slow
+def test_weighted_km_robust_variance_equals_r_clustered_and_down_to_zero(tmp_path: Path) -> None:
+    """Weighted KM's infinitesimal-jackknife SE and CI (R ``survfit(weights, robust = TRUE, cluster)``) to 1e-6:
+    clusters of 1 to 4 subjects with tied times inside a cluster, and a group whose curve ends at S = 0."""
+    frame = _frame(120, 23).assign(clinic=lambda f: (f["id"] * 7 % 41).astype(str))  # 41 clinics, 2-3 subjects
+    frame.loc[frame["clinic"] == "0", "time_months"] = 4.0  # a cluster with all its times tied
+    last = frame.loc[frame["group"] == "old", "time_months"].idxmax()
+    frame.loc[frame["time_months"] >= frame.at[last, "time_months"], "event"] = 1  # old's curve falls to 0
+    covariates = ["age", "male"]
+    jobs = [
+        {"treated": "new", "reference": "old", "covariates": covariates, "truncate": [], "cluster": cluster}
+        for cluster in ("clinic", None)
+    ]
+    for job, r in zip(jobs, _r_iptw(jobs, [frame, frame], tmp_path), strict=True):
+        ours = iptw_analysis(
+            frame, treatment_group="new", reference_group="old", covariates=covariates, cluster=job["cluster"]
+        )
+        _compare(ours, r, frame, f"cluster {job['cluster']}")
+        old = ours.km_curve[ours.km_curve["group"] == "old"]
+        assert old["survival"].iloc[-1] == 0 and old["std_err"].iloc[-1] == 0 and np.isnan(old["lower"].iloc[-1])
+        assert (old["std_err"].iloc[:-1] > 0).all()
+    clustered = iptw_analysis(
+        frame, treatment_group="new", reference_group="old", covariates=covariates, cluster="clinic"
+    )
+    alone = iptw_analysis(frame, treatment_group="new", reference_group="old", covariates=covariates)
+    assert not np.allclose(clustered.km_curve["std_err"], alone.km_curve["std_err"], equal_nan=True)
 
 
 @pytest.mark.slow
