@@ -28,7 +28,8 @@ from pipelines.stats import (
 )
 from pipelines.stats.binary import BINARY_SCHEMA
 from pipelines.stats.competing import CAUSE, CAUSE_LABELS
-from pipelines.stats.iptw import IPTW_SCHEMAS, iptw_analysis
+from pipelines.stats.iptw import IPTW_SCHEMAS, IptwFrame, IptwResults, iptw_analysis, iptw_frames, landmark_model
+from pipelines.stats.iptw import MODEL as IPTW_MODEL
 from pipelines.stats.iptw_plots import love_figure, weighted_km_figure
 from pipelines.stats.timevarying import NAIVE_LABEL
 from schemas.results import LIMITS_SCHEMA
@@ -107,8 +108,15 @@ def adjustment(analysis: Analysis, endpoint: str) -> str:
         done.append(f"{column} as a time-varying covariate")
     iptw = analysis.adjust
     if iptw:
+        frames = (
+            f" on the landmark frames at {', '.join(f'{at:g}' for at in analysis.exposure_landmarks)} months "
+            f"(models {', '.join(landmark_model(at) for at in analysis.exposure_landmarks)}: propensity among the "
+            f"subjects event-free and followed at the landmark, treatment = {analysis.exposure} by then)"
+            if analysis.exposure
+            else ""
+        )
         done.append(
-            f"IPTW (stabilised ATE weights, propensity on {', '.join(iptw.covariates)}"
+            f"IPTW{frames} (stabilised ATE weights, propensity on {', '.join(iptw.covariates)}"
             + (f", truncated at percentiles {iptw.truncate[0]:g}/{iptw.truncate[1]:g}" if iptw.truncate else "")
             + "): results.iptw_cox, iptw_balance, iptw_positivity, iptw_km_curve"
         )
@@ -298,47 +306,81 @@ def _analyse_one(
         )
         tables["binary_outcome"] = [_keyed(counts, analysis.id, endpoint, within_months=outcome.within_months)]
     if endpoint == analysis.endpoints[0]:  # the subjects are the same for every endpoint
-        characteristics = table_one(frame, analysis.characteristics, groups=list(analysis.groups))
+        characteristics = table_one(
+            frame, analysis.characteristics, groups=list(analysis.groups), cluster=analysis.cluster
+        )
         tables["table_one"] = [_keyed(characteristics, analysis.id, None)]
     return result
 
 
-def _iptw_tables(frame: pd.DataFrame, analysis: Analysis, endpoint: str, tables: dict[str, list[pd.DataFrame]]) -> None:
-    """The IPTW comparison of the entry's two groups (the non-reference one is the treatment), keyed into ``tables``."""
+def analysis_iptw(frame: pd.DataFrame, analysis: Analysis) -> list[tuple[IptwFrame, IptwResults]]:
+    """The entry's IPTW comparisons of one endpoint, each with the frame it ran on (:func:`iptw_frames`)."""
     adjust = analysis.adjust
-    treatment = next(g for g in analysis.groups if g != analysis.reference)
-    result = iptw_analysis(
+    designs = iptw_frames(
         frame,
-        treatment_group=treatment,
+        groups=list(analysis.groups),
         reference_group=analysis.reference,
-        covariates=list(adjust.covariates),
-        truncate=adjust.truncate,
-        cluster=analysis.cluster,
+        exposure=analysis.exposure,
+        landmarks=analysis.exposure_landmarks,
     )
-    for name in ("balance", "positivity", "km_curve", "cox"):
-        tables.setdefault(f"iptw_{name}", []).append(_keyed(getattr(result, name), analysis.id, endpoint))
+    return [
+        (
+            design,
+            iptw_analysis(
+                design.frame,
+                treatment_group=design.treatment_group,
+                reference_group=design.reference_group,
+                covariates=list(adjust.covariates),
+                truncate=adjust.truncate,
+                cluster=analysis.cluster,
+                model=design.model,
+            ),
+        )
+        for design in designs
+    ]
+
+
+def _iptw_tables(frame: pd.DataFrame, analysis: Analysis, endpoint: str, tables: dict[str, list[pd.DataFrame]]) -> None:
+    """The entry's IPTW tables (its two groups, or the exposure's landmark frames), keyed into ``tables``."""
+    for _design, result in analysis_iptw(frame, analysis):
+        for name in ("balance", "positivity", "km_curve", "cox"):
+            tables.setdefault(f"iptw_{name}", []).append(_keyed(getattr(result, name), analysis.id, endpoint))
 
 
 def _iptw_plots(
     analysis: Analysis, endpoint: str, tables: dict[str, pd.DataFrame], footnote: str, settings: Settings
 ) -> dict[str, Path]:
-    """Love plot and weighted KM of one endpoint (nothing without an adjustment)."""
+    """Love plot and weighted KM of each IPTW comparison of one endpoint (nothing without an adjustment).
+
+    The comparison of the entry's groups draws ``<id>_<endpoint>_love.png``; a landmark one
+    ``..._love_landmark_<L>.png``, titled with its landmark frame.
+    """
     if not analysis.adjust:
         return {}
-    part = lambda name: tables[name][tables[name]["endpoint"] == endpoint]  # noqa: E731
-    title = f"{analysis.title} — {endpoint}"
-    stem = settings.plots_dir / f"{analysis.id}_{endpoint}"
-    return {
-        f"love_{endpoint}": save_png(
-            love_figure(part("iptw_balance"), title=title, footnote=footnote), Path(f"{stem}_love.png")
-        ),
-        f"iptw_km_{endpoint}": save_png(
-            weighted_km_figure(
-                part("iptw_km_curve"), title=title, time_label=f"Months from {analysis.origin}", footnote=footnote
-            ),
-            Path(f"{stem}_iptw_km.png"),
-        ),
-    }
+    plots = {}
+    cox = tables["iptw_cox"]
+    for model in cox.loc[cox["endpoint"] == endpoint, "model"].unique():
+        part = {
+            name: t[(t["endpoint"] == endpoint) & (t["model"] == model)]
+            for name, t in ((n, tables[n]) for n in ("iptw_balance", "iptw_km_curve"))
+        }
+        if not len(part["iptw_km_curve"]):  # not estimable (e.g. nobody exposed by L): its Cox row says why
+            continue
+        suffix = model.removeprefix(IPTW_MODEL)
+        landmark = suffix.removeprefix("_landmark_")
+        title = f"{analysis.title} — {endpoint}" + (
+            f" [landmark {landmark} months: {analysis.exposure} by then vs not, among event-free]" if suffix else ""
+        )
+        time_label = f"Months from the {landmark}-month landmark" if suffix else f"Months from {analysis.origin}"
+        stem = settings.plots_dir / f"{analysis.id}_{endpoint}"
+        plots[f"love_{endpoint}{suffix}"] = save_png(
+            love_figure(part["iptw_balance"], title=title, footnote=footnote), Path(f"{stem}_love{suffix}.png")
+        )
+        plots[f"iptw_km_{endpoint}{suffix}"] = save_png(
+            weighted_km_figure(part["iptw_km_curve"], title=title, time_label=time_label, footnote=footnote),
+            Path(f"{stem}_iptw_km{suffix}.png"),
+        )
+    return plots
 
 
 def _published(tables: dict[str, pd.DataFrame], endpoint: str) -> EndpointResults:

@@ -42,7 +42,7 @@ import pandas as pd
 import scipy.linalg
 
 from pipelines.stats.plots import risk_table_times
-from pipelines.stats.table_one import ALL_GROUPS
+from pipelines.stats.table_one import ALL_GROUPS, PATIENTS
 
 MARK = "supp."  # how a withheld count is printed (report, plots, footnotes): the same for every withheld count
 COUNTS: dict[str, tuple[str, ...]] = {
@@ -352,6 +352,13 @@ def suppress(tables: Mapping[str, pd.DataFrame], min_cell_count: int) -> dict[st
     return out
 
 
+def _landmark_of(model: str) -> str | None:
+    """The landmark (months, as text) of a model on a landmark frame (``landmark_<L>[_adjusted]``,
+    ``iptw_landmark_<L>``), None for any other model."""
+    core = model.removeprefix("iptw_").removesuffix("_adjusted")
+    return core.removeprefix("landmark_") if core.startswith("landmark_") else None
+
+
 def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
     """Every cell and identity of one analysis (the keys name the quantity, so a repeated one is one cell)."""
     cell = system.cell
@@ -424,9 +431,7 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
                     cells[column] = cell((source, p, model, column), r[column], (source, row, column))
             adjusted = model == "multivariable" or model.endswith("_adjusted") or source == "iptw_cox"
             base_n, base_e = {total: 1}, {total_events.get(p): 1}
-            landmark = (
-                model.removesuffix("_adjusted").removeprefix("landmark_") if model.startswith("landmark_") else None
-            )
+            landmark = _landmark_of(model)
             if landmark is not None:
                 time = round(float(landmark), 9)
                 known = [g for g in groups if time in at_risk_at.get((p, g), {}) and time in events_at.get((p, g), {})]
@@ -453,11 +458,24 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
                     {(source, p, plain, "n_clusters"): 1, cells.get("n_clusters"): -1},
                     (source, p, model, "clusters left out"),
                 ) if (source, p, plain, "n_clusters") in system.values else None
-    # IPTW positivity: per group n + excluded = the group; the extreme-weight counts are cells of their own
+    # IPTW positivity: per group n + excluded = the group; the extreme-weight counts are cells of their own.  A
+    # landmark comparison's groups (exposed / unexposed by L) together are the subjects at risk at L
+    landmark_groups: dict[tuple, dict[object, int]] = {}
     for row, r in t.get("iptw_positivity", pd.DataFrame()).iterrows():
-        p, g = r["endpoint"], r["group"]
-        counts = {c: cell(("iptw", p, g, c), r[c], ("iptw_positivity", row, c)) for c in COUNTS["iptw_positivity"]}
-        system.relate({("N", g): 1, counts["n"]: -1, counts["n_excluded_missing"]: -1}, ("iptw", p, g, "left out"))
+        p, g, model = r["endpoint"], r["group"], r["model"]
+        counts = {
+            c: cell(("iptw", p, model, g, c), r[c], ("iptw_positivity", row, c)) for c in COUNTS["iptw_positivity"]
+        }
+        landmark = _landmark_of(model)
+        if landmark is None:
+            system.relate({("N", g): 1, counts["n"]: -1, counts["n_excluded_missing"]: -1}, ("iptw", p, g, "left out"))
+            continue
+        group = ("iptw group", p, model, g)
+        system.relate({group: 1, counts["n"]: -1, counts["n_excluded_missing"]: -1}, ("iptw", p, model, g, "left out"))
+        landmark_groups.setdefault((p, model, round(float(landmark), 9)), {})[group] = -1
+    for (p, model, time), parts in landmark_groups.items():
+        if all(time in at_risk_at.get((p, g), {}) for g in groups):
+            system.relate({**{at_risk_at[(p, g)][time]: 1 for g in groups}, **parts}, ("iptw", p, model, "at risk"))
     _competing(system, t, groups, at_risk_at, events_at)
     # binary outcome: n + missing = the group; events = events so far at the same landmark; non-events derived
     for row, r in t.get("binary_outcome", pd.DataFrame()).iterrows():
@@ -487,11 +505,14 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
             m = cell(("T missing", variable, g), r["n_missing"], ("table_one", row, "n_missing"))
             if r["kind"] == "categorical":
                 cell(("T count", variable, r["level"], g), r["count"], ("table_one", row, "count"))
+            elif r["kind"] == "units":  # its count is its n: one cell, withheld in both places
+                cell(("T n", variable, g), r["count"], ("table_one", row, "count"))
             whole = total if g == ALL_GROUPS else ("N", g)
-            if whole in system.values:
+            if whole in system.values and variable != PATIENTS:  # a units row counts patients, not subjects
                 system.relate({whole: 1, n: -1, m: -1})
         for column in ("T n", "T missing"):
-            system.relate({(column, variable, ALL_GROUPS): 1, **{(column, variable, g): -1 for g in listed}})
+            if variable != PATIENTS:  # a patient operated in two groups is in both: (all) is not their sum
+                system.relate({(column, variable, ALL_GROUPS): 1, **{(column, variable, g): -1 for g in listed}})
         levels = rows.loc[rows["kind"] == "categorical", "level"].unique()
         for g in [*listed, ALL_GROUPS]:
             if len(levels):

@@ -101,6 +101,14 @@ def declare(
 
 
 GROUP = {"group": "Group label."}
+P_FLOOR_MEANINGS = {
+    "p_floor": "The smallest p the test can give (Monte Carlo: 1 / (resamples + 1)); NULL for exact tests.",
+    "p_display": "p as text, '< p_floor' where a Monte Carlo p is at its floor (never shown as exact).",
+}
+IPTW_MODEL_MEANING = (
+    "iptw (the entry's two groups) or iptw_landmark_<L> (an entry with an exposure: exposed by L months vs not, "
+    "among the subjects event-free and followed at L, time from L; groups exposed / unexposed)."
+)
 CI = "CI transform used for S(t) and its confidence limits (log-log, log or plain)."
 COX_MEANINGS = {
     "model": "univariable or multivariable; in immortal_time: naive, landmark_<L>, time_varying, each optionally _adjusted.",
@@ -309,6 +317,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "test": "fisher_exact, fisher_monte_carlo, chi_square or none.",
                 "statistic": "Odds ratio (2x2 Fisher), table probability (Monte Carlo Fisher) or chi-square.",
                 "p": "p-value.",
+                **P_FLOOR_MEANINGS,
                 "status": "ok or not_testable: ...",
             },
             views=("v_binary_outcomes",),
@@ -321,12 +330,13 @@ def _results_tables() -> dict[str, ResultsTable]:
             TABLE_ONE_SCHEMA,
             {
                 "variable": "The characteristic.",
-                "kind": "continuous or categorical.",
-                "level": "Category (NULL for continuous).",
+                "kind": "continuous, categorical, or units (operation-level analyses: the rows operations and "
+                "patients, count = n; a patient operated in two groups counts in both, so (all) is not their sum).",
+                "level": "Category (NULL for continuous and units).",
                 "group": "Group label, or (all) for all subjects.",
                 "n": "Subjects with a known value in the group.",
                 "n_missing": "Subjects with a missing value in the group.",
-                "count": "Subjects in this category (categorical only).",
+                "count": "Subjects in this category (categorical), or the operations / patients (units).",
                 "percent": "100 x count / n (categorical only).",
                 "median": "Median (continuous only).",
                 "q1": "First quartile (continuous only).",
@@ -335,8 +345,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "max": "Maximum (continuous only).",
                 "test": "mann_whitney, kruskal_wallis, fisher_exact, fisher_monte_carlo, chi_square or none.",
                 "p": "p-value of the difference between groups (same on every row of the variable).",
-                "p_floor": "The smallest p the test can give (Monte Carlo: 1 / (resamples + 1)); NULL for exact tests.",
-                "p_display": "p as text, '< p_floor' where a Monte Carlo p is at its floor (never shown as exact).",
+                **P_FLOOR_MEANINGS,
                 "smd": "Standardised mean difference of the group against the reference group (tableone); NaN on the "
                 "reference and (all) rows.",
                 "smd_max": "The largest absolute SMD over every pair of groups (same on every row of the variable).",
@@ -442,7 +451,7 @@ def _results_tables() -> dict[str, ResultsTable]:
             IPTW_SCHEMAS["iptw_cox"],
             {
                 **_only(COX_MEANINGS, IPTW_SCHEMAS["iptw_cox"]),
-                "model": "iptw.",
+                "model": IPTW_MODEL_MEANING,
                 "n_clusters": "Clusters of the robust variance (patients, or subjects).",
                 "adjustment": "The weighting in words (stabilised ATE weights, propensity covariates, truncation).",
                 "weighted_logrank_statistic": "Weighted log-rank: the robust score test of the weighted Cox model.",
@@ -455,10 +464,11 @@ def _results_tables() -> dict[str, ResultsTable]:
         ),
         declare(
             "iptw_balance",
-            ("analysis_id", "endpoint", "term"),
+            ("analysis_id", "endpoint", "model", "term"),
             "one propensity covariate term: balance before and after weighting",
             IPTW_SCHEMAS["iptw_balance"],
             {
+                "model": IPTW_MODEL_MEANING,
                 "term": "Covariate term as in cox.",
                 "variable": "The column the term comes from.",
                 "kind": "binary (a 0/1 dummy) or numeric.",
@@ -475,10 +485,11 @@ def _results_tables() -> dict[str, ResultsTable]:
         ),
         declare(
             "iptw_positivity",
-            ("analysis_id", "endpoint", "group"),
+            ("analysis_id", "endpoint", "model", "group"),
             "one group: the propensity scores and weights (positivity and overlap)",
             IPTW_SCHEMAS["iptw_positivity"],
             {
+                "model": IPTW_MODEL_MEANING,
                 **GROUP,
                 "n": "Subjects weighted.",
                 "n_excluded_missing": "Subjects left out for a missing propensity covariate.",
@@ -500,16 +511,19 @@ def _results_tables() -> dict[str, ResultsTable]:
         ),
         declare(
             "iptw_km_curve",
-            ("analysis_id", "endpoint", "group", "time"),
+            ("analysis_id", "endpoint", "model", "group", "time"),
             "one step of the IPTW-weighted Kaplan-Meier curve of a group",
             IPTW_SCHEMAS["iptw_km_curve"],
             {
+                "model": IPTW_MODEL_MEANING,
                 **GROUP,
                 "time": "Time (months).",
                 "weighted_at_risk": "Sum of the weights at risk.",
                 "weighted_events": "Sum of the weights of the events at this time.",
                 "survival": "Weighted S(t).",
-                "lower": "Lower 95% confidence limit (weighted Greenwood, R survfit(weights =, robust = FALSE)).",
+                "std_err": "Robust (infinitesimal-jackknife) SE of S(t), clustered as the Cox model: R survfit(weights =, "
+                "robust = TRUE)'s std.err; 0 where S = 0.",
+                "lower": "Lower 95% confidence limit (log-log, from that SE).",
                 "upper": "Upper 95% confidence limit.",
             },
             views=("v_iptw_km_curve",),

@@ -501,3 +501,29 @@ def test_other_thresholds_hold_on_a_row(k):
         assert all(not 0 < values[c] < k for c in values if c not in hidden)
         if set(hidden) == {"events", "censored"}:  # n published: both >= 1 withheld, not both pinned to 1
             assert values["n"] > 2
+
+
+def test_units_rows_of_an_operation_level_table_one_withhold_a_small_patient_count():
+    """Table 1 of operations: 12 operations of 3 patients in group y are published as operations, the 3 patients
+    withheld (n and count alike); the patients of the groups need not add up to (all), so nothing is derived."""
+    from pipelines.stats import table_one
+
+    frame = pd.DataFrame(
+        {
+            "group": ["x"] * 20 + ["y"] * 12,
+            "patient_id": [f"p{i}" for i in range(20)] + ["q1"] * 5 + ["q2"] * 4 + ["q3"] * 3,
+            "sex": ["male", "female"] * 16,
+        }
+    )
+    table = table_one(frame, ["sex"], groups=["x", "y"], cluster="patient_id").assign(analysis_id="hand", endpoint=None)
+    summary = pd.DataFrame(
+        [
+            {"analysis_id": "hand", "endpoint": "OS", "group": g, "n": n, "events": n // 2, "censored": n - n // 2}
+            for g, n in (("x", 20), ("y", 12))
+        ]
+    )
+    flagged = suppress({"km_summary": summary, "table_one": table}, K)["table_one"]
+    flagged = flagged.query("kind == 'units'").set_index(["variable", "group"])
+    assert flagged.loc[("patients", "y"), ["n_suppressed", "count_suppressed"]].tolist() == [True, True]
+    assert not flagged.loc[("operations", "y"), ["n_suppressed", "count_suppressed"]].any()
+    assert not flagged.loc[("patients", "(all)"), "count_suppressed"]  # 23 patients

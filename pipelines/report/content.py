@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.catalogue import Analysis
-from pipelines.report.formatting import MISSING, cell, count, estimate_ci, number, p_value
+from pipelines.report.formatting import MISSING, cell, count, estimate_ci, number, p_or_floor, p_value
 
 Row = dict[str, object]
 Column = tuple[str, Callable[[Row, int], str]]
@@ -183,7 +183,7 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
             ("Outcome unknown", _count("n_missing")),
             ("Events", _count("events")),
             ("Proportion (95% CI)", lambda r, k: estimate_ci(r["proportion"], r["lower"], r["upper"])),
-            ("p", lambda r, k: p_value(r["p"])),
+            ("p", lambda r, k: p_or_floor(r["p"], r["p_display"])),
             ("Status", _text("status")),
         ],
     ),
@@ -274,6 +274,14 @@ def view_table(
     return _table(view, columns, rows, min_cell_count) if rows else None
 
 
+def _caption(kind: str) -> str:
+    """A figure's caption; an IPTW figure of a landmark frame (``love_landmark_12``) names its landmark."""
+    base, _, landmark = kind.partition("_landmark_")
+    if landmark and base in PLOT_CAPTIONS:
+        return f"{PLOT_CAPTIONS[base]}: landmark at {landmark} months (exposed by then vs not, among the event-free)"
+    return PLOT_CAPTIONS.get(kind, kind.replace("_", " "))
+
+
 def _figures(plots_dir: Path, analysis_id: str, endpoint: str) -> list[Figure]:
     """The analysis's PNGs for one endpoint (``<id>_<endpoint>_<kind>.png``), known kinds first."""
     prefix = f"{analysis_id}_{endpoint}_"
@@ -281,7 +289,7 @@ def _figures(plots_dir: Path, analysis_id: str, endpoint: str) -> list[Figure]:
     order = [k for k in PLOT_CAPTIONS if k in kinds] + sorted(set(kinds) - set(PLOT_CAPTIONS))
     return [
         Figure(
-            PLOT_CAPTIONS.get(kind, kind.replace("_", " ")),
+            _caption(kind),
             "data:image/png;base64," + base64.b64encode(kinds[kind].read_bytes()).decode(),
         )
         for kind in order
@@ -307,6 +315,8 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
             return f"{number(r['median'], 1)} ({number(r['q1'], 1)}–{number(r['q3'], 1)})"
         if r["count_suppressed"]:
             return count(None, min_cell_count)
+        if r["kind"] == "units":
+            return count(r["count"], min_cell_count)
         return (
             f"{count(r['count'], min_cell_count)} ({number(r['percent'], 0)}%)"
             if r["percent"] is not None
@@ -325,7 +335,7 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
                 *[value(by_group.get(g)) for g in groups],
                 count(missing, min_cell_count),
                 first["test"] or "",
-                first["p_display"] if str(first.get("p_display") or "").startswith("<") else p_value(first["p"]),
+                p_or_floor(first["p"], first.get("p_display")),
                 number(first.get("smd_max"), 2),
             ]
         )

@@ -57,6 +57,11 @@ def p_value(value: object) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def p_or_floor(value: object, display: object) -> str:
+    """A p-value, or its ``p_display`` where that reads "< floor" (a Monte Carlo p at its floor is not exact)."""
+    return str(display) if str(display or "").startswith("<") else p_value(value)
+
+
 def cell(column: str, value: object, min_cell_count: int) -> str:
     """Any results value, formatted by what its column holds (the fallback for tables without a layout)."""
     if column in COUNT_COLUMNS:

@@ -21,11 +21,27 @@ BINARY_SCHEMA = {
     "test": "string",
     "statistic": "float64",
     "p": "float64",
+    "p_floor": "float64",
+    "p_display": "string",
     "status": "string",
 }
 BINARY_COLUMNS = list(BINARY_SCHEMA)
 MONTE_CARLO_RESAMPLES = 20_000
 MONTE_CARLO_SEED = 20240611  # fixed, so a rerun on the same data gives the same p
+MONTE_CARLO_FLOOR = 1 / (MONTE_CARLO_RESAMPLES + 1)  # scipy's Monte Carlo p counts the observed table: p >= this
+
+
+def p_columns(test: str, p: float) -> dict[str, object]:
+    """``p_floor`` (the smallest p the test can give, Monte Carlo only) and ``p_display``: "< floor" at the floor.
+
+    A Monte Carlo p at its floor says no resampled table was as extreme; the true p is smaller, so it is
+    never shown as if exact.  Table 1 and the binary outcomes both carry these columns.
+    """
+    floor = MONTE_CARLO_FLOOR if test == "fisher_monte_carlo" else np.nan
+    if np.isnan(p):
+        return {"p_floor": floor, "p_display": None}
+    at_floor = not np.isnan(floor) and p <= floor * (1 + 1e-9)
+    return {"p_floor": floor, "p_display": f"< {floor:.2g}" if at_floor else f"{p:.3g}"}
 
 
 def contingency_test(table: np.ndarray) -> tuple[str, float, float]:
@@ -86,7 +102,8 @@ def binary_outcome(frame: pd.DataFrame, outcome: str, *, groups: Sequence[str] |
     -------
     pandas.DataFrame
         ``BINARY_COLUMNS``, one row per group; ``lower``/``upper`` are Clopper-Pearson limits and
-        the test (see :func:`contingency_test`) is repeated on every row.
+        the test (see :func:`contingency_test`) is repeated on every row, with ``p_floor`` and
+        ``p_display`` ("< floor" where a Monte Carlo p is at its floor, :func:`p_columns`).
     """
     data, order = order_groups(frame, groups)
     values = data[outcome]
@@ -113,6 +130,7 @@ def binary_outcome(frame: pd.DataFrame, outcome: str, *, groups: Sequence[str] |
                 "test": test,
                 "statistic": statistic,
                 "p": p,
+                **p_columns(test, p),
                 "status": status,
             }
         )

@@ -20,13 +20,16 @@ from scipy.stats import chi2
 
 from pipelines.stats.counting_cox import fit_counting_process_cox
 from pipelines.stats.cox import COX_SCHEMA, Term, coefficient_rows, encode_covariates, guarded_fit
-from pipelines.stats.frame import EVENT, GROUP, TIME, CiTransform, select_groups, typed
+from pipelines.stats.frame import EVENT, GROUP, TIME, CiTransform, order_groups, select_groups, typed
 from pipelines.stats.km import pointwise_ci
+from pipelines.stats.timevarying import EXPOSED, UNEXPOSED, landmark_frame
 
 SMD_THRESHOLD = 0.1  # |SMD| above it: the covariate is imbalanced
 EXTREME_WEIGHTS = (0.1, 10.0)  # stabilised weights outside this range are counted as extreme
 COMMON_OUTCOME = 0.15  # above this proportion of events the hazard ratio is converted before the E-value
+MODEL = "iptw"  # the comparison of the entry's own groups; a landmark frame's is iptw_landmark_<L>
 BALANCE_SCHEMA = {
+    "model": "string",
     "term": "string",
     "variable": "string",
     "kind": "string",
@@ -40,6 +43,7 @@ BALANCE_SCHEMA = {
     "imbalanced_after": "boolean",
 }
 POSITIVITY_SCHEMA = {
+    "model": "string",
     "group": "string",
     "n": "int64",
     "n_excluded_missing": "int64",
@@ -58,11 +62,13 @@ POSITIVITY_SCHEMA = {
     "effective_n": "float64",
 }
 WEIGHTED_CURVE_SCHEMA = {
+    "model": "string",
     "group": "string",
     "time": "float64",
     "weighted_at_risk": "float64",
     "weighted_events": "float64",
     "survival": "float64",
+    "std_err": "float64",
     "lower": "float64",
     "upper": "float64",
 }
@@ -203,24 +209,85 @@ def positivity_table(
     return typed(rows, POSITIVITY_SCHEMA)
 
 
-def weighted_kaplan_meier(
-    time: np.ndarray, event: np.ndarray, weights: np.ndarray, ci_transform: CiTransform = "log-log"
-) -> pd.DataFrame:
-    """Weighted KM at each event time: S = prod(1 - d_w / n_w), CI from the weighted Greenwood variance.
+def robust_log_survival_variance(
+    time: np.ndarray,
+    event: np.ndarray,
+    weights: np.ndarray,
+    cluster: np.ndarray,
+    times: np.ndarray,
+    at_risk: np.ndarray,
+    events: np.ndarray,
+) -> np.ndarray:
+    """Infinitesimal-jackknife variance of log S at ``times``: sum over clusters of (sum w_i U_i(t))^2.
 
-    d_w and n_w are the summed weights of the events and of the subjects at risk, and the variance
-    of log S is sum d_w / (n_w (n_w - d_w)): R ``survfit(Surv(t, e) ~ 1, weights = w, robust = FALSE)``.
+    U_i(t) = d log S(t) / d w_i = -sum_{s <= t} (dN_i(s) - Y_i(s) h(s)) / (n_w(s) - d_w(s)), h = d_w / n_w:
+    B(t) = sum_{s <= t} h / (n_w - d_w) while i is at risk beyond t, else the constant
+    k_i = B(t_i) - e_i / (n_w(t_i) - d_w(t_i)).  A cluster's sum is B(t) R_c(t) + K_c(t) (R_c: weight of
+    its members still beyond t, K_c: sum of w k of the others), so the variance is
+    B^2 sum R_c^2 + 2 B sum R_c K_c + sum K_c^2, each sum updated as members pass their time: O(n log n).
+    Infinite from the first time where every weighted subject at risk has the event (S = 0).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(at_risk > events, 1 / (at_risk - events), np.inf)
+        b = np.cumsum(np.where(at_risk > events, events / at_risk * a, np.inf))
+    last = np.searchsorted(times, time, side="right") - 1  # the last event time <= t_i
+    own = np.where(last >= 0, b[np.maximum(last, 0)], 0.0)
+    at_own = np.searchsorted(times, time)
+    k = own - np.where(event == 1, a[np.minimum(at_own, len(times) - 1)], 0.0)
+    k = np.where(np.isfinite(k), k, 0.0)  # leaves only once the variance is infinite: kept out of the sums
+    order = np.lexsort((time, cluster))  # each cluster's members in time order
+    c, w, wk = cluster[order], weights[order], (weights * k)[order]
+    starts = np.r_[True, c[1:] != c[:-1]]
+    block = np.cumsum(starts) - 1
+    sizes = np.bincount(block)
+
+    def earlier(values: np.ndarray) -> np.ndarray:  # sum over the cluster's members before this one
+        cumulative = np.cumsum(values) - values
+        return cumulative - np.repeat(cumulative[starts], sizes)
+
+    total = np.bincount(block, weights=w)
+    r_before, k_before = total[block] - earlier(w), earlier(wk)  # R_c and K_c just before this member leaves
+    r_after, k_after = r_before - w, k_before + wk
+    by_time = np.argsort(time[order], kind="stable")
+    passed = np.searchsorted(time[order][by_time], times, side="right")  # members gone by each event time
+
+    def aggregate(change: np.ndarray) -> np.ndarray:
+        return np.r_[0.0, np.cumsum(change[by_time])][passed]
+
+    rr = (total**2).sum() + aggregate(r_after**2 - r_before**2)
+    rk = aggregate(r_after * k_after - r_before * k_before)
+    kk = aggregate(k_after**2 - k_before**2)
+    with np.errstate(invalid="ignore"):
+        variance = b**2 * rr + 2 * b * rk + kk
+    return np.where(np.isfinite(b), variance, np.inf)
+
+
+def weighted_kaplan_meier(
+    time: np.ndarray,
+    event: np.ndarray,
+    weights: np.ndarray,
+    ci_transform: CiTransform = "log-log",
+    cluster: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Weighted KM at each event time: S = prod(1 - d_w / n_w), CI from the robust (infinitesimal-jackknife) variance.
+
+    d_w and n_w are the summed weights of the events and of the subjects at risk; the variance of log S
+    is :func:`robust_log_survival_variance`, clustered on ``cluster`` (default: each subject its own):
+    R ``survfit(Surv(t, e) ~ 1, weights = w, robust = TRUE, cluster = cluster)``, whose ``std.err`` is
+    S times its square root (0 where S = 0, as R's up to rounding).  The weighted Greenwood variance would
+    treat the weights as counts of subjects.
     """
     times = np.unique(time[event == 1])
     at_risk = np.array([weights[time >= t].sum() for t in times])
     events = np.array([weights[(time == t) & (event == 1)].sum() for t in times])
     survival = np.cumprod(1 - events / at_risk)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        variance = np.cumsum(np.where(at_risk > events, events / (at_risk * (at_risk - events)), np.inf))
+    ids = np.arange(len(time)) if cluster is None else pd.factorize(cluster)[0]
+    variance = robust_log_survival_variance(time, event, weights, ids, times, at_risk, events)
     lower, upper = pointwise_ci(survival, variance, ci_transform)
+    std_err = np.where(survival > 0, survival * np.sqrt(np.where(np.isfinite(variance), variance, 0.0)), 0.0)
     return pd.DataFrame(
         {"time": times, "weighted_at_risk": at_risk, "weighted_events": events, "survival": survival}
-    ).assign(lower=lower, upper=upper)
+    ).assign(std_err=std_err, lower=lower, upper=upper)
 
 
 def e_value(ratio: float, *, common: bool) -> float:
@@ -246,7 +313,46 @@ def e_value_ci(lower: float, upper: float, *, common: bool) -> float:
     return e_value(lower if lower > 1 else upper, common=common)
 
 
-def _weighted_cox(data: pd.DataFrame, term: Term, weights: pd.Series, cluster: pd.Series) -> pd.DataFrame:
+def landmark_model(landmark: float) -> str:
+    """The label of the IPTW comparison on the landmark frame at ``landmark`` months (lines up with ``landmark_<L>``)."""
+    return f"{MODEL}_landmark_{landmark:g}"
+
+
+@dataclass(frozen=True)
+class IptwFrame:
+    """One frame an IPTW comparison runs on, its label (``model``) and its treatment and reference groups."""
+
+    model: str
+    frame: pd.DataFrame
+    treatment_group: str
+    reference_group: str
+
+
+def iptw_frames(
+    frame: pd.DataFrame,
+    *,
+    groups: Sequence[str],
+    reference_group: str,
+    exposure: str | None = None,
+    landmarks: Sequence[float] = (),
+) -> list[IptwFrame]:
+    """The frames of an entry's IPTW: its own two groups, or with an exposure the landmark frame at each L.
+
+    An exposure that starts during follow-up makes the entry's groups the naive, immortal-time biased
+    ones, which weighting cannot mend; so the propensity is fitted among the subjects still event-free
+    and followed at L, the treatment being exposure by L (``exposed`` vs ``unexposed``, time from L).
+    """
+    if exposure is None:
+        treatment = next(g for g in groups if g != reference_group)
+        return [IptwFrame(MODEL, frame, treatment, reference_group)]
+    cohort = order_groups(frame, groups)[0]
+    return [
+        IptwFrame(landmark_model(at), landmark_frame(cohort, exposure=exposure, landmark=at), EXPOSED, UNEXPOSED)
+        for at in landmarks
+    ]
+
+
+def _weighted_cox(data: pd.DataFrame, term: Term, weights: pd.Series, cluster: pd.Series, model: str) -> pd.DataFrame:
     """The IPTW hazard ratio (group term only), robust variance, robust score test, and E-values."""
     design = pd.DataFrame({term.name: (data[GROUP] == term.level).to_numpy(float)}, index=data.index)
     events = int(data[EVENT].sum())
@@ -256,7 +362,7 @@ def _weighted_cox(data: pd.DataFrame, term: Term, weights: pd.Series, cluster: p
     if status == "ok" and events <= 1:
         fitted, status = None, f"not_estimable: too few events ({events}) for 1 parameter(s)"
     rows = coefficient_rows(
-        "iptw",
+        model,
         [term],
         fitted.summary if fitted else None,
         {term.name: status},
@@ -287,12 +393,14 @@ def iptw_analysis(
     truncate: tuple[float, float] | None = None,
     cluster: str | None = None,
     ci_transform: CiTransform = "log-log",
+    model: str = MODEL,
 ) -> IptwResults:
     """IPTW comparison of ``treatment_group`` with ``reference_group`` on an analysis frame (one row per subject).
 
     Complete cases on the covariates (the excluded are counted per group).  Works on any frame of
-    the analysis shape, e.g. a landmark frame.  ``cluster``: the independent unit when subjects are
-    not (the robust variance is clustered on it; otherwise each subject is its own cluster).
+    the analysis shape, e.g. a landmark frame (``model`` labels every row: :func:`landmark_model`).
+    ``cluster``: the independent unit when subjects are not (the robust variance is clustered on it;
+    otherwise each subject is its own cluster).
     """
     data, order = select_groups(
         frame, [reference_group, treatment_group], [*covariates, *([cluster] if cluster else [])]
@@ -303,38 +411,42 @@ def iptw_analysis(
     design, terms = encode_covariates(complete, covariates)
     term = Term(f"{GROUP}={treatment_group}", GROUP, treatment_group, reference_group)
     if treated.all() or (~treated).all() or not len(complete):
-        return _empty(order, term, excluded)
+        return _empty(order, term, excluded, model)
     ps = propensity_scores(complete, treated, covariates)
     weights, _ = stabilised_weights(treated, ps, truncate)
     raw, _ = stabilised_weights(treated, ps)
     groups = complete[GROUP].astype(str)
+    ids = complete[cluster].astype(str) if cluster else pd.Series(np.arange(len(complete)), index=complete.index)
     curves = [
         weighted_kaplan_meier(
             complete.loc[groups == g, TIME].to_numpy(float),
             complete.loc[groups == g, EVENT].to_numpy(int),
             weights[groups == g].to_numpy(),
             ci_transform,
+            ids[groups == g].to_numpy(),
         ).assign(group=g)
         for g in order
     ]
-    ids = complete[cluster].astype(str) if cluster else pd.Series(np.arange(len(complete)), index=complete.index)
     return IptwResults(
-        balance=balance_table(design, terms, treated, weights),
-        positivity=positivity_table(groups, order, ps, weights, raw != weights, excluded.to_dict()),
-        km_curve=typed(pd.concat(curves, ignore_index=True), WEIGHTED_CURVE_SCHEMA),
-        cox=typed(_weighted_cox(complete, term, weights, ids), IPTW_COX_SCHEMA),
+        balance=typed(balance_table(design, terms, treated, weights).assign(model=model), BALANCE_SCHEMA),
+        positivity=typed(
+            positivity_table(groups, order, ps, weights, raw != weights, excluded.to_dict()).assign(model=model),
+            POSITIVITY_SCHEMA,
+        ),
+        km_curve=typed(pd.concat(curves, ignore_index=True).assign(model=model), WEIGHTED_CURVE_SCHEMA),
+        cox=typed(_weighted_cox(complete, term, weights, ids, model), IPTW_COX_SCHEMA),
         weights=weights,
     )
 
 
-def _empty(order: Sequence[str], term: Term, excluded: pd.Series) -> IptwResults:
+def _empty(order: Sequence[str], term: Term, excluded: pd.Series, model: str) -> IptwResults:
     """A comparison with one group empty: the Cox row says so, the other tables are empty."""
     status = "not_estimable: a group has no complete-case subjects"
-    rows = coefficient_rows("iptw", [term], None, {term.name: status}, n=0, events=0, n_excluded=int(excluded.sum()))
+    rows = coefficient_rows(model, [term], None, {term.name: status}, n=0, events=0, n_excluded=int(excluded.sum()))
     return IptwResults(
         typed([], BALANCE_SCHEMA),
         typed([], POSITIVITY_SCHEMA),
         typed([], WEIGHTED_CURVE_SCHEMA),
-        typed(rows.assign(adjustment="iptw"), IPTW_COX_SCHEMA),
+        typed(rows.reindex(columns=list(IPTW_COX_SCHEMA)).assign(adjustment="iptw"), IPTW_COX_SCHEMA),
         pd.Series(dtype=float),
     )

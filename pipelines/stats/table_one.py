@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.stats import kruskal, mannwhitneyu
 from tableone import TableOne
 
-from pipelines.stats.binary import MONTE_CARLO_RESAMPLES, contingency_test
+from pipelines.stats.binary import contingency_test, p_columns
 from pipelines.stats.frame import GROUP, is_categorical, levels, order_groups, typed
 
 TABLE_ONE_SCHEMA = {
@@ -39,20 +39,7 @@ TABLE_ONE_SCHEMA = {
 }
 TABLE_ONE_COLUMNS = list(TABLE_ONE_SCHEMA)
 ALL_GROUPS = "(all)"
-MONTE_CARLO_FLOOR = 1 / (MONTE_CARLO_RESAMPLES + 1)  # scipy's Monte Carlo p counts the observed table: p >= this
-
-
-def p_columns(test: str, p: float) -> dict[str, object]:
-    """``p_floor`` (the smallest p the test can give, Monte Carlo only) and ``p_display``: "< floor" at the floor.
-
-    A Monte Carlo p at its floor says no resampled table was as extreme; the true p is smaller, so it is
-    never shown as if exact.
-    """
-    floor = MONTE_CARLO_FLOOR if test == "fisher_monte_carlo" else np.nan
-    if np.isnan(p):
-        return {"p_floor": floor, "p_display": None}
-    at_floor = not np.isnan(floor) and p <= floor * (1 + 1e-9)
-    return {"p_floor": floor, "p_display": f"< {floor:.2g}" if at_floor else f"{p:.3g}"}
+OPERATIONS, PATIENTS = "operations", "patients"  # the units rows of an operation-level table
 
 
 def smd_by_group(data: pd.DataFrame, variables: Sequence[str], categorical: Sequence[str], order: list[str]) -> dict:
@@ -162,12 +149,31 @@ def _categorical_rows(data: pd.DataFrame, variable: str, order: list[str]) -> li
     return rows
 
 
+def _unit_rows(data: pd.DataFrame, order: list[str], cluster: str) -> list[dict[str, object]]:
+    """Operations and patients per group (``kind = "units"``): an operation-level table counts both.
+
+    A patient operated in two groups counts once in each and once in ``(all)``, so the patients of
+    the groups need not add up to the whole.
+    """
+    rows = []
+    for variable, size in ((OPERATIONS, len), (PATIENTS, lambda part: part[cluster].nunique())):
+        for label in [*order, ALL_GROUPS]:
+            part = data if label == ALL_GROUPS else data[data[GROUP] == label]
+            number = int(size(part))
+            rows.append(
+                {"variable": variable, "kind": "units", "level": None, "group": label, "n": number}
+                | {"n_missing": 0, "count": number, "test": "none", "p": np.nan, **p_columns("none", np.nan)}
+            )
+    return rows
+
+
 def table_one(
     frame: pd.DataFrame,
     variables: Sequence[str],
     *,
     groups: Sequence[str] | None = None,
     categorical: Sequence[str] = (),
+    cluster: str | None = None,
 ) -> pd.DataFrame:
     """Baseline characteristics per group and overall, one tidy row per (variable, level, group).
 
@@ -182,6 +188,10 @@ def table_one(
     categorical
         Numeric columns to treat as categorical (e.g. a 0/1 code or an exon number); text,
         boolean and pandas categorical columns always are.
+    cluster
+        The patient column when subjects are operations (the catalogue's ``cluster``): the table starts
+        with the operations and the distinct patients of each group (``kind = "units"``, ``count``), and
+        every characteristic below counts operations.
 
     Returns
     -------
@@ -199,7 +209,7 @@ def table_one(
     missing = [v for v in variables if v not in data.columns]
     if missing:
         raise ValueError(f"frame lacks column(s): {', '.join(missing)}")
-    rows = []
+    rows = _unit_rows(data, order, cluster) if cluster else []
     as_categories = [v for v in variables if v in categorical or is_categorical(data[v])]
     for variable in variables:
         rows += (_categorical_rows if variable in as_categories else _continuous_rows)(data, variable, order)

@@ -10,6 +10,9 @@
 --   test, statistic, p : Fisher's exact test across the groups (statistic: odds ratio for 2 x 2); statistic
 --                        and p are NULL when any count of the table is withheld (enumerating the tables that
 --                        fit the published margins and matching p or the odds ratio would recover it)
+--   p_floor            : the smallest p the test can give (Monte Carlo tests: 1 / (resamples + 1)), else NULL
+--   p_display          : p as text, "< p_floor" when a Monte Carlo p is at its floor (never shown as exact);
+--                        NULL where p is
 CREATE OR REPLACE VIEW published.v_binary_outcomes AS
 WITH flagged AS (
     SELECT *,
@@ -30,6 +33,8 @@ SELECT
     test,
     CASE WHEN NOT test_withheld THEN statistic END      AS statistic,
     CASE WHEN NOT test_withheld THEN p END              AS p,
+    p_floor,
+    CASE WHEN NOT test_withheld THEN p_display END      AS p_display,
     status,
     results.withheld(n, n_suppressed)                   AS n_suppressed,
     results.withheld(n_missing, n_missing_suppressed)   AS n_missing_suppressed,

@@ -3,7 +3,7 @@
 -- the Cox models of results.cox (univariable: group only; multivariable: group plus the
 -- catalogue's covariates) and the immortal-time comparisons of results.immortal_time (naive,
 -- landmark, time-varying exposure, its split by kind, with time-varying confounders), and the IPTW-adjusted
--- models of results.iptw_cox (model 'iptw').
+-- models of results.iptw_cox (model 'iptw', or 'iptw_landmark_<L>' on the landmark frame at L of an exposure).
 --   source             : 'cox', 'immortal_time' or 'iptw'
 --   adjustment         : 'none', 'multivariable' (the catalogue's covariates in the model) or 'iptw'
 --                        (weighted by inverse probability of treatment; E-values in published.v_iptw_hazard_ratios)
@@ -11,7 +11,8 @@
 --   design             : what the model is: 'naive: immortal-time biased' for the naive grouping of an
 --                        analysis with an exposure (its results.cox rows and the naive models), 'landmark',
 --                        'time-varying', 'time-varying, exposure split by kind', 'time-varying with
---                        time-dependent confounders (sensitivity)', 'IPTW-adjusted'; 'as grouped' in analyses
+--                        time-dependent confounders (sensitivity)', 'IPTW-adjusted', 'IPTW-adjusted landmark'
+--                        (exposed by L vs not, among those event-free at L); 'as grouped' in analyses
 --                        without an exposure
 --   is_primary         : true for the catalogue's `primary` model of the analysis (the estimate to lead with)
 --   n, events          : subjects and events the model used; NULL where withheld (also where the subjects or
@@ -32,7 +33,8 @@ SELECT
         WHEN models.model = 'multivariable' OR models.model LIKE '%\_adjusted' ESCAPE '\' THEN 'multivariable'
         ELSE 'none'
     END AS adjustment,
-    CASE WHEN models.source = 'iptw' THEN 'IPTW-adjusted'
+    CASE WHEN models.source = 'iptw' AND models.model LIKE 'iptw\_landmark\_%' ESCAPE '\' THEN 'IPTW-adjusted landmark'
+        WHEN models.source = 'iptw' THEN 'IPTW-adjusted'
         ELSE results.design_label(models.source, models.model, a.exposure IS NOT NULL) END AS design,
     coalesce(models.model = a."primary"::VARCHAR, false)                                     AS is_primary,
     results.published(models.n, models.n_suppressed)                                 AS n,

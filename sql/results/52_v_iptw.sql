@@ -1,7 +1,10 @@
--- grain: per view, one analysis, endpoint and model term (v_iptw_hazard_ratios), term (v_iptw_balance),
+-- grain: per view, one analysis, endpoint and model, and then term (v_iptw_hazard_ratios, v_iptw_balance),
 -- group (v_iptw_positivity), group and time (v_iptw_km_curve).
 -- published.v_iptw_hazard_ratios: the IPTW-adjusted hazard ratio of each two-group comparison whose catalogue
 -- entry declares `adjust: {method: iptw, ...}`, per analysis and endpoint (from results.iptw_cox).
+--   model                  : 'iptw' (the entry's two groups) or 'iptw_landmark_<L>' (an entry with an exposure:
+--                            exposed by L months vs not, among the subjects event-free and followed at L, time
+--                            from L); every v_iptw_* view carries it
 --   term, level, reference : the treatment group's coefficient against the reference group
 --   n, events              : subjects and events weighted (complete cases on the propensity covariates);
 --                            NULL where withheld
@@ -15,7 +18,7 @@
 --   *_suppressed           : true where the count is withheld
 CREATE OR REPLACE VIEW published.v_iptw_hazard_ratios AS
 SELECT
-    analysis_id, endpoint, term, level, reference, adjustment,
+    analysis_id, endpoint, model, term, level, reference, adjustment,
     results.published(n, n_suppressed) AS n,
     results.published(events, events_suppressed) AS events,
     results.published(n_excluded_missing, n_excluded_missing_suppressed) AS n_excluded_missing,
@@ -42,7 +45,7 @@ FROM results.iptw_cox;
 --   smd_before, smd_after  : (m1 - m0) / sqrt((v1 + v0) / 2), unweighted and IPTW-weighted
 --   imbalanced_before/after: |SMD| > 0.1
 CREATE OR REPLACE VIEW published.v_iptw_balance AS
-SELECT analysis_id, endpoint, term, variable, kind, smd_before, smd_after, imbalanced_before, imbalanced_after
+SELECT analysis_id, endpoint, model, term, variable, kind, smd_before, smd_after, imbalanced_before, imbalanced_after
 FROM results.iptw_balance;
 
 -- published.v_iptw_positivity: per group, the propensity score's spread and the weights' extremes
@@ -58,7 +61,7 @@ FROM results.iptw_balance;
 --   *_suppressed           : true where the count is withheld
 CREATE OR REPLACE VIEW published.v_iptw_positivity AS
 SELECT
-    analysis_id, endpoint, "group",
+    analysis_id, endpoint, model, "group",
     results.published(n, n_suppressed) AS n,
     results.published(n_excluded_missing, n_excluded_missing_suppressed) AS n_excluded_missing,
     ps_min, ps_p05, ps_median, ps_p95, ps_max, overlap_lower, overlap_upper,
@@ -75,8 +78,9 @@ SELECT
 FROM results.iptw_positivity;
 
 -- published.v_iptw_km_curve: IPTW-weighted Kaplan-Meier curves per group at each event time (from
--- results.iptw_km_curve): survival with its pointwise 95% CI (weighted Greenwood, log-log). The weighted
+-- results.iptw_km_curve): survival with its pointwise 95% CI (log-log, robust infinitesimal-jackknife variance
+-- clustered as the Cox model: R survfit(weights =, robust = TRUE)). The weighted
 -- numbers at risk and events are not published (with weights near 1 they approximate counts).
 CREATE OR REPLACE VIEW published.v_iptw_km_curve AS
-SELECT analysis_id, endpoint, "group", time, survival, lower, upper
+SELECT analysis_id, endpoint, model, "group", time, survival, lower, upper
 FROM results.iptw_km_curve;

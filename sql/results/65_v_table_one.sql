@@ -1,7 +1,9 @@
 -- grain: one analysis, variable, level and group.
 -- published.v_table_one: "Table 1" — the characteristics of each analysis's groups (from results.table_one).
 -- One row per analysis, variable, level (categorical variables) and group, the group '(all)' included.
---   kind               : 'continuous' (median, q1, q3, min, max) or 'categorical' (count, percent)
+--   kind               : 'continuous' (median, q1, q3, min, max), 'categorical' (count, percent) or 'units'
+--                        (operation-level analyses: variables 'operations' and 'patients', count = n; the
+--                        groups' patients need not add up to '(all)': a patient may be operated in two groups)
 --   n, n_missing       : subjects with the variable known, and missing; NULL where withheld
 --   count              : subjects at this level; NULL where withheld (a small count, or one withheld so that
 --                        none follows from the group's n, the other levels or the '(all)' column)

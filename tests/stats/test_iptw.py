@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.analyses import endpoint_frame
+from pipelines.analyses import analysis_iptw, endpoint_frame
 from pipelines.catalogue import load_catalogue
 from pipelines.stats import cox_model
 from pipelines.stats.frame import is_categorical
-from pipelines.stats.iptw import IptwResults, e_value, e_value_ci, iptw_analysis
+from pipelines.stats.iptw import IptwResults, e_value, e_value_ci, iptw_analysis, iptw_frames, landmark_model
 from tests.stats import oracle
 
 R_IPTW = """
@@ -44,11 +44,14 @@ run <- function(job) {
   cluster <- if (is.null(job$cluster)) seq_len(nrow(d)) else d[[job$cluster]]
   fit <- coxph(Surv(time_months, event) ~ treated, data = d, weights = w, cluster = cluster,
                control = coxph.control(eps = 1e-14, toler.chol = 1e-15, iter.max = 100))
+  d$cl <- cluster
   curves <- lapply(c(job$reference, job$treated), function(g) {
     s <- survfit(Surv(time_months, event) ~ 1, data = d[d$group == g, ], weights = w[d$group == g],
-                 conf.type = "log-log", robust = FALSE)
+                 cluster = cl, conf.type = "log-log", robust = TRUE)
+    stopifnot(!s$logse)  # robust: std.err is the SE of S itself
     keep <- s$n.event > 0
-    list(time = s$time[keep], survival = s$surv[keep], lower = s$lower[keep], upper = s$upper[keep])
+    list(time = s$time[keep], survival = s$surv[keep], std_err = s$std.err[keep], lower = s$lower[keep],
+         upper = s$upper[keep])
   })
   names(curves) <- c(job$reference, job$treated)
   list(row = d$row, ps = unname(ps), w = unname(w), coef = unname(coef(fit)), se = unname(sqrt(diag(fit$var))),
@@ -73,7 +76,7 @@ def _r_iptw(jobs: list[dict], frames: list[pd.DataFrame], folder: Path) -> list[
 
 
 def _compare(ours: IptwResults, r: dict, frame: pd.DataFrame, where: str) -> None:
-    """Weights (per subject), the weighted Cox and the weighted KM curves: R's to 1e-6."""
+    """Weights (per subject), the weighted Cox and the weighted KM curves (robust SE and CI): R's to 1e-6."""
     assert list(frame.index.get_indexer(ours.weights.index)) == [int(i) for i in np.atleast_1d(r["row"])], where
     np.testing.assert_allclose(ours.weights, r["w"], rtol=1e-6, err_msg=where)
     cox = ours.cox.iloc[0]
@@ -84,9 +87,10 @@ def _compare(ours: IptwResults, r: dict, frame: pd.DataFrame, where: str) -> Non
     assert cox["n_clusters"] == r["n_clusters"], where
     for group, curve in r["curves"].items():
         part = ours.km_curve[ours.km_curve["group"] == group]
-        for name in ("time", "survival", "lower", "upper"):
+        for name in ("time", "survival", "std_err", "lower", "upper"):
             theirs = np.array(np.atleast_1d(curve[name]), dtype=float)  # null (R's NA, where S = 0) -> NaN
-            np.testing.assert_allclose(part[name], theirs, rtol=1e-6, err_msg=f"{where} {group} {name}")
+            atol = 1e-12 if name == "std_err" else 0  # at S = 0 R's SE is rounding noise (~1e-17), ours 0
+            np.testing.assert_allclose(part[name], theirs, rtol=1e-6, atol=atol, err_msg=f"{where} {group} {name}")
 
 
 def _frame(n: int = 150, seed: int = 11) -> pd.DataFrame:
@@ -128,45 +132,120 @@ def test_iptw_equals_r(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_weighted_km_robust_variance_equals_r_clustered_and_down_to_zero(tmp_path: Path) -> None:
+    """Weighted KM's infinitesimal-jackknife SE and CI (R ``survfit(weights, robust = TRUE, cluster)``) to 1e-6:
+    clusters of 1 to 4 subjects with tied times inside a cluster, and a group whose curve ends at S = 0."""
+    frame = _frame(120, 23).assign(clinic=lambda f: (f["id"] * 7 % 41).astype(str))  # 41 clinics, 2-3 subjects
+    frame.loc[frame["clinic"] == "0", "time_months"] = 4.0  # a cluster with all its times tied
+    last = frame.loc[frame["group"] == "old", "time_months"].idxmax()
+    frame.loc[frame["time_months"] >= frame.at[last, "time_months"], "event"] = 1  # old's curve falls to 0
+    covariates = ["age", "male"]
+    jobs = [
+        {"treated": "new", "reference": "old", "covariates": covariates, "truncate": [], "cluster": cluster}
+        for cluster in ("clinic", None)
+    ]
+    for job, r in zip(jobs, _r_iptw(jobs, [frame, frame], tmp_path), strict=True):
+        ours = iptw_analysis(
+            frame, treatment_group="new", reference_group="old", covariates=covariates, cluster=job["cluster"]
+        )
+        _compare(ours, r, frame, f"cluster {job['cluster']}")
+        old = ours.km_curve[ours.km_curve["group"] == "old"]
+        assert old["survival"].iloc[-1] == 0 and old["std_err"].iloc[-1] == 0 and np.isnan(old["lower"].iloc[-1])
+        assert (old["std_err"].iloc[:-1] > 0).all()
+    clustered = iptw_analysis(
+        frame, treatment_group="new", reference_group="old", covariates=covariates, cluster="clinic"
+    )
+    alone = iptw_analysis(frame, treatment_group="new", reference_group="old", covariates=covariates)
+    assert not np.allclose(clustered.km_curve["std_err"], alone.km_curve["std_err"], equal_nan=True)
+
+
+@pytest.mark.slow
 def test_iptw_of_every_adjusted_analysis_equals_r(registry, tmp_path: Path) -> None:
-    """Every catalogue analysis with ``adjust``, every endpoint: the published iptw tables equal R on its frame."""
+    """Every catalogue analysis with ``adjust``, every endpoint and IPTW frame (the entry's groups, or each
+    exposure landmark's frame): the published iptw tables equal R on that frame, and results.limits names it."""
     con, _ = registry
     cox, curves = con.execute("FROM results.iptw_cox").df(), con.execute("FROM results.iptw_km_curve").df()
     jobs, frames, stored = [], [], []
     for analysis in (a for a in load_catalogue() if a.adjust):
-        treated = next(g for g in analysis.groups if g != analysis.reference)
         for endpoint in analysis.endpoints:
             frame = endpoint_frame(con, analysis, endpoint)
             frame["group"] = frame["group"].astype(str)
-            truncate = list(analysis.adjust.truncate) if analysis.adjust.truncate else []
-            jobs.append(
-                {
-                    "treated": treated,
-                    "reference": analysis.reference,
-                    "covariates": list(analysis.adjust.covariates),
-                    "truncate": truncate,
-                    "cluster": analysis.cluster,
-                }
-            )
-            frames.append(frame)
-            own = [t[(t["analysis_id"] == analysis.id) & (t["endpoint"] == endpoint)] for t in (cox, curves)]
-            stored.append((f"{analysis.id}/{endpoint}", *own, analysis))
-    assert len(jobs) >= 4
-    for r, job, frame, (where, stored_cox, stored_curve, analysis) in zip(
-        _r_iptw(jobs, frames, tmp_path), jobs, frames, stored, strict=True
+            for design, ours in analysis_iptw(frame, analysis):
+                own = [
+                    t[(t["analysis_id"] == analysis.id) & (t["endpoint"] == endpoint) & (t["model"] == design.model)]
+                    for t in (cox, curves)
+                ]
+                present = set(design.frame["group"])
+                if not {design.treatment_group, design.reference_group} <= present:  # e.g. nobody operated by 6
+                    assert own[0]["status"].str.startswith("not_estimable").all() and len(own[0]) == 1, design.model
+                    continue
+                jobs.append(
+                    {
+                        "treated": design.treatment_group,
+                        "reference": design.reference_group,
+                        "covariates": list(analysis.adjust.covariates),
+                        "truncate": list(analysis.adjust.truncate) if analysis.adjust.truncate else [],
+                        "cluster": analysis.cluster,
+                    }
+                )
+                frames.append(design.frame)
+                stored.append((f"{analysis.id}/{endpoint}/{design.model}", *own, ours, analysis.id, design.model))
+    assert len(jobs) >= 8 and {s[4] for s in stored if s[5] == landmark_model(12)} == {"surgery_after_imatinib"}
+    for r, frame, (where, stored_cox, stored_curve, ours, _, _) in zip(
+        _r_iptw(jobs, frames, tmp_path), frames, stored, strict=True
     ):
-        ours = iptw_analysis(
-            frame,
-            treatment_group=job["treated"],
-            reference_group=analysis.reference,
-            covariates=list(analysis.adjust.covariates),
-            truncate=analysis.adjust.truncate,
-            cluster=analysis.cluster,
-        )
         _compare(ours, r, frame, where)
         assert stored_cox["hr"].iloc[0] == pytest.approx(np.exp(r["coef"]), rel=1e-6), where
         assert len(stored_curve) == len(ours.km_curve), where
         assert stored_curve["survival"].to_numpy() == pytest.approx(ours.km_curve["survival"].to_numpy(), rel=1e-12)
+    limits = con.execute(
+        "SELECT endpoint, adjustment FROM results.limits WHERE analysis_id = 'surgery_after_imatinib'"
+    ).fetchall()
+    assert len(limits) == 2
+    for endpoint, words in limits:
+        assert "IPTW on the landmark frames at 6, 12, 24 months" in words, endpoint
+        assert "iptw_landmark_6, iptw_landmark_12, iptw_landmark_24" in words, endpoint
+    labelled = con.execute(
+        "SELECT DISTINCT model, design FROM published.v_hazard_ratios "
+        "WHERE analysis_id = 'surgery_after_imatinib' AND source = 'iptw' ORDER BY model"
+    ).fetchall()
+    assert labelled == [(landmark_model(at), "IPTW-adjusted landmark") for at in (12, 24, 6)]
+
+
+def test_landmark_iptw_frames_by_hand() -> None:
+    """Landmark 12: exposed at exactly 12 counts as exposed, exposed at 13 as unexposed, an event at 12 is gone;
+    the entry's own groups (here the naive ones) never reach the weighting."""
+    frame = pd.DataFrame(
+        {
+            "group": ["surgery", "surgery", "surgery", "alone", "alone", "alone", "surgery"],
+            "time_months": [30.0, 40.0, 12.0, 20.0, 14.5, 50.0, 12.5],
+            "event": [1, 0, 1, 1, 0, 1, 1],
+            "surgery_months": [12.0, 13.0, 5.0, np.nan, np.nan, np.nan, 2.0],
+            "age": [50.0, 61.0, 70.0, 58.0, 66.0, 49.0, 55.0],
+        }
+    )
+    (own,) = iptw_frames(frame, groups=["alone", "surgery"], reference_group="alone")
+    assert (own.model, own.treatment_group, own.reference_group) == ("iptw", "surgery", "alone")
+    designs = iptw_frames(
+        frame, groups=["alone", "surgery"], reference_group="alone", exposure="surgery_months", landmarks=[6, 12]
+    )
+    assert [d.model for d in designs] == ["iptw_landmark_6", "iptw_landmark_12"]
+    twelve = designs[1]
+    assert (twelve.treatment_group, twelve.reference_group) == ("exposed", "unexposed")
+    assert twelve.frame["group"].tolist() == ["exposed", "unexposed", "unexposed", "unexposed", "unexposed", "exposed"]
+    assert twelve.frame["time_months"].tolist() == [18.0, 28.0, 8.0, 2.5, 38.0, 0.5]
+    result = iptw_analysis(
+        twelve.frame, treatment_group="exposed", reference_group="unexposed", covariates=["age"], model=twelve.model
+    )
+    for table in (result.balance, result.positivity, result.km_curve, result.cox):
+        assert set(table["model"]) == {"iptw_landmark_12"}
+    assert result.positivity.set_index("group")["n"].to_dict() == {"unexposed": 4, "exposed": 2}
+    (early,) = iptw_frames(
+        frame, groups=["alone", "surgery"], reference_group="alone", exposure="surgery_months", landmarks=[1]
+    )
+    nobody = iptw_analysis(early.frame, treatment_group="exposed", reference_group="unexposed", covariates=["age"])
+    assert nobody.cox["status"].tolist() == ["not_estimable: a group has no complete-case subjects"]
+    assert nobody.cox["e_value"].isna().all() and not len(nobody.km_curve)
 
 
 def test_balance_improves_and_weights_are_stabilised() -> None:

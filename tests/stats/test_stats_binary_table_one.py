@@ -144,3 +144,41 @@ def test_monte_carlo_p_at_its_floor_is_shown_as_below_it() -> None:
     assert row["p_display"] == "< 5e-05"
     exact = table_one(frame.iloc[[0, 1, 6, 7]], ["site"], groups=["a", "b"]).iloc[0]  # 2x2: Fisher's exact test
     assert np.isnan(exact["p_floor"]) and exact["p_display"] == f"{exact['p']:.3g}"
+
+
+def test_binary_outcome_monte_carlo_p_at_its_floor_reads_below_it() -> None:
+    """Three groups, every event in the first (10/10, 0/8, 0/8; expected counts below 5): Fisher-Freeman-Halton by
+    Monte Carlo, no resample as extreme (the observed table has probability 1 / C(26, 10)), so p is at its floor."""
+    frame = pd.DataFrame({"group": np.repeat(["a", "b", "c"], [10, 8, 8]), "outcome": [1] * 10 + [0] * 16})
+    table = binary_outcome(frame, "outcome", groups=["a", "b", "c"])
+    assert list(table.columns) == BINARY_COLUMNS
+    assert set(table["test"]) == {"fisher_monte_carlo"}
+    assert table["p"].to_numpy() == pytest.approx(1 / 20_001) and set(table["p_display"]) == {"< 5e-05"}
+    two = binary_outcome(rutkowski(), "recurrence", groups=["stopped", "continued"]).iloc[0]
+    assert np.isnan(two["p_floor"]) and two["p_display"] == "0.00226"
+
+
+def test_table_one_of_operations_counts_operations_and_patients() -> None:
+    """Operations, not patients, are the subjects: patient P1 has three (two on imatinib, one on sunitinib), P2 two on
+    sunitinib, P3 one on imatinib.  Characteristics count operations; the units rows count both."""
+    frame = pd.DataFrame(
+        {
+            "group": ["imatinib", "imatinib", "sunitinib", "sunitinib", "sunitinib", "imatinib"],
+            "patient_id": ["P1", "P1", "P1", "P2", "P2", "P3"],
+            "sex": ["male", "male", "male", "female", "female", "female"],
+        }
+    )
+    table = table_one(frame, ["sex"], groups=["imatinib", "sunitinib"], cluster="patient_id")
+    units = table[table["kind"] == "units"].set_index(["variable", "group"])["count"].to_dict()
+    assert units == {
+        ("operations", "imatinib"): 3,
+        ("operations", "sunitinib"): 3,
+        ("operations", "(all)"): 6,
+        ("patients", "imatinib"): 2,
+        ("patients", "sunitinib"): 2,
+        ("patients", "(all)"): 3,  # P1 is in both groups: not 2 + 2
+    }
+    assert list(table["variable"].unique()) == ["operations", "patients", "sex"]
+    sex = table[table["variable"] == "sex"].set_index(["level", "group"])["count"]
+    assert (sex[("male", "imatinib")], sex[("male", "sunitinib")], sex[("male", "(all)")]) == (2, 1, 3)
+    assert not len(table_one(frame, ["sex"], groups=["imatinib", "sunitinib"]).query("kind == 'units'"))
