@@ -116,10 +116,12 @@ def _progress(description: str, total: int):
     if not sys.stdout.isatty():
         yield lambda label: None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=True) as progress:
+    console = Console(soft_wrap=True)  # the printed lines, drawn above the bar, stay whole (the terminal wraps them)
+    with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda label: progress.update(task, advance=1, description=f"{description} (done: {label})")
 

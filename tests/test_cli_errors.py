@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import CONFIGURATION, LOCKED, NO_PROFILE, OK, REJECTED, app
+from pipelines.ingest.steps import load_core, receive_drop
 from tests.conftest import EPISODE, GOOD_PATIENT, ROOT, lock_held, write_site
 
 KEY = "cli-test-key-0123456789abcdef0123456789"
@@ -76,6 +77,22 @@ def test_a_drop_refused_by_its_data_is_rejected(invoke, tmp_path):
     (tmp_path / "drops" / "alpha" / "patients.csv").write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00")
     done = invoke("check-profile", "alpha")
     assert done.exit_code == REJECTED and "REJECTED by the checks, nothing loaded" in done.stdout, done.output
+
+
+def test_status_gives_the_latest_outcome_per_site_and_with_drops_the_history(invoke, tmp_path, settings, con):
+    write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
+    receive_drop(con, settings, "alpha")
+    drop = load_core(con, settings, "alpha").drop_id
+    (tmp_path / "drops" / "beta").mkdir()  # no profile: not processed, no drop id
+    receive_drop(con, settings, "beta")
+    con.close()
+    latest = invoke("status", GIST_DUCKDB_PATH=str(settings.duckdb_path))
+    alpha, beta, reason = latest.stdout.splitlines()
+    assert alpha.startswith(f"alpha: loaded {drop} at ") and alpha.endswith(f"UTC; core holds drop {drop}")
+    assert beta.startswith("beta: not_processed  at ") and beta.endswith("UTC; nothing loaded yet")
+    assert reason.startswith("    no site profile ")
+    history = invoke("status", "--drops", "--site", "alpha", GIST_DUCKDB_PATH=str(settings.duckdb_path))
+    assert [line.split(" UTC ")[1] for line in history.stdout.splitlines()] == [f"received {drop}", f"loaded {drop}"]
 
 
 def _registry_with_views(path):
