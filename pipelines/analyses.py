@@ -259,16 +259,9 @@ def _plots(
     return plots
 
 
-def _analyse_one(
-    con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint: str, tables: dict[str, list[pd.DataFrame]]
-) -> EndpointResults:
-    """One endpoint's statistics (its tables appended to ``tables``).
-
-    A function of its own so that each endpoint's frame is released before the next is read:
-    at a million subjects two frames at once cost ~0.4 GB of peak memory.
-    """
-    frame = endpoint_frame(con, analysis, endpoint)
-    result = analyse_endpoint(
+def analyse_catalogue_endpoint(frame: pd.DataFrame, analysis: Analysis, endpoint: str) -> EndpointResults:
+    """The survival statistics of one endpoint's frame, as the catalogue entry asks for them."""
+    return analyse_endpoint(
         frame,
         reference_group=analysis.reference,
         groups=list(analysis.groups),
@@ -282,6 +275,18 @@ def _analyse_one(
         time_varying_covariates=(analysis.time_varying_covariates or {}).get(endpoint, ()),
         cause_labels=CAUSE_LABELS[endpoint],
     )
+
+
+def _analyse_one(
+    con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint: str, tables: dict[str, list[pd.DataFrame]]
+) -> EndpointResults:
+    """One endpoint's statistics (its tables appended to ``tables``).
+
+    A function of its own so that each endpoint's frame is released before the next is read:
+    at a million subjects two frames at once cost ~0.4 GB of peak memory.
+    """
+    frame = endpoint_frame(con, analysis, endpoint)
+    result = analyse_catalogue_endpoint(frame, analysis, endpoint)
     for name, table in result.tables(analysis_id=analysis.id, endpoint=endpoint).items():
         tables.setdefault(name, []).append(table)
     if analysis.adjust:

@@ -241,7 +241,7 @@ def _results_tables() -> dict[str, ResultsTable]:
             "one group at one time of the Kaplan-Meier plot's numbers-at-risk table",
             {c: t for c, t in AT_RISK_SCHEMA.items() if c not in KEYS},
             {**GROUP, "time": "Time printed under the plot (months).", "n_at_risk": "Subjects with time >= this time."},
-            views=("v_numbers_at_risk", "v_km_curve"),
+            views=("v_numbers_at_risk", "v_km_curve", "v_cumulative_incidence_curve"),
         ),
         declare(
             "logrank",
@@ -258,7 +258,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "p": "p-value.",
                 "status": "ok or the reason the test could not be done.",
             },
-            views=("v_logrank", "v_km_curve"),
+            views=("v_logrank", "v_km_curve", "v_cumulative_incidence_curve"),
         ),
         declare(
             "cox",
@@ -403,7 +403,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "upper": "Upper 95% confidence limit.",
                 "ci_transform": "log(-log) (cmprsk's default).",
             },
-            views=("v_cumulative_incidence", "v_cumulative_incidence_curve"),
+            views=("v_cumulative_incidence", "v_cumulative_incidence_curve", "v_km_curve"),
         ),
         declare(
             "gray_test",

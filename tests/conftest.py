@@ -35,8 +35,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--full", action="store_true", help="run the full tier too (tests marked slow), as CI does")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Property-based tests draw 15 examples in the fast tier and 60 in the full one (the profile is their default)."""
+    from hypothesis import settings
+
+    settings.register_profile("fast", max_examples=15)
+    settings.register_profile("full", max_examples=60)
+    settings.load_profile("full" if config.getoption("--full") else "fast")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The fast tier by default: tests marked ``slow`` run only with ``--full`` or an explicit ``-m``."""
+    """The fast tier by default: tests marked ``slow`` run only with ``--full`` or an explicit ``-m``.
+
+    A test reading the session ``registry`` (the whole pipeline on the sample drops, ~45 s) is slow by that
+    alone; the fast tier covers the same modules on hand-written drops of a few patients.
+    """
+    for item in items:
+        if "registry" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
     if config.getoption("--full") or config.getoption("markexpr"):
         return
     slow = [item for item in items if item.get_closest_marker("slow")]

@@ -420,6 +420,7 @@ def _surgery_exposure_rows(c: Cohort) -> pd.DataFrame:
     return rows[rows["stop"] > rows["start"]]
 
 
+@pytest.mark.slow  # a simulation
 def test_surgery_on_imatinib_immortal_time_bias_and_time_varying_recovery() -> None:
     """With no true surgery effect the naive ever-operated comparison still 'finds' a benefit; the time-varying Cox does not.
 

@@ -114,7 +114,7 @@ def test_site_patient_ids_never_reach_the_database(con, settings, tmp_path):
     assert _count(con, "SELECT count(*) FROM duckdb_tables() WHERE temporary") == 0  # the staged site rows are gone too
 
 
-@hypothesis_settings(max_examples=50, deadline=None)
+@hypothesis_settings(deadline=None)
 @given(
     key=st.binary(min_size=1, max_size=150),
     site_id=st.text(min_size=1, max_size=20),

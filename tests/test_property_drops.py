@@ -179,7 +179,7 @@ def base(tmp_path_factory):
     return root, settings
 
 
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     site_file=st.sampled_from([(site, file) for site, files in SITES.items() for file in files]),
     edits=st.lists(EDIT, min_size=1, max_size=4),

@@ -119,7 +119,11 @@ def _next_publish_cleans_up(settings):
         assert len(list((settings.publish_dir / tier / "versions").iterdir())) <= 2
 
 
-@pytest.mark.parametrize("step", STEPS)
+# the fast tier kills one step (the analyst database swapped, the riskiest); the full tier every one
+@pytest.mark.parametrize(
+    "step",
+    [step if step == f"{ANALYST}: database swapped" else pytest.param(step, marks=pytest.mark.slow) for step in STEPS],
+)
 def test_a_publish_killed_at_any_step_leaves_the_last_good_copy_and_the_next_one_cleans_up(published_once, step):
     settings = published_once
     _kill_at(settings, step)
@@ -135,6 +139,7 @@ def test_a_publish_killed_at_any_step_leaves_the_last_good_copy_and_the_next_one
     _next_publish_cleans_up(settings)
 
 
+@pytest.mark.slow
 def test_a_publish_killed_in_the_middle_of_writing_a_large_table(published_once):
     """No hook: the child is killed while DuckDB writes a table of 3M rows into the staged analyst copy (or wherever
     it has got to), several times over; every time the last good copy stays whole, and the next publish cleans up."""

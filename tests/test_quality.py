@@ -142,3 +142,17 @@ def test_in_dagster_the_check_fails_on_its_table_and_the_refresh_refuses_naming_
     assert "sloppy.patients conformance.value_set: 3 of 20 lines (15.0%)" in str(
         failure.step_failure_data.user_failure_data.description
     )
+
+
+def test_the_sample_holds_the_first_failing_lines_and_each_site_only_its_own(settings, con) -> None:
+    _drop(settings, con, "many", bad_sex=8)
+    _drop(settings, con, "few", bad_sex=1)
+    _drop(settings, con, "few", bad_sex=2, patients=21)  # few's earlier drop is history, many has none
+    measures = {
+        m.site_id: m
+        for m in measure_table(con, "patients", load_thresholds(QUALITY_THRESHOLDS))
+        if m.check.check_id == "conformance.value_set"
+    }
+    assert [s["line_number"] for s in measures["many"].sample] == [2, 3, 4, 5, 6]  # SAMPLE_LINES, in line order
+    assert (measures["many"].failing_lines, measures["many"].previous_shares) == (8, [])
+    assert (measures["few"].failing_lines, measures["few"].previous_shares) == (2, [pytest.approx(1 / 20)])

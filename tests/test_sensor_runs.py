@@ -73,6 +73,7 @@ def _patients(root) -> int:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_drop_restored_to_an_earlier_version_gets_a_new_run(site):
     root, instance, job = site
     _write(root, [GOOD_PATIENT])
@@ -87,6 +88,7 @@ def test_a_drop_restored_to_an_earlier_version_gets_a_new_run(site):
     assert _launch(job, instance, restored).success and _patients(root) == 1
 
 
+@pytest.mark.slow
 def test_a_run_that_failed_on_the_lock_is_retried_but_a_rejected_drop_is_not(site):
     root, instance, job = site
     _write(root, [GOOD_PATIENT])

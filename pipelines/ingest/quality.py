@@ -123,42 +123,59 @@ SELECT site_id, arg_max(drop_id, received_at) AS drop_id, arg_max(row_counts, re
 FROM audit.drops WHERE status = 'loaded' GROUP BY site_id ORDER BY site_id
 """
 
+# Per site and check, over each site's latest loaded drop of one table: failing lines, the first
+# SAMPLE_LINES of them, and the shares of the site's earlier drops (oldest first) -- one query per table.
+_MEASURES = """
+WITH latest AS (
+    SELECT site_id, arg_max(drop_id, received_at) AS drop_id FROM audit.drops WHERE status = 'loaded' GROUP BY site_id
+),
+found AS (
+    SELECT i.site_id, i.check_id, i.source_file, i.line_number, i.column_name,
+           row_number() OVER (PARTITION BY i.site_id, i.check_id ORDER BY i.line_number, i.column_name) AS nth
+    FROM audit.issues AS i JOIN latest USING (site_id, drop_id)
+    WHERE i.table_name = $table
+),
+failing AS (
+    SELECT site_id, check_id, count(DISTINCT line_number) AS failing_lines,
+           list({'source_file': source_file, 'line_number': line_number, 'column_name': column_name}
+                ORDER BY nth) FILTER (WHERE nth <= $sample) AS sample
+    FROM found GROUP BY site_id, check_id
+),
+history AS (
+    SELECT h.site_id, h.check_id,
+           list(coalesce(h.failing_lines / nullif(h.data_lines, 0), 0.0) ORDER BY h.measured_at) AS previous_shares
+    FROM audit.check_history AS h JOIN latest AS l ON l.site_id = h.site_id AND h.drop_id <> l.drop_id
+    WHERE h.table_name = $table GROUP BY h.site_id, h.check_id
+)
+SELECT coalesce(f.site_id, h.site_id), coalesce(f.check_id, h.check_id), f.failing_lines, f.sample, h.previous_shares
+FROM failing AS f FULL JOIN history AS h USING (site_id, check_id)
+"""
+
 
 def measure_table(con: duckdb.DuckDBPyConnection, table: str, thresholds: Thresholds) -> list[CheckMeasure]:
     """Every check of ``table`` for every site with a loaded drop (a check with no failing line measures 0)."""
+    found = {
+        (site_id, check_id): (failing or 0, sample or [], shares or [])
+        for site_id, check_id, failing, sample, shares in con.execute(
+            _MEASURES, {"table": table, "sample": SAMPLE_LINES}
+        ).fetchall()
+    }
     measures = []
     for site_id, drop_id, row_counts in con.execute(_LATEST).fetchall():
         data_lines = int((yaml.safe_load(row_counts) or {}).get(table, {}).get("data_lines", 0))
-        failing = _failing_lines(con, site_id, drop_id, table)
         for check in checks_for_table(table):
-            sample = (
-                [
-                    dict(zip(("source_file", "line_number", "column_name"), row, strict=True))
-                    for row in con.execute(
-                        "SELECT source_file, line_number, column_name FROM audit.issues WHERE site_id = ? "
-                        "AND drop_id = ? AND table_name = ? AND check_id = ? ORDER BY line_number LIMIT ?",
-                        [site_id, drop_id, table, check.check_id, SAMPLE_LINES],
-                    ).fetchall()
-                ]
-                if failing.get(check.check_id)
-                else []
-            )
-            history = con.execute(
-                "SELECT failing_lines / nullif(data_lines, 0) FROM audit.check_history WHERE site_id = ? "
-                "AND table_name = ? AND check_id = ? AND drop_id <> ? ORDER BY measured_at",
-                [site_id, table, check.check_id, drop_id],
-            ).fetchall()
+            failing, sample, shares = found.get((site_id, check.check_id), (0, [], []))
             measures.append(
                 CheckMeasure(
                     site_id,
                     drop_id,
                     table,
                     check,
-                    int(failing.get(check.check_id, 0)),
+                    int(failing),
                     data_lines,
                     thresholds.limit(site_id, check),
-                    sample,
-                    [float(share or 0.0) for (share,) in history],
+                    list(sample),
+                    [float(share) for share in shares],
                 )
             )
     return measures

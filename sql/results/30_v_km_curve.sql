@@ -2,22 +2,10 @@
 -- published.v_km_curve: the Kaplan-Meier step function per analysis, endpoint and group, for re-drawing
 -- curves elsewhere (from results.km_curve).  The per-time counts are left out.  Survival to full precision
 -- with its Greenwood CI gives them back (each step is 1 - d/n, the CI's width adds d/(n(n - d))), so:
---   * a group's curve is published only when none of its counts (n, events, censored, events so far and
---     numbers at risk at the landmarks and the plot's ticks, log-rank) is withheld;
+--   * a group's curve is published only when none of its counts is withheld (results.withheld_groups());
 --   * it stops where fewer than results.min_cell_count() subjects are still at risk.
 -- Each step still shows when events happened; see docs/statistics.md ("Small-count suppression").
 CREATE OR REPLACE VIEW published.v_km_curve AS
-WITH withheld AS (
-    SELECT analysis_id, endpoint, "group" FROM results.km_summary
-    WHERE results.withheld(n, n_suppressed) OR results.withheld(events, events_suppressed)
-       OR results.withheld(censored, censored_suppressed)
-    UNION SELECT analysis_id, endpoint, "group" FROM results.km_landmarks
-    WHERE results.withheld(n_at_risk, n_at_risk_suppressed) OR results.withheld(n_events, n_events_suppressed)
-    UNION SELECT analysis_id, endpoint, "group" FROM results.km_at_risk
-    WHERE results.withheld(n_at_risk, n_at_risk_suppressed)
-    UNION SELECT analysis_id, endpoint, "group" FROM results.logrank
-    WHERE results.withheld(n, n_suppressed) OR results.withheld(observed, observed_suppressed)
-)
 SELECT
     c.analysis_id,
     c.endpoint,
@@ -28,5 +16,6 @@ SELECT
     results.finite(c.upper)     AS upper,
     c.ci_transform
 FROM results.km_curve AS c
-ANTI JOIN withheld AS w ON w.analysis_id = c.analysis_id AND w.endpoint = c.endpoint AND w."group" = c."group"
+ANTI JOIN results.withheld_groups() AS w
+    ON w.analysis_id = c.analysis_id AND w.endpoint = c.endpoint AND w."group" = c."group"
 WHERE c.n_at_risk >= results.min_cell_count();

@@ -36,19 +36,10 @@ WHERE kind = 'landmark';
 
 -- published.v_cumulative_incidence_curve: the step function F_k(t) per group and cause, for re-drawing curves
 -- (kind 'curve': time 0, every cause-k event time, the last follow-up time).  As published.v_km_curve: no per-time
--- counts; a group's curves are published only when none of its Kaplan-Meier or cumulative-incidence counts is
--- withheld, and stop where fewer than results.min_cell_count() subjects are still at risk (the jumps with the
+-- counts; a group's curves are published only when none of its counts is withheld (results.withheld_groups()),
+-- and stop where fewer than results.min_cell_count() subjects are still at risk (the jumps with the
 -- variance would give back the counts).  Columns as published.v_cumulative_incidence.
 CREATE OR REPLACE VIEW published.v_cumulative_incidence_curve AS
-WITH withheld AS (
-    SELECT analysis_id, endpoint, "group" FROM results.km_summary
-    WHERE results.withheld(n, n_suppressed) OR results.withheld(events, events_suppressed)
-       OR results.withheld(censored, censored_suppressed)
-    UNION SELECT analysis_id, endpoint, "group" FROM results.km_landmarks
-    WHERE results.withheld(n_at_risk, n_at_risk_suppressed) OR results.withheld(n_events, n_events_suppressed)
-    UNION SELECT analysis_id, endpoint, "group" FROM results.cumulative_incidence
-    WHERE results.withheld(n_at_risk, n_at_risk_suppressed) OR results.withheld(n_events, n_events_suppressed)
-)
 SELECT
     c.analysis_id,
     c.endpoint,
@@ -61,7 +52,8 @@ SELECT
     results.finite(c.upper)                  AS upper,
     c.ci_transform
 FROM results.cumulative_incidence AS c
-ANTI JOIN withheld AS w ON w.analysis_id = c.analysis_id AND w.endpoint = c.endpoint AND w."group" = c."group"
+ANTI JOIN results.withheld_groups() AS w
+    ON w.analysis_id = c.analysis_id AND w.endpoint = c.endpoint AND w."group" = c."group"
 WHERE c.kind = 'curve' AND c.n_at_risk >= results.min_cell_count();
 
 -- published.v_competing_risks: per cause, the tests and models that compare the groups.  Grain: analysis, endpoint,

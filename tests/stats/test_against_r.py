@@ -18,38 +18,18 @@ missing R fails instead.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.analyses import endpoint_frame
-from pipelines.catalogue import load_catalogue
 from pipelines.stats.timevarying import time_varying_models
+from tests.stats.oracle import R_SCRIPTS, REL, TIGHT, Mismatches, catalogue_frames, listify, rscript, run_r
 
-ORACLE = Path(__file__).resolve().parent.parent / "r" / "oracle.R"
-REL, ABS = 1e-6, 1e-12  # against R's defaults (coxph eps = 1e-9 stops up to ~1e-7 short of the maximum)
-TIGHT = 1e-9  # against R's coxph iterated to the maximum (eps = 1e-14)
-
-
-def _rscript() -> str:
-    found = shutil.which("Rscript")
-    if found:
-        return found
-    message = (
-        "Rscript NOT FOUND: the live comparison with R's survival package did NOT run. Install "
-        "r-base-core r-cran-survival r-cran-jsonlite (as .ci/run does) to run it."
-    )
-    if os.environ.get("GIST_REQUIRE_R"):
-        pytest.fail(message)
-    pytest.skip(message)
+ORACLE = R_SCRIPTS / "oracle.R"
 
 
 def _level(value: object) -> str | None:
@@ -86,36 +66,6 @@ def _spec(rows: pd.DataFrame, model: str, covariates: list[str], switches: dict[
     }
 
 
-class Mismatches:
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        self.compared = 0
-        self.worst: dict[str, float] = {}  # per table (and model kind): the largest relative difference seen
-
-    def number(self, where: str, ours: object, theirs: object, *, exact: bool = False, rel: float = REL) -> None:
-        self.compared += 1
-        a = np.nan if ours is None or ours is pd.NA else float(ours)
-        b = np.nan if theirs is None else float(theirs)
-        if math.isnan(a) or math.isnan(b) or math.isinf(b):
-            if not ((math.isnan(a) and (math.isnan(b) or math.isinf(b))) or (math.isinf(b) and math.isinf(a))):
-                self.problems.append(f"{where}: ours {a!r}, R {b!r}")
-            return
-        category = " ".join(w for w in where.split(" ")[1:3] if not w[0].isdigit()) + (
-            " (tight)" if where.endswith("(tight)") else ""
-        )
-        category = re.sub(
-            r"(landmark)_[0-9.]+", r"\1", category.split(" ")[0] if category.startswith("km") else category
-        )
-        difference = abs(a - b) / max(abs(b), 1e-300) if abs(a - b) > ABS else 0.0
-        self.worst[category] = max(self.worst.get(category, 0.0), difference)
-        if exact and a != b or not exact and abs(a - b) > max(rel * abs(b), ABS):
-            self.problems.append(f"{where}: ours {a!r}, R {b!r} (rel {abs(a - b) / max(abs(b), 1e-300):.2e})")
-
-
-def _listify(value: object) -> list:
-    return value if isinstance(value, list) else [value]
-
-
 def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.DataFrame]) -> None:
     summary, landmarks, curve = tables["km_summary"], tables["km_landmarks"], tables["km_curve"]
     for row in summary.itertuples():
@@ -142,7 +92,7 @@ def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.Data
                 continue  # before the first event: R's log-log CI is NA, the pipeline's [1, 1] (docs/statistics.md)
             check.number(f"{where} {name}", getattr(row, name), mark[name])
     for group, part in curve.groupby("group", observed=True):
-        theirs = pd.DataFrame({k: _listify(v) for k, v in r["km"][group]["curve"].items()})
+        theirs = pd.DataFrame({k: listify(v) for k, v in r["km"][group]["curve"].items()})
         ours = part[(part["n_events"] > 0) | (part["n_censored"] > 0)].reset_index(drop=True)
         if len(ours) != len(theirs) or not np.allclose(ours["time"], theirs["time"], rtol=1e-14, atol=0):
             check.problems.append(f"{key} km_curve {group}: the times differ ({len(ours)} vs {len(theirs)} rows)")
@@ -162,9 +112,9 @@ def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.Data
     else:
         lr = r["logrank"]
         for row in logrank[logrank["n"] > 0].itertuples():
-            i = _listify(lr["groups"]).index(row.group)
-            check.number(f"{key} logrank {row.group} observed", row.observed, _listify(lr["observed"])[i], exact=True)
-            check.number(f"{key} logrank {row.group} expected", row.expected, _listify(lr["expected"])[i])
+            i = listify(lr["groups"]).index(row.group)
+            check.number(f"{key} logrank {row.group} observed", row.observed, listify(lr["observed"])[i], exact=True)
+            check.number(f"{key} logrank {row.group} expected", row.expected, listify(lr["expected"])[i])
         first = logrank.iloc[0]
         check.number(f"{key} logrank statistic", first["statistic"], lr["statistic"])
         check.number(f"{key} logrank df", first["df"], lr["df"], exact=True)
@@ -184,7 +134,7 @@ def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.Data
             ok = rows[rows["status"] == "ok"]
             if ok.empty:
                 continue
-            terms = _listify(fit["terms"])
+            terms = listify(fit["terms"])
             if fit.get("n_clusters") is not None:
                 check.number(f"{where} n_clusters", ok["n_clusters"].iloc[0], fit["n_clusters"], exact=True)
             for control, rel in (("default", REL), ("tight", TIGHT)):
@@ -195,7 +145,7 @@ def _compare_job(check: Mismatches, key: str, r: dict, tables: dict[str, pd.Data
                         check.number(
                             f"{where} {row.term} {name} ({control})",
                             getattr(row, name),
-                            _listify(fitted[name])[i],
+                            listify(fitted[name])[i],
                             rel=rel,
                         )
                 ph = tables["ph_test"]
@@ -210,10 +160,10 @@ def _compare_ph(
     for row in ph.itertuples():
         i = names.index(row.term)
         check.number(
-            f"{where} {row.term} statistic ({control})", row.statistic, _listify(fit["zph_statistic"])[i], rel=rel
+            f"{where} {row.term} statistic ({control})", row.statistic, listify(fit["zph_statistic"])[i], rel=rel
         )
-        check.number(f"{where} {row.term} df ({control})", row.df, _listify(fit["zph_df"])[i], exact=True)
-        check.number(f"{where} {row.term} p ({control})", row.p, _listify(fit["zph_p"])[i], rel=rel)
+        check.number(f"{where} {row.term} df ({control})", row.df, listify(fit["zph_df"])[i], exact=True)
+        check.number(f"{where} {row.term} p ({control})", row.p, listify(fit["zph_p"])[i], rel=rel)
 
 
 def _job(
@@ -271,56 +221,40 @@ def _switches(
     }
 
 
-def _run_and_compare(rscript: str, folder: Path, jobs: list[dict], expected: dict, minimum: int) -> None:
-    (folder / "jobs.json").write_text(json.dumps(jobs))
-    run = subprocess.run(
-        [rscript, str(ORACLE), str(folder / "jobs.json"), str(folder / "r.json")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
+def _run_and_compare(folder: Path, jobs: list[dict], expected: dict, minimum: int) -> None:
     check = Mismatches()
-    for r in json.loads((folder / "r.json").read_text()):
+    for r in run_r(ORACLE, folder, jobs, timeout=600):
         _compare_job(check, r["key"], r, expected[r["key"]])
-    print(f"compared {check.compared} numbers with R; largest relative differences:")
-    for category, worst in sorted(check.worst.items()):
-        print(f"  {category:40s} {worst:.1e}")
-    assert not check.problems, f"{len(check.problems)} of {check.compared} numbers differ from R:\n" + "\n".join(
-        check.problems[:60]
-    )
-    assert check.compared > minimum
+    check.assert_none("numbers", minimum)
 
 
 @pytest.mark.slow
 def test_every_published_survival_number_equals_r(registry, tmp_path) -> None:
-    rscript = _rscript()
+    rscript()
     con, _ = registry
     results = {
         name: con.execute(f"FROM results.{name}").df()
         for name in ("km_summary", "km_landmarks", "km_curve", "logrank", "cox", "ph_test", "immortal_time")
     }
     jobs, expected = [], {}
-    for analysis in load_catalogue():
-        for endpoint in analysis.endpoints:
-            key = f"{analysis.id}/{endpoint}"
-            tables = {
-                name: table[(table["analysis_id"] == analysis.id) & (table["endpoint"] == endpoint)]
-                for name, table in results.items()
-            }
-            job, expected[key] = _job(
-                key,
-                endpoint_frame(con, analysis, endpoint),
-                tmp_path,
-                groups=list(analysis.groups),
-                covariates=list(analysis.covariates),
-                landmarks=list(analysis.landmarks),
-                exposure=analysis.exposure,
-                cluster=analysis.cluster,
-                tables=tables,
-                switches=_switches(analysis.exposure, analysis.exposure_split, analysis.time_varying_covariates),
-            )
-            jobs.append(job)
+    for analysis, endpoint, key, frame in catalogue_frames(con):
+        tables = {
+            name: table[(table["analysis_id"] == analysis.id) & (table["endpoint"] == endpoint)]
+            for name, table in results.items()
+        }
+        job, expected[key] = _job(
+            key,
+            frame,
+            tmp_path,
+            groups=list(analysis.groups),
+            covariates=list(analysis.covariates),
+            landmarks=list(analysis.landmarks),
+            exposure=analysis.exposure,
+            cluster=analysis.cluster,
+            tables=tables,
+            switches=_switches(analysis.exposure, analysis.exposure_split, analysis.time_varying_covariates),
+        )
+        jobs.append(job)
     not_ok = pd.concat([results["cox"], results["immortal_time"]]).query("status != 'ok'")
     print(
         f"{len(not_ok)} Cox rows not estimable (not compared): "
@@ -328,7 +262,7 @@ def test_every_published_survival_number_equals_r(registry, tmp_path) -> None:
             sorted(set(f"{r.analysis_id}/{r.endpoint} {r.model} {r.term}: {r.status}" for r in not_ok.itertuples()))
         )
     )
-    _run_and_compare(rscript, tmp_path, jobs, expected, minimum=30_000)
+    _run_and_compare(tmp_path, jobs, expected, minimum=30_000)
 
 
 def _reference_frames() -> dict[str, tuple[pd.DataFrame, dict]]:
@@ -391,7 +325,7 @@ def test_reference_datasets_equal_r(tmp_path) -> None:
     """The same comparison on R's lung, gbsg2 and rossi (heavy ties in rossi's weeks; clustered by pairs of rows)."""
     from pipelines.stats import analyse_endpoint
 
-    rscript = _rscript()
+    rscript()
     jobs, expected = [], {}
     for name, (frame, options) in _reference_frames().items():
         results = analyse_endpoint(
@@ -423,4 +357,4 @@ def test_reference_datasets_equal_r(tmp_path) -> None:
             ),
         )
         jobs.append(job)
-    _run_and_compare(rscript, tmp_path, jobs, expected, minimum=3_000)
+    _run_and_compare(tmp_path, jobs, expected, minimum=3_000)

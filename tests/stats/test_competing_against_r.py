@@ -11,22 +11,20 @@ there only the coefficients are compared.  Skipped without Rscript, failing with
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.analyses import endpoint_frame
-from pipelines.catalogue import load_catalogue
+from pipelines.analyses import analyse_catalogue_endpoint
 from pipelines.stats import analyse_endpoint
 from pipelines.stats.competing import CAUSE_LABELS
-from tests.stats.test_against_r import TIGHT, Mismatches, _level, _listify, _rscript
+from tests.stats.oracle import R_SCRIPTS, TIGHT, Mismatches, catalogue_frames, listify, rscript, run_r
+from tests.stats.test_against_r import _level
 
 pytestmark = pytest.mark.slow  # the live R oracle: the full tier (pytest --full), as tests/stats/test_against_r.py
-ORACLE = Path(__file__).resolve().parent.parent / "r" / "competing.R"
+ORACLE = R_SCRIPTS / "competing.R"
 COXPH = 1e-8  # R coxph iterated to eps = 1e-14 lands within ~5e-11 of the maximum: 1.9e-9 relative on a coef of 0.024
 STEP = 1e-8  # the Newton step crr's equations imply at our estimate, relative to it: ours is their root
 
@@ -65,7 +63,7 @@ def _job(key: str, frame: pd.DataFrame, folder: Path, groups: list[str], covaria
 
 def _compare(check: Mismatches, key: str, r: dict, results, cluster: str | None) -> None:
     cif = results.cumulative_incidence
-    curves = {c["name"]: c for c in _listify(r["incidence"]["curves"])}
+    curves = {c["name"]: c for c in listify(r["incidence"]["curves"])}
     for (group, cause), rows in cif.groupby(["group", "cause"], sort=False):
         theirs = curves.get(f"{group} {cause}")
         if theirs is None:  # a labelled cause that never occurs in the frame: R has no curve, ours is 0
@@ -73,31 +71,27 @@ def _compare(check: Mismatches, key: str, r: dict, results, cluster: str | None)
             continue
         where = f"{key} cif {group} cause_{cause}"
         curve = rows[(rows["kind"] == "curve") & (rows["time"] > 0)].reset_index(drop=True)
-        times = [t for t in _listify(theirs["time"]) if t > 0]
+        times = [t for t in listify(theirs["time"]) if t > 0]
         if len(times) != len(curve) or not np.allclose(curve["time"], times, rtol=1e-14, atol=0):
             check.problems.append(f"{where}: event times differ ({len(curve)} vs {len(times)})")
             continue
-        offset = len(_listify(theirs["time"])) - len(times)
+        offset = len(listify(theirs["time"])) - len(times)
         for i, row in curve.iterrows():
-            check.number(
-                f"{where} {row.time:g} estimate", row.cumulative_incidence, _listify(theirs["est"])[offset + i]
-            )
-            check.number(f"{where} {row.time:g} variance", row.variance, _listify(theirs["var"])[offset + i])
+            check.number(f"{where} {row.time:g} estimate", row.cumulative_incidence, listify(theirs["est"])[offset + i])
+            check.number(f"{where} {row.time:g} variance", row.variance, listify(theirs["var"])[offset + i])
         marks = rows[rows["kind"] == "landmark"].reset_index(drop=True)
         for i, row in marks.iterrows():
-            check.number(
-                f"{where} landmark {row.time:g}", row.cumulative_incidence, _listify(theirs["landmark_est"])[i]
-            )
-            check.number(f"{where} landmark {row.time:g} var", row.variance, _listify(theirs["landmark_var"])[i])
+            check.number(f"{where} landmark {row.time:g}", row.cumulative_incidence, listify(theirs["landmark_est"])[i])
+            check.number(f"{where} landmark {row.time:g} var", row.variance, listify(theirs["landmark_var"])[i])
     gray, theirs = results.gray_test, r["incidence"]["gray"]
     tested = gray[gray["status"] == "ok"]
     if theirs is None:
         assert tested.empty, key
     for row in tested.itertuples():
-        i = [int(c) for c in _listify(theirs["cause"])].index(row.cause)
-        check.number(f"{key} gray cause_{row.cause} statistic", row.statistic, _listify(theirs["stat"])[i])
-        check.number(f"{key} gray cause_{row.cause} p", row.p, _listify(theirs["p"])[i])
-        check.number(f"{key} gray cause_{row.cause} df", row.df, _listify(theirs["df"])[i], exact=True)
+        i = [int(c) for c in listify(theirs["cause"])].index(row.cause)
+        check.number(f"{key} gray cause_{row.cause} statistic", row.statistic, listify(theirs["stat"])[i])
+        check.number(f"{key} gray cause_{row.cause} p", row.p, listify(theirs["p"])[i])
+        check.number(f"{key} gray cause_{row.cause} df", row.df, listify(theirs["df"])[i], exact=True)
     fits = {(m["cause"], m["model"]): m for m in r["models"]}
     table = results.competing_cox
     for (cause, model), rows in table.groupby(["cause", "model"], sort=False):
@@ -115,7 +109,7 @@ def _compare(check: Mismatches, key: str, r: dict, results, cluster: str | None)
         for i, row in enumerate(ok.itertuples()):
             for name in ("coef", "se", "p"):
                 check.number(
-                    f"{where} {row.term} {name} (tight)", getattr(row, name), _listify(fit["tight"][name])[i], rel=COXPH
+                    f"{where} {row.term} {name} (tight)", getattr(row, name), listify(fit["tight"][name])[i], rel=COXPH
                 )
 
 
@@ -128,38 +122,22 @@ def _compare_fine_gray(check: Mismatches, where: str, ok: pd.DataFrame, fit: dic
     """
     at = fit["at_ours"]
     for i, row in enumerate(ok.itertuples()):
-        check.number(f"{where} {row.term} crr step at ours", row.coef + _listify(at["step"])[i], row.coef, rel=STEP)
+        check.number(f"{where} {row.term} crr step at ours", row.coef + listify(at["step"])[i], row.coef, rel=STEP)
         if fit["crr"]["converged"]:
-            check.number(
-                f"{where} {row.term} coef (crr converged)", row.coef, _listify(fit["crr"]["coef"])[i], rel=STEP
-            )
+            check.number(f"{where} {row.term} coef (crr converged)", row.coef, listify(fit["crr"]["coef"])[i], rel=STEP)
         if not clustered:
             for name in ("se", "p"):
                 check.number(
-                    f"{where} {row.term} {name} (at ours)", getattr(row, name), _listify(at[name])[i], rel=TIGHT
+                    f"{where} {row.term} {name} (at ours)", getattr(row, name), listify(at[name])[i], rel=TIGHT
                 )
 
 
-def _run(rscript: str, folder: Path, jobs: list[dict], expected: dict, minimum: int) -> None:
-    (folder / "jobs.json").write_text(json.dumps(jobs))
-    run = subprocess.run(
-        [rscript, str(ORACLE), str(folder / "jobs.json"), str(folder / "r.json")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stderr
+def _run(folder: Path, jobs: list[dict], expected: dict, minimum: int) -> None:
     check = Mismatches()
-    for r in json.loads((folder / "r.json").read_text()):
+    for r in run_r(ORACLE, folder, jobs):
         results, cluster = expected[r["key"]]
         _compare(check, r["key"], r, results, cluster)
-    print(f"compared {check.compared} competing-risk numbers with R; largest relative differences:")
-    for category, worst in sorted(check.worst.items()):
-        print(f"  {category:40s} {worst:.1e}")
-    assert not check.problems, f"{len(check.problems)} of {check.compared} numbers differ from R:\n" + "\n".join(
-        check.problems[:60]
-    )
-    assert check.compared > minimum
+    check.assert_none("competing-risk numbers", minimum)
 
 
 def hand_written_frame() -> pd.DataFrame:
@@ -183,7 +161,7 @@ def hand_written_frame() -> pd.DataFrame:
 
 
 def test_competing_risks_of_a_hand_written_frame_equal_r(tmp_path) -> None:
-    rscript = _rscript()
+    rscript()
     frame = hand_written_frame()
     results = analyse_endpoint(
         frame, reference_group="a", groups=["a", "b", "c"], covariates=["age"], landmarks=[3, 9, 30],
@@ -191,41 +169,30 @@ def test_competing_risks_of_a_hand_written_frame_equal_r(tmp_path) -> None:
     )  # fmt: skip
     job = _job("hand", frame, tmp_path, ["a", "b", "c"], ["age"], {"landmarks": [3, 9, 30], "cluster": None})
     job["models"] = _specs(results.competing_cox, ["age"])
-    _run(rscript, tmp_path, [job], {"hand": (results, None)}, minimum=200)
+    _run(tmp_path, [job], {"hand": (results, None)}, minimum=200)
 
 
 def test_every_competing_risk_number_equals_r(registry, tmp_path) -> None:
-    rscript = _rscript()
+    rscript()
     con, _ = registry
     jobs, expected = [], {}
-    for analysis in load_catalogue():
-        for endpoint in analysis.endpoints:
-            key = f"{analysis.id}/{endpoint}"
-            frame = endpoint_frame(con, analysis, endpoint)
-            results = analyse_endpoint(
-                frame,
-                reference_group=analysis.reference,
-                groups=list(analysis.groups),
-                covariates=list(analysis.covariates),
-                landmarks=analysis.landmarks,
-                cluster=analysis.cluster,
-                cause_labels=CAUSE_LABELS[endpoint],
-            )
-            stored = con.execute(
-                "SELECT count(*) FROM results.cumulative_incidence WHERE analysis_id = ? AND endpoint = ?",
-                [analysis.id, endpoint],
-            ).fetchone()[0]
-            assert stored == len(results.cumulative_incidence), key
-            columns = ["time_months", "cause", "group", *analysis.covariates, *([analysis.cluster] or [])]
-            job = _job(
-                key,
-                frame[[c for c in dict.fromkeys(columns) if c]],
-                tmp_path,
-                list(analysis.groups),
-                list(analysis.covariates),
-                {"landmarks": list(analysis.landmarks), "cluster": analysis.cluster},
-            )
-            job["models"] = _specs(results.competing_cox, list(analysis.covariates))
-            jobs.append(job)
-            expected[key] = (results, analysis.cluster)
-    _run(rscript, tmp_path, jobs, expected, minimum=5_000)
+    for analysis, endpoint, key, frame in catalogue_frames(con):
+        results = analyse_catalogue_endpoint(frame, analysis, endpoint)
+        stored = con.execute(
+            "SELECT count(*) FROM results.cumulative_incidence WHERE analysis_id = ? AND endpoint = ?",
+            [analysis.id, endpoint],
+        ).fetchone()[0]
+        assert stored == len(results.cumulative_incidence), key
+        columns = ["time_months", "cause", "group", *analysis.covariates, *([analysis.cluster] or [])]
+        job = _job(
+            key,
+            frame[[c for c in dict.fromkeys(columns) if c]],
+            tmp_path,
+            list(analysis.groups),
+            list(analysis.covariates),
+            {"landmarks": list(analysis.landmarks), "cluster": analysis.cluster},
+        )
+        job["models"] = _specs(results.competing_cox, list(analysis.covariates))
+        jobs.append(job)
+        expected[key] = (results, analysis.cluster)
+    _run(tmp_path, jobs, expected, minimum=5_000)

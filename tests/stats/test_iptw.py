@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_against_r import _rscript
 
 from pipelines.analyses import endpoint_frame
 from pipelines.catalogue import load_catalogue
 from pipelines.stats import cox_model
 from pipelines.stats.frame import is_categorical
 from pipelines.stats.iptw import IptwResults, e_value, e_value_ci, iptw_analysis
+from tests.stats import oracle
 
 R_IPTW = """
 suppressPackageStartupMessages({library(survival); library(jsonlite)})
@@ -61,7 +61,7 @@ writeLines(toJSON(lapply(jobs, run), digits = I(17), auto_unbox = TRUE, na = "nu
 
 def _r_iptw(jobs: list[dict], frames: list[pd.DataFrame], folder: Path) -> list[dict]:
     """R's IPTW of each job on its frame (written as CSV with a ``row`` column: the frame's position)."""
-    rscript = _rscript()
+    rscript = oracle.rscript()
     for i, (job, frame) in enumerate(zip(jobs, frames, strict=True)):
         job["csv"] = str(folder / f"frame{i}.csv")
         job["numeric"] = ["time_months", "event", *(c for c in job["covariates"] if not is_categorical(frame[c]))]

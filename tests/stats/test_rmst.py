@@ -7,20 +7,16 @@ from survfit's steps (survRM2 is not installed); every published number must equ
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.analyses import endpoint_frame
-from pipelines.catalogue import load_catalogue
 from pipelines.stats.rmst import rmst
-from tests.stats.test_against_r import _rscript
+from tests.stats.oracle import R_SCRIPTS, catalogue_frames, rscript, run_r
 
-SCRIPT = Path(__file__).resolve().parent.parent / "r" / "rmst.R"
+SCRIPT = R_SCRIPTS / "rmst.R"
 REL = 1e-6
 
 
@@ -89,16 +85,8 @@ RMST_CONTRAST_NUMBERS = (
 
 
 def _run_r(folder: Path, jobs: list[dict]) -> dict[str, list[dict]]:
-    (folder / "jobs.json").write_text(json.dumps(jobs))
-    run = subprocess.run(
-        [_rscript(), str(SCRIPT), str(folder / "jobs.json"), str(folder / "r.json")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
     return {
-        r["key"]: r["rows"] if isinstance(r["rows"], list) else [] for r in json.loads((folder / "r.json").read_text())
+        r["key"]: r["rows"] if isinstance(r["rows"], list) else [] for r in run_r(SCRIPT, folder, jobs, timeout=600)
     }
 
 
@@ -108,6 +96,7 @@ def _job(folder: Path, key: str, frame: pd.DataFrame, groups: list[str], horizon
     return {"key": key, "csv": str(csv), "groups": groups, "horizons": horizons}
 
 
+@pytest.mark.slow  # the live R oracle
 def test_hand_frame_equals_r(tmp_path) -> None:
     frame = hand_frame()
     per_group, contrast = rmst(frame, reference_group="a", groups=["a", "b"], horizons=[3, 5, 8])
@@ -116,26 +105,16 @@ def test_hand_frame_equals_r(tmp_path) -> None:
     assert not _compare("hand", theirs["hand"], per_group, contrast)
 
 
+@pytest.mark.slow  # the live R oracle
 def test_every_published_rmst_equals_r(registry, tmp_path) -> None:
-    _rscript()
+    rscript()
     con, _ = registry
     stored = {name: con.execute(f"FROM results.{name}").df() for name in ("rmst", "rmst_contrast")}
     jobs, expected = [], {}
-    for analysis in load_catalogue():
-        for endpoint in analysis.endpoints:
-            key = f"{analysis.id}/{endpoint}"
-            jobs.append(
-                _job(
-                    tmp_path,
-                    key,
-                    endpoint_frame(con, analysis, endpoint),
-                    [analysis.reference, *(g for g in analysis.groups if g != analysis.reference)],
-                    list(analysis.rmst_horizons),
-                )
-            )
-            expected[key] = [
-                t[(t["analysis_id"] == analysis.id) & (t["endpoint"] == endpoint)] for t in stored.values()
-            ]
+    for analysis, endpoint, key, frame in catalogue_frames(con):
+        groups = [analysis.reference, *(g for g in analysis.groups if g != analysis.reference)]
+        jobs.append(_job(tmp_path, key, frame, groups, list(analysis.rmst_horizons)))
+        expected[key] = [t[(t["analysis_id"] == analysis.id) & (t["endpoint"] == endpoint)] for t in stored.values()]
     theirs = _run_r(tmp_path, jobs)
     problems = [p for key, (g, c) in expected.items() for p in _compare(key, theirs[key], g, c)]
     assert not problems, "\n".join(problems[:40])

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_against_r import _rscript
 
 from pipelines.stats.counting_cox import fit_counting_process_cox
+from tests.stats import oracle
 
 R_WEIGHTED_COX = """
 suppressPackageStartupMessages({library(survival); library(jsonlite)})
@@ -54,7 +54,7 @@ def _ours(frame: pd.DataFrame, kind: str):
 @pytest.mark.slow
 def test_weighted_cox_equals_r(tmp_path: Path) -> None:
     """Coefficients, model-based and robust variance, robust score test: R's to 1e-6 (right-censored and (start, stop])."""
-    rscript = _rscript()
+    rscript = oracle.rscript()
     frame = _frame()
     frame.to_csv(tmp_path / "frame.csv", index=False)
     (tmp_path / "fit.R").write_text(R_WEIGHTED_COX)

@@ -1,0 +1,65 @@
+"""Step functions are withheld for a group with any withheld count, in every curve view alike.
+
+Hand-written results rows: group "x" has every Kaplan-Meier count publishable, but 2 of its deaths
+are from another cause.  Its all-cause curve beside its GIST-death curve would give those 2 back by
+subtraction, so neither curve of "x" is published; group "y" keeps both.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pipelines.registry.ddl import create_registry
+from pipelines.sql_models import define_settings, run_layer
+
+K = 5
+KEYS = {"analysis_id": "hand", "endpoint": "OS"}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
+    columns = [
+        c
+        for (c,) in con.execute(
+            f"SELECT column_name FROM duckdb_columns() WHERE schema_name = 'results' AND table_name = '{table}' ORDER BY column_index"
+        ).fetchall()
+    ]
+    frame = pd.DataFrame([{**KEYS, **row} for row in rows]).reindex(columns=columns)
+    con.register("_rows", frame)
+    con.execute(f"INSERT INTO results.{table} SELECT * FROM _rows")
+    con.unregister("_rows")
+
+
+def test_a_group_with_a_withheld_cause_count_publishes_neither_curve() -> None:
+    con = duckdb.connect()
+    create_registry(con)
+    define_settings(con, None, K)
+    for group in ("x", "y"):
+        _insert(con, "km_summary", [{"group": group, "n": 30, "events": 12, "censored": 18}])
+        _insert(
+            con,
+            "km_curve",
+            [
+                {"group": group, "time": t, "n_at_risk": n, "survival": s, "lower": s - 0.1, "upper": s + 0.05}
+                for t, n, s in ((0.0, 30, 1.0), (3.0, 28, 0.9), (8.0, 20, 0.7))
+            ],
+        )
+        other_deaths = 2 if group == "x" else 6
+        for cause, events, suppressed in ((1, 12 - other_deaths, False), (2, other_deaths, other_deaths < K)):
+            _insert(
+                con,
+                "cumulative_incidence",
+                [
+                    {"group": group, "cause": cause, "cause_label": f"cause {cause}", "kind": kind, "time": 8.0,
+                     "n_at_risk": 20, "n_events": events, "n_events_suppressed": suppressed and kind == "landmark",
+                     "n_at_risk_suppressed": False, "cumulative_incidence": 0.1, "lower": 0.05, "upper": 0.2}
+                    for kind in ("landmark", "curve")
+                ],
+            )  # fmt: skip
+    run_layer(con, "results")
+    km = {g for (g,) in con.execute('SELECT DISTINCT "group" FROM published.v_km_curve').fetchall()}
+    cif = {g for (g,) in con.execute('SELECT DISTINCT "group" FROM published.v_cumulative_incidence_curve').fetchall()}
+    assert km == cif == {"y"}
+    assert con.execute(
+        "SELECT n_events, n_events_suppressed FROM published.v_cumulative_incidence WHERE \"group\" = 'x' AND cause = 2"
+    ).fetchall() == [(None, True)]
