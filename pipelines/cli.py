@@ -1,30 +1,132 @@
 """`gist-registry`: run the pipeline in-process through Dagster, without the UI, and look at what it holds.
 
-    gist-registry run [--demo] [--site SITE]      load the site drops, then refresh every analysis and publish
-    gist-registry ingest [--demo] [--site SITE]   load the site drops only (several may run at once)
-    gist-registry status                          each site's latest drop and outcome, from audit.drops
-    gist-registry check-profile SITE [--drops D]  try a site's profile on its drop without loading anything
-
 Each site's outcome is printed on one line (loaded, unchanged, REJECTED by the checks, NOT PROCESSED for
 another reason), as recorded in audit.drops, with any data-quality check over its threshold at that site.
-Exit status: 0 every site loaded or unchanged (quality warnings allowed); 1 the analyses are not refreshed
-(the refresh failed, or a drop fails an error-level quality check, which refuses the next refresh);
-2 a configuration error (the variable is named); 3 the registry is held by another writer; 4 a drop was
-rejected by its data; 5 a site was not processed (no profile, a file missing, a crash).
+On a terminal a progress display runs meanwhile (per site, then per refresh step); piped, only the lines.
+
+Only typer (and rich) are imported at start: Dagster, DuckDB and the pipeline are imported by the command
+that needs them, so `--help` and a usage error answer at once.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
+import re
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-OK, REFRESH_FAILED, CONFIGURATION, LOCKED, REJECTED, NOT_PROCESSED = 0, 1, 2, 3, 4, 5
-EXIT_OF_STATUS = {"held": REFRESH_FAILED, "rejected": REJECTED, "not_processed": NOT_PROCESSED, "locked": LOCKED}
-SEVERITY = [OK, REFRESH_FAILED, REJECTED, NOT_PROCESSED, LOCKED]  # the exit status is the most severe outcome
+import typer
+
+# Exit statuses, one per category of outcome (README and docs/architecture.md list them).
+OK, REFRESH_FAILED, CONFIGURATION, LOCKED, REJECTED, NO_PROFILE, NOT_PROCESSED = range(7)
+EXIT_OF_STATUS = {
+    "held": REFRESH_FAILED,
+    "rejected": REJECTED,
+    "no_profile": NO_PROFILE,
+    "not_processed": NOT_PROCESSED,
+    "locked": LOCKED,
+}
+SEVERITY = [OK, REFRESH_FAILED, REJECTED, NO_PROFILE, NOT_PROCESSED, LOCKED]  # the exit status is the worst outcome
+EPILOG = (
+    "Exit status: 0 every site loaded or unchanged (quality warnings allowed); 1 the analyses are not refreshed "
+    "(the refresh failed, or a drop fails an error-level quality check, which refuses the next refresh); "
+    "2 a configuration error (the variable and its allowed form are named); 3 the registry is held by another "
+    "writer; 4 a drop was rejected by its data; 5 a site has no profile; 6 a site was not processed for another "
+    "reason (a file missing, a crash)."
+)
+
+app = typer.Typer(
+    name="gist-registry",
+    help="Load the site drops into the GIST registry, refresh the analyses and publish them; look at what it holds.",
+    epilog=EPILOG,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # an unexpected crash is a bug: its plain traceback is what a report needs
+)
+
+
+def _fail(code: int, message: str) -> typer.Exit:
+    """Print an error of one category on stderr; raise the returned Exit to end with its status."""
+    label = {CONFIGURATION: "Configuration error", LOCKED: "Locked"}.get(code)
+    print(f"{label}: {message}" if label else message, file=sys.stderr)
+    return typer.Exit(code)
+
+
+# ---- configuration ----------------------------------------------------------------------------------------
+
+
+def _settings(demo: bool = False, *, with_key: bool = True, with_runtime: bool = False):
+    """The checked settings; a bad one ends the command with status 2, naming the variable.
+
+    ``with_runtime`` also checks what only a run step would otherwise read: the quality thresholds file
+    and DuckDB's memory limit (an unknown form would stop every site as NOT PROCESSED, for no fault of its data).
+    """
+    if demo:
+        os.environ["GIST_DEMO"] = "1"
+    from pipelines.settings import ConfigurationError, load_settings
+
+    try:
+        settings = load_settings(with_key=with_key)
+    except ConfigurationError as err:
+        raise _fail(CONFIGURATION, str(err)) from None
+    if with_runtime:
+        import duckdb
+
+        from pipelines.ingest.quality import ThresholdsError, load_thresholds
+
+        try:
+            load_thresholds(settings.quality_thresholds)
+        except ThresholdsError as err:
+            raise _fail(CONFIGURATION, f"GIST_QUALITY_THRESHOLDS: {err}") from None
+        try:
+            duckdb.connect(":memory:", config=settings.duckdb_config).close()
+        except duckdb.Error as err:
+            raise _fail(
+                CONFIGURATION,
+                f"GIST_DUCKDB_MEMORY_LIMIT={settings.duckdb_memory_limit!r}: not a memory size DuckDB accepts "
+                f"(a number and a unit, e.g. 1GB or 512MiB; {str(err).splitlines()[0]})",
+            ) from None
+    return settings
+
+
+def _published_copy(settings) -> str:
+    """Where a reader goes while the registry is locked: the aggregate tier's copy, and how to export from it."""
+    from pipelines.publish import AGGREGATE, database_name
+
+    return (
+        f"the published copy {settings.publish_dir / AGGREGATE / database_name(AGGREGATE)} stays readable "
+        "(`gist-registry export DIR --from-published`)"
+    )
+
+
+# ---- progress -----------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress(description: str, total: int):
+    """A rich progress bar on a terminal; on a pipe or file, nothing (the printed lines are the whole output).
+
+    Yields ``advance(label)``, to be called once a unit of work (a site, a step) is done.
+    """
+    if not sys.stdout.isatty():
+        yield lambda label: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    console = Console(soft_wrap=True)  # the printed lines, drawn above the bar, stay whole (the terminal wraps them)
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda label: progress.update(task, advance=1, description=f"{description} (done: {label})")
+
+
+# ---- run and ingest -----------------------------------------------------------------------------------------
 
 
 def _deepest_error(error: object) -> object:
@@ -89,6 +191,7 @@ def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -
     from pipelines.definitions import ASSETS
     from pipelines.defs.ingest import accounting_checks, quality_checks, site_partitions
     from pipelines.ingest.drops import ignored_folders, site_ids
+    from pipelines.ingest.steps import profile_path
 
     for name in ignored_folders(settings.drop_dir):
         print(
@@ -105,42 +208,51 @@ def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -
         print(f"No site folders in {settings.drop_dir}", file=sys.stderr)
         return max(worst, NOT_PROCESSED, key=SEVERITY.index)
     instance.add_dynamic_partitions(site_partitions.name, sites)
-    for position, site in enumerate(sites):
-        result = dg.materialize(
-            [*ASSETS, *accounting_checks, *quality_checks],
-            selection=dg.AssetSelection.groups("ingest"),
-            partition_key=site,
-            instance=instance,
-            resources=resources,
-            run_config=quiet,
-            raise_on_error=False,
-        )
-        status, line = _site_outcome(result, site)
-        print(f"site {site}: {line}", flush=True)
-        worst = max(worst, EXIT_OF_STATUS.get(status, OK), key=SEVERITY.index)
-        if status == "locked":
-            for later in sites[position + 1 :]:
-                print(
-                    f"site {later}: NOT PROCESSED, the site's previous data kept: the registry is held by another writer"
-                )
-            break
+    with _progress("loading the site drops", len(sites)) as advance:
+        for position, site in enumerate(sites):
+            result = dg.materialize(
+                [*ASSETS, *accounting_checks, *quality_checks],
+                selection=dg.AssetSelection.groups("ingest"),
+                partition_key=site,
+                instance=instance,
+                resources=resources,
+                run_config=quiet,
+                raise_on_error=False,
+            )
+            status, line = _site_outcome(result, site)
+            if status == "not_processed" and not profile_path(settings, site).is_file():
+                status = "no_profile"
+            print(f"site {site}: {line}", flush=True)
+            advance(site)
+            worst = max(worst, EXIT_OF_STATUS.get(status, OK), key=SEVERITY.index)
+            if status == "locked":
+                for later in sites[position + 1 :]:
+                    print(
+                        f"site {later}: NOT PROCESSED, the site's previous data kept: the registry is held by another writer"
+                    )
+                break
     return worst
 
 
 def _refresh(instance, resources: dict, quiet: dict) -> bool:
+    """One run of the analysis, results and publish groups, its steps counted off by a Dagster success hook."""
     import dagster as dg
 
     from pipelines.definitions import ASSETS
 
     print("refreshing the analyses, views, report and published tiers ...", flush=True)
-    refresh = dg.materialize(
-        ASSETS,
-        selection=dg.AssetSelection.groups("analysis", "results", "publish"),
-        instance=instance,
-        resources=resources,
-        run_config=quiet,
-        raise_on_error=False,
-    )
+    selection = dg.AssetSelection.groups("analysis", "results", "publish")
+    job = dg.define_asset_job("cli_refresh", selection=selection)
+    job = dg.Definitions(assets=ASSETS, jobs=[job], resources=resources).resolve_job_def(job.name)
+    with _progress("refreshing", len(job.nodes)) as advance:
+
+        @dg.success_hook
+        def step_done(context: dg.HookContext) -> None:
+            advance(context.op.name)
+
+        refresh = job.with_hooks({step_done}).execute_in_process(
+            instance=instance, run_config=quiet, raise_on_error=False
+        )
     if not refresh.success:
         failure = refresh.get_step_failure_events()[0]
         error = _deepest_error(failure.step_failure_data.error)
@@ -152,23 +264,8 @@ def _refresh(instance, resources: dict, quiet: dict) -> bool:
     return refresh.success
 
 
-def _settings(demo: bool, *, with_key: bool = True):
-    """The checked settings, or None after printing which variable is wrong."""
-    if demo:
-        os.environ["GIST_DEMO"] = "1"
-    from pipelines.settings import ConfigurationError, load_settings
-
-    try:
-        return load_settings(with_key=with_key)
-    except ConfigurationError as err:
-        print(f"Configuration error: {err}", file=sys.stderr)
-        return None
-
-
-def _load(command: str, demo: bool, only: list[str]) -> int:
-    settings = _settings(demo)
-    if settings is None:
-        return CONFIGURATION
+def _load(refresh: bool, demo: bool, only: list[str]) -> int:
+    settings = _settings(demo, with_runtime=True)
     import dagster as dg
 
     from pipelines.resources import default_resources
@@ -177,22 +274,16 @@ def _load(command: str, demo: bool, only: list[str]) -> int:
         print("DEMO MODE: patient ids are pseudonymised with the public demo key; never use it for real data.")
     instance = dg.DagsterInstance.ephemeral()
     resources = default_resources()  # read from the environment now, after --demo set it
-    quiet = {
-        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}
-    }  # each outcome is printed once, by this command
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # each outcome is printed once, here
     worst = _ingest(settings, only, instance, resources, quiet)
     if worst == LOCKED:
-        print(
-            "Nothing refreshed: the registry is held by another writer (the published tiers stay readable).",
-            file=sys.stderr,
-        )
-        return LOCKED
-    if command == "run" and not _refresh(instance, resources, quiet):
+        raise _fail(LOCKED, f"Nothing refreshed: the registry is held by another writer; {_published_copy(settings)}.")
+    if refresh and not _refresh(instance, resources, quiet):
         worst = max(worst, REFRESH_FAILED, key=SEVERITY.index)
     print(
         f"\nDuckDB registry : {settings.duckdb_path}  (schemas raw, core, audit, intermediate, analysis, results, published)"
     )
-    if command == "run":
+    if refresh:
         from pipelines.publish import describe_tiers
 
         for line in describe_tiers(settings):
@@ -203,52 +294,163 @@ def _load(command: str, demo: bool, only: list[str]) -> int:
     return worst
 
 
-STATUS_SQL = """
+Demo = Annotated[
+    bool, typer.Option("--demo", help="Use the public demo pseudonymisation key (bundled sample data only).")
+]
+Sites = Annotated[list[str] | None, typer.Option("--site", metavar="SITE", help="Only this site (repeatable).")]
+
+
+@app.command()
+def run(demo: Demo = False, site: Sites = None) -> None:
+    """Load every site drop, then refresh every analysis, the report and the published tiers."""
+    raise typer.Exit(_load(True, demo, site or []))
+
+
+@app.command()
+def ingest(demo: Demo = False, site: Sites = None) -> None:
+    """Load site drops only (no refresh); several may run at once: each waits for the registry's lock."""
+    raise typer.Exit(_load(False, demo, site or []))
+
+
+# ---- reading the registry -----------------------------------------------------------------------------------
+
+
+def _read_only(settings, path: Path, variable: str):
+    """A read-only connection to ``path``; ends the command when there is none or another writer holds it."""
+    import duckdb
+
+    if not path.is_file():
+        raise _fail(CONFIGURATION, f"{variable}: no database at {path} (run `gist-registry run` first)")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as err:
+        raise _fail(
+            LOCKED, f"the registry {path} is held by another writer ({_holder(err)}); {_published_copy(settings)}."
+        ) from None
+
+
+def _holder(err: Exception) -> str:
+    found = re.search(r"Conflicting lock is held in (\S+) \(PID (\d+)\)", str(err))
+    return f"PID {found.group(2)}, {found.group(1)}" if found else str(err).splitlines()[0]
+
+
+LATEST_SQL = """
 SELECT site_id, arg_max(status, received_at) AS status, arg_max(coalesce(drop_id, ''), received_at) AS drop_id,
        max(received_at) AS at, arg_max(coalesce(message, ''), received_at) AS message,
        arg_max(drop_id, received_at) FILTER (WHERE status = 'loaded') AS loaded_drop
 FROM audit.drops GROUP BY site_id ORDER BY site_id
 """
+HISTORY_SQL = """
+SELECT site_id, status, coalesce(drop_id, '') AS drop_id, received_at, coalesce(message, '') AS message
+FROM audit.drops WHERE ? IS NULL OR site_id = ? ORDER BY site_id, received_at
+"""
 
 
-def _status() -> int:
-    """Each site's newest ledger entry and the drop its core rows come from, read-only."""
-    settings = _settings(demo=False, with_key=False)
-    if settings is None:
-        return CONFIGURATION
-    import duckdb
-
+@app.command()
+def status(
+    drops: Annotated[bool, typer.Option("--drops", help="Every recorded step of every drop, oldest first.")] = False,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+) -> None:
+    """Each site's latest drop and outcome, and the drop its core rows come from (audit.drops, read-only)."""
+    settings = _settings(with_key=False)
     if not settings.duckdb_path.is_file():
         print(f"No registry at {settings.duckdb_path} yet: run `gist-registry run` first.")
-        return OK
+        return
+    con = _read_only(settings, settings.duckdb_path, "GIST_DUCKDB_PATH")
     try:
-        con = duckdb.connect(str(settings.duckdb_path), read_only=True)
-    except duckdb.IOException as err:
-        print(
-            f"The registry {settings.duckdb_path} is held by another writer ({str(err).splitlines()[0]}); "
-            f"the published tiers under {settings.publish_dir} stay readable.",
-            file=sys.stderr,
-        )
-        return LOCKED
-    try:
-        rows = con.execute(STATUS_SQL).fetchall()
+        if drops:
+            for name, outcome, drop, at, message in con.execute(HISTORY_SQL, [site, site]).fetchall():
+                print(f"{name}: {at:%Y-%m-%d %H:%M:%S} UTC {outcome} {drop}" + (f"\n    {message}" if message else ""))
+            return
+        for name, outcome, drop, at, message, loaded in con.execute(LATEST_SQL).fetchall():
+            if site in (None, name):
+                held = f"core holds drop {loaded}" if loaded else "nothing loaded yet"
+                print(
+                    f"{name}: {outcome} {drop} at {at:%Y-%m-%d %H:%M} UTC; {held}"
+                    + (f"\n    {message}" if message else "")
+                )
     finally:
         con.close()
-    for site, status, drop, at, message, loaded in rows:
-        held = f"core holds drop {loaded}" if loaded else "nothing loaded yet"
-        print(f"{site}: {status} {drop} at {at:%Y-%m-%d %H:%M} UTC; {held}" + (f"\n    {message}" if message else ""))
-    return OK
 
 
-def _check_profile(site: str, drops: Path | None) -> int:
-    """Try the site's profile on its drop in a throwaway registry: the outcome and the report, nothing kept but the report."""
-    settings = _settings(demo=False, with_key=False)
-    if settings is None:
-        return CONFIGURATION
+class Format(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+PUBLISHED_SQL = """
+SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'published'
+    AND database_name = current_database() AND view_name LIKE 'v\\_%' ESCAPE '\\'
+UNION ALL
+SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name = 'published'
+    AND database_name = current_database() AND table_name LIKE 'v\\_%' ESCAPE '\\'
+ORDER BY 2
+"""  # the registry holds them as views, the aggregate tier's copy as tables
+
+
+@app.command()
+def export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write into (created if missing).")],
+    format: Annotated[Format, typer.Option("--format", help="File format.")] = Format.csv,
+    view: Annotated[
+        list[str] | None, typer.Option("--view", metavar="NAME", help="Only this published view (repeatable).")
+    ] = None,
+    from_published: Annotated[
+        bool,
+        typer.Option(
+            "--from-published", help="Read the aggregate tier's published copy instead of the registry (no lock)."
+        ),
+    ] = False,
+) -> None:
+    """Write the published views (published.v_*, small counts suppressed) to CSV or Parquet files; nothing else."""
+    settings = _settings(with_key=False)
+    from pipelines.publish import AGGREGATE, aggregate_select, database_name
+
+    if from_published:
+        source, variable = settings.publish_dir / AGGREGATE / database_name(AGGREGATE), "GIST_PUBLISH_DIR"
+    else:
+        source, variable = settings.duckdb_path, "GIST_DUCKDB_PATH"
+    con = _read_only(settings, source, variable)
+    try:
+        published = {name: schema for schema, name in con.execute(PUBLISHED_SQL).fetchall()}
+        wanted = [name.removeprefix("published.") for name in view or published]
+        if refused := [name for name in wanted if name not in published]:
+            raise _fail(
+                CONFIGURATION,
+                f"--view {', '.join(refused)}: only the published views may be exported "
+                f"({', '.join(f'published.{name}' for name in published) or f'none in {source}'})",
+            )
+        try:
+            selects = {name: aggregate_select(con, published[name], name) for name in wanted}
+        except ValueError as err:
+            raise _fail(REJECTED, f"Nothing exported: {err}") from None
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, select in selects.items():
+            target = directory.resolve() / f"published.{name}.{format.value}"
+            options = "FORMAT parquet" if format is Format.parquet else "FORMAT csv, HEADER"
+            con.execute(f"COPY ({select}) TO '{str(target).replace(chr(39), chr(39) * 2)}' ({options})")
+            rows = con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0]
+            print(f"published.{name}: {rows} rows -> {target}")
+    finally:
+        con.close()
+
+
+# ---- trying a profile ---------------------------------------------------------------------------------------
+
+
+@app.command("check-profile")
+def check_profile(
+    site: Annotated[str, typer.Argument(help="The site whose profile to try.")],
+    drops: Annotated[
+        Path | None, typer.Option("--drops", help="Drop folder holding <site>/ (default: GIST_DROP_DIR).")
+    ] = None,
+) -> None:
+    """Try a site's profile on its drop in a throwaway registry: outcome and validation report, nothing loaded."""
+    settings = _settings(with_key=False)
     settings = replace(settings, pseudonym_key=os.urandom(32))  # nothing is kept: any key does
     import duckdb
 
-    from pipelines.ingest.steps import load_core, receive_drop
+    from pipelines.ingest.steps import load_core, profile_path, receive_drop
     from pipelines.registry.ddl import create_registry
 
     scratch = Path(tempfile.mkdtemp(prefix=f"gist-check-{site}-"))
@@ -271,36 +473,19 @@ def _check_profile(site: str, drops: Path | None) -> int:
             if copy.is_file() and not copy.name.startswith("validation_report"):
                 copy.unlink()
     print(f"site {site} (a trial: nothing loaded into {settings.duckdb_path}): {result.summary()}")
-    return EXIT_OF_STATUS.get(result.status, OK)
+    outcome = result.status
+    if outcome == "not_processed" and not profile_path(trial, site).is_file():
+        outcome = "no_profile"
+    raise typer.Exit(EXIT_OF_STATUS.get(outcome, OK))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="gist-registry", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (
-        ("run", "load every site drop, then refresh every analysis, the report and the published tiers"),
-        ("ingest", "load site drops only (no refresh); several may run at once: each waits for the registry's lock"),
-    ):
-        command = commands.add_parser(name, help=text, description=text)
-        command.add_argument(
-            "--demo", action="store_true", help="use the public demo pseudonymisation key (bundled sample data only)"
-        )
-        command.add_argument("--site", action="append", default=[], metavar="SITE", help="only this site (repeatable)")
-    commands.add_parser("status", help="each site's latest drop and outcome (audit.drops), read-only")
-    check = commands.add_parser(
-        "check-profile",
-        help="try a site's profile on its drop in a throwaway registry: outcome and validation report, nothing loaded",
-    )
-    check.add_argument("site")
-    check.add_argument("--drops", type=Path, help="drop folder holding <site>/ (default: GIST_DROP_DIR)")
-    args = parser.parse_args(argv)
-    if args.command == "status":
-        return _status()
-    if args.command == "check-profile":
-        return _check_profile(args.site, args.drops)
-    return _load(args.command, args.demo, args.site)
+    """The command's exit status (the console script exits with it; benchmarks call it in-process)."""
+    try:
+        app(args=argv, prog_name="gist-registry")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else OK if done.code is None else CONFIGURATION
+    return OK
 
 
 if __name__ == "__main__":

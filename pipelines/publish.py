@@ -198,7 +198,7 @@ def _temporal(kind: str) -> bool:
     return kind == "DATE" or kind.startswith("TIMESTAMP")
 
 
-def _aggregate_select(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str:
+def aggregate_select(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str:
     """``SELECT *`` of a results view, refusing one that carries a patient id or an individual's date."""
     relation = f'{schema}."{name}"'
     for column, kind in _columns(con, relation):
@@ -396,7 +396,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> Published:
             clean_leftovers(publish_dir / tier)
         _step("cleaned")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
-        aggregate = [(s, n, _aggregate_select(con, s, n)) for s, n in aggregate_relations(con)]
+        aggregate = [(s, n, aggregate_select(con, s, n)) for s, n in aggregate_relations(con)]
         readme = AGGREGATE_README.replace("{threshold}", str(settings.min_cell_count))
         tiers = {
             AGGREGATE: _publish_tier(

@@ -78,9 +78,14 @@ class StepResult:
         return f"{self.status}: {self.message}"
 
 
+def profile_path(settings: Settings, site_id: str) -> Path:
+    """Where the site's profile must be (the CLI tells a site without one from other sites not processed)."""
+    return settings.profiles_dir / f"{site_id}.yaml"
+
+
 def _profile(settings: Settings, site_id: str) -> tuple[SiteProfile, str]:
     """The site's profile and the checksum of its file (a corrected profile makes the same drop new again)."""
-    path = settings.profiles_dir / f"{site_id}.yaml"
+    path = profile_path(settings, site_id)
     if not path.is_file():
         raise ProfileError(f"no site profile {path}: add {site_id}.yaml to the profiles folder (docs/site-profiles.md)")
     return load_profile(path), sha256_of(path)
