@@ -21,4 +21,7 @@ defs = dg.Definitions(
     sensors=[site_drop_sensor, refresh_after_drops],
     schedules=[nightly_refresh],
     resources=default_resources(),
+    # The writing steps run one at a time anyway (the duckdb_writer pool); a process per step would re-import
+    # the code location for each (a 3-43 s refresh took ~3 minutes in the UI), so a run's steps share its process.
+    executor=dg.in_process_executor,
 )
