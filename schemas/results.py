@@ -507,7 +507,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "n_truncated": "Weights truncated at the declared percentiles.",
                 "effective_n": "Kish's effective sample size of the weights.",
             },
-            views=("v_iptw_positivity",),
+            views=("v_iptw_positivity", "v_iptw_km_curve"),
         ),
         declare(
             "iptw_km_curve",

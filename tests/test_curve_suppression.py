@@ -2,7 +2,8 @@
 
 Hand-written results rows: group "x" has every Kaplan-Meier count publishable, but 2 of its deaths
 are from another cause.  Its all-cause curve beside its GIST-death curve would give those 2 back by
-subtraction, so neither curve of "x" is published; group "y" keeps both.
+subtraction, so neither curve of "x" is published; group "y" keeps both.  The IPTW-weighted curves follow the
+same rule on their own tables.
 """
 
 from __future__ import annotations
@@ -63,3 +64,24 @@ def test_a_group_with_a_withheld_cause_count_publishes_neither_curve() -> None:
     assert con.execute(
         "SELECT n_events, n_events_suppressed FROM published.v_cumulative_incidence WHERE \"group\" = 'x' AND cause = 2"
     ).fetchall() == [(None, True)]
+
+
+def test_a_weighted_curve_is_withheld_for_a_small_group_and_below_k_weights_at_risk() -> None:
+    con = duckdb.connect()
+    create_registry(con)
+    define_settings(con, None, K)
+    for group, n in (("treated", 3), ("reference", 40)):
+        _insert(con, "iptw_positivity", [{"group": group, "model": "iptw", "n": n, "n_suppressed": n < K}])
+        _insert(
+            con,
+            "iptw_km_curve",
+            [
+                {"group": group, "model": "iptw", "time": t, "weighted_at_risk": at_risk, "survival": 0.9, "lower": 0.8, "upper": 1.0}
+                for t, at_risk in ((1.0, 30.0), (4.0, 6.2), (9.0, 4.9))
+            ],
+        )  # fmt: skip
+    run_layer(con, "results")
+    assert con.execute('SELECT "group", time FROM published.v_iptw_km_curve ORDER BY time').fetchall() == [
+        ("reference", 1.0),
+        ("reference", 4.0),
+    ]

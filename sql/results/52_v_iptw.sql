@@ -80,7 +80,13 @@ FROM results.iptw_positivity;
 -- published.v_iptw_km_curve: IPTW-weighted Kaplan-Meier curves per group at each event time (from
 -- results.iptw_km_curve): survival with its pointwise 95% CI (log-log, robust infinitesimal-jackknife variance
 -- clustered as the Cox model: R survfit(weights =, robust = TRUE)). The weighted
--- numbers at risk and events are not published (with weights near 1 they approximate counts).
+-- numbers at risk and events are not published (with weights near 1 they approximate counts), and, as
+-- published.v_km_curve, neither is a curve that would give them back: a group's curve only where its n in
+-- v_iptw_positivity is published, and only while the weights at risk sum to results.min_cell_count() or more.
 CREATE OR REPLACE VIEW published.v_iptw_km_curve AS
-SELECT analysis_id, endpoint, model, "group", time, survival, lower, upper
-FROM results.iptw_km_curve;
+SELECT c.analysis_id, c.endpoint, c.model, c."group", c.time, c.survival, c.lower, c.upper
+FROM results.iptw_km_curve AS c
+SEMI JOIN results.iptw_positivity AS p
+    ON p.analysis_id = c.analysis_id AND p.endpoint = c.endpoint AND p.model = c.model AND p."group" = c."group"
+    AND NOT results.withheld(p.n, p.n_suppressed)
+WHERE c.weighted_at_risk >= results.min_cell_count();
