@@ -26,7 +26,9 @@ def test_key_numbers_are_charted_on_their_tables_withheld_counts_left_out_plots_
     km, forest = tmp_path / "mutation_PFS_km.png", tmp_path / "mutation_PFS_forest.png"
     for plot in (km, forest):
         plot.write_bytes(b"\x89PNG")
-    numbers = key_numbers("mutation", AnalysisOutput({"PFS": results}, {"km_PFS": km, "forest_PFS": forest}, {}))
+    love, weighted = tmp_path / "mutation_PFS_love_landmark_12.png", tmp_path / "mutation_PFS_iptw_km.png"
+    plots = {"km_PFS": km, "forest_PFS": forest, "love_PFS_landmark_12": love, "iptw_km_PFS": weighted}
+    numbers = key_numbers("mutation", AnalysisOutput({"PFS": results}, plots, {}))
 
     hr = results.cox.query("model == 'univariable' and level == 'B'").iloc[0]
     cox = numbers["cox"]
@@ -46,5 +48,7 @@ def test_key_numbers_are_charted_on_their_tables_withheld_counts_left_out_plots_
     assert numbers["km_curve"] == {"mutation km_PFS plot": numbers["km_curve"]["mutation km_PFS plot"]}
     assert numbers["km_curve"]["mutation km_PFS plot"].value == str(km)
     assert numbers["cox"]["mutation forest_PFS plot"].value == str(forest)
+    assert numbers["iptw_balance"]["mutation love_PFS_landmark_12 plot"].value == str(love)  # a landmark frame's
+    assert numbers["iptw_km_curve"]["mutation iptw_km_PFS plot"].value == str(weighted)  # not km_curve's
     charted = [v for table in ("cox", "logrank", "km_summary") for k, v in numbers[table].items() if "plot" not in k]
     assert charted and all(type(v.value) in (int, float) for v in charted)  # numbers Dagster plots, not text

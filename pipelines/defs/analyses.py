@@ -102,7 +102,10 @@ def key_numbers(analysis_id: str, output: AnalysisOutput) -> dict[str, dict[str,
         if not results.logrank.empty and results.logrank["status"].iloc[0] == "ok":
             numbers["logrank"][f"{at} log-rank p"] = _number(results.logrank["p"].iloc[0])
     for name, path in output.plots.items():
-        table = PLOT_TABLE[name.rsplit("_", 1)[0]]
+        # <kind>_<endpoint>[_landmark_<L>]: the longest kind that starts the name (iptw_km before km)
+        table = next(
+            PLOT_TABLE[kind] for kind in sorted(PLOT_TABLE, key=len, reverse=True) if name.startswith(f"{kind}_")
+        )
         numbers.setdefault(table, {})[f"{analysis_id} {name} plot"] = dg.MetadataValue.path(str(path))
     return {table: {k: v for k, v in values.items() if v is not None} for table, values in numbers.items()}
 
