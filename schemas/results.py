@@ -507,7 +507,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "n_truncated": "Weights truncated at the declared percentiles.",
                 "effective_n": "Kish's effective sample size of the weights.",
             },
-            views=("v_iptw_positivity", "v_iptw_km_curve"),
+            views=("v_iptw_positivity", "v_iptw_km_curve", "v_comparison_summary"),
         ),
         declare(
             "iptw_km_curve",
@@ -547,7 +547,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 for name in _catalogue_schema()
             },
             keys=_catalogue_schema(),
-            views=("v_hazard_ratios", "v_survival_summary"),
+            views=("v_hazard_ratios", "v_survival_summary", "v_comparison_summary"),
         ),
     ]
     return {t.name: t for t in tables}

@@ -186,3 +186,20 @@ def loaded(con, settings, tmp_path):
         "CREATE VIEW published.v_km_summary AS SELECT analysis_id, CASE WHEN n < 5 THEN NULL ELSE n END AS n FROM results.km_summary"
     )
     return con
+
+
+def insert_results(con, table: str, rows: list[dict]) -> None:
+    """Hand-written rows into ``results.<table>``: the declared columns, those not given NULL."""
+    import pandas as pd
+
+    columns = [
+        c
+        for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'results' AND table_name = ? "
+            "ORDER BY column_index",
+            [table],
+        ).fetchall()
+    ]
+    con.register("_rows", pd.DataFrame(rows).reindex(columns=columns))
+    con.execute(f"INSERT INTO results.{table} SELECT * FROM _rows")
+    con.unregister("_rows")

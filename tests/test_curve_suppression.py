@@ -9,26 +9,17 @@ same rule on their own tables.
 from __future__ import annotations
 
 import duckdb
-import pandas as pd
 
 from pipelines.registry.ddl import create_registry
 from pipelines.sql_models import define_settings, run_layer
+from tests.conftest import insert_results
 
 K = 5
 KEYS = {"analysis_id": "hand", "endpoint": "OS"}
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
-    columns = [
-        c
-        for (c,) in con.execute(
-            f"SELECT column_name FROM duckdb_columns() WHERE schema_name = 'results' AND table_name = '{table}' ORDER BY column_index"
-        ).fetchall()
-    ]
-    frame = pd.DataFrame([{**KEYS, **row} for row in rows]).reindex(columns=columns)
-    con.register("_rows", frame)
-    con.execute(f"INSERT INTO results.{table} SELECT * FROM _rows")
-    con.unregister("_rows")
+    insert_results(con, table, [{**KEYS, **row} for row in rows])
 
 
 def test_a_group_with_a_withheld_cause_count_publishes_neither_curve() -> None:

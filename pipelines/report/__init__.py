@@ -14,6 +14,7 @@ import jinja2
 
 from pipelines.catalogue import Analysis
 from pipelines.report.content import analysis_section, results_views, view_table
+from pipelines.report.summary import REASONS, summary_rows
 from pipelines.settings import Settings
 
 _TEMPLATES = jinja2.Environment(
@@ -31,6 +32,8 @@ def render_report(con: duckdb.DuckDBPyConnection, analyses: list[Analysis], sett
         min_cell_count=k,
         demo=settings.demo,
         registry=[t for t in registry if t],
+        summary=summary_rows(con, k) if "v_comparison_summary" in views else [],
+        reasons=REASONS,
         analyses=[analysis_section(con, a, views, settings.plots_dir, k) for a in analyses],
     )
 

@@ -219,6 +219,7 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
 # The curve and its numbers at risk are drawn, not tabulated; limits fill their own box; Table 1 is pivoted
 # (table_one_table).
 NOT_TABULATED = {
+    "v_comparison_summary",  # the report's opening table (pipelines/report/summary.py)
     "v_km_curve",
     "v_iptw_km_curve",
     "v_cumulative_incidence_curve",

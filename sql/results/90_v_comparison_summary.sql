@@ -16,8 +16,8 @@
 --                          primary has none, e.g. IPTW)
 --   ph_test_failed       : ph_test_p < 0.05: the hazard ratio averages a ratio that changes over time
 --   few_events           : a group with fewer than 10 events in published.v_survival_summary
---   positivity_concern   : IPTW primary only: weights outside [0.1, 10] or subjects outside the overlap of the
---                          propensity scores (or those counts withheld)
+--   positivity_concern   : IPTW primary only: a weight outside [0.1, 10], or more than 10 % of a group outside
+--                          the overlap of the propensity scores (results.iptw_positivity: a flag, no count)
 --   counts_withheld      : a count of the comparison withheld by small-count suppression
 --   light                : 'red' (PH test failed or positivity concern), 'amber' (few events or counts withheld)
 --                          or 'green'
@@ -74,11 +74,8 @@ positivity AS (
         analysis_id,
         endpoint,
         model,
-        bool_or(
-            coalesce(n_extreme_weights, 0) > 0 OR coalesce(n_outside_overlap, 0) > 0
-            OR n_extreme_weights_suppressed OR n_outside_overlap_suppressed
-        ) AS concern
-    FROM published.v_iptw_positivity
+        bool_or(n_extreme_weights > 0 OR n_outside_overlap > 0.1 * n) AS concern
+    FROM results.iptw_positivity
     GROUP BY analysis_id, endpoint, model
 ),
 

@@ -1,0 +1,104 @@
+"""The report's opening answer, from hand-written results rows: which estimate leads, what qualifies it."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipelines.registry.ddl import create_registry
+from pipelines.report.summary import summary_rows
+from pipelines.sql_models import define_settings, run_layer
+from tests.conftest import insert_results
+
+K = 5
+
+
+def _cox(analysis: str, model: str, hr: float, p: float, **extra) -> dict:
+    return {
+        "analysis_id": analysis, "endpoint": "OS", "model": model, "term": "group=b", "variable": "group",
+        "level": "b", "reference": "a", "n": 60, "events": 30, "hr": hr, "hr_lower": hr / 2, "hr_upper": hr * 2,
+        "p": p, "status": "ok", **extra,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    create_registry(con)
+    define_settings(con, None, K)
+    insert_results(
+        con,
+        "analyses",
+        [
+            {"id": "plain", "title": "B vs A, as grouped"},
+            {"id": "weighted", "title": "B vs A, IPTW declared"},
+            {"id": "exposure", "title": "Exposed vs not", "exposure": "surgery_months", "primary": "time_varying"},
+        ],
+    )
+    insert_results(con, "cox", [_cox("plain", "univariable", 2.0, 0.01), _cox("plain", "multivariable", 1.5, 0.2)])
+    insert_results(
+        con, "cox", [_cox("weighted", "univariable", 3.0, 0.001), _cox("weighted", "multivariable", 2.5, 0.01)]
+    )
+    insert_results(con, "iptw_cox", [_cox("weighted", "iptw", 1.8, 0.04)])
+    insert_results(
+        con,
+        "iptw_positivity",
+        [
+            {
+                "analysis_id": "weighted",
+                "endpoint": "OS",
+                "model": "iptw",
+                "group": g,
+                "n": 30,
+                "n_extreme_weights": 0,
+                "n_outside_overlap": outside,
+            }
+            for g, outside in (("a", 1), ("b", 4))
+        ],
+    )  # 4 of 30 outside the overlap: more than 10 %
+    naive = {
+        **_cox("exposure", "naive", 0.6, 0.0004),
+        "term": "group=exposed",
+        "level": "exposed",
+        "reference": "unexposed",
+    }
+    insert_results(con, "immortal_time", [naive, {**naive, "model": "time_varying", "hr": 0.9, "p": 0.5}])
+    insert_results(con, "ph_test", [
+        {"analysis_id": "plain", "endpoint": "OS", "model": "multivariable", "term": "GLOBAL", "p": 0.01, "status": "ok"},
+        {"analysis_id": "weighted", "endpoint": "OS", "model": "univariable", "term": "GLOBAL", "p": 0.6, "status": "ok"},
+    ])  # fmt: skip
+    insert_results(con, "km_summary", [
+        {"analysis_id": a, "endpoint": "OS", "group": g, "n": 30, "events": 3 if (a, g) == ("exposure", "b") else 15,
+         "censored": 15, "few_events": (a, g) == ("exposure", "b"), "n_suppressed": False,
+         "events_suppressed": (a, g) == ("exposure", "b"), "censored_suppressed": False}
+        for a in ("plain", "weighted", "exposure") for g in ("a", "b")
+    ])  # fmt: skip
+    run_layer(con, "results")
+    return con
+
+
+def test_the_primary_estimate_leads_and_the_naive_one_stands_beside_it(con) -> None:
+    rows = {r.analysis_id: r for r in summary_rows(con, K)}
+    assert [r.analysis_id for r in summary_rows(con, K)] == ["plain", "weighted", "exposure"]  # catalogue order
+    assert rows["plain"].primary_design == "multivariable Cox" and rows["plain"].primary.startswith(
+        "HR 1.50 (0.75–3.00)"
+    )
+    assert rows["plain"].naive == "HR 2.00 (1.00–4.00), p = 0.010" and rows["plain"].naive_design == "unadjusted"
+    assert rows["weighted"].primary_design == "IPTW-adjusted (iptw)" and rows["weighted"].primary.startswith("HR 1.80")
+    assert rows["exposure"].primary_design == "time-varying (time_varying)" and rows["exposure"].primary.startswith(
+        "HR 0.90"
+    )
+    assert rows["exposure"].naive == "HR 0.60 (0.30–1.20), p < 0.001"
+    assert rows["exposure"].naive_design == "naive: immortal-time biased"
+
+
+def test_the_light_names_what_qualifies_the_answer(con) -> None:
+    rows = {r.analysis_id: r for r in summary_rows(con, K)}
+    assert rows["plain"].light == "red" and rows["plain"].reasons[0].startswith("proportional hazards rejected")
+    assert rows["weighted"].light == "red" and rows["weighted"].reasons[0].startswith("IPTW positivity")
+    assert rows["exposure"].light == "amber"
+    assert rows["exposure"].reasons == [
+        "a group with fewer than 10 events",
+        "counts withheld (small-count suppression)",
+    ]
+    assert "b: n = 30, supp. events" in rows["exposure"].groups  # withheld as published
