@@ -15,6 +15,7 @@ import pytest
 
 from pipelines.stats.rmst import rmst
 from tests.stats.oracle import R_SCRIPTS, catalogue_frames, rscript, run_r
+from tests.stats.test_against_r import _reference_frames
 
 SCRIPT = R_SCRIPTS / "rmst.R"
 REL = 1e-6
@@ -103,6 +104,24 @@ def test_hand_frame_equals_r(tmp_path) -> None:
     theirs = _run_r(tmp_path, [_job(tmp_path, "hand", frame, ["a", "b"], [3, 5, 8])])
     assert len(theirs["hand"]) == 3 + 3 + 1  # tau 3 and 5: both groups and a contrast; tau 8: a only
     assert not _compare("hand", theirs["hand"], per_group, contrast)
+
+
+@pytest.mark.slow  # the live R oracle
+def test_reference_datasets_equal_r(tmp_path) -> None:
+    """R's lung (days), gbsg2 (days) and rossi (weeks, heavy ties): RMST per group and the contrasts, two horizons each."""
+    jobs, ours = [], {}
+    for name, (frame, options) in _reference_frames().items():
+        groups = options["groups"]
+        event_times = frame.loc[frame["event"] == 1, "time_months"]
+        horizons = [round(float(event_times.quantile(q)), 1) for q in (0.5, 0.9)]  # within follow-up, distinct
+        ours[name] = rmst(frame, reference_group=groups[0], groups=groups, horizons=horizons)
+        jobs.append(_job(tmp_path, name, frame, groups, horizons))
+    theirs = _run_r(tmp_path, jobs)
+    problems = [
+        p for name, (per_group, contrast) in ours.items() for p in _compare(name, theirs[name], per_group, contrast)
+    ]
+    assert not problems, "\n".join(problems[:40])
+    assert all(len(theirs[name]) == 2 * 3 for name in ours)  # per horizon: two groups and their contrast
 
 
 @pytest.mark.slow  # the live R oracle
