@@ -186,10 +186,9 @@ def _quality_text(check, site: str) -> str:
 
 def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -> int:
     """Load each site's drop, printing its outcome; returns the exit status its outcomes call for."""
-    import dagster as dg
 
-    from pipelines.definitions import ASSETS
-    from pipelines.defs.ingest import accounting_checks, quality_checks, site_partitions
+    from pipelines.definitions import ingest_site
+    from pipelines.defs.ingest import site_partitions
     from pipelines.ingest.drops import ignored_folders, site_ids
     from pipelines.ingest.steps import profile_path
 
@@ -210,15 +209,7 @@ def _ingest(settings, only: list[str], instance, resources: dict, quiet: dict) -
     instance.add_dynamic_partitions(site_partitions.name, sites)
     with _progress("loading the site drops", len(sites)) as advance:
         for position, site in enumerate(sites):
-            result = dg.materialize(
-                [*ASSETS, *accounting_checks, *quality_checks],
-                selection=dg.AssetSelection.groups("ingest"),
-                partition_key=site,
-                instance=instance,
-                resources=resources,
-                run_config=quiet,
-                raise_on_error=False,
-            )
+            result = ingest_site(site, instance, resources, run_config=quiet, raise_on_error=False)
             status, line = _site_outcome(result, site)
             if status == "not_processed" and not profile_path(settings, site).is_file():
                 status = "no_profile"

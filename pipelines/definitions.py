@@ -14,6 +14,19 @@ from pipelines.resources import default_resources
 
 ASSETS = [raw_drop, core_registry, analysis_frames, run_analyses, results_views, registry_report, published_copy]
 
+
+def ingest_site(site: str, instance: dg.DagsterInstance, resources: dict, **options) -> dg.ExecuteInProcessResult:
+    """One site's drop through the ingest assets and their checks, in this process (the CLI, the tests)."""
+    return dg.materialize(
+        [*ASSETS, *accounting_checks, *quality_checks],
+        selection=dg.AssetSelection.groups("ingest"),
+        partition_key=site,
+        instance=instance,
+        resources=resources,
+        **options,
+    )
+
+
 defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=[*accounting_checks, *quality_checks],

@@ -147,21 +147,15 @@ def registry(tmp_path_factory):
             "GIST_DATA_CUTOFF": TRUTH["cutoff"],
         }.items():
             env.setenv(name, str(value))
-        from pipelines.definitions import ASSETS
-        from pipelines.defs.ingest import accounting_checks, quality_checks, site_partitions
+        from pipelines.definitions import ASSETS, ingest_site
+        from pipelines.defs.ingest import site_partitions
         from pipelines.resources import default_resources
 
         resources = default_resources()  # from the environment set above, whatever imported the definitions first
         instance = dg.DagsterInstance.ephemeral()
         instance.add_dynamic_partitions(site_partitions.name, sorted(TRUTH["sites"]))
         for site in sorted(TRUTH["sites"]):
-            result = dg.materialize(
-                [*ASSETS, *accounting_checks, *quality_checks],
-                selection=dg.AssetSelection.groups("ingest"),
-                partition_key=site,
-                instance=instance,
-                resources=resources,
-            )
+            result = ingest_site(site, instance, resources)
             assert result.success
             checks = result.get_asset_check_evaluations()
             assert checks and all(c.passed for c in checks)

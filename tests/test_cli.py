@@ -14,6 +14,17 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY = "cli-test-key-0123456789abcdef0123456789"
 
 
+def _hand_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment for the hand-written sites under ``tmp_path`` (``write_site``), with a real key."""
+    return child_env(
+        tmp_path,
+        GIST_DROP_DIR=str(tmp_path / "drops"),
+        GIST_PROFILES_DIR=str(tmp_path / "profiles"),
+        GIST_PSEUDONYM_KEY=KEY,
+        **extra,
+    )
+
+
 def _run(env: dict[str, str], *args: str, command: str = "run") -> subprocess.CompletedProcess:
     return subprocess.run(["gist-registry", command, *args], cwd=ROOT, env=env, capture_output=True, text=True)
 
@@ -34,13 +45,7 @@ def test_each_site_gets_its_own_truthful_outcome(tmp_path):
     write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
     (tmp_path / "drops" / "gamma").mkdir()
     (tmp_path / "drops" / "gamma" / "export.csv").write_text("id\n1\n")
-    env = child_env(
-        tmp_path,
-        GIST_DROP_DIR=str(tmp_path / "drops"),
-        GIST_PROFILES_DIR=str(tmp_path / "profiles"),
-        GIST_PSEUDONYM_KEY=KEY,
-        GIST_DATA_CUTOFF="2025-06-30",
-    )
+    env = _hand_env(tmp_path, GIST_DATA_CUTOFF="2025-06-30")
     done = _run(env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("site ")]
     assert lines[0].startswith("site alpha: loaded 2 rows, quarantined 0: all 2 data lines accounted for")
@@ -60,13 +65,7 @@ def test_each_site_gets_its_own_truthful_outcome(tmp_path):
 
 def test_a_locked_registry_is_reported_as_such_and_nothing_runs(tmp_path):
     write_site(tmp_path, "alpha", [GOOD_PATIENT], [EPISODE])
-    env = child_env(
-        tmp_path,
-        GIST_DROP_DIR=str(tmp_path / "drops"),
-        GIST_PROFILES_DIR=str(tmp_path / "profiles"),
-        GIST_PSEUDONYM_KEY=KEY,
-        GIST_LOCK_TIMEOUT_SECONDS="1",
-    )
+    env = _hand_env(tmp_path, GIST_LOCK_TIMEOUT_SECONDS="1")
     with lock_held(tmp_path / "r.duckdb") as holder:
         done = _run(env)
     assert done.returncode == 3  # the lock
@@ -109,13 +108,7 @@ def test_a_drop_over_an_error_quality_threshold_loads_and_says_the_refresh_is_re
     patients[:2] = [row.replace(",male,", ",martian,", 1) for row in patients[:2]]
     write_site(tmp_path, "alpha", patients, [EPISODE.replace("P1,", "P9,", 1)])
     write_site(tmp_path, "beta", [GOOD_PATIENT], [EPISODE])
-    env = child_env(
-        tmp_path,
-        GIST_DROP_DIR=str(tmp_path / "drops"),
-        GIST_PROFILES_DIR=str(tmp_path / "profiles"),
-        GIST_PSEUDONYM_KEY=KEY,
-        GIST_DATA_CUTOFF="2025-06-30",
-    )
+    env = _hand_env(tmp_path, GIST_DATA_CUTOFF="2025-06-30")
     done = _run(env, command="ingest")
     alpha, beta = [line for line in done.stdout.splitlines() if line.startswith("site ")]
     assert alpha.startswith("site alpha: loaded 9 rows, quarantined 2") and " — BUT " in alpha
