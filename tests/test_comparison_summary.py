@@ -80,12 +80,14 @@ def con() -> duckdb.DuckDBPyConnection:
 def test_the_primary_estimate_leads_and_the_naive_one_stands_beside_it(con) -> None:
     rows = {r.analysis_id: r for r in summary_rows(con, K)}
     assert [r.analysis_id for r in summary_rows(con, K)] == ["plain", "weighted", "exposure"]  # catalogue order
-    assert rows["plain"].primary_design == "multivariable Cox" and rows["plain"].primary.startswith(
+    assert rows["plain"].primary_design == "primary: multivariable Cox" and rows["plain"].primary.startswith(
         "HR 1.50 (0.75–3.00)"
     )
     assert rows["plain"].naive == "HR 2.00 (1.00–4.00), p = 0.010" and rows["plain"].naive_design == "unadjusted"
-    assert rows["weighted"].primary_design == "IPTW-adjusted (iptw)" and rows["weighted"].primary.startswith("HR 1.80")
-    assert rows["exposure"].primary_design == "time-varying (time_varying)" and rows["exposure"].primary.startswith(
+    assert rows["weighted"].primary_design == "primary: IPTW-adjusted" and rows["weighted"].primary.startswith(
+        "HR 1.80"
+    )
+    assert rows["exposure"].primary_design == "primary: time-varying surgery" and rows["exposure"].primary.startswith(
         "HR 0.90"
     )
     assert rows["exposure"].naive == "HR 0.60 (0.30–1.20), p < 0.001"

@@ -91,8 +91,9 @@ def test_report_shows_every_analysis_with_suppressed_cells_marked(con, settings)
     assert ANALYSIS.title in report and "Not recorded by the registry, so not adjusted for: everything" in report
     assert "supp." in report and "&lt;5" not in report
     assert "Kaplan-Meier summary" in report and "Hazard ratios" in report and "Log-rank test" in report
-    assert "Characteristics (Table 1)" in report and "size_mm" in report
-    assert report.count("data:image/png;base64,") == 2  # the KM curve and the forest plot of the one endpoint
+    assert "Characteristics (Table 1)" in report and "size mm" in report and "size_mm" not in report
+    assert report.count('loading="lazy"') == 2  # the KM curve and the forest plot of the one endpoint, as SVG files
+    assert 'src="plots/toy_OS_km.svg"' in report  # relative to the report, so the folder moves as a whole
 
 
 def test_formatting_reads_like_a_paper():
