@@ -104,3 +104,18 @@ def test_the_light_names_what_qualifies_the_answer(con) -> None:
         "counts withheld (small-count suppression)",
     ]
     assert "b: n = 30, supp. events" in rows["exposure"].groups  # withheld as published
+
+
+def test_the_forest_plot_labels_every_comparison_and_both_estimates(con) -> None:
+    from pipelines.report.forest import summary_forest_figure, svg_markup
+
+    rows = summary_rows(con, K)
+    figure = summary_forest_figure(rows)
+    ax = figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [r.label for r in rows]  # top to bottom as the table
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["primary estimate", "naive or unadjusted estimate"]
+    primary, naive = (c for c in ax.containers)
+    assert sorted(primary.lines[0].get_xdata()) == sorted(r.primary_ci[0] for r in rows)
+    assert sorted(naive.lines[0].get_xdata()) == sorted(r.naive_ci[0] for r in rows)
+    svg = svg_markup(figure)
+    assert svg.startswith("<svg") and all(f">{r.label}</text>" in svg for r in rows)

