@@ -2,17 +2,19 @@
 -- published.v_table_one_wide: Table 1 as a paper prints it, one row per characteristic (and level), one column
 -- per group, from published.v_table_one (so withheld cells stay withheld).  The group columns are the
 -- catalogue's group codes (sql/analysis/catalogue.yaml; a test checks each has its column): an analysis fills
--- its own groups' columns, the others are NULL.  Query one analysis at a time, e.g.
+-- its own groups' columns, the others are NULL.  A cell reads "median (q1–q3)" (continuous), "count (percent%)"
+-- (categorical) or "count" (units), "supp." where withheld.  Query one analysis at a time, e.g.
 --   SELECT variable, level, imatinib_alone, surgery, all_groups, smd_max FROM published.v_table_one_wide
 --   WHERE analysis_id = 'surgery_after_imatinib'
 -- Columns
 --   analysis_id        : the catalogue analysis
 --   variable, level    : the characteristic and, for a categorical one, its level (NULL for continuous)
 --   kind               : 'continuous', 'categorical' or 'units' (as v_table_one)
---   imatinib_alone, surgery, imatinib, sunitinib, responsive, stable : the group's cell as printed: "median (q1–q3)" (continuous), "count (percent%)" (categorical), "count" (units); "supp." where withheld; NULL where the analysis has no such group
---   focal_progression, multifocal_progression, focal, multifocal, continued, stopped : the group's cell as printed: "median (q1–q3)" (continuous), "count (percent%)" (categorical), "count" (units); "supp." where withheld; NULL where the analysis has no such group
---   interruption, kit_exon11, kit_exon9, pdgfra, wild_type, imatinib_400 : the group's cell as printed: "median (q1–q3)" (continuous), "count (percent%)" (categorical), "count" (units); "supp." where withheld; NULL where the analysis has no such group
---   imatinib_800 : the group's cell as printed: "median (q1–q3)" (continuous), "count (percent%)" (categorical), "count" (units); "supp." where withheld; NULL where the analysis has no such group
+--   imatinib_alone, surgery, imatinib, sunitinib : the group's cell as printed; NULL where the analysis has no such group
+--   responsive, stable, focal_progression, multifocal_progression : the group's cell as printed; NULL where the analysis has no such group
+--   focal, multifocal, continued, stopped : the group's cell as printed; NULL where the analysis has no such group
+--   interruption, kit_exon11, kit_exon9, pdgfra : the group's cell as printed; NULL where the analysis has no such group
+--   wild_type, imatinib_400, imatinib_800 : the group's cell as printed; NULL where the analysis has no such group
 --   all_groups         : the same cell for the analysis's subjects together
 --   n_missing          : subjects with the characteristic missing, all groups together; NULL where withheld
 --   test, p, smd_max   : the test across groups, its p and the largest standardised mean difference (v_table_one)
