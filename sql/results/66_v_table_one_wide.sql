@@ -10,11 +10,12 @@
 --   analysis_id        : the catalogue analysis
 --   variable, level    : the characteristic and, for a categorical one, its level (NULL for continuous)
 --   kind               : 'continuous', 'categorical' or 'units' (as v_table_one)
---   imatinib_alone, surgery, imatinib, sunitinib : the group's cell as printed; NULL where the analysis lacks the group
---   responsive, stable, focal_progression, multifocal_progression : the group's cell as printed; NULL where the analysis lacks the group
---   focal, multifocal, continued, stopped : the group's cell as printed; NULL where the analysis lacks the group
---   interruption, kit_exon11, kit_exon9, pdgfra : the group's cell as printed; NULL where the analysis lacks the group
---   wild_type, imatinib_400, imatinib_800 : the group's cell as printed; NULL where the analysis lacks the group
+--   imatinib_alone, surgery, imatinib, sunitinib : the group's cell as printed (NULL: not a group of the analysis)
+--   responsive, stable, focal_progression : the group's cell as printed (NULL: not a group of the analysis)
+--   multifocal_progression : the group's cell as printed (NULL: not a group of the analysis)
+--   focal, multifocal, continued, stopped : the group's cell as printed (NULL: not a group of the analysis)
+--   interruption, kit_exon11, kit_exon9, pdgfra : the group's cell as printed (NULL: not a group of the analysis)
+--   wild_type, imatinib_400, imatinib_800 : the group's cell as printed (NULL: not a group of the analysis)
 --   all_groups         : the same cell for the analysis's subjects together
 --   n_missing          : subjects with the characteristic missing, all groups together; NULL where withheld
 --   test, p, smd_max   : the test across groups, its p and the largest standardised mean difference (v_table_one)
