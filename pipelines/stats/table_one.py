@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy.stats import kruskal, mannwhitneyu
-from tableone import TableOne
 
 from pipelines.stats.binary import contingency_test, p_columns
 from pipelines.stats.frame import GROUP, is_categorical, levels, order_groups, typed
@@ -49,6 +48,8 @@ def smd_by_group(data: pd.DataFrame, variables: Sequence[str], categorical: Sequ
     conventions: continuous (mean_g - mean_ref) / sqrt((sd_g^2 + sd_ref^2) / 2); categorical the
     multinomial SMD of Yang and Dalton (2012), >= 0; missing values left out.
     """
+    from tableone import TableOne  # here, not at import: the code location loads this module for its schema
+
     present = [g for g in order if (data[GROUP] == g).any()]
     if len(present) < 2:
         return {}
