@@ -320,6 +320,8 @@ def _read_back(folder: Path, profile: dict, table: str) -> pd.DataFrame:
     frame = frame[~(frame == "").all(axis=1)].reset_index(drop=True)  # blank trailing rows
     schema = polars_schema(table)
     for column, dtype in schema.items():
+        if column not in frame.columns:  # an optional column the dialect does not write (loaded as empty)
+            continue
         missing = set(profile["missing"]) | set(spec.get("missing", {}).get(column, []))
         values = frame[column].where(~frame[column].isin(missing), None)
         if column in spec.get("codes", {}):

@@ -180,6 +180,11 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
             f"ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS parse_error VARCHAR"
         )  # registries created before it existed
         con.execute(f"CREATE TABLE IF NOT EXISTS core.{table} ({PROVENANCE}, {_columns(table, typed=True)})")
+        for name, dtype in polars_schema(table).items():  # optional columns added to the contract since
+            for layer, typed in (("raw", False), ("core", True)):
+                con.execute(
+                    f"ALTER TABLE {layer}.{table} ADD COLUMN IF NOT EXISTS {name} {column_type(name, dtype, typed)}"
+                )
     _pseudonyms_as_uuid(con)
     for name, columns in AUDIT_TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS audit.{name} ({columns})")
