@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import polars as pl
 import pytest
 
 from pipelines.ingest.issues import empty_issues
 from pipelines.ingest.validation import validate_tables
+from pipelines.registry.ddl import create_registry
 from schemas.contract import polars_schema
 from tests.sql_registry import sql_registry
 
@@ -276,3 +278,25 @@ def test_response_assessments_are_checked_and_belong_to_a_patient():
         (4, "consistency.unknown_patient", "error"),
         (5, "plausibility.event_before_diagnosis", "error"),
     ]
+
+
+def test_a_registry_made_before_the_new_items_gains_their_columns():
+    """Optional contract columns and the site-column tables are added to an existing registry, nothing else changes."""
+    con = duckdb.connect()
+    create_registry(con)
+    con.execute(
+        "INSERT INTO core.tki_episodes (site_id, drop_id, source_file, line_number, line) VALUES ('s', 'd', 'f', 2, 1)"
+    )
+    for layer in ("raw", "core"):
+        con.execute(f"ALTER TABLE {layer}.patients DROP COLUMN ecog_advanced")
+        con.execute(f"ALTER TABLE {layer}.tki_episodes DROP COLUMN setting")
+        con.execute(f"DROP TABLE {layer}.site_columns")
+    con.execute("ALTER TABLE audit.drops DROP COLUMN site_columns_not_stored")
+    create_registry(con)
+    columns = set(
+        con.execute("SELECT schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns()").fetchall()
+    )
+    for name in ("raw.patients.ecog_advanced", "core.tki_episodes.setting", "core.site_columns.value",
+                 "audit.drops.site_columns_not_stored"):  # fmt: skip
+        assert (name,) in columns
+    assert con.execute("SELECT line, setting FROM core.tki_episodes").fetchall() == [(1, None)]

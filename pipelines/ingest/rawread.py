@@ -453,7 +453,7 @@ def _parse(
     delimiter: str,
     name: str,
     target: str,
-    also: list[str] = (),
+    also: tuple[str, ...] = (),
 ) -> list[tuple]:
     """Every well-formed row's ``keep`` columns into temp table ``target`` (text, file order), with ``UNMAPPED_BLANK``
     (a line holding a value only in a column the profile does not map, a footer note say, is data, not padding);
@@ -558,7 +558,7 @@ def stage_raw(
         unmapped = [c for c in header if c not in set(present.values())] if keep_site_columns else []
         site = site_columns(unmapped, spec.drop_columns)
         rejects = _parse(
-            con, readable, header, list(present.values()), profile.delimiter, path.name, parsed, list(site.stored)
+            con, readable, header, list(present.values()), profile.delimiter, path.name, parsed, site.stored
         )
         parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
         shifts, physical_of, passed = _line_shifts(
