@@ -2,8 +2,8 @@
 -- intermediate.int_risk_classification: the risk of recurrence of the primary tumour, derived from what the
 -- site recorded (never typed in): modified NIH (Joensuu 2008) and AFIP (Miettinen and Lasota 2006).
 -- Convention (docs/risk-classification.md): a mitotic count per 50 HPF is taken as per 5 mm²; a count made on a
--- biopsy is not used (it undercounts); a class is given only where every value it depends on is known, so a
--- missing input gives 'unknown' unless the class is the same whatever it is (e.g. a ruptured tumour is high risk).
+-- biopsy is not used (it undercounts); a missing input gives 'unknown', except that the modified NIH class is
+-- given where it is the same whatever the missing input is (e.g. a ruptured tumour is high risk).
 --   size_mm             : primary_size_mm
 --   mitoses_per_5mm2    : mitotic_rate per 5 mm² (or 50 HPF) from a resection or an unstated specimen
 --   gastric             : primary in the stomach (NULL when the site is not recorded or not specified)
