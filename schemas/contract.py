@@ -123,8 +123,8 @@ class Patients(pa.DataFrameModel):
         "ECOG performance status at the start of treatment for advanced disease.",
         unit="ECOG",
         nullable=True,
-        ge=V.ECOG_RANGE[0],
-        le=V.ECOG_RANGE[1],
+        ge=V.ECOG_MIN,
+        le=V.ECOG_MAX,
     )
     metastasis_liver: Optional[bool] = _field("Liver metastases at advanced disease.", nullable=True)
     metastasis_peritoneum: Optional[bool] = _field("Peritoneal metastases at advanced disease.", nullable=True)

@@ -36,7 +36,7 @@ DOSE_RANGE_MG = {
 }
 
 # Items real GIST registries record (IDEA4RC sarcoma model, mCODE, the Korean / Polish / Spanish registries).
-ECOG_RANGE = (0, 4)  # ECOG performance status; 5 (dead) is not a status at the start of a treatment
+ECOG_MIN, ECOG_MAX = 0, 4  # ECOG performance status; 5 (dead) is not a status at the start of a treatment
 # The denominator a mitotic count was reported over; the registry takes 50 HPF = 5 mm² (docs/risk-classification.md).
 MITOTIC_DENOMINATOR = ("per_5mm2", "per_50hpf")
 SPECIMEN = ("biopsy", "resection")
