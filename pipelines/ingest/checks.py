@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.ingest.identifiers import DIRECT_IDENTIFIER_PATTERNS
+from pipelines.ingest.identifiers import DIRECT_IDENTIFIER_PATTERNS, NOT_STORED_PATTERNS
 from schemas.contract import CONTRACT
 from schemas.crosschecks import CROSS_CHECKS
 
@@ -165,6 +165,14 @@ def render_tables() -> str:
         "|---|---|",
     ]
     rows += [f"| {label} | `{pattern.replace('|', chr(92) + '|')}` |" for label, pattern in DIRECT_IDENTIFIER_PATTERNS]
+    rows += [
+        "",
+        "Unmapped columns not stored as site columns (`core.site_columns`, `docs/site-profiles.md`), matched the same way:",
+        "",
+        "| looks like | pattern |",
+        "|---|---|",
+    ]
+    rows += [f"| {label} | `{pattern.replace('|', chr(92) + '|')}` |" for label, pattern in NOT_STORED_PATTERNS]
     return "\n".join(rows)
 
 

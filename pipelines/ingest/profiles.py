@@ -32,7 +32,7 @@ TOP_LEVEL_KEYS = {
     "false_values",
     "tables",
 }
-TABLE_KEYS = {"file", "columns", "codes", "missing", "date_format"}
+TABLE_KEYS = {"file", "columns", "codes", "missing", "date_format", "drop_columns"}
 MAX_PROFILE_BYTES = 256 * 1024  # the largest real profile is a few KiB, with every code list
 
 
@@ -47,6 +47,7 @@ class TableProfile:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     missing: dict[str, list[str]] = field(default_factory=dict)
     date_format: dict[str, list[str]] = field(default_factory=dict)
+    drop_columns: tuple[str, ...] = ()  # the site's columns never stored as site columns (core.site_columns)
 
     def source_column(self, canonical: str) -> str:
         """The site's column name for a canonical column."""
@@ -128,6 +129,7 @@ def _table_profile(table: str, spec: object, where: str) -> TableProfile:
         date_format={
             c: _as_list(v, f"{where}.{table}.date_format.{c}") for c, v in (spec.get("date_format") or {}).items()
         },
+        drop_columns=tuple(_as_list(spec.get("drop_columns") or [], f"{where}.{table}.drop_columns")),
     )
 
 

@@ -41,6 +41,7 @@ import polars as pl
 from pipelines.columns import LINE, PARSE_ERROR
 from pipelines.ingest.checks import DUPLICATE_HEADER, FILE_UNREADABLE, Check
 from pipelines.ingest.profiles import SiteProfile
+from pipelines.ingest.site_columns import SiteColumns, create_site_view, site_columns
 
 WHITESPACE = " \t\r\n\v\f"  # what a blank field may hold
 ROW_LEVEL_ERRORS = {"MISSING COLUMNS", "TOO MANY COLUMNS"}
@@ -73,6 +74,7 @@ class StagedFile:
     missing_columns: tuple[str, ...]  # canonical columns the file lacks
     rows: int  # rows in ``table``
     blank_rows: int  # rows left out because every field is empty
+    site: SiteColumns = SiteColumns()  # the unmapped columns kept as site columns, and those that may not be
 
 
 @dataclass(frozen=True)
@@ -451,13 +453,15 @@ def _parse(
     delimiter: str,
     name: str,
     target: str,
+    also: tuple[str, ...] = (),
 ) -> list[tuple]:
     """Every well-formed row's ``keep`` columns into temp table ``target`` (text, file order), with ``UNMAPPED_BLANK``
     (a line holding a value only in a column the profile does not map, a footer note say, is data, not padding);
-    returns the rejected lines."""
+    returns the rejected lines.  ``also``: unmapped columns selected too (the site columns), still unmapped for the
+    blank test."""
     _drop_rejects(con)
     unmapped = [_quoted(column) for column in header if column not in keep]
-    selected = [*map(_quoted, keep), f"{_all_blank(unmapped) if unmapped else 'true'} AS {UNMAPPED_BLANK}"]
+    selected = [*map(_quoted, [*keep, *also]), f"{_all_blank(unmapped) if unmapped else 'true'} AS {UNMAPPED_BLANK}"]
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(selected)} FROM ({READ_SQL})",
@@ -522,6 +526,7 @@ def _refuse_links(path: Path) -> None:
 def drop_staged_file(con: duckdb.DuckDBPyConnection, target: str) -> None:
     """Remove what :func:`stage_raw` made for ``target`` (also after a rejection part-way through)."""
     con.execute(f"DROP VIEW IF EXISTS {target}")
+    con.execute(f"DROP VIEW IF EXISTS {target}_site")
     for part in ("parsed", "malformed", "shifts", "blank", "miscounted"):
         con.execute(f"DROP TABLE IF EXISTS {target}_{part}")
 
@@ -533,12 +538,14 @@ def stage_raw(
     profile: SiteProfile,
     canonical_columns: list[str],
     target: str,
+    keep_site_columns: bool = False,
 ) -> StagedFile:
     """Read ``path`` as text, seen through temp view ``target`` (LINE, PARSE_ERROR + canonical columns), or raise FileRejected.
 
     The rows never leave DuckDB and are materialised once, as parsed: line numbers, renaming,
     the malformed lines and the blank-row filter are a view over them, read by the insert into
-    ``raw``.  Drop the temp objects with :func:`drop_staged_file`.
+    ``raw``.  With ``keep_site_columns`` the unmapped columns that may be stored are seen through ``target``_site
+    (``pipelines.ingest.site_columns``).  Drop the temp objects with :func:`drop_staged_file`.
     """
     _refuse_links(path)
     if path.stat().st_size == 0:
@@ -548,7 +555,11 @@ def stage_raw(
     with _readable(path, profile) as readable:
         header = _header(readable, profile.delimiter, path.name)
         present = {c: spec.source_column(c) for c in canonical_columns if spec.source_column(c) in header}
-        rejects = _parse(con, readable, header, list(present.values()), profile.delimiter, path.name, parsed)
+        unmapped = [c for c in header if c not in set(present.values())] if keep_site_columns else []
+        site = site_columns(unmapped, spec.drop_columns)
+        rejects = _parse(
+            con, readable, header, list(present.values()), profile.delimiter, path.name, parsed, site.stored
+        )
         parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
         shifts, physical_of, passed = _line_shifts(
             readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects], path.name, len(header)
@@ -610,6 +621,15 @@ def stage_raw(
         + (f" WHERE {LINE} NOT IN (SELECT {LINE} FROM {target}_blank)" if blank_rows else "")
     )  # the usual file has none
     extra = tuple(c for c in header if c not in set(present.values()))
+    site = create_site_view(
+        con,
+        site,
+        line,
+        f"p.{_quoted(present['patient_id'])}" if "patient_id" in present else "NULL::VARCHAR",
+        f"FROM {parsed} p {join} WHERE {'m.fields IS NULL' if passed else 'true'}"
+        + (f" AND {line} NOT IN (SELECT {LINE} FROM {target}_blank)" if blank_rows else ""),
+        f"{target}_site",
+    )
     return StagedFile(
         target,
         tuple(header),
@@ -617,4 +637,5 @@ def stage_raw(
         tuple(c for c in canonical_columns if c not in present),
         rows=parsed_rows + malformed.height - blank_rows,
         blank_rows=blank_rows,
+        site=site,
     )

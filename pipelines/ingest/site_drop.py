@@ -20,6 +20,7 @@ from pipelines.ingest.mapping import map_to_contract
 from pipelines.ingest.profiles import SiteProfile
 from pipelines.ingest.pseudonym import create_pseudonym_table, trimmed_id
 from pipelines.ingest.rawread import FileRejected, drop_staged_file, stage_raw
+from pipelines.ingest.site_columns import SITE_PATIENT, SiteColumns
 from pipelines.ingest.validation import validate_tables
 from schemas.contract import CONTRACT, polars_schema
 
@@ -33,6 +34,7 @@ class StagedTable:
     blank_rows: int
     extra_columns: tuple[str, ...]
     missing_columns: tuple[str, ...]
+    site: SiteColumns = SiteColumns()  # its view pseudonymised like ``table``
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def stage_drop(
     for table, item in drop.files.items():
         columns = list(polars_schema(table))
         try:
-            staged = stage_raw(con, item.path, table, profile, columns, f"_staged_{table}")
+            staged = stage_raw(con, item.path, table, profile, columns, f"_staged_{table}", keep_site_columns=True)
         except FileRejected as err:
             raise FileRejected(str(err), err.check, item.path.name) from err
         contract = CONTRACT[table].to_schema().columns
@@ -87,8 +89,21 @@ def stage_drop(
             f"CREATE OR REPLACE TEMP VIEW _pseudonymised_{table} AS SELECT s.* REPLACE (p.pseudonym AS patient_id) "
             f"FROM {staged.table} s LEFT JOIN _pseudonyms p ON {trimmed_id('s.patient_id')} = p.site_patient_id"
         )
+        site = staged.site
+        if site.view:
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW _pseudonymised_site_{table} AS SELECT s.* REPLACE (p.pseudonym AS "
+                f"{SITE_PATIENT}) FROM {site.view} s LEFT JOIN _pseudonyms p ON {trimmed_id(f's.{SITE_PATIENT}')} = "
+                "p.site_patient_id"
+            )
+            site = SiteColumns(site.stored, site.not_stored, f"_pseudonymised_site_{table}")
         tables[table] = StagedTable(
-            f"_pseudonymised_{table}", staged.rows, staged.blank_rows, staged.extra_columns, staged.missing_columns
+            f"_pseudonymised_{table}",
+            staged.rows,
+            staged.blank_rows,
+            staged.extra_columns,
+            staged.missing_columns,
+            site,
         )
     return tables
 
@@ -97,6 +112,7 @@ def drop_staged(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
     """Remove the temp views and tables :func:`stage_drop` left (also after a rejection part-way through)."""
     for table in tables:
         con.execute(f"DROP VIEW IF EXISTS _pseudonymised_{table}")
+        con.execute(f"DROP VIEW IF EXISTS _pseudonymised_site_{table}")
         drop_staged_file(con, f"_staged_{table}")
     con.execute("DROP TABLE IF EXISTS _pseudonyms")
 

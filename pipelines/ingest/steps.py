@@ -216,6 +216,7 @@ def _loaded_report(
         pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *findings]),
         all_counts,
         received.extra_columns,
+        received.not_stored,
     )
 
 

@@ -38,6 +38,7 @@ TABLE_ONE_SCHEMA = {
 }
 TABLE_ONE_COLUMNS = list(TABLE_ONE_SCHEMA)
 ALL_GROUPS = "(all)"
+UNKNOWN_LEVEL = "(unknown)"  # the level of a variable's unknown row (kind "unknown")
 OPERATIONS, PATIENTS = "operations", "patients"  # the units rows of an operation-level table
 
 
@@ -162,6 +163,27 @@ def _categorical_rows(data: pd.DataFrame, variable: str, order: list[str]) -> li
     return rows
 
 
+def _unknown_rows(data: pd.DataFrame, variable: str, order: list[str]) -> list[dict[str, object]]:
+    """A row per group counting the subjects whose value is unknown (``kind = "unknown"``), when any is: Table 1
+    shows the unknowns beside the levels instead of leaving them to a margin.
+
+    ``count`` is ``n_missing``; ``percent`` is its share of the group's subjects (known and unknown).
+    """
+    unknown = data[variable].isna()
+    if not unknown.any():
+        return []
+    rows = []
+    for label in [*order, ALL_GROUPS]:
+        part = unknown if label == ALL_GROUPS else unknown[data[GROUP] == label]
+        missing, known = int(part.sum()), int((~part).sum())
+        rows.append(
+            {"variable": variable, "kind": "unknown", "level": UNKNOWN_LEVEL, "group": label, "n": known}
+            | {"n_missing": missing, "count": missing, "percent": 100 * missing / part.size if part.size else np.nan}
+            | {"test": "none", "p": np.nan, **p_columns("none", np.nan)}
+        )
+    return rows
+
+
 def _unit_rows(data: pd.DataFrame, order: list[str], cluster: str) -> list[dict[str, object]]:
     """Operations and patients per group (``kind = "units"``): an operation-level table counts both.
 
@@ -215,6 +237,8 @@ def table_one(
         group's non-missing values; test as :func:`pipelines.stats.binary.contingency_test`.
         ``n_missing`` counts missing values of the variable in the group; ``test``/``p`` (with
         ``p_floor``/``p_display``, see :func:`p_columns`) are repeated on every row of the variable.
+        Unknowns: a variable with any missing value gets a row per group of ``kind = "unknown"`` (level
+        ``"(unknown)"``, ``count`` = ``n_missing``, ``percent`` of the group's subjects).
         ``smd``: tableone's SMD of the group against the first listed group (the reference; NaN on the
         reference's and the ``(all)`` rows); ``smd_max``: the largest absolute SMD over every pair of groups.
     """
@@ -226,6 +250,7 @@ def table_one(
     as_categories = [v for v in variables if v in categorical or is_categorical(data[v])]
     for variable in variables:
         rows += (_categorical_rows if variable in as_categories else _continuous_rows)(data, variable, order)
+        rows += _unknown_rows(data, variable, order)
     smd = smd_by_group(data, variables, as_categories, order)
     for row in rows:
         against, largest = smd.get(row["variable"], ({}, np.nan))

@@ -65,6 +65,8 @@ def test_table_one_continuous_rows() -> None:
     frame = baseline()
     table = table_one(frame, ["age"], groups=["imatinib", "sunitinib", "regorafenib"])
     assert list(table.columns) == TABLE_ONE_COLUMNS
+    assert table["kind"].tolist() == ["continuous"] * 4 + ["unknown"] * 4  # a missing age: its unknown rows follow
+    table = table[table["kind"] == "continuous"]
     assert table["group"].tolist() == ["imatinib", "sunitinib", "regorafenib", "(all)"]
     imatinib = table.iloc[0]
     ages = frame.loc[frame["group"] == "imatinib", "age"]
@@ -109,6 +111,29 @@ def test_table_one_categorical_counts_missing_values_and_an_empty_group() -> Non
     assert table.loc[("sex", "(all)", "male"), cells].tolist() == [3, 2, 2]
     assert table.loc[("rupture", "a", "True"), cells].tolist() == [2, 1, 1]
     assert table.loc[("rupture", "(all)", "True"), ["n", "n_missing", "count", "percent"]].tolist() == [4, 1, 3, 75.0]
+
+
+def test_table_one_shows_the_unknowns_of_each_variable_per_group() -> None:
+    """An unknown birth year (age) or mutation class is counted on its own row, never dropped silently."""
+    frame = pd.DataFrame(
+        {
+            "group": ["a", "a", "a", "a", "b", "b"],
+            "age": [61.0, np.nan, 70.0, np.nan, 55.0, 58.0],
+            "mutation_class": ["kit_exon11", "unknown", None, "kit_exon11", "not_tested", "kit_exon11"],
+            "sex": ["male", "female", "male", "female", "male", "female"],
+        }
+    )
+    table = table_one(frame, ["age", "mutation_class", "sex"], groups=["a", "b"])
+    unknown = table[table["kind"] == "unknown"].set_index(["variable", "group"])
+    cells = ["level", "n", "n_missing", "count", "percent"]
+    assert unknown.loc[("age", "a"), cells].tolist() == ["(unknown)", 2, 2, 2, 50.0]
+    assert unknown.loc[("age", "b"), cells].tolist() == ["(unknown)", 2, 0, 0, 0.0]
+    assert unknown.loc[("age", "(all)"), cells].tolist() == ["(unknown)", 4, 2, 2, pytest.approx(100 * 2 / 6)]
+    # a site's explicit 'unknown' is a level like any other; an empty value is the unknown row
+    levels = table[(table["variable"] == "mutation_class") & (table["group"] == "(all)")].set_index("level")
+    assert levels.loc["unknown", "count"] == 1 and levels.loc["(unknown)", "count"] == 1
+    assert levels.loc["unknown", "kind"] == "categorical" and levels.loc["(unknown)", "kind"] == "unknown"
+    assert "sex" not in unknown.index.get_level_values("variable")  # nothing unknown: no row
 
 
 def test_table_one_smd_is_tableones_formula_by_hand() -> None:
