@@ -125,7 +125,7 @@ def test_in_dagster_the_check_fails_on_its_table_and_the_refresh_refuses_naming_
     results = {
         (e.asset_check_key.asset_key.path[1], e.asset_check_key.name): e for e in ingest.get_asset_check_evaluations()
     }
-    assert {table for table, _ in results} == {"patients", "tki_episodes", "surgeries", "progressions"}
+    assert {table for table, _ in results} == {"patients", "tki_episodes", "surgeries", "progressions", "samples"}
     failed = results[("patients", "conformance__value_set")]
     assert not failed.passed and failed.metadata["per_site"].value["sloppy"]["failing_lines"] == 3
     assert (

@@ -55,6 +55,13 @@ DIRECT_IDENTIFIER = Check(
     "file",
     "a column header looks like a direct identifier (name, address, national id, phone, e-mail, ...)",
 )
+FILTER_COLUMN_MISSING = Check(
+    "conformance.filter_column_missing",
+    "conformance",
+    FATAL,
+    "file",
+    "a filter of the profile names a column the file lacks (check the profile's 'filter')",
+)
 NO_PATIENTS = Check(
     "completeness.no_patients",
     "completeness",
@@ -91,6 +98,7 @@ GENERIC_CHECKS: tuple[Check, ...] = (
     REQUIRED_COLUMN_MISSING,
     DIRECT_IDENTIFIER,
     NO_PATIENTS,
+    FILTER_COLUMN_MISSING,
     LINE_ACCOUNTING,
     FIELD_COUNT,
     Check(

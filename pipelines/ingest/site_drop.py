@@ -33,6 +33,7 @@ class StagedTable:
     blank_rows: int
     extra_columns: tuple[str, ...]
     missing_columns: tuple[str, ...]
+    filtered_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,12 @@ def stage_drop(
             f"FROM {staged.table} s LEFT JOIN _pseudonyms p ON {trimmed_id('s.patient_id')} = p.site_patient_id"
         )
         tables[table] = StagedTable(
-            f"_pseudonymised_{table}", staged.rows, staged.blank_rows, staged.extra_columns, staged.missing_columns
+            f"_pseudonymised_{table}",
+            staged.rows,
+            staged.blank_rows,
+            staged.extra_columns,
+            staged.missing_columns,
+            staged.filtered_rows,
         )
     return tables
 

@@ -63,7 +63,11 @@ def replace_site_raw(
                 {"site": drop.site_id, "drop": drop.drop_id, "file": drop.files[table].path.name},
             )
             _check_written(con, f"raw.{table}", drop.site_id, staged.input_rows)
-        counts = {t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows} for t, r in tables.items()}
+        counts = {
+            t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows}
+            | ({"filtered_rows": r.filtered_rows} if r.filtered_rows else {})
+            for t, r in tables.items()
+        }
         extra = {t: list(r.extra_columns) for t, r in tables.items() if r.extra_columns}
         record_drop(
             con,

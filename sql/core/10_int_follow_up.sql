@@ -1,16 +1,37 @@
 -- grain: one patient (patient_id).
 -- intermediate.int_follow_up: one row per patient; the follow-up window every endpoint uses.
+-- Calendar dates:
 --   censor_date  : last contact, or the data cut-off if that is earlier
 --   censor_source : the registry column censor_date was taken from
 --   death_date   : date of death if on or before the cut-off, else NULL (alive at cut-off)
 --   death_cause  : the recorded cause of that death (gist, treatment, other, unknown; NULL if not recorded)
+-- Times from an anchor (a site sending durations instead of dates; NULL for dated patients):
+--   time_anchor   : what time 0 of the patient's times is (diagnosis, advanced_disease, first_tki, ...)
+--   censor_months : months from the anchor to last contact, exactly as sent (days / 30.4375 for days);
+--                   never through a date, so 12.00 months stays 12.00
+--   death_months  : months from the anchor to death (death_time, else last_contact_time of the dead)
+--   times_cutoff  : the site's export date, the data cut-off of those times (GIST_DATA_CUTOFF needs dates)
 CREATE OR REPLACE VIEW intermediate.int_follow_up AS
+WITH months AS (
+    SELECT
+        p.*,
+        CASE p.time_unit WHEN 'days' THEN 30.4375 ELSE 1 END AS days_per_unit
+    FROM core.patients AS p
+)
+
 SELECT
     p.site_id,
     p.patient_id,
     least(p.last_contact_date, core.data_cutoff())                          AS censor_date,
-    CASE WHEN p.last_contact_date > core.data_cutoff() THEN 'DATA_CUTOFF'
+    CASE WHEN p.last_contact_date IS NULL AND p.last_contact_time IS NOT NULL THEN 'PATIENTS.LAST_CONTACT_TIME'
+         WHEN p.last_contact_date > core.data_cutoff() THEN 'DATA_CUTOFF'
          ELSE 'PATIENTS.LAST_CONTACT_DATE' END                              AS censor_source,
     CASE WHEN p.death_date <= core.data_cutoff() THEN p.death_date END      AS death_date,
-    CASE WHEN p.death_date <= core.data_cutoff() THEN p.death_cause END     AS death_cause
-FROM core.patients AS p;
+    CASE WHEN p.death_date <= core.data_cutoff() OR p.last_contact_date IS NULL THEN p.death_cause END
+                                                                           AS death_cause,
+    p.time_anchor,
+    p.last_contact_time / p.days_per_unit                                    AS censor_months,
+    CASE WHEN p.vital_status = 'dead'
+         THEN coalesce(p.death_time, p.last_contact_time) / p.days_per_unit END AS death_months,
+    p.times_exported_on                                                     AS times_cutoff
+FROM months AS p;
