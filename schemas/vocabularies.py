@@ -26,7 +26,6 @@ PROGRESSION_PATTERN = ("focal", "multifocal")
 # Relative times (durations from a per-patient anchor instead of calendar dates) and samples.
 TIME_ANCHOR = ("diagnosis", "advanced_disease", "first_tki", "sequencing", "unknown")
 TIME_UNIT = ("days", "months")
-DAYS_PER_MONTH = 30.4375  # a month of the registry: 365.25 / 12 days, in SQL and Python alike
 SAMPLE_TYPE = ("primary", "metastasis", "recurrence")
 SPECIMEN_TYPE = ("resection", "biopsy")
 

@@ -22,7 +22,9 @@ WITH months AS (
 SELECT
     p.site_id,
     p.patient_id,
-    least(p.last_contact_date, core.data_cutoff())                          AS censor_date,
+    -- least() skips a NULL: a patient without a last contact date has no censoring date, not the cut-off
+    CASE WHEN p.last_contact_date IS NOT NULL
+         THEN least(p.last_contact_date, core.data_cutoff()) END           AS censor_date,
     CASE WHEN p.last_contact_date IS NULL AND p.last_contact_time IS NOT NULL THEN 'PATIENTS.LAST_CONTACT_TIME'
          WHEN p.last_contact_date > core.data_cutoff() THEN 'DATA_CUTOFF'
          ELSE 'PATIENTS.LAST_CONTACT_DATE' END                              AS censor_source,

@@ -1,0 +1,213 @@
+"""A cBioPortal GIST study, written by hand from the published file format, through the whole registry.
+
+The study (fixtures/cbioportal/gist_handmade) has shapes the generator never writes: months from
+diagnosis instead of dates, two samples for one patient, a pan-cancer row, a patient without OS data,
+12.00 months beside 11.99.  The Kaplan-Meier numbers of the catalogue entry os_by_sample_type are
+compared with lifelines and R computed straight from the study's OS_MONTHS / OS_STATUS, read here
+with a reader of the test's own.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from lifelines import KaplanMeierFitter
+
+from tests.stats.oracle import R_SCRIPTS, run_r
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDY = ROOT / "fixtures" / "cbioportal" / "gist_handmade"
+PROFILE = ROOT / "fixtures" / "cbioportal" / "gist_cbio.yaml"
+GIST = "Gastrointestinal Stromal Tumor"
+# one patient of 15 has no OS data (quarantined, with its sample): above the default 5 % share, so the
+# test registry's thresholds allow it for this site, as a registry taking such studies would
+THRESHOLDS = (
+    "default: {error: 0.05, warning: 0.20}\nchecks: {consistency.patient_quarantined: 0.10}\n"
+    "sites: {gist_cbio: {completeness.required: 0.10, completeness.last_contact: 0.10}}\n"
+)
+
+
+def read_study_table(path: Path) -> list[dict[str, str]]:
+    """A cBioPortal clinical file as rows: the '#' metadata lines skipped, tab-separated (the test's own reader)."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines, delimiter="\t"))
+
+
+def study_os_by_sample_type(study: Path) -> dict[str, tuple[list[float], list[int]]]:
+    """(months, died) per sample type of the GIST samples whose patient has OS data, straight from the files."""
+    patients = {row["PATIENT_ID"]: row for row in read_study_table(study / "data_clinical_patient.txt")}
+    groups: dict[str, tuple[list[float], list[int]]] = {}
+    for sample in read_study_table(study / "data_clinical_sample.txt"):
+        patient = patients[sample["PATIENT_ID"]]
+        if sample.get("CANCER_TYPE", GIST) != GIST or patient["OS_MONTHS"] in {"NA", ""}:
+            continue
+        times, events = groups.setdefault(sample["SAMPLE_TYPE"].lower(), ([], []))
+        times.append(float(patient["OS_MONTHS"]))
+        events.append(1 if patient["OS_STATUS"] == "1:DECEASED" else 0)
+    return groups
+
+
+def run_registry(root: Path, sites: dict[str, tuple[Path, str]], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Load each site's study folder with its profile text, then refresh the analyses and results; the registry file."""
+    import dagster as dg
+
+    for site, (folder, profile) in sites.items():
+        shutil.copytree(folder, root / "drops" / site)
+        (root / "profiles").mkdir(parents=True, exist_ok=True)
+        (root / "profiles" / f"{site}.yaml").write_text(profile)
+    (root / "thresholds.yaml").write_text(THRESHOLDS)
+    for name, value in {
+        "GIST_DUCKDB_PATH": root / "r.duckdb",
+        "GIST_ARCHIVE_DIR": root / "archive",
+        "GIST_OUTPUT_DIR": root / "out",
+        "GIST_PUBLISH_DIR": root / "published",
+        "GIST_PSEUDONYM_KEY": "cbioportal-test-key-0123456789abcdef",
+        "GIST_DROP_DIR": root / "drops",
+        "GIST_PROFILES_DIR": root / "profiles",
+        "GIST_DATA_CUTOFF": "2025-06-30",
+        "GIST_QUALITY_THRESHOLDS": root / "thresholds.yaml",
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    from pipelines.definitions import ASSETS, ingest_site
+    from pipelines.defs.ingest import site_partitions
+    from pipelines.resources import default_resources
+
+    resources = default_resources()
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(site_partitions.name, sorted(sites))
+    for site in sorted(sites):
+        assert ingest_site(site, instance, resources).success
+    assert dg.materialize(
+        ASSETS, selection=dg.AssetSelection.groups("analysis", "results"), instance=instance, resources=resources
+    ).success
+    return root / "r.duckdb"
+
+
+@pytest.fixture(scope="module")
+def study_registry(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        path = run_registry(tmp_path_factory.mktemp("cbio"), {"gist_cbio": (STUDY, PROFILE.read_text())}, monkeypatch)
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+def test_every_patient_and_sample_is_accounted_for_and_the_filter_counted_with_its_rule(study_registry):
+    con = study_registry
+    status, counts = con.execute(
+        "SELECT status, row_counts FROM audit.drops WHERE site_id = 'gist_cbio' AND status = 'loaded'"
+    ).fetchone()
+    assert status == "loaded"
+    counts = json.loads(counts)
+    patients = read_study_table(STUDY / "data_clinical_patient.txt")
+    samples = read_study_table(STUDY / "data_clinical_sample.txt")
+    # input = loaded + quarantined + filtered, per file
+    assert counts["patients"]["loaded"] + counts["patients"]["quarantined"] == len(patients) == 15
+    assert counts["samples"]["loaded"] + counts["samples"]["quarantined"] + counts["samples"]["filtered_by_rule"] == (
+        len(samples)
+    )
+    assert counts["samples"]["filtered_by_rule"] == 1
+    assert counts["samples"]["filter"] == f"CANCER_TYPE == {GIST}"
+    quarantined = con.execute(
+        "SELECT table_name, line_number, check_id FROM audit.quarantine WHERE site_id = 'gist_cbio' ORDER BY ALL"
+    ).fetchall()
+    # GIST-008 (line 13 of the patient file: four '#' lines, the header, then patients) has no OS data
+    assert quarantined == [
+        ("patients", 13, "completeness.last_contact"),
+        ("samples", 15, "consistency.patient_quarantined"),
+    ]
+    lines = {n for (n,) in con.execute("SELECT line_number FROM core.samples WHERE site_id = 'gist_cbio'").fetchall()}
+    assert lines == set(range(6, 25)) - {15, 20}  # 15: GIST-008's sample; 20: the leiomyosarcoma row, filtered
+
+
+def test_nothing_is_invented_and_times_are_stored_as_sent(study_registry):
+    con = study_registry
+    rows = con.execute(
+        "SELECT birth_year, diagnosis_date, mutation_gene, last_contact_date, time_anchor, time_unit, "
+        "last_contact_time, times_exported_on FROM core.patients WHERE site_id = 'gist_cbio'"
+    ).fetchall()
+    assert {r[:4] for r in rows} == {(None, None, None, None)}
+    assert {r[4:6] for r in rows} == {("diagnosis", "months")}
+    assert {str(r[7]) for r in rows} == {"2024-05-01"}
+    assert sorted(r[6] for r in rows).count(12.0) == 2 and 11.99 in {r[6] for r in rows}
+    types = dict(con.execute("SELECT sample_type, count(*) FROM core.samples GROUP BY ALL").fetchall())
+    assert types == {"primary": 9, "metastasis": 7, "recurrence": 1}
+    follow_up = con.execute(
+        "SELECT censor_source, censor_date IS NULL, times_cutoff FROM intermediate.int_follow_up LIMIT 1"
+    ).fetchone()
+    assert follow_up[:2] == ("PATIENTS.LAST_CONTACT_TIME", True) and str(follow_up[2]) == "2024-05-01"
+
+
+def test_twelve_months_sent_stays_on_the_right_side_of_the_12_month_landmark(study_registry):
+    con = study_registry
+    aval = sorted(
+        a
+        for (a,) in con.execute(
+            "SELECT aval FROM analysis.os_by_sample_type WHERE group_label = 'metastasis'"
+        ).fetchall()
+    )
+    assert 12.0 in aval and 11.99 in aval  # exactly as sent, not 365 / 30.4375 = 11.99 days-rounded
+    at_risk = con.execute(
+        "SELECT n_at_risk FROM results.km_landmarks WHERE analysis_id = 'os_by_sample_type' AND \"group\" = 'metastasis' "
+        "AND time = 12"
+    ).fetchone()[0]
+    assert at_risk == sum(1 for a in aval if a >= 12)  # the 12.00 death is at risk at 12 months
+
+
+def _km_rows(con, group: str):
+    summary = con.execute(
+        "SELECT n, events, median FROM results.km_summary WHERE analysis_id = 'os_by_sample_type' AND \"group\" = ?",
+        [group],
+    ).fetchone()
+    curve = con.execute(
+        "SELECT time, n_at_risk, survival, lower, upper FROM results.km_curve WHERE analysis_id = 'os_by_sample_type' "
+        'AND "group" = ? AND time > 0 ORDER BY time',
+        [group],
+    ).fetchall()
+    return summary, curve
+
+
+@pytest.mark.parametrize("group", ["primary", "metastasis"])
+def test_km_equals_lifelines_on_the_study_files(study_registry, group):
+    times, events = study_os_by_sample_type(STUDY)[group]
+    fitter = KaplanMeierFitter().fit(times, events)
+    (n, n_events, median), curve = _km_rows(study_registry, group)
+    assert (n, n_events) == (len(times), sum(events))
+    assert median == pytest.approx(fitter.median_survival_time_)
+    expected = fitter.survival_function_.iloc[1:, 0]  # lifelines' first row is time 0
+    assert [t for t, *_ in curve] == pytest.approx(list(expected.index))
+    assert [s for _, _, s, *_ in curve] == pytest.approx(list(expected.values), rel=1e-12)
+    assert [r for _, r, *_ in curve] == [int(fitter.event_table.at_risk.loc[t]) for t in expected.index]
+
+
+def test_km_equals_r_on_the_study_files(study_registry, tmp_path):
+    groups = study_os_by_sample_type(STUDY)
+    with (tmp_path / "frame.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["group", "time_months", "event"])
+        for group in ("primary", "metastasis"):
+            writer.writerows([group, t, e] for t, e in zip(*groups[group], strict=True))
+    job = {
+        "key": "os_by_sample_type/OS",
+        "csv": str(tmp_path / "frame.csv"),
+        "groups": ["primary", "metastasis"],
+        "numeric": ["time_months", "event"],
+        "landmarks": [6, 12, 24],
+        "models": [],
+    }
+    (answer,) = run_r(R_SCRIPTS / "oracle.R", tmp_path, [job])
+    for group in ("primary", "metastasis"):
+        (n, n_events, _), curve = _km_rows(study_registry, group)
+        km = answer["km"][group]
+        assert (n, n_events) == (km["n"], km["events"])
+        r_curve = km["curve"]
+        assert [t for t, *_ in curve] == pytest.approx(r_curve["time"])
+        assert [s for _, _, s, *_ in curve] == pytest.approx(r_curve["survival"], rel=1e-9)
+        for ours, theirs in zip([lo for *_, lo, _ in curve], r_curve["lower"], strict=True):
+            assert (theirs is None and (ours is None or math.isnan(ours))) or ours == pytest.approx(theirs, rel=1e-6)
