@@ -211,3 +211,59 @@ def test_km_equals_r_on_the_study_files(study_registry, tmp_path):
         assert [s for _, _, s, *_ in curve] == pytest.approx(r_curve["survival"], rel=1e-9)
         for ours, theirs in zip([lo for *_, lo, _ in curve], r_curve["lower"], strict=True):
             assert (theirs is None and (ours is None or math.isnan(ours))) or ours == pytest.approx(theirs, rel=1e-6)
+
+
+COMBINED = [  # a cBioPortal "clinical data" download: one row per sample, the patient's values repeated
+    "#Patient Identifier\tSample Identifier\tSex\tOverall Survival (Months)\tOverall Survival Status\tSample Type",
+    "#Patient id.\tSample id.\tSex.\tOS since diagnosis.\tOS status.\tType of sample.",
+    "#STRING\tSTRING\tSTRING\tNUMBER\tSTRING\tSTRING",
+    "#1\t1\t1\t1\t1\t1",
+    "PATIENT_ID\tSAMPLE_ID\tSEX\tOS_MONTHS\tOS_STATUS\tSAMPLE_TYPE",
+    "A1\tA1-T1\tMale\t20.5\t0:LIVING\tPrimary",
+    "A1\tA1-T2\tMale\t20.5\t0:LIVING\tMetastasis",
+    "A2\tA2-T1\tFemale\t7.25\t1:DECEASED\tPrimary",
+    "A2\tA2-T2\tMale\t7.25\t1:DECEASED\tMetastasis",
+    "A2\tA2-T3\tFemale\t7.5\t1:DECEASED\tRecurrence",
+    "A3\tA3-T1\tFemale\t14\t0:LIVING\tPrimary",
+]
+COMBINED_PROFILE = """site_id: cbio_combined
+dialect: cbioportal
+relative_times: {anchor: diagnosis, export_date: 2024-05-01}
+tables:
+  patients: {file: clinical.tsv, grain: sample}
+  samples: {file: clinical.tsv}
+"""
+
+
+def test_one_row_per_sample_loads_each_patient_once_and_quarantines_disagreeing_values(con, settings, tmp_path):
+    from pipelines.ingest.steps import load_core, receive_drop
+
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "cbio_combined.yaml").write_text(COMBINED_PROFILE)
+    (tmp_path / "drops" / "cbio_combined").mkdir(parents=True)
+    (tmp_path / "drops" / "cbio_combined" / "clinical.tsv").write_text("\n".join(COMBINED) + "\n")
+    assert receive_drop(con, settings, "cbio_combined").status == "received"
+    loaded = load_core(con, settings, "cbio_combined")
+    assert loaded.status == "loaded", loaded.message
+    patients, samples = loaded.counts["patients"], loaded.counts["samples"]
+    assert (patients["data_lines"], patients["loaded"], patients["quarantined"], patients["merged"]) == (6, 2, 3, 1)
+    assert (samples["data_lines"], samples["loaded"], samples["quarantined"]) == (6, 3, 3)
+    assert "1 repeated patient lines loaded once" in loaded.summary()
+    assert con.execute("SELECT line_number, last_contact_time FROM core.patients ORDER BY 1").fetchall() == [
+        (6, 20.5),
+        (11, 14.0),
+    ]
+    with loaded.report.with_suffix(".csv").open(newline="") as handle:
+        findings = [r for r in csv.DictReader(handle) if r["check_id"] == "consistency.patient_values_disagree"]
+    shown = {(int(r["line_number"]), r["site_column"], r["value_as_received"], r["message"]) for r in findings}
+    sex = "sex differs across the patient's rows (one per sample): 'Female' (line 8), 'Male' (line 9)"
+    months = "last_contact_time differs across the patient's rows (one per sample): '7.25' (line 8), '7.5' (line 10)"
+    assert shown == {
+        (8, "SEX", "Female", sex),
+        (9, "SEX", "Male", sex),
+        (10, "SEX", "Female", sex),
+        (8, "OS_MONTHS", "7.25", months),
+        (9, "OS_MONTHS", "7.25", months),
+        (10, "OS_MONTHS", "7.5", months),
+    }
+    assert all(r["file"] == "clinical.tsv" and r["site_patient_id"] == "A2" for r in findings)

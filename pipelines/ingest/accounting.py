@@ -116,6 +116,7 @@ class Balance:
     rule: str | None  # the profile's filter (None: the table has none)
     loaded: int
     quarantined: int
+    merged: int  # repeated rows of a patient loaded once (a patients file with one row per sample)
     missing: tuple[int, ...]  # data lines neither loaded nor quarantined
     repeated: tuple[int, ...]  # lines loaded or quarantined more than once
     unexpected: tuple[int, ...]  # loaded or quarantined lines that are not data lines of the file
@@ -134,6 +135,8 @@ class Balance:
         }
         if self.rule is not None:
             counts |= {"filtered_by_rule": self.filtered_by_rule, "filter": self.rule}
+        if self.merged:
+            counts["merged"] = self.merged
         return counts
 
     def problem(self) -> str:
@@ -149,7 +152,9 @@ class Balance:
                 parts.append(f"{len(lines)} line(s) {what} ({shown})")
         return (
             (
-                f"{self.file}: {self.data_lines} data lines, {self.loaded} loaded + {self.quarantined} quarantined; "
+                f"{self.file}: {self.data_lines} data lines, {self.loaded} loaded + {self.quarantined} quarantined"
+                + (f" + {self.merged} merged" if self.merged else "")
+                + "; "
                 + "; ".join(parts)
             )
             if parts
@@ -164,9 +169,14 @@ def balance(
     loaded: np.ndarray,
     quarantined: np.ndarray,
     filters: tuple[RowFilter, ...] = (),
+    merged: np.ndarray | None = None,
 ) -> Balance:
-    """Compare the file's data lines with the line numbers of the rows to load and to quarantine."""
-    accounted = np.sort(np.concatenate([np.asarray(loaded, dtype=np.int64), np.asarray(quarantined, dtype=np.int64)]))
+    """Compare the file's data lines with the line numbers of the rows to load, to quarantine and merged into their
+    patient's first row."""
+    merged = np.asarray([] if merged is None else merged, dtype=np.int64)
+    accounted = np.sort(
+        np.concatenate([np.asarray(loaded, dtype=np.int64), np.asarray(quarantined, dtype=np.int64), merged])
+    )
     data = lines.data
     distinct, times = np.unique(accounted, return_counts=True)
     return Balance(
@@ -178,6 +188,7 @@ def balance(
         " and ".join(f.rule for f in filters) if filters else None,
         len(loaded),
         len(quarantined),
+        len(merged),
         missing=tuple(np.setdiff1d(data, distinct, assume_unique=True).tolist()),
         repeated=tuple(distinct[times > 1].tolist()),
         unexpected=tuple(np.setdiff1d(distinct, data, assume_unique=True).tolist()),

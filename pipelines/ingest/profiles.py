@@ -26,6 +26,7 @@ from pipelines.ingest.dialects import (
     relative_times,
     row_filters,
 )
+from pipelines.ingest.grain import GRAINS
 from schemas.contract import CONTRACT
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -44,7 +45,7 @@ TOP_LEVEL_KEYS = {
     "header_comments",
     "relative_times",
 }
-TABLE_KEYS = {"file", "columns", "codes", "missing", "date_format", "filter"}
+TABLE_KEYS = {"file", "columns", "codes", "missing", "date_format", "filter", "grain"}
 MAX_PROFILE_BYTES = 256 * 1024  # the largest real profile is a few KiB, with every code list
 
 
@@ -60,6 +61,7 @@ class TableProfile:
     missing: dict[str, list[str]] = field(default_factory=dict)
     date_format: dict[str, list[str]] = field(default_factory=dict)
     filters: tuple[RowFilter, ...] = ()  # rows kept only where every filter holds; the others are counted as filtered
+    grain: str = "patient"  # "sample": a patients file with one row per sample (pipelines/ingest/grain.py)
 
     def source_column(self, canonical: str) -> str:
         """The site's column name for a canonical column."""
@@ -151,7 +153,16 @@ def _table_profile(table: str, spec: object, where: str) -> TableProfile:
             c: _as_list(v, f"{where}.{table}.date_format.{c}") for c, v in (spec.get("date_format") or {}).items()
         },
         filters=row_filters(spec.get("filter"), f"{where}.{table}.filter"),
+        grain=_grain(table, spec.get("grain", "patient"), f"{where}.{table}.grain"),
     )
+
+
+def _grain(table: str, grain: object, where: str) -> str:
+    if grain not in GRAINS:
+        raise ProfileError(f"{where}: '{grain}' must be one of {', '.join(GRAINS)} (what one row of the file is)")
+    if grain == "sample" and table != "patients":
+        raise ProfileError(f"{where}: only the patients file may have one row per sample")
+    return str(grain)
 
 
 def parse_profile(data: object, source: str) -> SiteProfile:

@@ -68,6 +68,8 @@ class StepResult:
             by_rule = sum(c.get("filtered_by_rule", 0) for c in self.counts.values())
             blank = f", {filtered} blank lines skipped" if filtered else ""
             blank += f", {by_rule} lines left out by the profile's filter" if by_rule else ""
+            merged = sum(c.get("merged", 0) for c in self.counts.values())
+            blank += f", {merged} repeated patient lines loaded once" if merged else ""
             return (
                 f"loaded {loaded} rows, quarantined {quarantined}: all {data} data lines accounted for{blank}{report}"
             )
@@ -244,6 +246,7 @@ def _balances(
             result.loaded[LINE].to_numpy(),
             result.quarantined[LINE].to_numpy(),
             profile.tables[table].filters,
+            result.merged.to_numpy(),
         )
         for table, result in validated.items()
     }
