@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -267,3 +268,104 @@ def test_one_row_per_sample_loads_each_patient_once_and_quarantines_disagreeing_
         (10, "OS_MONTHS", "7.5", months),
     }
     assert all(r["file"] == "clinical.tsv" and r["site_patient_id"] == "A2" for r in findings)
+
+
+ID = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def format_findings(study: Path) -> list[str]:
+    """What the published cBioPortal file-format rules (checked by its validator, validateData.py) find wrong."""
+    found = []
+    meta = {
+        p.name: dict(line.split(": ", 1) for line in p.read_text().splitlines() if line)
+        for p in study.glob("meta_*.txt")
+    }
+    study_meta = meta.get("meta_study.txt", {})
+    found += [f"meta_study.txt: no {k}" for k in ("type_of_cancer", "cancer_study_identifier", "name", "description")
+              if k not in study_meta]  # fmt: skip
+    tables = {}
+    for name, fields in meta.items():
+        if name == "meta_study.txt":
+            continue
+        if fields.get("cancer_study_identifier") != study_meta.get("cancer_study_identifier"):
+            found.append(f"{name}: cancer_study_identifier differs from meta_study.txt")
+        if fields.get("genetic_alteration_type") != "CLINICAL" or fields.get("datatype") not in {
+            "PATIENT_ATTRIBUTES",
+            "SAMPLE_ATTRIBUTES",
+        }:
+            found.append(f"{name}: not a clinical meta file")
+        lines = (study / fields["data_filename"]).read_text().split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        header = lines[4].split("\t")
+        if not all(line.startswith("#") for line in lines[:4]) or lines[4].startswith("#"):
+            found.append(f"{fields['data_filename']}: not four '#' metadata rows above the header")
+        if any(len(line.split("\t")) != len(header) for line in lines):
+            found.append(f"{fields['data_filename']}: a row with another number of fields than the header")
+        datatypes, priorities = lines[2][1:].split("\t"), lines[3][1:].split("\t")
+        if set(datatypes) - {"STRING", "NUMBER", "BOOLEAN"} or not all(p.lstrip("-").isdigit() for p in priorities):
+            found.append(f"{fields['data_filename']}: bad datatype or priority row")
+        rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[5:]]
+        if any(not line for line in lines[5:]):
+            found.append(f"{fields['data_filename']}: an empty line")
+        for column, datatype in zip(header, datatypes, strict=True):
+            if datatype == "NUMBER" and not all(_number_or_na(r[column]) for r in rows):
+                found.append(f"{fields['data_filename']}: {column} holds a value that is not a number")
+        for row in rows:
+            if row.get("OS_STATUS", "NA") not in {"0:LIVING", "1:DECEASED", "NA"}:
+                found.append(f"{fields['data_filename']}: OS_STATUS {row['OS_STATUS']!r}")
+        tables[fields["datatype"]] = rows
+    patients = [r["PATIENT_ID"] for r in tables.get("PATIENT_ATTRIBUTES", [])]
+    samples = tables.get("SAMPLE_ATTRIBUTES", [])
+    if len(set(patients)) != len(patients) or len({s["SAMPLE_ID"] for s in samples}) != len(samples):
+        found.append("a patient or sample id appears twice")
+    if not all(ID.match(i) for i in [*patients, *(s["SAMPLE_ID"] for s in samples)]):
+        found.append("an id with characters other than letters, digits, '.', '_' and '-'")
+    found += [
+        f"sample {s['SAMPLE_ID']}: patient not in the patient file" for s in samples if s["PATIENT_ID"] not in patients
+    ]
+    found += [f"patient {p}: no sample" for p in set(patients) - {s["PATIENT_ID"] for s in samples}]
+    return found
+
+
+NULL_VALUES = {"", "na", "[not applicable]", "[not available]", "[pending]", "[discrepancy]", "[completed]", "[null]"}
+
+
+def _number_or_na(value: str) -> bool:
+    """A NUMBER attribute holds a number or one of the validator's null values (compared case-insensitively)."""
+    try:
+        return value.lower() in NULL_VALUES or math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
+def test_the_hand_written_study_follows_the_format_rules():
+    assert format_findings(STUDY) == []
+
+
+def test_the_export_follows_the_format_and_reimporting_it_gives_the_same_survival(study_registry, tmp_path):
+    from pipelines.cbioportal_export import export_study
+
+    written = export_study(study_registry, tmp_path / "study", "gist_registry_test")
+    assert (written.patients, written.samples) == (13, 17)  # GIST-008 quarantined, LMS-101 without a GIST sample
+    assert format_findings(tmp_path / "study") == []
+    text = "".join(p.read_text() for p in (tmp_path / "study").glob("data_*.txt"))
+    assert "GIST-0" not in text and "2024-" not in text  # no site id, no date
+    profile = (
+        "site_id: reimported\ndialect: cbioportal\nrelative_times: {anchor: diagnosis, export_date: 2024-05-01}\n"
+        "tables:\n  samples:\n    columns: {specimen_type: SPECIMEN_TYPE}\n"
+        "    codes: {specimen_type: {Resection: resection, Biopsy: biopsy}}\n"
+    )
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        path = run_registry(tmp_path / "again", {"reimported": (tmp_path / "study", profile)}, monkeypatch)
+    again = duckdb.connect(str(path), read_only=True)
+    try:
+        for table, order in (
+            ("km_summary", '"group"'),
+            ("km_curve", '"group", time'),
+            ("km_landmarks", '"group", time'),
+        ):
+            query = f"SELECT * EXCLUDE (analysis_id) FROM results.{table} WHERE analysis_id = 'os_by_sample_type' ORDER BY {order}"
+            assert again.execute(query).fetchall() == study_registry.execute(query).fetchall(), table
+    finally:
+        again.close()
