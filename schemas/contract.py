@@ -150,11 +150,11 @@ class Patients(pa.DataFrameModel):
         dated = pl.col("last_contact_time").is_null()  # in relative times the last contact of the dead is the death
         return _holds(data, ~dated | ((pl.col("vital_status") == "dead") == pl.col("death_date").is_not_null()))
 
-    @_rule("completeness.last_contact", "a patient needs last_contact_date or last_contact_time")
+    @_rule("completeness.required_last_contact", "a patient needs last_contact_date or last_contact_time")
     def _last_contact_present(cls, data) -> pl.LazyFrame:
         return _holds(data, pl.col("last_contact_date").is_not_null() | pl.col("last_contact_time").is_not_null())
 
-    @_rule("completeness.diagnosis", "a patient needs diagnosis_date, or times relative to an anchor")
+    @_rule("completeness.required_diagnosis", "a patient needs diagnosis_date, or times relative to an anchor")
     def _diagnosis_present(cls, data) -> pl.LazyFrame:
         return _holds(data, pl.col("diagnosis_date").is_not_null() | pl.col("time_anchor").is_not_null())
 
@@ -298,8 +298,8 @@ class Samples(pa.DataFrameModel):
 
 # row rules on a column that may hold a value the mapping could not type (then the column's own finding is the reason)
 RULE_COLUMNS = {
-    "completeness.diagnosis": ("diagnosis_date",),
-    "completeness.last_contact": ("last_contact_date", "last_contact_time"),
+    "completeness.required_diagnosis": ("diagnosis_date",),
+    "completeness.required_last_contact": ("last_contact_date", "last_contact_time"),
 }
 
 CONTRACT: dict[str, type[pa.DataFrameModel]] = {

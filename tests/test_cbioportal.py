@@ -30,7 +30,7 @@ GIST = "Gastrointestinal Stromal Tumor"
 # test registry's thresholds allow it for this site, as a registry taking such studies would
 THRESHOLDS = (
     "default: {error: 0.05, warning: 0.20}\nchecks: {consistency.patient_quarantined: 0.10}\n"
-    "sites: {gist_cbio: {completeness.required: 0.10, completeness.last_contact: 0.10}}\n"
+    "sites: {gist_cbio: {completeness.required: 0.10, completeness.required_last_contact: 0.10}}\n"
 )
 
 
@@ -120,7 +120,7 @@ def test_every_patient_and_sample_is_accounted_for_and_the_filter_counted_with_i
     ).fetchall()
     # GIST-008 (line 13 of the patient file: four '#' lines, the header, then patients) has no OS data
     assert quarantined == [
-        ("patients", 13, "completeness.last_contact"),
+        ("patients", 13, "completeness.required_last_contact"),
         ("samples", 15, "consistency.patient_quarantined"),
     ]
     lines = {n for (n,) in con.execute("SELECT line_number FROM core.samples WHERE site_id = 'gist_cbio'").fetchall()}
