@@ -369,3 +369,19 @@ def test_the_export_follows_the_format_and_reimporting_it_gives_the_same_surviva
             assert again.execute(query).fetchall() == study_registry.execute(query).fetchall(), table
     finally:
         again.close()
+
+
+def test_line_numbers_count_the_metadata_rows_also_for_a_malformed_line(con, settings, tmp_path):
+    from pipelines.ingest.steps import load_core, receive_drop
+
+    short = [*COMBINED[:7], "A2\tA2-T1\tFemale\t7.25", COMBINED[10]]  # line 8 lacks two fields
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "cbio_combined.yaml").write_text(COMBINED_PROFILE)
+    (tmp_path / "drops" / "cbio_combined").mkdir(parents=True)
+    (tmp_path / "drops" / "cbio_combined" / "clinical.tsv").write_text("\n".join(short) + "\n")
+    receive_drop(con, settings, "cbio_combined")
+    loaded = load_core(con, settings, "cbio_combined")
+    assert loaded.status == "loaded", loaded.message
+    rows = con.execute("SELECT table_name, line_number, check_id FROM audit.quarantine ORDER BY ALL").fetchall()
+    assert rows == [("patients", 8, "conformance.field_count"), ("samples", 8, "conformance.field_count")]
+    assert con.execute("SELECT line_number FROM core.samples ORDER BY 1").fetchall() == [(6,), (7,), (9,)]
