@@ -118,11 +118,16 @@ def test_every_patient_and_sample_is_accounted_for_and_the_filter_counted_with_i
     quarantined = con.execute(
         "SELECT table_name, line_number, check_id FROM audit.quarantine WHERE site_id = 'gist_cbio' ORDER BY ALL"
     ).fetchall()
-    # GIST-008 (line 13 of the patient file: four '#' lines, the header, then patients) has no OS data
+    # GIST-008 (line 13 of the patient file: four '#' lines, the header, then patients) has no OS data: its
+    # OS_STATUS is empty (vital_status required) and so is its last contact
     assert quarantined == [
-        ("patients", 13, "completeness.required_last_contact"),
+        ("patients", 13, "completeness.required"),
         ("samples", 15, "consistency.patient_quarantined"),
     ]
+    reasons = con.execute(
+        "SELECT all_messages FROM audit.quarantine WHERE site_id = 'gist_cbio' AND table_name = 'patients'"
+    ).fetchone()[0]
+    assert "a patient needs last_contact_date or last_contact_time" in reasons
     lines = {n for (n,) in con.execute("SELECT line_number FROM core.samples WHERE site_id = 'gist_cbio'").fetchall()}
     assert lines == set(range(6, 25)) - {15, 20}  # 15: GIST-008's sample; 20: the leiomyosarcoma row, filtered
 
