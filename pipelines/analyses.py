@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines import labels as words
 from pipelines.catalogue import Analysis, CatalogueError
 from pipelines.columns import pseudonym_as_text
 from pipelines.disclosure import MARK, suppress
@@ -23,7 +24,8 @@ from pipelines.stats import (
     few_events_note,
     forest_figure,
     km_figure,
-    save_png,
+    ph_test_note,
+    save_figure,
     table_one,
 )
 from pipelines.stats.binary import BINARY_SCHEMA
@@ -98,53 +100,65 @@ def endpoint_frame(con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint:
 
 def adjustment(analysis: Analysis, endpoint: str) -> str:
     """Which adjustments the analysis's models make, in words (results.limits.adjustment)."""
-    done = [f"multivariable Cox on {', '.join(analysis.covariates)}" if analysis.covariates else "none (univariable)"]
+    named = _named(analysis.covariates)
+    done = [f"multivariable Cox on {named}" if analysis.covariates else "none (unadjusted)"]
+    labels = words.AnalysisLabels(analysis.id)
     if analysis.exposure:
         done.append(f"landmarks at {', '.join(f'{at:g}' for at in analysis.exposure_landmarks)} months")
-        done.append(f"time-varying exposure ({analysis.exposure})")
+        done.append(f"time-varying exposure ({words.variable(analysis.exposure).lower()})")
     if analysis.exposure_split:
-        done.append(f"time-varying exposure split by kind ({', '.join(analysis.exposure_split)})")
+        done.append(
+            f"time-varying exposure split by kind ({', '.join(labels.group(k) for k in analysis.exposure_split)})"
+        )
     for column in (analysis.time_varying_covariates or {}).get(endpoint, ()):
-        done.append(f"{column} as a time-varying covariate")
+        done.append(f"{words.variable(column).lower()} as a time-varying covariate")
     iptw = analysis.adjust
     if iptw:
         frames = (
             f" on the landmark frames at {', '.join(f'{at:g}' for at in analysis.exposure_landmarks)} months "
-            f"(models {', '.join(landmark_model(at) for at in analysis.exposure_landmarks)}: propensity among the "
-            f"subjects event-free and followed at the landmark, treatment = {analysis.exposure} by then)"
+            f"(models {', '.join(words.model(landmark_model(at)) for at in analysis.exposure_landmarks)}: propensity "
+            f"among the subjects event-free and followed at the landmark, treatment = "
+            f"{words.variable(analysis.exposure).lower()} by then)"
             if analysis.exposure
             else ""
         )
         done.append(
-            f"IPTW{frames} (stabilised ATE weights, propensity on {', '.join(iptw.covariates)}"
+            f"IPTW{frames} (stabilised ATE weights, propensity on {_named(iptw.covariates)}"
             + (f", truncated at percentiles {iptw.truncate[0]:g}/{iptw.truncate[1]:g}" if iptw.truncate else "")
-            + "): results.iptw_cox, iptw_balance, iptw_positivity, iptw_km_curve"
+            + ")"
         )
     return "; ".join(done)
+
+
+def _named(columns: tuple[str, ...]) -> str:
+    """Frame columns in words, for the limits a reader sees (``Sex, KIT exon 11 mutation, ...``)."""
+    return ", ".join(words.variable(c) for c in columns)
 
 
 def time_dependent_confounding(analysis: Analysis, endpoint: str) -> str | None:
     """What the exposure's models cannot separate, in words: mixed exposure kinds, time-dependent confounders."""
     if not analysis.exposure:
         return None
-    words = [
-        f"{analysis.exposure} counts as exposure only while the subject is still event-free, so the not-yet-exposed "
-        "fill with patients whose disease progressed: progression is a time-dependent confounder and mediator "
-        "that the naive, landmark and time_varying models do not hold"
+    labels = words.AnalysisLabels(analysis.id)
+    stated = [
+        f"{words.variable(analysis.exposure)} counts as exposure only while the subject is still event-free, so the "
+        "not-yet-exposed fill with patients whose disease progressed: progression is a time-dependent confounder and "
+        "mediator that the naive, landmark and time-varying models do not hold"
     ]
     held = (analysis.time_varying_covariates or {}).get(endpoint, ())
     if held:
-        words.append(
-            f"time_varying_{'_'.join(c.removesuffix('_months') for c in held)} holds {', '.join(held)} as a "
-            "time-varying covariate (a sensitivity analysis: as a mediator it also removes the part of the effect "
-            "that acts through it)"
+        model = f"time_varying_{'_'.join(c.removesuffix('_months') for c in held)}"
+        stated.append(
+            f"the model {words.model(model)} holds {_named(held)} as a time-varying covariate (a sensitivity "
+            "analysis: as a mediator it also removes the part of the effect that acts through it)"
         )
     if analysis.exposure_split:
-        words.append(
-            f"the pooled exposure mixes {' and '.join(analysis.exposure_split)} (effects may differ in direction): "
-            "time_varying_split estimates each; subjects whose kind is not recorded count as unexposed there"
+        stated.append(
+            f"the pooled exposure mixes {' and '.join(labels.group(k).lower() for k in analysis.exposure_split)} "
+            f"(effects may differ in direction): the model {words.model('time_varying_split')} estimates each; "
+            "subjects whose kind is not recorded count as unexposed there"
         )
-    return "; ".join(words)
+    return "; ".join(stated)
 
 
 def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.DataFrame:
@@ -153,11 +167,12 @@ def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.Da
     ``results.km_summary`` should carry the ``events_suppressed`` flags of :func:`pipelines.disclosure.suppress`:
     the groups with few events are listed with their events as published (withheld ones as ``supp.``).
     """
-    held = ", ".join(analysis.covariates) or None
-    few = few_events_note(results.km_summary) or None
+    held = _named(analysis.covariates) or None
+    few = few_events_note(results.km_summary, words.AnalysisLabels(analysis.id)) or None
     clustering = (
         (
-            f"subjects are not independent: Cox models use robust variance clustered on {analysis.cluster} "
+            f"subjects are not independent: Cox models use robust variance clustered on "
+            f"{words.variable(analysis.cluster).lower()} "
             "(the Fine-Gray models a sandwich summed per cluster, which R's crr does not offer); Kaplan-Meier and "
             "cumulative incidence CIs, the log-rank and Gray's tests treat subjects as independent"
         )
@@ -167,8 +182,8 @@ def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.Da
     immortal = (
         (
             f"{NAIVE_LABEL}: the naive grouping credits the exposed with time before exposure (immortal time); read "
-            "the landmark and time-varying models in results.immortal_time"
-            + (f" (primary: {analysis.primary})" if analysis.primary else "")
+            "the landmark and time-varying models"
+            + (f" (primary: {words.model(analysis.primary)})" if analysis.primary else "")
         )
         if analysis.exposure
         else None
@@ -183,7 +198,8 @@ def limits(analysis: Analysis, endpoint: str, results: EndpointResults) -> pd.Da
                 f"Not held by the registry: {analysis.confounders_not_held}.",
                 few,
                 f"Note: {clustering}." if clustering else None,
-                f"Groups: {NAIVE_LABEL} (exposed at any time vs never); primary estimate {analysis.primary}."
+                f"Groups: {NAIVE_LABEL} (exposed at any time vs never); primary estimate "
+                f"{words.model(analysis.primary)}."
                 if analysis.exposure and analysis.primary
                 else (f"Groups: {NAIVE_LABEL}." if analysis.exposure else None),
             ],
@@ -214,6 +230,20 @@ def _keyed(table: pd.DataFrame, analysis_id: str, endpoint: str | None, **extra:
     return pd.concat([keys, table], axis=1)
 
 
+def _primary_note(analysis: Analysis, immortal: pd.DataFrame) -> str:
+    """For the naive grouping of an exposure: the primary model's estimate, so a biased HR is never read alone."""
+    rows = immortal[(immortal["model"] == analysis.primary) & (immortal["variable"] == "group")]
+    if not analysis.exposure or rows.empty:
+        return ""
+    row = rows.iloc[0]
+    estimate = (
+        f"HR {row['hr']:.2f} ({row['hr_lower']:.2f}–{row['hr_upper']:.2f})"
+        if row["status"] == "ok" and not pd.isna(row["hr"])
+        else "not estimable"
+    )
+    return f"Primary estimate ({words.model(str(analysis.primary))}): {estimate}"
+
+
 def _plots(
     analysis: Analysis,
     endpoint: str,
@@ -222,47 +252,94 @@ def _plots(
     footnote: str,
     settings: Settings,
 ) -> dict[str, Path]:
-    """The endpoint's figures, drawn from its suppressed tables (counts withheld there print as ``supp.``)."""
-    title = f"{analysis.title} — {endpoint}"
+    """The endpoint's figures (SVG and PNG), drawn from its suppressed tables (withheld counts print as ``supp.``).
+
+    A figure whose inputs did not change since the last refresh is not drawn again (:func:`save_figure`).
+    """
+    labels = words.AnalysisLabels(analysis.id)
+    title = f"{analysis.title} — {words.endpoint(endpoint)}"
     grouped = f"{title} [{NAIVE_LABEL}]" if analysis.exposure else title  # the KM and Cox groups are the naive ones
     stem = settings.plots_dir / f"{analysis.id}_{endpoint}"
+    at_risk = at_risk[at_risk["endpoint"] == endpoint]
     flags = [
         t[[c for c in t.columns if c.endswith("_suppressed")]].to_numpy(bool)
-        for t in (results.km_summary, results.cox, results.immortal_time, at_risk[at_risk["endpoint"] == endpoint])
+        for t in (results.km_summary, results.cox, results.immortal_time, at_risk)
     ]
     if any(f.any() for f in flags):
         footnote = f"{footnote} {WITHHELD_NOTE}"
     model = "multivariable" if analysis.covariates else "univariable"
-    km = km_figure(
-        None,
-        results,
-        title=grouped,
-        footnote=footnote,
-        time_label=f"Months from {analysis.origin}",
-        min_cell_count=settings.min_cell_count,
-        at_risk=at_risk[at_risk["endpoint"] == endpoint],
-    )
+    time_label = f"Months from {analysis.origin}"
+    km_notes = (ph_test_note(results.ph_test, "univariable"), _primary_note(analysis, results.immortal_time))
+    km_tables = (results.km_summary, results.km_curve, results.cox, results.logrank, at_risk)
     plots = {
-        f"km_{endpoint}": save_png(km, Path(f"{stem}_km.png")),
-        f"forest_{endpoint}": save_png(
-            forest_figure(results.cox, model=model, title=grouped, footnote=footnote), Path(f"{stem}_forest.png")
+        f"km_{endpoint}": save_figure(
+            Path(f"{stem}_km"),
+            lambda: km_figure(
+                None,
+                results,
+                title=grouped,
+                footnote=footnote,
+                time_label=time_label,
+                min_cell_count=settings.min_cell_count,
+                at_risk=at_risk,
+                endpoint=endpoint,
+                labels=labels,
+                hazard_ratio_kind=NAIVE_LABEL if analysis.exposure else "unadjusted",
+                notes=km_notes,
+            ),
+            *km_tables,
+            grouped,
+            footnote,
+            time_label,
+            endpoint,
+            labels,
+            km_notes,
+            bool(analysis.exposure),
+        ),
+        f"forest_{endpoint}": save_figure(
+            Path(f"{stem}_forest"),
+            lambda: forest_figure(
+                results.cox,
+                model=model,
+                title=grouped,
+                footnote=footnote,
+                labels=labels,
+                notes=(ph_test_note(results.ph_test, model),),
+            ),
+            results.cox,
+            results.ph_test,
+            model,
+            grouped,
+            footnote,
+            labels,
         ),
     }
     if len(results.cumulative_incidence):
-        plots[f"cumulative_incidence_{endpoint}"] = save_png(
-            cumulative_incidence_figure(
+        plots[f"cumulative_incidence_{endpoint}"] = save_figure(
+            Path(f"{stem}_cumulative_incidence"),
+            lambda: cumulative_incidence_figure(
                 results.cumulative_incidence,
                 results.gray_test,
                 title=title,
                 footnote=footnote,
-                time_label=f"Months from {analysis.origin}",
+                time_label=time_label,
+                labels=labels,
             ),
-            Path(f"{stem}_cumulative_incidence.png"),
+            results.cumulative_incidence,
+            results.gray_test,
+            title,
+            footnote,
+            time_label,
+            labels,
         )
     if analysis.exposure:
-        plots[f"immortal_time_{endpoint}"] = save_png(
-            exposure_forest_figure(results.immortal_time, title=title, footnote=footnote),
-            Path(f"{stem}_immortal_time.png"),
+        plots[f"immortal_time_{endpoint}"] = save_figure(
+            Path(f"{stem}_immortal_time"),
+            lambda: exposure_forest_figure(results.immortal_time, title=title, footnote=footnote, labels=labels),
+            results.immortal_time,
+            title,
+            footnote,
+            labels,
         )
     return plots
 
@@ -357,6 +434,7 @@ def _iptw_plots(
     """
     if not analysis.adjust:
         return {}
+    labels = words.AnalysisLabels(analysis.id)
     plots = {}
     cox = tables["iptw_cox"]
     for model in cox.loc[cox["endpoint"] == endpoint, "model"].unique():
@@ -368,17 +446,34 @@ def _iptw_plots(
             continue
         suffix = model.removeprefix(IPTW_MODEL)
         landmark = suffix.removeprefix("_landmark_")
-        title = f"{analysis.title} — {endpoint}" + (
-            f" [landmark {landmark} months: {analysis.exposure} by then vs not, among event-free]" if suffix else ""
+        title = f"{analysis.title} — {words.endpoint(endpoint)}" + (
+            f" [landmark {landmark} months: {words.variable(str(analysis.exposure)).lower()} by then vs not, "
+            "among event-free]"
+            if suffix
+            else ""
         )
         time_label = f"Months from the {landmark}-month landmark" if suffix else f"Months from {analysis.origin}"
         stem = settings.plots_dir / f"{analysis.id}_{endpoint}"
-        plots[f"love_{endpoint}{suffix}"] = save_png(
-            love_figure(part["iptw_balance"], title=title, footnote=footnote), Path(f"{stem}_love{suffix}.png")
+        balance, curve = part["iptw_balance"], part["iptw_km_curve"]
+        plots[f"love_{endpoint}{suffix}"] = save_figure(
+            Path(f"{stem}_love{suffix}"),
+            lambda b=balance, t=title: love_figure(b, title=t, footnote=footnote, labels=labels),
+            balance,
+            title,
+            footnote,
+            labels,
         )
-        plots[f"iptw_km_{endpoint}{suffix}"] = save_png(
-            weighted_km_figure(part["iptw_km_curve"], title=title, time_label=time_label, footnote=footnote),
-            Path(f"{stem}_iptw_km{suffix}.png"),
+        plots[f"iptw_km_{endpoint}{suffix}"] = save_figure(
+            Path(f"{stem}_iptw_km{suffix}"),
+            lambda c=curve, t=title, x=time_label: weighted_km_figure(
+                c, title=t, time_label=x, footnote=footnote, endpoint=endpoint, labels=labels
+            ),
+            curve,
+            title,
+            time_label,
+            footnote,
+            endpoint,
+            labels,
         )
     return plots
 

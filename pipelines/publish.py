@@ -272,6 +272,22 @@ def _as_parquet(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     return f"SELECT *{replaced} FROM {relation}"
 
 
+def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, name: str, published: str) -> None:
+    """The source relation's column comments on its copy (the columns the copy kept), so an analyst reading the
+    published file has them too."""
+    comments = con.execute(
+        "SELECT s.column_name, s.comment FROM duckdb_columns() AS s JOIN duckdb_columns() AS c "
+        "ON c.database_name = '_publish' AND c.schema_name = s.schema_name AND c.table_name = s.table_name "
+        "AND c.column_name = s.column_name "
+        "WHERE s.database_name = current_database() AND s.schema_name = ? AND s.table_name = ? "
+        "AND s.comment IS NOT NULL",
+        [schema, name],
+    ).fetchall()
+    for column, comment in comments:
+        text = comment.replace("'", "''")
+        con.execute(f"COMMENT ON COLUMN {published}.\"{column}\" IS '{text}'")
+
+
 def _copy(
     con: duckdb.DuckDBPyConnection, tier: str, sources: list[tuple[str, str, str]], database: Path, parquet: Path
 ) -> dict[str, int]:
@@ -284,6 +300,7 @@ def _copy(
         for schema, name, select in sources:
             published = f'_publish.{schema}."{name}"'
             con.execute(f"CREATE TABLE {published} AS {select}")
+            _copy_comments(con, schema, name, published)
             rows[f"{schema}.{name}"] = con.execute(f"SELECT count(*) FROM {published}").fetchall()[0][0]
             target = parquet / f"{schema}.{name}.parquet"
             quoted = str(target).replace("'", "''")

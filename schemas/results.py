@@ -346,7 +346,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "test": "mann_whitney, kruskal_wallis, fisher_exact, fisher_monte_carlo, chi_square or none.",
                 "p": "p-value of the difference between groups (same on every row of the variable).",
                 **P_FLOOR_MEANINGS,
-                "smd": "Standardised mean difference of the group against the reference group (tableone); NaN on the "
+                "smd": "Standardised mean difference of the group against the reference group (tableone's definition); NaN on the "
                 "reference and (all) rows.",
                 "smd_max": "The largest absolute SMD over every pair of groups (same on every row of the variable).",
             },

@@ -80,12 +80,14 @@ def con() -> duckdb.DuckDBPyConnection:
 def test_the_primary_estimate_leads_and_the_naive_one_stands_beside_it(con) -> None:
     rows = {r.analysis_id: r for r in summary_rows(con, K)}
     assert [r.analysis_id for r in summary_rows(con, K)] == ["plain", "weighted", "exposure"]  # catalogue order
-    assert rows["plain"].primary_design == "multivariable Cox" and rows["plain"].primary.startswith(
+    assert rows["plain"].primary_design == "primary: multivariable Cox" and rows["plain"].primary.startswith(
         "HR 1.50 (0.75–3.00)"
     )
     assert rows["plain"].naive == "HR 2.00 (1.00–4.00), p = 0.010" and rows["plain"].naive_design == "unadjusted"
-    assert rows["weighted"].primary_design == "IPTW-adjusted (iptw)" and rows["weighted"].primary.startswith("HR 1.80")
-    assert rows["exposure"].primary_design == "time-varying (time_varying)" and rows["exposure"].primary.startswith(
+    assert rows["weighted"].primary_design == "primary: IPTW-adjusted" and rows["weighted"].primary.startswith(
+        "HR 1.80"
+    )
+    assert rows["exposure"].primary_design == "primary: time-varying surgery" and rows["exposure"].primary.startswith(
         "HR 0.90"
     )
     assert rows["exposure"].naive == "HR 0.60 (0.30–1.20), p < 0.001"
@@ -102,3 +104,60 @@ def test_the_light_names_what_qualifies_the_answer(con) -> None:
         "counts withheld (small-count suppression)",
     ]
     assert "b: n = 30, supp. events" in rows["exposure"].groups  # withheld as published
+
+
+def test_the_forest_plot_labels_every_comparison_and_both_estimates(con) -> None:
+    from pipelines.report.forest import summary_forest_figure, svg_markup
+
+    rows = summary_rows(con, K)
+    figure = summary_forest_figure(rows)
+    ax = figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [r.label for r in rows]  # top to bottom as the table
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["primary estimate", "naive or unadjusted estimate"]
+    primary, naive = (c for c in ax.containers)
+    assert sorted(primary.lines[0].get_xdata()) == sorted(r.primary_ci[0] for r in rows)
+    assert sorted(naive.lines[0].get_xdata()) == sorted(r.naive_ci[0] for r in rows)
+    svg = svg_markup(figure)
+    assert svg.startswith("<svg") and all(f">{r.label}</text>" in svg for r in rows)
+
+
+def test_the_wide_table_one_prints_each_group_in_its_column_as_the_report_does(con) -> None:
+    """Hand-written Table 1 rows of the catalogue's groups focal / multifocal: one row per characteristic and level,
+    the cell as printed, a withheld count as supp., and every catalogue group has its column."""
+    from pipelines.catalogue import load_catalogue
+
+    def row(variable, level, group, kind, **values):
+        flags = {"n_suppressed": False, "n_missing_suppressed": False, "count_suppressed": False}
+        return {
+            "analysis_id": "pattern",
+            "variable": variable,
+            "level": level,
+            "group": group,
+            "kind": kind,
+            "n_missing": 0,
+            "test": "fisher_exact",
+            "p": 0.5,
+            "smd_max": 0.2,
+            **flags,
+            **values,
+        }
+
+    insert_results(con, "table_one", [
+        row("age", None, "focal", "continuous", n=20, median=61.0, q1=55.5, q3=70.25, test="mann_whitney"),
+        row("age", None, "multifocal", "continuous", n=3, n_suppressed=True, median=50.0, q1=45.0, q3=52.0),
+        row("age", None, "(all)", "continuous", n=23, median=60.0, q1=52.0, q3=69.0),
+        row("sex", "male", "focal", "categorical", n=20, count=12, percent=60.0),
+        row("sex", "male", "multifocal", "categorical", n=3, count=2, count_suppressed=True, percent=66.7),
+        row("sex", "male", "(all)", "categorical", n=23, count=14, percent=60.9),
+    ])  # fmt: skip
+    run_layer(con, "results")
+    columns = [c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE published.v_table_one_wide)").fetchall()]
+    assert {g for a in load_catalogue() for g in a.groups} <= set(columns)
+    rows = con.execute(
+        "SELECT variable, level, focal, multifocal, all_groups, imatinib_alone FROM published.v_table_one_wide "
+        "WHERE analysis_id = 'pattern' ORDER BY variable"
+    ).fetchall()
+    assert rows == [
+        ("age", None, "61.0 (55.5–70.2)", "n supp.", "60.0 (52.0–69.0)", None),
+        ("sex", "male", "12 (60%)", "supp.", "14 (61%)", None),
+    ]

@@ -351,3 +351,13 @@ def test_the_published_copy_asset_publishes_both_tiers_through_dagster(loaded, m
         "published.v_km_summary": 1
     }
     assert "not for release" in metadata["analyst"].value and "outside the registry" in metadata["aggregate"].value
+
+
+def test_the_copies_keep_the_column_comments_of_the_views(loaded, settings):
+    """An analyst opening the published file reads what each column holds (quotes in a comment survive)."""
+    loaded.execute("COMMENT ON COLUMN published.v_km_summary.n IS 'Subjects in the group; NULL where it''s withheld'")
+    published = publish(loaded, settings)
+    assert _query(
+        published.aggregate.database,
+        "SELECT comment FROM duckdb_columns() WHERE table_name = 'v_km_summary' AND column_name = 'n'",
+    ) == [("Subjects in the group; NULL where it's withheld",)]

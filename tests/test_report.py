@@ -91,8 +91,9 @@ def test_report_shows_every_analysis_with_suppressed_cells_marked(con, settings)
     assert ANALYSIS.title in report and "Not recorded by the registry, so not adjusted for: everything" in report
     assert "supp." in report and "&lt;5" not in report
     assert "Kaplan-Meier summary" in report and "Hazard ratios" in report and "Log-rank test" in report
-    assert "Characteristics (Table 1)" in report and "size_mm" in report
-    assert report.count("data:image/png;base64,") == 2  # the KM curve and the forest plot of the one endpoint
+    assert "Characteristics (Table 1)" in report and "size mm" in report and "size_mm" not in report
+    assert report.count('loading="lazy"') == 2  # the KM curve and the forest plot of the one endpoint, as SVG files
+    assert 'src="plots/toy_OS_km.svg"' in report  # relative to the report, so the folder moves as a whole
 
 
 def test_formatting_reads_like_a_paper():
@@ -113,3 +114,34 @@ def test_plots_print_small_numbers_at_risk_as_published(con, settings):
     row_b = [t.get_text() for t in figure.axes[0].texts]
     assert "At risk" in row_b and "supp." in row_b  # group B's row at time 0: 3 subjects
     assert "3" not in row_b
+
+
+def test_every_published_view_is_listed_in_the_sql_readme_with_an_example_that_runs(con):
+    """sql/README.md lists each ``published.v_*`` view the results layer makes, with a query an analyst can copy."""
+    import re
+
+    from pipelines.sql_models import SQL_DIR
+
+    made = {
+        name
+        for path in (SQL_DIR / "results").glob("*.sql")
+        for name in re.findall(r"CREATE OR REPLACE VIEW published\.(v_\w+)", path.read_text(encoding="utf-8"))
+    }
+    listed = dict(re.findall(r"^\| `(v_\w+)` \|.*\| `(SELECT [^`]+)` \|$", (SQL_DIR / "README.md").read_text(), re.M))
+    assert made and sorted(made - set(listed)) == [] and sorted(set(listed) - made) == []
+    for view, query in listed.items():
+        assert f"published.{view}" in query
+        con.execute(query).fetchall()  # binds: every column it names exists
+
+
+def test_every_published_column_has_a_comment(con):
+    """Analysts browsing the catalogue (DBeaver, duckdb_columns()) read what every published column holds."""
+    from pipelines.registry.ddl import comment_models
+
+    comment_models(con, "results")
+    bare = con.execute(
+        "SELECT table_name || '.' || column_name FROM duckdb_columns() "
+        "WHERE schema_name = 'published' AND (comment IS NULL OR comment = '') ORDER BY 1"
+    ).fetchall()
+    assert con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'published'").fetchone()[0] > 100
+    assert bare == []

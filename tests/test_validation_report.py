@@ -133,3 +133,32 @@ def test_unchanged_drop_still_points_at_its_report(con, settings, tmp_path):
     again = receive_drop(con, settings, "alpha"), load_core(con, settings, "alpha")
     assert [step.status for step in again] == ["unchanged", "unchanged"]
     assert again[1].report == first.report and "No findings" in first.report.read_text(encoding="utf-8")
+
+
+def test_messages_use_the_registrars_words_and_name_the_profile_key_to_change(con, settings, tmp_path):
+    """No pandera check names (greater_than, isin, not_nullable); a value the profile reads as missing, or maps to no
+    code, says which values are accepted and which key of the site's profile to change."""
+    patients = [
+        GOOD_PATIENT.replace("P1,male", "P1,M"),
+        GOOD_PATIENT.replace("P1,male", "P2,unknown"),  # a missing token where a value is required
+        GOOD_PATIENT.replace("P1,male", "P3,X"),  # no code maps X
+    ]
+    write_site(tmp_path, "alpha", patients, [EPISODE.replace(",400,", ",4000,")])
+    (tmp_path / "profiles" / "alpha.yaml").write_text(
+        "site_id: alpha\nmissing: ['', unknown]\ntables:\n"
+        "  patients: {file: patients.csv, codes: {sex: {M: male, F: female}}}\n  tki_episodes: {file: tki_episodes.csv}\n"
+    )
+    receive_drop(con, settings, "alpha")
+    loaded = load_core(con, settings, "alpha")
+    messages = {r["value_as_received"]: r["message"] for r in _report_rows(loaded.report)}
+    assert messages["unknown"] == (
+        "sex is required, but the site's profile reads 'unknown' as missing (its 'missing' list): record one of M, F, "
+        "or take 'unknown' out of 'missing' in the profile if it is a real value"
+    )
+    assert messages["X"] == (
+        "sex: 'X' is not in the site's code list for sex: allowed M, F "
+        "(to accept it, add it under tables.patients.codes.sex in the site's profile)"
+    )
+    assert messages["4000"] == "daily_dose_mg: 4000.0 is not plausible (must be at most 2000)"
+    html = loaded.report.read_text(encoding="utf-8")
+    assert not [word for word in ("greater_than", "less_than", "isin", "not_nullable", "in_range") if word in html]

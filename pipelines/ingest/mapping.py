@@ -68,9 +68,10 @@ def _typed(profile: SiteProfile, table: str, column: str, dtype: pl.DataType, cl
     """Expression converting a cleaned text column to its contract type, and what a failure means."""
     codes = profile.tables[table].codes.get(column)
     if codes:
-        return cleaned.replace_strict(
-            codes, default=None, return_dtype=pl.Utf8
-        ), f"not in the site's code list for {column} ({', '.join(codes)})"
+        return cleaned.replace_strict(codes, default=None, return_dtype=pl.Utf8), (
+            f"not in the site's code list for {column}: allowed {', '.join(codes)} "
+            f"(to accept it, add it under tables.{table}.codes.{column} in the site's profile)"
+        )
     if dtype == pl.Date:
         formats = profile.date_formats(table, column)
         parsed = pl.coalesce(

@@ -108,9 +108,31 @@ def table_findings(
             pl.col("column")
             .replace_strict(spec.columns, default=pl.col("column"), return_dtype=pl.Utf8)
             .alias("site_column"),
+            pl.struct("check_id", "column", "value_as_received", "message")
+            .map_elements(lambda f: _missing_token_message(profile, table, f), return_dtype=pl.Utf8)
+            .alias("message"),
         )
         .select(list(FINDING_SCHEMA))
         .cast(FINDING_SCHEMA)
+    )
+
+
+def _missing_token_message(profile: SiteProfile, table: str, finding: dict) -> str:
+    """A required value the profile reads as missing (``unknown`` in ``missing``): say so, the values it accepts,
+    and the profile key to change, instead of "required but empty" beside a value that is plainly there."""
+    value, column = (finding["value_as_received"] or "").strip(), finding["column"]
+    if (
+        finding["check_id"] != "completeness.required"
+        or not value
+        or value not in profile.missing_tokens(table, column)
+    ):
+        return finding["message"]
+    codes = profile.tables[table].codes.get(column)
+    accepted = f"record one of {', '.join(codes)}" if codes else "record the value"
+    key = f"tables.{table}.missing.{column}" if value in profile.tables[table].missing.get(column, []) else "missing"
+    return (
+        f"{column} is required, but the site's profile reads '{value}' as missing (its '{key}' list): {accepted}, "
+        f"or take '{value}' out of '{key}' in the profile if it is a real value"
     )
 
 

@@ -19,15 +19,41 @@ from schemas.crosschecks import CHILD_DATES, CROSS_CHECKS, Tables
 RANGE_CHECKS = ("greater_than", "less_than", "in_range", "equal_to", "not_equal_to")
 
 
+# pandera's check names, in the words a registrar uses ("greater_than(0)" -> "greater than 0")
+_BOUNDS = {
+    "greater_than_or_equal_to": "at least {}",
+    "less_than_or_equal_to": "at most {}",
+    "greater_than": "greater than {}",
+    "less_than": "less than {}",
+    "equal_to": "equal to {}",
+    "not_equal_to": "other than {}",
+}
+
+
+def _bound(check: str) -> str:
+    """``in_range(0, 100)`` -> ``from 0 to 100``; ``greater_than(0)`` -> ``greater than 0``."""
+    name, _, argument = check.partition("(")
+    argument = argument.removesuffix(")")
+    if name == "in_range":
+        low, _, high = argument.partition(",")
+        return f"from {low.strip()} to {high.strip()}"
+    return _BOUNDS.get(name, "{}").format(argument)
+
+
 def _describe(check: str, column: str, value: str | None) -> tuple[str, str, str]:
-    """check id, Kahn category and registrar message for a built-in pandera column check."""
+    """check id, Kahn category and registrar message for a built-in pandera column check (no pandera names)."""
     if check == "not_nullable":
         return "completeness.required", "completeness", f"{column} is required but empty"
     if check.startswith("isin"):
-        return "conformance.value_set", "conformance", f"{column}: '{value}' is not an allowed value {check[5:-1]}"
-    if check.startswith(RANGE_CHECKS):
-        return "plausibility.range", "plausibility", f"{column}: {value} is outside the plausible range ({check})"
-    return "conformance.type", "conformance", f"{column}: '{value}' fails {check}"
+        allowed = ", ".join(v.strip(" '\"") for v in check[5:-1].strip("[]").split(","))
+        return (
+            "conformance.value_set",
+            "conformance",
+            f"{column}: '{value}' is not one of the allowed values ({allowed})",
+        )
+    if check.startswith(RANGE_CHECKS) or check.startswith(tuple(_BOUNDS)):
+        return "plausibility.range", "plausibility", f"{column}: {value} is not plausible (must be {_bound(check)})"
+    return "conformance.type", "conformance", f"{column}: '{value}' is not a value of the expected kind"
 
 
 def contract_issues(table: str, typed: pl.DataFrame) -> pl.DataFrame:

@@ -1,7 +1,8 @@
 """The registry report: one static HTML file with every analysis's tables and plots.
 
-It is built from the ``published.v_*`` views only (suppressed counts included), embeds its
-plots, and so can be mailed or archived as a single file.
+It is built from the ``published.v_*`` views only (suppressed counts included).  The summary and its
+forest plot are inline; the analyses' figures are SVGs beside it (``plots/``), referenced by relative path
+and loaded lazily, so the report is mailed or archived with its ``plots`` folder.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import jinja2
 
 from pipelines.catalogue import Analysis
 from pipelines.report.content import analysis_section, results_views, view_table
+from pipelines.report.forest import summary_forest_figure, svg_markup
 from pipelines.report.summary import REASONS, summary_rows
 from pipelines.settings import Settings
 
@@ -26,15 +28,19 @@ def render_report(con: duckdb.DuckDBPyConnection, analyses: list[Analysis], sett
     views = results_views(con)
     k = settings.min_cell_count
     registry = [view_table(con, v, views[v], k) for v in ("v_registry_sites", "v_quarantine_by_check") if v in views]
+    summary = summary_rows(con, k) if "v_comparison_summary" in views else []
     return _TEMPLATES.get_template("report.html.j2").render(
         generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         data_cutoff=settings.data_cutoff.isoformat() if settings.data_cutoff else "none set (censored at today)",
         min_cell_count=k,
         demo=settings.demo,
         registry=[t for t in registry if t],
-        summary=summary_rows(con, k) if "v_comparison_summary" in views else [],
+        summary=summary,
+        summary_forest=svg_markup(summary_forest_figure(summary)) if summary else "",
         reasons=REASONS,
-        analyses=[analysis_section(con, a, views, settings.plots_dir, k) for a in analyses],
+        analyses=[
+            analysis_section(con, a, views, settings.plots_dir, settings.report_path.parent, k) for a in analyses
+        ],
     )
 
 

@@ -8,13 +8,14 @@ appears in the report without code here.
 
 from __future__ import annotations
 
-import base64
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from pipelines import labels as words
 from pipelines.catalogue import Analysis
 from pipelines.report.formatting import MISSING, cell, count, estimate_ci, number, p_or_floor, p_value
 
@@ -32,12 +33,14 @@ class Table:
 @dataclass(frozen=True)
 class Figure:
     caption: str
-    data_uri: str
+    src: str  # the SVG, relative to the report (loaded lazily: the report itself stays light)
+    png: str  # the 300-dpi PNG beside it, for a paper
 
 
 @dataclass(frozen=True)
 class EndpointSection:
-    endpoint: str
+    endpoint: str  # PARAMCD: the anchor
+    title: str  # in words
     tables: list[Table]
     figures: list[Figure]
 
@@ -49,10 +52,46 @@ class AnalysisSection:
     tables: list[Table]  # Table 1 and views without an endpoint column
     endpoints: list[EndpointSection]
     few_event_groups: list[str]
+    groups: list[str]  # in words, in display order
+    reference: str
+    endpoint_names: list[str]
 
 
 def _text(column: str) -> Callable[[Row, int], str]:
     return lambda r, k: MISSING if r[column] is None else str(r[column])
+
+
+def _group(column: str) -> Callable[[Row, int], str]:
+    """A group (or reference group) of the row's analysis, in words."""
+    return lambda r, k: (
+        MISSING if r[column] is None else words.AnalysisLabels(str(r.get("analysis_id") or "")).group(r[column])
+    )
+
+
+def _model(r: Row, k: int) -> str:
+    return MISSING if r["model"] is None else words.model(r["model"])
+
+
+def _term(r: Row, k: int) -> str:
+    """A Cox term in words; the global proportional-hazards test reads as such."""
+    if r["term"] is None:
+        return MISSING
+    if r["term"] == "GLOBAL":
+        return "global test"
+    return words.AnalysisLabels(str(r.get("analysis_id") or "")).term_text(r["term"])
+
+
+def _status(r: Row, k: int) -> str:
+    status = r["status"] or ""
+    return "estimated" if status == "ok" else status.replace("_", " ")
+
+
+def _check(check_id: str) -> str:
+    """An ingest check in the registrar's words: its message (pipelines.ingest.checks), not its id."""
+    from pipelines.ingest.checks import all_checks  # here: the ingest package is heavy and only this table needs it
+
+    check = all_checks().get(check_id)
+    return check.message[:1].upper() + check.message[1:] if check else check_id.replace("_", " ").replace(".", ": ")
 
 
 def _count(column: str) -> Callable[[Row, int], str]:
@@ -64,7 +103,7 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
     "v_survival_summary": (
         "Kaplan-Meier summary (months)",
         [
-            ("Group", _text("group")),
+            ("Group", _group("group")),
             ("n", _count("n")),
             ("Events", _count("events")),
             (
@@ -79,7 +118,7 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
     "v_survival_at_landmarks": (
         "Survival at landmark times",
         [
-            ("Group", _text("group")),
+            ("Group", _group("group")),
             ("Month", lambda r, k: number(r["time_months"], 0)),
             ("S(t) (95% CI)", lambda r, k: estimate_ci(r["survival"], r["lower"], r["upper"])),
             ("At risk", _count("n_at_risk")),
@@ -89,20 +128,20 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
     "v_logrank": (
         "Log-rank test",
         [
-            ("Group", _text("group")),
+            ("Group", _group("group")),
             ("n", _count("n")),
             ("Observed", _count("observed")),
             ("Expected", lambda r, k: number(r["expected"], 1)),
             ("Chi-square (df)", lambda r, k: f"{number(r['statistic'])} ({r['df']})"),
             ("p", lambda r, k: p_value(r["p"])),
-            ("Status", _text("status")),
+            ("Status", _status),
         ],
     ),
     "v_cumulative_incidence": (
         "Competing risks: cumulative incidence per cause at landmark times (Aalen-Johansen, cmprsk::cuminc)",
         [
-            ("Group", _text("group")),
-            ("Cause", _text("cause_label")),
+            ("Group", _group("group")),
+            ("Cause", lambda r, k: words.cause(r["cause_label"])),
             ("Month", lambda r, k: number(r["time_months"], 0)),
             ("F(t) (95% CI)", lambda r, k: estimate_ci(r["cumulative_incidence"], r["lower"], r["upper"])),
             ("At risk", _count("n_at_risk")),
@@ -112,57 +151,97 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
     "v_competing_risks": (
         "Competing risks: Gray's test, cause-specific Cox and Fine-Gray subdistribution hazard ratios",
         [
-            ("Cause", _text("cause_label")),
-            ("Model", _text("model")),
-            ("Term", _text("term")),
+            ("Cause", lambda r, k: words.cause(r["cause_label"])),
+            ("Model", _model),
+            ("Term", _term),
             ("n", _count("n")),
             ("Cause events", _count("events")),
             ("HR (95% CI)", lambda r, k: estimate_ci(r["hr"], r["hr_lower"], r["hr_upper"])),
             ("Chi-square (df)", lambda r, k: f"{number(r['statistic'])} ({r['df']})" if r["df"] is not None else ""),
             ("p", lambda r, k: p_value(r["p"])),
-            ("Status", _text("status")),
+            ("Status", _status),
         ],
     ),
     "v_hazard_ratios": (
         "Hazard ratios (Cox, Efron ties, Wald CI)",
         [
-            ("Source", _text("source")),
-            ("Model", _text("model")),
-            ("Term", _text("term")),
-            ("Reference", _text("reference")),
+            ("Model", _model),
+            ("Design", _text("design")),
+            ("Term", _term),
+            ("Reference", _group("reference")),
             ("n", _count("n")),
             ("Events", _count("events")),
             ("HR (95% CI)", lambda r, k: estimate_ci(r["hr"], r["hr_lower"], r["hr_upper"])),
             ("p", lambda r, k: p_value(r["p"])),
-            ("Status", _text("status")),
+            ("Status", _status),
+        ],
+    ),
+    "v_iptw_hazard_ratios": (
+        "IPTW-adjusted hazard ratios (stabilised weights, robust variance) with the E-value of unmeasured confounding",
+        [
+            ("Model", _model),
+            ("Term", _term),
+            ("n", _count("n")),
+            ("Events", _count("events")),
+            ("HR (95% CI)", lambda r, k: estimate_ci(r["hr"], r["hr_lower"], r["hr_upper"])),
+            ("p", lambda r, k: p_value(r["p"])),
+            ("Weighted log-rank p", lambda r, k: p_value(r["weighted_logrank_p"])),
+            ("E-value (CI limit)", lambda r, k: f"{number(r['e_value'])} ({number(r['e_value_ci'])})"),
+            ("Status", _status),
+        ],
+    ),
+    "v_iptw_balance": (
+        "Covariate balance before and after IPTW (standardised mean differences; above 0.1 is imbalanced)",
+        [
+            ("Model", _model),
+            ("Term", _term),
+            ("SMD unweighted", lambda r, k: number(r["smd_before"])),
+            ("SMD weighted", lambda r, k: number(r["smd_after"])),
+            ("Imbalanced after weighting", lambda r, k: "yes" if r["imbalanced_after"] else "no"),
+        ],
+    ),
+    "v_iptw_positivity": (
+        "IPTW positivity: propensity score range, overlap and weights per group",
+        [
+            ("Model", _model),
+            ("Group", _group("group")),
+            ("n", _count("n")),
+            (
+                "Propensity min / median / max",
+                lambda r, k: " / ".join(number(r[c]) for c in ("ps_min", "ps_median", "ps_max")),
+            ),
+            ("Outside overlap", _count("n_outside_overlap")),
+            ("Weights min–max", lambda r, k: f"{number(r['weight_min'])}–{number(r['weight_max'])}"),
+            ("Extreme weights", _count("n_extreme_weights")),
+            ("Effective n", lambda r, k: number(r["effective_n"], 1)),
         ],
     ),
     "v_ph_tests": (
         "Proportional-hazards tests (score test as R's cox.zph, Kaplan-Meier time scale)",
         [
-            ("Model", _text("model")),
-            ("Term", _text("term")),
+            ("Model", _model),
+            ("Term", _term),
             ("Chi-square", lambda r, k: number(r["statistic"])),
             ("df", _text("df")),
             ("p", lambda r, k: p_value(r["p"])),
-            ("Status", _text("status")),
+            ("Status", _status),
         ],
     ),
     "v_rmst": (
         "Restricted mean survival time (months; area under the Kaplan-Meier curve up to tau)",
         [
-            ("Group", _text("group")),
+            ("Group", _group("group")),
             ("Tau, months", lambda r, k: number(r["tau"], 0)),
             ("n", _count("n")),
             ("RMST (95% CI)", lambda r, k: estimate_ci(r["rmst"], r["lower"], r["upper"], 1)),
-            ("Status", _text("status")),
+            ("Status", _status),
         ],
     ),
     "v_rmst_contrasts": (
         "RMST against the reference group (difference and ratio, survRM2's definitions)",
         [
-            ("Group", _text("group")),
-            ("Reference", _text("reference")),
+            ("Group", _group("group")),
+            ("Reference", _group("reference")),
             ("Tau, months", lambda r, k: number(r["tau"], 0)),
             (
                 "Difference, months (95% CI)",
@@ -171,20 +250,20 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
             ("p (difference)", lambda r, k: p_value(r["difference_p"])),
             ("Ratio (95% CI)", lambda r, k: estimate_ci(r["ratio"], r["ratio_lower"], r["ratio_upper"])),
             ("p (ratio)", lambda r, k: p_value(r["ratio_p"])),
-            ("Status", _text("status")),
+            ("Status", _status),
         ],
     ),
     "v_binary_outcomes": (
         "Binary outcome (Fisher's exact test)",
         [
-            ("Group", _text("group")),
+            ("Group", _group("group")),
             ("Within, months", lambda r, k: number(r["within_months"], 0)),
             ("n", _count("n")),
             ("Outcome unknown", _count("n_missing")),
             ("Events", _count("events")),
             ("Proportion (95% CI)", lambda r, k: estimate_ci(r["proportion"], r["lower"], r["upper"])),
             ("p", lambda r, k: p_or_floor(r["p"], r["p_display"])),
-            ("Status", _text("status")),
+            ("Status", _status),
         ],
     ),
     "v_registry_sites": (
@@ -211,8 +290,8 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
         "Quarantined rows by check",
         [
             ("Site", _text("site_id")),
-            ("Table", _text("table_name")),
-            ("Check", _text("check_id")),
+            ("Table", lambda r, k: words.table(r["table_name"])),
+            ("Check", lambda r, k: _check(r["check_id"])),
             ("Rows", _text("rows")),
         ],
     ),
@@ -264,7 +343,27 @@ def _table(view: str, columns: list[str], rows: list[Row], min_cell_count: int) 
         return Table(caption, [h for h, _ in layout], [[fmt(r, min_cell_count) for _, fmt in layout] for r in rows])
     shown = [c for c in columns if c not in KEYS and not c.endswith("_suppressed")]
     caption = view.removeprefix("v_").replace("_", " ").capitalize()
-    return Table(caption, shown, [[cell(c, r[c], min_cell_count) for c in shown] for r in rows])
+    return Table(
+        caption,
+        [c.replace("_", " ") for c in shown],
+        [
+            [_LABELLED[c](r, min_cell_count) if c in _LABELLED else cell(c, r[c], min_cell_count) for c in shown]
+            for r in rows
+        ],
+    )
+
+
+# Columns of a view without a layout that hold codes: shown in words all the same
+_LABELLED: dict[str, Callable[[Row, int], str]] = {
+    "group": _group("group"),
+    "reference": _group("reference"),
+    "model": _model,
+    "term": _term,
+    "variable": lambda r, k: MISSING if r["variable"] is None else words.variable(r["variable"]),
+    "level": lambda r, k: MISSING if r["level"] is None else words.level(r["level"]),
+    "cause_label": lambda r, k: MISSING if r["cause_label"] is None else words.cause(r["cause_label"]),
+    "status": _status,
+}
 
 
 def view_table(
@@ -284,18 +383,17 @@ def _caption(kind: str) -> str:
     return PLOT_CAPTIONS.get(kind, kind.replace("_", " "))
 
 
-def _figures(plots_dir: Path, analysis_id: str, endpoint: str) -> list[Figure]:
-    """The analysis's PNGs for one endpoint (``<id>_<endpoint>_<kind>.png``), known kinds first."""
+def _figures(plots_dir: Path, report_dir: Path, analysis_id: str, endpoint: str) -> list[Figure]:
+    """The analysis's figures for one endpoint (``<id>_<endpoint>_<kind>.svg``), known kinds first.
+
+    Referenced by relative path, not embedded: 70 figures inline (SVG or PNG) weigh 4-12 MB, the page without
+    them a few hundred kB, and the browser loads each figure only as it scrolls into view.
+    """
     prefix = f"{analysis_id}_{endpoint}_"
-    kinds = {p.stem.removeprefix(prefix): p for p in plots_dir.glob(f"{prefix}*.png")}
+    kinds = {p.stem.removeprefix(prefix): p for p in plots_dir.glob(f"{prefix}*.svg")}
     order = [k for k in PLOT_CAPTIONS if k in kinds] + sorted(set(kinds) - set(PLOT_CAPTIONS))
-    return [
-        Figure(
-            _caption(kind),
-            "data:image/png;base64," + base64.b64encode(kinds[kind].read_bytes()).decode(),
-        )
-        for kind in order
-    ]
+    relative = lambda path: Path(os.path.relpath(path, report_dir)).as_posix()  # noqa: E731
+    return [Figure(_caption(kind), relative(kinds[kind]), relative(kinds[kind].with_suffix(".png"))) for kind in order]
 
 
 def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell_count: int) -> Table | None:
@@ -304,6 +402,7 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
     if not rows:
         return None
     groups = [*analysis.groups, "(all)"]
+    labels = words.AnalysisLabels(analysis.id)
     lines: dict[tuple[str, object], dict[str, Row]] = {}
     for r in rows:
         lines.setdefault((r["variable"], r["level"]), {})[r["group"]] = r
@@ -328,7 +427,7 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
     body = []
     for (variable, level), by_group in lines.items():
         first = next(iter(by_group.values()))
-        label = variable if level is None else f"{variable}: {level}"
+        label = words.variable(variable) if level is None else f"{words.variable(variable)}: {words.level(level)}"
         whole = by_group.get("(all)", first)
         missing = None if whole["n_missing_suppressed"] else whole["n_missing"]
         body.append(
@@ -336,14 +435,14 @@ def table_one_table(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell
                 label,
                 *[value(by_group.get(g)) for g in groups],
                 count(missing, min_cell_count),
-                first["test"] or "",
+                words.test(first["test"]) if first["test"] else "",
                 p_or_floor(first["p"], first.get("p_display")),
                 number(first.get("smd_max"), 2),
             ]
         )
     return Table(
         "Characteristics (Table 1): median (IQR) or n (%); SMD: largest standardised mean difference between groups",
-        ["", *groups, "Missing", "Test", "p", "SMD (max)"],
+        ["", *[labels.group(g) if g != "(all)" else "All" for g in groups], "Missing", "Test", "p", "SMD (max)"],
         body,
     )
 
@@ -353,6 +452,7 @@ def analysis_section(
     analysis: Analysis,
     views: dict[str, list[str]],
     plots_dir: Path,
+    report_dir: Path,
     min_cell_count: int,
 ) -> AnalysisSection:
     per_analysis = {v: c for v, c in views.items() if "analysis_id" in c and v not in NOT_TABULATED}
@@ -372,18 +472,34 @@ def analysis_section(
             if "endpoint" in c
         ]
         endpoints.append(
-            EndpointSection(endpoint, [t for t in tables if t], _figures(plots_dir, analysis.id, endpoint))
+            EndpointSection(
+                endpoint,
+                words.endpoint(endpoint),
+                [t for t in tables if t],
+                _figures(plots_dir, report_dir, analysis.id, endpoint),
+            )
         )
-    few = con.execute(
-        "SELECT DISTINCT endpoint || ': ' || \"group\" FROM published.v_survival_summary "
-        "WHERE analysis_id = ? AND few_events ORDER BY 1",
-        [analysis.id],
-    ).fetchall()
+    labels = words.AnalysisLabels(analysis.id)
+    few = [
+        (f"{words.endpoint(endpoint)}: {labels.group(group)}",)
+        for endpoint, group in con.execute(
+            'SELECT DISTINCT endpoint, "group" FROM published.v_survival_summary '
+            "WHERE analysis_id = ? AND few_events ORDER BY ALL",
+            [analysis.id],
+        ).fetchall()
+    ]
     limits = (
         _rows(con, "SELECT * FROM published.v_limits WHERE analysis_id = ? LIMIT 1", [analysis.id])
         if "v_limits" in views
         else []
     )
     return AnalysisSection(
-        analysis, limits[0] if limits else {}, [t for t in overall if t], endpoints, [f for (f,) in few]
+        analysis,
+        limits[0] if limits else {},
+        [t for t in overall if t],
+        endpoints,
+        [f for (f,) in few],
+        [labels.group(g) for g in analysis.groups],
+        labels.group(analysis.reference),
+        [words.endpoint(e) for e in analysis.endpoints],
     )

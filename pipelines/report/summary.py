@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipelines import labels as words
 from pipelines.report.formatting import count, estimate_ci, p_value
 
 REASONS = {  # flag column -> what it means for the reader
@@ -25,8 +26,9 @@ REASONS = {  # flag column -> what it means for the reader
 class SummaryRow:
     analysis_id: str  # the anchor of the analysis's section
     question: str
-    endpoint: str
-    comparison: str  # "<level> vs <reference>"
+    endpoint: str  # in words
+    comparison: str  # "<level> vs <reference>", in words
+    label: str  # the forest plot's line: comparison and endpoint abbreviation
     groups: str  # n / events per group, as published
     primary: str  # "HR (CI), p" of the primary model
     primary_design: str
@@ -34,11 +36,20 @@ class SummaryRow:
     naive_design: str
     light: str
     reasons: list[str]
+    primary_ci: tuple[float, float, float] | None  # HR, lower, upper for the forest plot
+    naive_ci: tuple[float, float, float] | None
+
+
+def _ci(hr: object, lower: object, upper: object) -> tuple[float, float, float] | None:
+    values = (hr, lower, upper)
+    return None if any(v is None for v in values) else tuple(float(v) for v in values)  # type: ignore[return-value]
 
 
 def _hazard_ratio(hr: object, lower: object, upper: object, p: object) -> str:
     """``HR 0.61 (0.48–0.78), p < 0.001`` as a paper prints it."""
     shown = p_value(p)
+    if shown == "—":
+        return f"HR {estimate_ci(hr, lower, upper)}"
     return f"HR {estimate_ci(hr, lower, upper)}, p {'< ' + shown[1:] if shown.startswith('<') else '= ' + shown}"
 
 
@@ -48,7 +59,8 @@ def summary_rows(con: duckdb.DuckDBPyConnection, min_cell_count: int) -> list[Su
     for analysis_id, endpoint, group, n, events in con.execute(
         'SELECT analysis_id, endpoint, "group", n, events FROM published.v_survival_summary ORDER BY ALL'
     ).fetchall():
-        text = f"{group}: n = {count(n, min_cell_count)}, {count(events, min_cell_count)} events"
+        group_words = words.AnalysisLabels(analysis_id).group(group)
+        text = f"{group_words}: n = {count(n, min_cell_count)}, {count(events, min_cell_count)} events"
         groups.setdefault((analysis_id, endpoint), []).append(text)
     rows = con.execute(
         "SELECT s.* FROM published.v_comparison_summary AS s "
@@ -59,23 +71,24 @@ def summary_rows(con: duckdb.DuckDBPyConnection, min_cell_count: int) -> list[Su
     out = []
     for values in rows.fetchall():
         r = dict(zip(names, values, strict=True))
+        labels = words.AnalysisLabels(r["analysis_id"])
+        comparison = f"{labels.group(r['level'])} vs {labels.group(r['reference'])}"
         out.append(
             SummaryRow(
                 analysis_id=r["analysis_id"],
                 question=r["question"],
-                endpoint=r["endpoint"],
-                comparison=f"{r['level']} vs {r['reference']}",
+                endpoint=words.endpoint(r["endpoint"]),
+                comparison=comparison,
+                label=f"{comparison}, {r['endpoint']}",
                 groups="; ".join(groups.get((r["analysis_id"], r["endpoint"]), [])),
                 primary=_hazard_ratio(r["hr"], r["hr_lower"], r["hr_upper"], r["p"]),
-                primary_design=(
-                    f"{r['primary_model']} Cox"
-                    if r["primary_design"] == "as grouped"
-                    else f"{r['primary_design']} ({r['primary_model']})"
-                ),
+                primary_design=f"primary: {words.model(r['primary_model'])}",
                 naive=_hazard_ratio(r["naive_hr"], r["naive_lower"], r["naive_upper"], r["naive_p"]),
-                naive_design="naive: immortal-time biased" if r["naive_model"] == "naive" else "unadjusted",
+                naive_design=words.model(r["naive_model"]) if r["naive_model"] == "naive" else "unadjusted",
                 light=r["light"],
                 reasons=[text for flag, text in REASONS.items() if r[flag]],
+                primary_ci=_ci(r["hr"], r["hr_lower"], r["hr_upper"]),
+                naive_ci=_ci(r["naive_hr"], r["naive_lower"], r["naive_upper"]),
             )
         )
     return out

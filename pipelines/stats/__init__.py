@@ -26,6 +26,8 @@ from pipelines.stats.plots import (
     few_events_note,
     forest_figure,
     km_figure,
+    ph_test_note,
+    save_figure,
     save_png,
 )
 from pipelines.stats.table_one import TABLE_ONE_COLUMNS, table_one
@@ -72,6 +74,8 @@ __all__ = [
     "landmark_frame",
     "logrank",
     "pointwise_ci",
+    "ph_test_note",
+    "save_figure",
     "save_png",
     "survival_quantile",
     "table_one",

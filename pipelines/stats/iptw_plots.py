@@ -7,6 +7,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pipelines import labels as words
+from pipelines.labels import PLAIN, AnalysisLabels
 from pipelines.stats.iptw import SMD_THRESHOLD
 from pipelines.stats.plots import _COLOURS, _footnote_inches, _write_footnote
 
@@ -19,16 +21,18 @@ def _figure(height: float, footnote: str) -> tuple[Figure, float]:
     return figure, (0.12 * height + extra) / (height + extra)
 
 
-def love_figure(balance: pd.DataFrame, *, title: str = "", footnote: str = "") -> Figure:
-    """|SMD| of every propensity term before (open) and after (filled) weighting, with the 0.1 threshold line."""
+def love_figure(
+    balance: pd.DataFrame, *, title: str = "", footnote: str = "", labels: AnalysisLabels = PLAIN
+) -> Figure:
+    """|SMD| of every propensity term before (open, unadjusted) and after (filled) weighting, with the 0.1 line."""
     rows = balance.iloc[::-1].reset_index(drop=True)
     figure, bottom = _figure(max(2.5, 0.35 * len(rows) + 1.5), footnote)
     ax = figure.add_axes((0.3, bottom, 0.65, 0.88 - bottom))
     y = np.arange(len(rows))
-    ax.scatter(rows["smd_before"].abs(), y, facecolors="none", edgecolors=_COLOURS[1], label="unweighted")
-    ax.scatter(rows["smd_after"].abs(), y, color=_COLOURS[0], label="IPTW")
+    ax.scatter(rows["smd_before"].abs(), y, facecolors="none", edgecolors=_COLOURS[1], label="unadjusted")
+    ax.scatter(rows["smd_after"].abs(), y, color=_COLOURS[0], label="IPTW-adjusted")
     ax.axvline(SMD_THRESHOLD, color="grey", linestyle="--", linewidth=1)
-    ax.set_yticks(y, list(rows["term"]))
+    ax.set_yticks(y, [labels.term_text(t) for t in rows["term"]])
     ax.set_xlabel("|standardised mean difference|")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(f"{title}\nCovariate balance before and after weighting", fontsize=10)
@@ -37,9 +41,18 @@ def love_figure(balance: pd.DataFrame, *, title: str = "", footnote: str = "") -
 
 
 def weighted_km_figure(
-    curve: pd.DataFrame, *, title: str = "", time_label: str = "Months", footnote: str = ""
+    curve: pd.DataFrame,
+    *,
+    title: str = "",
+    time_label: str = "Months",
+    footnote: str = "",
+    endpoint: str = "",
+    labels: AnalysisLabels = PLAIN,
 ) -> Figure:
-    """IPTW-weighted Kaplan-Meier curves per group with their pointwise 95% CI (step functions from 1 at 0)."""
+    """IPTW-weighted Kaplan-Meier curves per group with their pointwise 95% CI (step functions from 1 at 0).
+
+    The legend marks each curve IPTW-adjusted; the y axis is named for the ``endpoint`` (PARAMCD).
+    """
     figure, bottom = _figure(4.5, footnote)
     ax = figure.add_axes((0.1, bottom, 0.86, 0.86 - bottom))
     for colour, (group, part) in zip(_COLOURS, curve.groupby("group", sort=False, observed=True), strict=False):
@@ -47,11 +60,16 @@ def weighted_km_figure(
         for column, style in (("survival", "-"), ("lower", ":"), ("upper", ":")):
             values = np.concatenate([[1.0], part[column].to_numpy(float)])
             ax.step(
-                time, values, where="post", color=colour, linestyle=style, label=group if column == "survival" else None
+                time,
+                values,
+                where="post",
+                color=colour,
+                linestyle=style,
+                label=f"{labels.group(group)} (IPTW-adjusted)" if column == "survival" else None,
             )
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(time_label)
-    ax.set_ylabel("Weighted survival probability")
+    ax.set_ylabel(f"{words.survival_axis(endpoint)}, IPTW-adjusted")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(f"{title}\nIPTW-weighted Kaplan-Meier (stabilised weights; dotted: 95% CI)", fontsize=10)
     _write_footnote(figure, footnote)

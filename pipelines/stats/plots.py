@@ -8,9 +8,12 @@ with the numbers beside it.
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -18,14 +21,19 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
 
+from pipelines import labels as words
+from pipelines.labels import PLAIN, AnalysisLabels
 from pipelines.stats.endpoint import EndpointResults
 from pipelines.stats.frame import GROUP
-from pipelines.stats.timevarying import EXPOSED, NAIVE_LABEL
+from pipelines.stats.timevarying import EXPOSED, UNEXPOSED
 
 _HR_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 _FOOTNOTE_SIZE = 8
 _FOREST_PLOT_INCHES, _FOREST_TEXT_INCHES = 5.0, 3.6
-_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+# Okabe-Ito, the colour-blind-safe palette (Okabe & Ito 2008), yellow left out (unreadable on white)
+_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+_NOTE_COLOUR = "#A33C00"
+PNG_DPI = 300
 
 
 def _number(value: float, decimals: int) -> str:
@@ -36,14 +44,15 @@ def _number(value: float, decimals: int) -> str:
 
 def _interval(estimate: float, lower: float, upper: float, decimals: int) -> str:
     """``estimate (lower-upper)``; a limit that is not reached or not defined shows as NR."""
-    return f"{_number(estimate, decimals)} ({_number(lower, decimals)}-{_number(upper, decimals)})"
+    return f"{_number(estimate, decimals)} ({_number(lower, decimals)}–{_number(upper, decimals)})"
 
 
 def _p_value(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _hazard_ratio_label(cox: pd.DataFrame, label: str) -> str:
+def _hazard_ratio_label(cox: pd.DataFrame, label: str, kind: str) -> str:
+    """The group's univariable HR against the reference, marked with what it is (``unadjusted``, or naive)."""
     univariable = cox[(cox["model"] == "univariable") & (cox["variable"] == GROUP)]
     if (univariable["reference"] == label).any():
         return "reference"
@@ -51,7 +60,7 @@ def _hazard_ratio_label(cox: pd.DataFrame, label: str) -> str:
     if row.empty or row["status"].iloc[0] != "ok":
         return "HR not estimable"
     hr = row.iloc[0]
-    return f"HR {_interval(hr['hr'], hr['hr_lower'], hr['hr_upper'], 2)}"
+    return f"HR {_interval(hr['hr'], hr['hr_lower'], hr['hr_upper'], 2)} ({kind})"
 
 
 WITHHELD = "supp."  # pipelines.disclosure.MARK: how every published output prints a withheld count
@@ -68,25 +77,40 @@ def _published(row: pd.Series, column: str) -> str:
     return WITHHELD if flagged else str(int(row[column]))
 
 
-def _legend_label(summary: pd.Series, hazard_ratio: str) -> str:
+def _legend_label(summary: pd.Series, hazard_ratio: str, labels: AnalysisLabels) -> str:
+    group = labels.group(summary["group"])
     if summary["n"] == 0:
-        return f"{summary['group']} (no subjects)"
+        return f"{group} (no subjects)"
     median = (
         _interval(summary["median"], summary["median_lower"], summary["median_upper"], 1)
         if summary["median_reached"]
         else "not reached"
     )
     n, events = (_published(summary, c) for c in ("n", "events"))
-    return f"{summary['group']} (n={n}, events={events}): median {median}; {hazard_ratio}"
+    return f"{group} (n={n}, events={events}): median {median}; {hazard_ratio}"
 
 
-def _at_risk_row(figure: Figure, ax: Axes, at_risk: pd.DataFrame, order: list[str], colours: dict[str, str]) -> None:
-    """The numbers-at-risk table under the plot (subjects with time >= each tick), as suppressed."""
+def _at_risk_row(
+    ax: Axes, at_risk: pd.DataFrame, order: list[str], colours: dict[str, str], labels: AnalysisLabels
+) -> None:
+    """The numbers-at-risk table under the plot (subjects with time >= each tick), as suppressed.
+
+    Each number is centred on its tick's x (data coordinates), so the table lines up with the axis.
+    """
     ax.text(-0.035, -0.14, "At risk", transform=ax.transAxes, ha="right", va="top", fontsize=8.5, fontweight="bold")
     for line, label in enumerate(order, start=1):
         rows = at_risk[at_risk["group"] == label]
         y = -0.14 - 0.055 * line
-        ax.text(-0.035, y, label, transform=ax.transAxes, ha="right", va="top", fontsize=8.5, color=colours[label])
+        ax.text(
+            -0.035,
+            y,
+            labels.group(label),
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8.5,
+            color=colours[label],
+        )
         for _, row in rows.iterrows():
             ax.annotate(
                 _published(row, "n_at_risk"),
@@ -106,6 +130,34 @@ def risk_table_times(last_time: float) -> np.ndarray:
     return np.round(ticks[(ticks >= 0) & (ticks <= last_time * 1.02)], 9)
 
 
+def ph_test_note(ph_test: pd.DataFrame, model: str) -> str:
+    """The visible warning when the proportional-hazards test of ``model`` (its global test) fails at p < 0.05."""
+    rows = ph_test[(ph_test["model"] == model) & (ph_test["term"] == "GLOBAL") & (ph_test["status"] == "ok")]
+    if rows.empty or pd.isna(rows["p"].iloc[0]) or rows["p"].iloc[0] >= 0.05:
+        return ""
+    return (
+        f"Proportional hazards rejected ({words.model(model)}, {_p_value(rows['p'].iloc[0])}): "
+        "the HR averages a ratio that changes over follow-up"
+    )
+
+
+def _notes(ax: Axes, notes: Sequence[str]) -> None:
+    """Notes that qualify the estimates shown (a failed PH test, the primary estimate), boxed inside the axes."""
+    shown = [n for n in notes if n]
+    if shown:
+        ax.text(
+            0.99,
+            0.98,
+            "\n".join(textwrap.fill(n, 60) for n in shown),
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            color=_NOTE_COLOUR,
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": _NOTE_COLOUR, "alpha": 0.9},
+        )
+
+
 def _title(title: str, logrank: pd.DataFrame) -> str:
     test = logrank.iloc[0] if not logrank.empty else None
     if test is None or test["status"] != "ok":
@@ -122,6 +174,10 @@ def km_figure(
     footnote: str = "",
     min_cell_count: int = 0,
     at_risk: pd.DataFrame | None = None,
+    endpoint: str = "",
+    labels: AnalysisLabels = PLAIN,
+    hazard_ratio_kind: str = "unadjusted",
+    notes: Sequence[str] = (),
 ) -> Figure:
     """Kaplan-Meier curves per group with CI bands, censor marks, dashed medians and numbers at risk.
 
@@ -144,6 +200,14 @@ def km_figure(
     at_risk
         The numbers at risk at the tick times, flagged (``km_at_risk`` of :func:`pipelines.disclosure.suppress`);
         computed with the flags when not given.
+    endpoint
+        PARAMCD: names the y axis (``Progression-free probability`` for PFS).
+    labels
+        The analysis's labels (groups in words).
+    hazard_ratio_kind
+        What the legend's HR is: ``unadjusted``, or the naive grouping's ``naive: immortal-time biased``.
+    notes
+        Boxed in the plot: a failed proportional-hazards test, the primary estimate where it is another model.
 
     The legend gives each group's n, events, median (95% CI) and univariable HR (95% CI)
     against the reference group; counts the suppression withheld print as ``supp.``.
@@ -158,7 +222,7 @@ def km_figure(
     colours = {}
     for index, summary in results.km_summary.iterrows():
         colour = colours[summary["group"]] = _COLOURS[index % len(_COLOURS)]
-        label = _legend_label(summary, _hazard_ratio_label(results.cox, summary["group"]))
+        label = _legend_label(summary, _hazard_ratio_label(results.cox, summary["group"], hazard_ratio_kind), labels)
         curve = results.km_curve[results.km_curve["group"] == summary["group"]]
         if curve.empty:
             ax.plot([], [], color=colour, label=label)
@@ -174,11 +238,12 @@ def km_figure(
     ax.set_xlim(0, max(last_time * 1.02, 1e-9))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(time_label)
-    ax.set_ylabel("Survival probability")
+    ax.set_ylabel(words.survival_axis(endpoint))
     figure.suptitle(_title(title, results.logrank), fontsize=11)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), fontsize=8.5, frameon=False)
+    _notes(ax, notes)
     if len(results.km_curve):
-        _at_risk_row(figure, ax, at_risk, order, colours)
+        _at_risk_row(ax, at_risk, order, colours, labels)
     figure.tight_layout(rect=(0, footnote_inches / figure.get_figheight(), 1, 1))
     _write_footnote(figure, footnote)
     return figure
@@ -194,38 +259,41 @@ def _suppressed(results: EndpointResults, min_cell_count: int) -> tuple[Endpoint
     return EndpointResults(**clean), tables["km_at_risk"].drop(columns=list(keys))
 
 
-def _term_label(row: pd.Series) -> str:
-    if pd.isna(row["level"]):
-        return f"{row['variable']} (per unit)"
-    return f"{row['variable']}: {row['level']} vs {row['reference']}"
-
-
-def forest_figure(cox: pd.DataFrame, *, model: str = "multivariable", title: str = "", footnote: str = "") -> Figure:
+def forest_figure(
+    cox: pd.DataFrame,
+    *,
+    model: str = "multivariable",
+    title: str = "",
+    footnote: str = "",
+    labels: AnalysisLabels = PLAIN,
+    notes: Sequence[str] = (),
+) -> Figure:
     """Forest plot of one model's hazard ratios: log x-axis, 95% CIs, reference line at 1.
 
     Terms that could not be estimated are listed at their place with "not estimable" and the
-    reason, so a missing bar is never mistaken for HR = 1.  ``footnote`` is printed under the plot.
+    reason, so a missing bar is never mistaken for HR = 1.  ``footnote`` is printed under the plot,
+    ``notes`` (a failed PH test) boxed in it.
     """
     rows = cox[cox["model"] == model].reset_index(drop=True)
     n_events = f" (n={_published(rows.iloc[0], 'n')}, events={_published(rows.iloc[0], 'events')})" if len(rows) else ""
     return _forest(
         rows,
-        [_term_label(row) for _, row in rows.iterrows()],
-        title=f"{title}\n{model} Cox model{n_events}",
+        [labels.term(row["variable"], row["level"], row["reference"]) for _, row in rows.iterrows()],
+        title=f"{title}\n{words.model(model)} model{n_events}",
         footnote=footnote,
+        notes=notes,
     )
 
 
-def _exposure_label(row: pd.Series) -> str:
-    """The model (naive ones marked as biased), the exposure kind where it is split, and the model's n and events."""
-    model = str(row["model"]).replace("_", " ")
-    if str(row["model"]).startswith("naive"):
-        model = f"{model} ({NAIVE_LABEL})"
-    kind = "" if row["level"] == EXPOSED else f": {row['level']}"
-    return f"{model}{kind} (n={_published(row, 'n')}, events={_published(row, 'events')})"
+def _exposure_label(row: pd.Series, labels: AnalysisLabels) -> str:
+    """The model in words (naive ones marked as biased), the exposure kind where it is split, its n and events."""
+    kind = "" if row["level"] == EXPOSED else f": {labels.group(row['level'])}"
+    return f"{words.model(str(row['model']))}{kind} (n={_published(row, 'n')}, events={_published(row, 'events')})"
 
 
-def exposure_forest_figure(immortal: pd.DataFrame, *, title: str = "", footnote: str = "") -> Figure:
+def exposure_forest_figure(
+    immortal: pd.DataFrame, *, title: str = "", footnote: str = "", labels: AnalysisLabels = PLAIN
+) -> Figure:
     """The exposure's hazard ratio in every immortal-time model (naive, landmarks, time-varying, split), one bar each.
 
     Reads the ``immortal_time`` table: the ``group=exposed`` rows, and the ``exposure=<kind>`` rows of the split
@@ -235,13 +303,14 @@ def exposure_forest_figure(immortal: pd.DataFrame, *, title: str = "", footnote:
     rows = immortal[immortal["variable"].isin([GROUP, "exposure"])].reset_index(drop=True)
     return _forest(
         rows,
-        [_exposure_label(row) for _, row in rows.iterrows()],
-        title=f"{title}\nexposed vs unexposed: naive (immortal-time biased), landmark and time-varying Cox models",
+        [_exposure_label(row, labels) for _, row in rows.iterrows()],
+        title=f"{title}\n{labels.group(EXPOSED)} vs {labels.group(UNEXPOSED)}: "
+        "naive (immortal-time biased), landmark and time-varying Cox models",
         footnote=footnote,
     )
 
 
-def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str) -> Figure:
+def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str, notes: Sequence[str] = ()) -> Figure:
     footnote_inches = _footnote_inches(footnote)
     figure = Figure(figsize=(10, 1.5 + 0.45 * max(len(rows), 1) + footnote_inches))
     FigureCanvasAgg(figure)
@@ -287,6 +356,7 @@ def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("Hazard ratio (95% CI), log scale")
     ax.set_title(title, fontsize=11)
+    _notes(ax, notes)
     # margins in inches: the widest term label on the left, the HR text on the right, two title lines above,
     # tick labels and axis label below; measured here so that saving needs no tight bounding box pass
     renderer = figure.canvas.get_renderer()
@@ -310,6 +380,7 @@ def cumulative_incidence_figure(
     title: str = "",
     time_label: str = "Months from origin",
     footnote: str = "",
+    labels: AnalysisLabels = PLAIN,
 ) -> Figure:
     """Cumulative incidence (Aalen-Johansen) per group, one panel per cause (the cause of interest first).
 
@@ -328,7 +399,7 @@ def cumulative_incidence_figure(
         for index, group in enumerate(groups):
             curve = curves[(curves["group"] == group) & (curves["cause"] == cause)]
             colour = _COLOURS[index % len(_COLOURS)]
-            ax.step(curve["time"], curve["cumulative_incidence"], where="post", color=colour, label=str(group))
+            ax.step(curve["time"], curve["cumulative_incidence"], where="post", color=colour, label=labels.group(group))
             ax.fill_between(curve["time"], curve["lower"], curve["upper"], step="post", color=colour, alpha=0.15, lw=0)
         test = gray_test[gray_test["cause"] == cause]
         tested = (
@@ -336,7 +407,7 @@ def cumulative_incidence_figure(
             if len(test) and test["status"].iloc[0] == "ok"
             else "Gray's test not estimable"
         )
-        ax.set_title(f"{label.replace('_', ' ')}\n{tested}", fontsize=10)
+        ax.set_title(f"{words.cause(label)}\n{tested}", fontsize=10)
         ax.set_xticks(risk_table_times(last_time))
         ax.set_xlim(0, max(last_time * 1.02, 1e-9))
         ax.set_xlabel(time_label)
@@ -349,7 +420,7 @@ def cumulative_incidence_figure(
     return figure
 
 
-def few_events_note(km_summary: pd.DataFrame) -> str:
+def few_events_note(km_summary: pd.DataFrame, labels: AnalysisLabels = PLAIN) -> str:
     """The footnote sentence flagging groups with fewer than 10 events (empty when there are none).
 
     Each group's events are given as published (``events_suppressed``: ``supp.``); a summary without
@@ -360,7 +431,8 @@ def few_events_note(km_summary: pd.DataFrame) -> str:
         return ""
     flagged = "events_suppressed" in few.columns
     listed = ", ".join(
-        f"{row['group']} ({_published(row, 'events')})" if flagged else str(row["group"]) for _, row in few.iterrows()
+        f"{labels.group(row['group'])} ({_published(row, 'events')})" if flagged else labels.group(row["group"])
+        for _, row in few.iterrows()
     )
     return f"Fewer than 10 events, estimates unstable (read as descriptive): {listed}."
 
@@ -378,8 +450,50 @@ def _write_footnote(figure: Figure, footnote: str) -> None:
         )
 
 
-def save_png(figure: Figure, path: Path, *, dpi: int = 150) -> Path:
+def save_png(figure: Figure, path: Path, *, dpi: int = PNG_DPI) -> Path:
     """Write a figure as PNG (parent folders created) and return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=dpi)
     return path
+
+
+def _digest(inputs: Sequence[object]) -> str:
+    """A figure's inputs and the drawing code, hashed: equal digests draw equal figures."""
+    digest = hashlib.sha256(_CODE)
+    for value in inputs:
+        if isinstance(value, pd.DataFrame):
+            digest.update(repr(list(value.columns)).encode())
+            digest.update(pd.util.hash_pandas_object(value.astype(str), index=False).to_numpy().tobytes())
+        else:
+            digest.update(repr(value).encode())
+    return digest.hexdigest()
+
+
+def _code() -> bytes:
+    """The source of everything that decides how a figure looks (this module, the IPTW figures, the labels)."""
+    here = Path(__file__).parent
+    return b"".join(p.read_bytes() for p in (here / "plots.py", here / "iptw_plots.py", words.LABELS_PATH))
+
+
+_CODE = _code()
+
+
+def save_figure(stem: Path, draw: Callable[[], Figure], *inputs: object) -> Path:
+    """``<stem>.svg`` (text as text, for the report) and ``<stem>.png`` at 300 dpi; returns the PNG.
+
+    ``inputs`` are everything ``draw`` reads: where both files exist from the same inputs and code
+    (``.<name>.sha256`` beside them), nothing is drawn, so a refresh redraws only the figures that changed.
+    """
+    png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
+    sidecar = stem.with_name(f".{stem.name}.sha256")
+    digest = _digest(inputs)
+    if png.exists() and svg.exists() and sidecar.exists() and sidecar.read_text() == digest:
+        return png
+    figure = draw()
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gist-registry"}):
+        figure.savefig(svg, format="svg", metadata={"Date": None})
+    # zlib level 1: 0.58 s instead of 0.79 s for a Kaplan-Meier figure at 300 dpi (encoding is most of it), files 1.5x
+    figure.savefig(png, dpi=PNG_DPI, pil_kwargs={"compress_level": 1})
+    sidecar.write_text(digest)
+    return png
