@@ -21,6 +21,7 @@ CHILD_DATES = {
     "surgeries": "surgery_date",
     "progressions": "progression_date",
     "responses": "assessment_date",
+    "samples": "sample_date",
 }
 PATIENT_DATES = ("diagnosis_date", "death_date", "last_contact_date")  # what the rules compare a child row's date with
 PATIENT_ROWS = "_patient_rows"  # how many rows the patients file has for the row's patient_id (NULL: none)
@@ -79,6 +80,23 @@ class CrossCheck:
 def _duplicate_patients(t: Tables) -> pl.DataFrame:
     p = t["patients"]
     return p.filter(pl.col("patient_id").is_duplicated()).select("row", pl.col("patient_id").alias("value"))
+
+
+def _duplicate_samples(t: Tables) -> pl.DataFrame:
+    s = t["samples"]
+    return s.filter(pl.col("sample_id").is_duplicated()).select("row", pl.col("sample_id").alias("value"))
+
+
+def _sample_time_after_contact(t: Tables) -> pl.DataFrame:
+    """A sample taken, by its time from the anchor, after the patient's last contact (order of events, relative times)."""
+    patients = t["patients"].filter(pl.col("patient_id").is_unique()).select("patient_id", "last_contact_time")
+    return (
+        t["samples"]
+        .select("row", "patient_id", "sample_time")
+        .join(patients, on="patient_id", how="inner")
+        .filter(pl.col("sample_time") > pl.col("last_contact_time"))
+        .select("row", pl.col("sample_time").cast(pl.Utf8).alias("value"))
+    )
 
 
 def _orphans(table: str) -> Callable[[Tables], pl.DataFrame]:
@@ -214,6 +232,24 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
             _compared_to_patient(table, "last_contact_date", _after),
         )
         for table in CHILD_DATES
+    ),
+    CrossCheck(
+        "consistency.duplicate_sample",
+        "conformance",
+        "error",
+        "samples",
+        "sample_id",
+        "sample_id appears more than once in the samples file",
+        _duplicate_samples,
+    ),
+    CrossCheck(
+        "plausibility.sample_time_after_last_contact",
+        "plausibility",
+        "error",
+        "samples",
+        "sample_time",
+        "sample_time is after the patient's last_contact_time",
+        _sample_time_after_contact,
     ),
     CrossCheck(
         "plausibility.overlapping_episodes",

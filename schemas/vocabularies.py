@@ -25,6 +25,11 @@ CLAVIEN_DINDO = ("0", "I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 
 PROGRESSION_PATTERN = ("focal", "multifocal")
 
+# Relative times (durations from a per-patient anchor instead of calendar dates) and samples.
+TIME_ANCHOR = ("diagnosis", "advanced_disease", "first_tki", "sequencing", "unknown")
+TIME_UNIT = ("days", "months")
+SAMPLE_TYPE = ("primary", "metastasis", "recurrence")
+
 # Daily doses (mg) a registrar may plausibly record per agent; outside is an error.
 DOSE_RANGE_MG = {
     "imatinib": (100, 800),
@@ -39,7 +44,7 @@ DOSE_RANGE_MG = {
 ECOG_MIN, ECOG_MAX = 0, 4  # ECOG performance status; 5 (dead) is not a status at the start of a treatment
 # The denominator a mitotic count was reported over; the registry takes 50 HPF = 5 mm² (docs/risk-classification.md).
 MITOTIC_DENOMINATOR = ("per_5mm2", "per_50hpf")
-SPECIMEN = ("biopsy", "resection")
+SPECIMEN = ("biopsy", "resection")  # of a mitotic count and of a sample
 TKI_SETTING = ("neoadjuvant", "adjuvant", "advanced")
 # How an episode's dose relates to the previous episode of the same line and setting.
 DOSE_CHANGE = ("start", "escalation", "reduction", "same_dose")

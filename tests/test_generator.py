@@ -20,7 +20,7 @@ from lifelines import CoxPHFitter
 
 from fixtures.dialect_specs import DIALECTS
 from fixtures.dialects import write_drop
-from fixtures.generator import Cohort, generate_cohort
+from fixtures.generator import Cohort, generate_cohort, generated_schema
 from fixtures.samples import FIXTURES, SAMPLE_SITES, write_samples
 from fixtures.truth import Truth
 from pipelines.ingest.drops import find_drop
@@ -321,7 +321,7 @@ def _read_back(folder: Path, profile: dict, table: str) -> pd.DataFrame:
     )
     frame = frame.rename(columns={site: canonical for canonical, site in spec.get("columns", {}).items()})
     frame = frame[~(frame == "").all(axis=1)].reset_index(drop=True)  # blank trailing rows
-    schema = polars_schema(table)
+    schema = generated_schema(table)  # the columns a drop holds
     for column, dtype in schema.items():
         if column not in frame.columns:  # an optional column the dialect does not write (loaded as empty)
             continue

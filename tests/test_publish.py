@@ -109,6 +109,7 @@ def test_the_analyst_tier_shifts_every_date_of_a_patient_by_the_same_keyed_amoun
         "core.patients",
         "core.progressions",
         "core.responses",
+        "core.samples",
         "core.surgeries",
         "core.tki_episodes",
     ]

@@ -55,6 +55,13 @@ DIRECT_IDENTIFIER = Check(
     "file",
     "a column header looks like a direct identifier (name, address, national id, phone, e-mail, ...)",
 )
+FILTER_COLUMN_MISSING = Check(
+    "conformance.filter_column_missing",
+    "conformance",
+    FATAL,
+    "file",
+    "a filter of the profile names a column the file lacks (check the profile's 'filter')",
+)
 NO_PATIENTS = Check(
     "completeness.no_patients",
     "completeness",
@@ -77,6 +84,13 @@ FIELD_COUNT = Check(
     "row",
     "the line has more or fewer fields than the header (a stray delimiter or a cut-off line)",
 )
+PATIENT_VALUES_DISAGREE = Check(
+    "consistency.patient_values_disagree",
+    "conformance",
+    ERROR,
+    "patient",
+    "a patients file with one row per sample (grain: sample) holds different patient-level values for one patient",
+)
 PATIENT_QUARANTINED = Check(
     "consistency.patient_quarantined",
     "conformance",
@@ -91,6 +105,7 @@ GENERIC_CHECKS: tuple[Check, ...] = (
     REQUIRED_COLUMN_MISSING,
     DIRECT_IDENTIFIER,
     NO_PATIENTS,
+    FILTER_COLUMN_MISSING,
     LINE_ACCOUNTING,
     FIELD_COUNT,
     Check(
@@ -118,6 +133,7 @@ GENERIC_CHECKS: tuple[Check, ...] = (
         "plausibility.range", "plausibility", ERROR, "value", "the value is outside the plausible range of the column"
     ),
     Check("conformance.type", "conformance", ERROR, "value", "the value fails a type check of the contract"),
+    PATIENT_VALUES_DISAGREE,
     PATIENT_QUARANTINED,
 )
 

@@ -75,7 +75,11 @@ def replace_site_raw(
                     source_file=drop.files[table].path.name,
                     table_name=table,
                 )
-        counts = {t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows} for t, r in tables.items()}
+        counts = {
+            t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows}
+            | ({"filtered_rows": r.filtered_rows} if r.filtered_rows else {})
+            for t, r in tables.items()
+        }
         extra = {t: list(r.extra_columns) for t, r in tables.items() if r.extra_columns}
         not_stored = {t: r.site.not_stored for t, r in tables.items() if r.site.not_stored}
         record_drop(

@@ -222,6 +222,7 @@ FRAME_COMMENTS = {
     "subject_id": "The unit of analysis: the patient's pseudonym, or patient @ surgery date for operation-level frames.",
     "group_label": "The comparison group of the subject (group in the statistics).",
     "origin_date": "Time zero of the subject (startdt).",
+    "origin_anchor": "The patient's anchor whose time 0 is the subject's origin (analysis.os_from_anchor).",
     "age": "Age in years at the origin.",
     "time_months": "Time in months from the origin.",
     "resection_r0": "Whether the resection was R0 (microscopically complete).",

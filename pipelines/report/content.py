@@ -278,6 +278,7 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
             ("Surgeries", _count("surgeries")),
             ("Progressions", _count("progressions")),
             ("Response assessments", _count("responses")),
+            ("Samples", _count("samples")),
             ("Quarantined rows", _text("quarantined_rows")),
             ("Message", lambda r, k: r["latest_message"] or ""),
             (
