@@ -16,6 +16,7 @@
 --   focal, multifocal, continued, stopped : the group's cell as printed (NULL: not a group of the analysis)
 --   interruption, kit_exon11, kit_exon9, pdgfra : the group's cell as printed (NULL: not a group of the analysis)
 --   wild_type, imatinib_400, imatinib_800 : the group's cell as printed (NULL: not a group of the analysis)
+--   primary, metastasis : the group's cell as printed (NULL: not a group of the analysis)
 --   all_groups         : the same cell for the analysis's subjects together
 --   n_missing          : subjects with the characteristic missing, all groups together; NULL where withheld
 --   test, p, smd_max   : the test across groups, its p and the largest standardised mean difference (v_table_one)
@@ -57,6 +58,8 @@ SELECT
     max(cell) FILTER (WHERE "group" = 'wild_type') AS wild_type,
     max(cell) FILTER (WHERE "group" = 'imatinib_400') AS imatinib_400,
     max(cell) FILTER (WHERE "group" = 'imatinib_800') AS imatinib_800,
+    max(cell) FILTER (WHERE "group" = 'primary') AS "primary",
+    max(cell) FILTER (WHERE "group" = 'metastasis') AS metastasis,
     max(cell) FILTER (WHERE "group" = '(all)') AS all_groups,
     max(n_missing) FILTER (WHERE "group" = '(all)') AS n_missing,
     any_value(test) AS test,
