@@ -1,20 +1,20 @@
 """Child process: time the floor and every pipeline stage on one generated cohort; write JSON.
 
-    python -m benchmarks.stages COHORT_DIR WORK_DIR OUT_JSON [--ingest-only]
+    python -m benchmarks.stages COHORT_DIR WORK_DIR OUT_JSON [--repeats N] [--ingest-only]
 
 Stages are the plain functions the assets call, in asset order, on one DuckDB file, each with a
 connection of its own as ``DuckDBResource`` gives every asset: ``receive_drop`` (archive + raw
 load) and ``load_core`` (profile mapping + validation + core load) per site, the SQL layers,
-``run_analysis`` per catalogue entry (statistics, plots and results writes), the results views
-and publishing.  ``benchmarks.spy`` splits the calls into stages; a sampler records each stage's
-own peak RSS.
+``run_analysis`` per catalogue entry (statistics, plots and results writes) beside R's survival doing the
+same fits (:mod:`benchmarks.reference`), the results views and publishing.  ``benchmarks.spy``
+splits the calls into stages; a sampler records each stage's own peak RSS.
 """
 
 from __future__ import annotations
 
+import argparse
 import codecs
 import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +22,9 @@ from typing import TypeVar
 
 import duckdb
 
-from benchmarks.bare import bare_models, bare_statistics
 from benchmarks.environment import RssSampler, peak_rss_mb, use_cohort
+from benchmarks.reference import r_seconds, reference_fits, rscript, write_jobs
+from benchmarks.report import R_PREFIX
 from benchmarks.spy import spied
 from pipelines import analyses
 from pipelines.catalogue import Analysis, load_catalogue
@@ -46,7 +47,7 @@ class Stages:
     def __init__(self) -> None:
         self.seconds: dict[str, float | None] = {}
         self.peak_rss_mb: dict[str, float] = {}
-        self.repeats: dict[str, int] = {}  # analysis id -> pipeline/bare pairs timed (each side's fastest is kept)
+        self.repeats: dict[str, int] = {}  # analysis id -> pipeline/R pairs timed (each side's fastest is kept)
         self.memory = RssSampler()
 
     def add(self, name: str, seconds: float | None, peak_mb: float | None = None) -> None:
@@ -143,17 +144,17 @@ def ingest(stages: Stages, settings: Settings, sites: list[str]) -> None:
     stages.add("core load", loaded - spent["validate_drop"], peak)
 
 
-def _bare_seconds(con: duckdb.DuckDBPyConnection, analysis: Analysis) -> float:
-    """The bare calls of every endpoint, each endpoint's frames and model inputs built untimed just before."""
-    seconds = 0.0
-    for endpoint in analysis.endpoints:
-        frame = analyses.endpoint_frame(con, analysis, endpoint)
-        models = bare_models(frame, analysis)
-        seconds += clock(lambda f=frame, m=models: bare_statistics(f, m))
-    return seconds
+def _r_jobs(con: duckdb.DuckDBPyConnection, analysis: Analysis, folder: Path) -> list[Path]:
+    """Each endpoint's R fits written for R (untimed): its frame read as the pipeline reads it."""
+    return [
+        write_jobs(
+            reference_fits(analyses.endpoint_frame(con, analysis, endpoint), analysis, endpoint), folder / endpoint
+        )
+        for endpoint in analysis.endpoints
+    ]
 
 
-REPEAT_BUDGET_S, MAX_REPEATS = 60.0, 3  # per analysis: pipeline/bare pairs while the pairs so far took under the budget
+REPEAT_BUDGET_S, MAX_REPEATS = 60.0, 3  # per analysis: pipeline/R pairs while the pairs so far took under the budget
 
 
 def _pipeline_seconds(settings: Settings, analysis: Analysis, plots: dict[str, float]) -> tuple[float, float]:
@@ -163,32 +164,35 @@ def _pipeline_seconds(settings: Settings, analysis: Analysis, plots: dict[str, f
     return seconds - (plots["_plots"] - before), plots["_plots"] - before
 
 
-def analyse(stages: Stages, settings: Settings) -> None:
-    """Each catalogue analysis (its plots timed apart), then at once its bare lifelines calls on the same frames.
+def analyse(stages: Stages, settings: Settings, work: Path, max_repeats: int = MAX_REPEATS) -> None:
+    """Each catalogue analysis (its plots timed apart) alternating with R doing the same fits on the same rows.
 
-    Pipeline and reference run back to back, so a ratio compares them under the same machine
-    conditions rather than minutes apart.  Where a pair takes well under a minute (10k, most of
-    100k) it is repeated, up to three pairs, and each side keeps its fastest run, as ``timeit``
-    does: on a shared machine a slow run measures the neighbours, and one run of a second or two
-    moved a ratio by 0.5 from one benchmark to the next.
+    Pipeline and R run back to back, so a ratio compares them under the same machine conditions
+    rather than minutes apart.  Where a pair takes well under a minute (10k, most of 100k) it is
+    repeated, up to three pairs, and each side keeps its fastest run, as ``timeit`` does: on a
+    shared machine a slow run measures the neighbours.  Without R (``Rscript`` with survival and
+    jsonlite) only the pipeline is timed.
     """
+    r = rscript()
     plot_seconds = 0.0
     with spied((analyses, "_plots")) as plots:
         for analysis in load_catalogue():
-            runs, bare, peaks, started = [], [], {"pipeline": 0.0, "bare": 0.0}, time.perf_counter()
-            while not runs or (len(runs) < MAX_REPEATS and time.perf_counter() - started < REPEAT_BUDGET_S):
+            jobs = connected(settings, lambda con, a=analysis: _r_jobs(con, a, work / "r" / a.id)) if r else []
+            runs, reference, peak, started = [], [], 0.0, time.perf_counter()
+            while not runs or (len(runs) < max_repeats and time.perf_counter() - started < REPEAT_BUDGET_S):
                 runs.append(_pipeline_seconds(settings, analysis, plots))
-                peaks["pipeline"] = max(peaks["pipeline"], stages.memory.take_peak())
-                bare.append(connected(settings, lambda con, a=analysis: _bare_seconds(con, a)))
-                peaks["bare"] = max(peaks["bare"], stages.memory.take_peak())
-            stages.add(f"analysis {analysis.id}", min(seconds for seconds, _ in runs), peaks["pipeline"])
-            stages.add(f"bare lifelines {analysis.id}", min(bare), peaks["bare"])
+                peak = max(peak, stages.memory.take_peak())
+                if r:
+                    reference.append(sum(r_seconds(r, j) for j in jobs))
+            stages.add(f"analysis {analysis.id}", min(seconds for seconds, _ in runs), peak)
+            if r:
+                stages.add(f"{R_PREFIX}{analysis.id}", min(reference), 0.0)
             stages.repeats[analysis.id] = len(runs)
             plot_seconds += min(seconds for _, seconds in runs)
     stages.add("plots", plot_seconds, max(stages.peak_rss_mb[f"analysis {a.id}"] for a in load_catalogue()))
 
 
-def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, object]:
+def measure(cohort: Path, work: Path, catalogue: bool = True, max_repeats: int = MAX_REPEATS) -> dict[str, object]:
     use_cohort(cohort, work)
     settings = load_settings()
     sites = site_ids(settings.drop_dir)
@@ -208,7 +212,7 @@ def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, objec
         ),
     )
     if catalogue:  # else an ingest-only size (--catalogue-up-to): the table shows the later stages as n/a
-        analyse(stages, settings)
+        analyse(stages, settings, work, max_repeats)
         stages.timed(
             "results views (SQL)",
             lambda: connected(
@@ -228,8 +232,12 @@ def measure(cohort: Path, work: Path, catalogue: bool = True) -> dict[str, objec
 
 
 if __name__ == "__main__":
-    cohort_dir, work_dir, out = map(Path, sys.argv[1:4])
-    out.write_text(
-        json.dumps(measure(cohort_dir, work_dir, catalogue="--ingest-only" not in sys.argv[4:]), indent=2),
-        encoding="utf-8",
-    )
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.stages", description=__doc__)
+    parser.add_argument("cohort", type=Path)
+    parser.add_argument("work", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--repeats", type=int, default=MAX_REPEATS, help="pipeline/R pairs per analysis, at most")
+    parser.add_argument("--ingest-only", action="store_true", help="floor, ingest and the analysis frames only")
+    args = parser.parse_args()
+    result = measure(args.cohort, args.work, catalogue=not args.ingest_only, max_repeats=args.repeats)
+    args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -426,6 +426,26 @@ def export(
         con.close()
 
 
+@app.command("export-cbioportal")
+def export_cbioportal(
+    directory: Annotated[Path, typer.Argument(help="Study folder to write (created if missing).")],
+    study_id: Annotated[str, typer.Option("--study-id", help="cancer_study_identifier.")] = "gist_registry",
+) -> None:
+    """Write the cohort as a cBioPortal study: pseudonyms, months since diagnosis, no dates (analyst tier)."""
+    settings = _settings(with_key=False)
+    from pipelines.cbioportal_export import export_study
+
+    con = _read_only(settings, settings.duckdb_path, "GIST_DUCKDB_PATH")
+    try:
+        written = export_study(con, directory.resolve(), study_id)
+    finally:
+        con.close()
+    print(
+        f"cBioPortal study {study_id}: {written.patients} patients, {written.samples} samples -> {written.directory} "
+        "(patient-level: analyst tier, under a data-use agreement only)"
+    )
+
+
 # ---- trying a profile ---------------------------------------------------------------------------------------
 
 

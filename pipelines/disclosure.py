@@ -507,6 +507,8 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
                 cell(("T count", variable, r["level"], g), r["count"], ("table_one", row, "count"))
             elif r["kind"] == "units":  # its count is its n: one cell, withheld in both places
                 cell(("T n", variable, g), r["count"], ("table_one", row, "count"))
+            elif r["kind"] == "unknown":  # its count is the group's n_missing: one cell, withheld in both places
+                cell(("T missing", variable, g), r["count"], ("table_one", row, "count"))
             whole = total if g == ALL_GROUPS else ("N", g)
             if whole in system.values and variable != PATIENTS:  # a units row counts patients, not subjects
                 system.relate({whole: 1, n: -1, m: -1})

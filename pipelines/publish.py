@@ -181,9 +181,10 @@ def aggregate_relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]
 def analyst_relations(con: duckdb.DuckDBPyConnection, dates: AnalystDates) -> list[tuple[str, str]]:
     """The core tables, ``intermediate.int_follow_up`` (each patient's censoring) and, with shifted dates, the analysis frames.
 
-    Coarsened dates leave the frames out: their ``aval`` is computed from the exact dates.
+    Coarsened dates leave the frames out: their ``aval`` is computed from the exact dates.  ``core.site_columns``
+    stays in the registry: its values are the sites' own text, which no date protection reaches.
     """
-    relations = con.execute(_here("duckdb_tables", "core")).fetchall()
+    relations = [r for r in con.execute(_here("duckdb_tables", "core")).fetchall() if r[1] != "site_columns"]
     relations += con.execute(_here("duckdb_views", "intermediate", "int\\_follow\\_up")).fetchall()
     if dates.mode == "shift":
         relations += con.execute(_here("duckdb_tables", "analysis")).fetchall()

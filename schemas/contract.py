@@ -31,6 +31,11 @@ def _date(description: str, *, nullable: bool = False) -> object:
     return _field(description, unit="date", nullable=nullable, ge=EARLIEST_DATE)
 
 
+def _duration(description: str) -> object:
+    """A time from the patient's anchor in the patient's ``time_unit``, as sent (never rounded through a date)."""
+    return _field(description, unit="time_unit", nullable=True, ge=0, le=40000)
+
+
 def _rule(check_id: str, message: str):
     """A row-level rule across columns; ``check_id`` is stable and ``message`` is for the registrar."""
     return pa.dataframe_check(name=check_id, error=message)
@@ -51,17 +56,41 @@ class Patients(pa.DataFrameModel):
 
     patient_id: str = _field("Site-local patient id as sent; replaced by its keyed hash (HMAC-SHA-256) before storage.")
     sex: str = _field("Sex.", isin=V.SEX)
-    birth_year: int = _field("Year of birth.", unit="year", ge=1900, le=2100)
-    diagnosis_date: dt.date = _date("Date of histological diagnosis of GIST.")
-    primary_site: Optional[str] = _field("Site of the primary tumour.", nullable=True, isin=V.PRIMARY_SITE)
+    birth_year: Optional[int] = _field(
+        "Year of birth; empty when the registry does not know it (age is then unknown, counted as such).",
+        unit="year",
+        nullable=True,
+        ge=1900,
+        le=2100,
+    )
+    diagnosis_date: Optional[dt.date] = _date(
+        "Date of histological diagnosis of GIST; may be empty when the site sends times from an anchor instead.",
+        nullable=True,
+    )
+    primary_site: Optional[str] = _field(
+        "Site of the primary tumour ('not_specified' where the registry records it as not determinable; empty: not "
+        "recorded).",
+        nullable=True,
+        isin=V.PRIMARY_SITE,
+    )
     primary_size_mm: Optional[float] = _field(
         "Largest diameter of the primary tumour.", unit="mm", nullable=True, gt=0, le=500
     )
     mitotic_rate: Optional[float] = _field(
-        "Mitoses per 5 mm² (≈ 50 high-power fields).", unit="per 5 mm²", nullable=True, ge=0, le=500
+        "Mitotic count of the primary tumour, over mitotic_denominator (per 5 mm² when that is empty; 50 high-power "
+        "fields are taken as 5 mm²).",
+        unit="per 5 mm²",
+        nullable=True,
+        ge=0,
+        le=500,
     )
     rupture: Optional[bool] = _field("Tumour rupture before or during surgery of the primary.", nullable=True)
-    mutation_gene: str = _field("Driver gene or molecular class.", isin=V.MUTATION_GENE)
+    mutation_gene: Optional[str] = _field(
+        "Driver gene or molecular class ('not_tested': no test done; 'unknown': whether or with what result is not "
+        "known; empty: the site does not send it, never made up).",
+        nullable=True,
+        isin=V.MUTATION_GENE,
+    )
     mutation_exon: Optional[int] = _field(
         "Exon of the driver mutation (KIT 9/11/13/17, PDGFRA 12/14/18).", nullable=True, ge=1, le=30
     )
@@ -81,10 +110,69 @@ class Patients(pa.DataFrameModel):
         gt=0,
         le=500,
     )
-    last_contact_date: dt.date = _date("Date the patient was last known alive (or date of death).")
+    last_contact_date: Optional[dt.date] = _date(
+        "Date the patient was last known alive (or date of death); a patient sent in relative times has "
+        "last_contact_time instead.",
+        nullable=True,
+    )
     vital_status: str = _field("Vital status at last contact.", isin=V.VITAL_STATUS)
     death_date: Optional[dt.date] = _date("Date of death.", nullable=True)
-    death_cause: Optional[str] = _field("Cause of death.", nullable=True, isin=V.DEATH_CAUSE)
+    death_cause: Optional[str] = _field(
+        "Cause of death (analyses group it as dead of disease: gist; of other cause: treatment, other; of unknown "
+        "cause: unknown or empty).",
+        nullable=True,
+        isin=V.DEATH_CAUSE,
+    )
+    # Items real GIST registries record (optional: drops without them stay valid).
+    mitotic_denominator: Optional[str] = _field(
+        "What mitotic_rate was counted over, as the pathologist reported it.", nullable=True, isin=V.MITOTIC_DENOMINATOR
+    )
+    mitotic_specimen: Optional[str] = _field(
+        "Specimen the mitotic count was made on (a biopsy undercounts: no risk class is derived from it).",
+        nullable=True,
+        isin=V.SPECIMEN,
+    )
+    ecog_advanced: Optional[int] = _field(
+        "ECOG performance status at the start of treatment for advanced disease.",
+        unit="ECOG",
+        nullable=True,
+        ge=V.ECOG_MIN,
+        le=V.ECOG_MAX,
+    )
+    metastasis_liver: Optional[bool] = _field("Liver metastases at advanced disease.", nullable=True)
+    metastasis_peritoneum: Optional[bool] = _field("Peritoneal metastases at advanced disease.", nullable=True)
+    peritoneal_lesions: Optional[int] = _field(
+        "Number of peritoneal lesions at advanced disease.", unit="lesions", nullable=True, ge=1, le=200
+    )
+    metastasis_other: Optional[bool] = _field(
+        "Metastases at advanced disease outside the liver and peritoneum.", nullable=True
+    )
+    lost_to_follow_up: Optional[bool] = _field(
+        "Follow-up ended because the patient was lost (last_contact_date is then the last time known alive).",
+        nullable=True,
+    )
+    # --- relative times: durations from a per-patient anchor, as sent (docs/site-profiles.md, "Relative times")
+    time_anchor: Optional[str] = _field(
+        "What time 0 of this patient's *_time columns is (the profile's anchor, or its code list).",
+        nullable=True,
+        isin=V.TIME_ANCHOR,
+    )
+    time_unit: Optional[str] = _field(
+        "Unit of this patient's *_time columns as the profile states it (a month is 30.4375 days).",
+        nullable=True,
+        isin=V.TIME_UNIT,
+    )
+    last_contact_time: Optional[float] = _duration(
+        "Time from the anchor to last contact (or death), in time_unit, exactly as sent (cBioPortal OS_MONTHS).",
+    )
+    death_time: Optional[float] = _duration(
+        "Time from the anchor to death, in time_unit, as sent; for a dead patient without it, last_contact_time "
+        "is the time of death.",
+    )
+    times_exported_on: Optional[dt.date] = _date(
+        "The site's export date (profile relative_times.export_date): the data cut-off of relative times.",
+        nullable=True,
+    )
 
     @_rule("plausibility.advanced_before_diagnosis", "advanced_disease_date is before diagnosis_date")
     def _advanced_after_diagnosis(cls, data) -> pl.LazyFrame:
@@ -107,7 +195,29 @@ class Patients(pa.DataFrameModel):
         "vital_status 'dead' needs a death_date, and a death_date needs vital_status 'dead'",
     )
     def _vital_status_consistent(cls, data) -> pl.LazyFrame:
-        return _holds(data, (pl.col("vital_status") == "dead") == pl.col("death_date").is_not_null())
+        dated = pl.col("last_contact_time").is_null()  # in relative times the last contact of the dead is the death
+        return _holds(data, ~dated | ((pl.col("vital_status") == "dead") == pl.col("death_date").is_not_null()))
+
+    @_rule("completeness.required_last_contact", "a patient needs last_contact_date or last_contact_time")
+    def _last_contact_present(cls, data) -> pl.LazyFrame:
+        return _holds(data, pl.col("last_contact_date").is_not_null() | pl.col("last_contact_time").is_not_null())
+
+    @_rule("completeness.required_diagnosis", "a patient needs diagnosis_date, or times relative to an anchor")
+    def _diagnosis_present(cls, data) -> pl.LazyFrame:
+        return _holds(data, pl.col("diagnosis_date").is_not_null() | pl.col("time_anchor").is_not_null())
+
+    @_rule("conformance.time_without_anchor", "a *_time value needs the patient's time_anchor and time_unit")
+    def _times_anchored(cls, data) -> pl.LazyFrame:
+        timed = pl.col("last_contact_time").is_not_null() | pl.col("death_time").is_not_null()
+        return _holds(data, ~timed | (pl.col("time_anchor").is_not_null() & pl.col("time_unit").is_not_null()))
+
+    @_rule("plausibility.contact_time_after_death", "last_contact_time is after death_time")
+    def _contact_time_not_after_death(cls, data) -> pl.LazyFrame:
+        return _holds(data, pl.col("last_contact_time") <= pl.col("death_time"))
+
+    @_rule("conformance.death_time_alive", "a death_time needs vital_status 'dead'")
+    def _death_time_dead(cls, data) -> pl.LazyFrame:
+        return _holds(data, pl.col("death_time").is_null() | (pl.col("vital_status") == "dead"))
 
     @_rule("plausibility.age_at_diagnosis", "age at diagnosis (from birth_year) is not between 0 and 110 years")
     def _age_at_diagnosis(cls, data) -> pl.LazyFrame:
@@ -116,6 +226,33 @@ class Patients(pa.DataFrameModel):
     @_rule("plausibility.future_date", "a date lies in the future")
     def _dates_not_in_future(cls, data) -> pl.LazyFrame:
         return _no_future_dates(data, ["diagnosis_date", "advanced_disease_date", "last_contact_date", "death_date"])
+
+    @_rule(
+        "conformance.mitotic_detail_without_count",
+        "mitotic_denominator or mitotic_specimen is given without a mitotic_rate",
+    )
+    def _mitotic_detail_needs_count(cls, data) -> pl.LazyFrame:
+        detail = pl.col("mitotic_denominator").is_not_null() | pl.col("mitotic_specimen").is_not_null()
+        return data.lazyframe.select(~detail | pl.col("mitotic_rate").is_not_null())
+
+    @_rule(
+        "conformance.peritoneal_lesions_without_peritoneum",
+        "peritoneal_lesions is given but metastasis_peritoneum is not 'yes'",
+    )
+    def _peritoneal_count_needs_site(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            pl.col("peritoneal_lesions").is_null() | pl.col("metastasis_peritoneum").fill_null(False)
+        )
+
+    @_rule("conformance.lost_to_follow_up_but_dead", "lost_to_follow_up is 'yes' but the patient is dead")
+    def _lost_alive(cls, data) -> pl.LazyFrame:
+        return _holds(data, ~(pl.col("lost_to_follow_up") & (pl.col("vital_status") == "dead")))
+
+    @_rule("conformance.death_cause_without_death", "death_cause is given but the patient is not dead")
+    def _cause_needs_death(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            pl.col("death_cause").is_null() | (pl.col("vital_status") == "dead").fill_null(True)
+        )
 
     class Config:
         strict = False
@@ -133,6 +270,19 @@ class TkiEpisodes(pa.DataFrameModel):
     end_reason: str = _field("Why the episode ended ('ongoing' while it has not).", isin=V.TKI_END_REASON)
     best_response: Optional[str] = _field(
         "Best RECIST response during the episode.", nullable=True, isin=V.RECIST_RESPONSE
+    )
+    # Items real GIST registries record (optional: drops without them stay valid).
+    setting: Optional[str] = _field(
+        "Treatment setting: neoadjuvant / adjuvant (around the primary's resection) or advanced disease; empty: "
+        "advanced (line counts lines of that setting).",
+        nullable=True,
+        isin=V.TKI_SETTING,
+    )
+    dose_change: Optional[str] = _field(
+        "How this episode's dose relates to the previous episode of the line: start (first episode), escalation, "
+        "reduction (toxicity), same_dose (resumed).",
+        nullable=True,
+        isin=V.DOSE_CHANGE,
     )
 
     @_rule("plausibility.episode_ends_before_start", "end_date is before start_date")
@@ -212,11 +362,55 @@ class Progressions(pa.DataFrameModel):
         strict = False
 
 
+class Responses(pa.DataFrameModel):
+    """One row per response assessment on imaging (optional table)."""
+
+    patient_id: str = _field("Site-local patient id (pseudonymised on load).")
+    assessment_date: dt.date = _date("Date of the imaging assessed.")
+    criteria: str = _field("Response criteria applied.", isin=V.RESPONSE_CRITERIA)
+    response: str = _field("Response under those criteria.", isin=V.RECIST_RESPONSE)
+    modality: Optional[str] = _field("Imaging modality.", nullable=True, isin=V.IMAGING_MODALITY)
+
+    @_rule("plausibility.future_date", "a date lies in the future")
+    def _dates_not_in_future(cls, data) -> pl.LazyFrame:
+        return _no_future_dates(data, ["assessment_date"])
+
+
+class Samples(pa.DataFrameModel):
+    """One row per tumour sample (a cBioPortal sample): its type, site, specimen and assay."""
+
+    patient_id: str = _field("Site-local patient id (pseudonymised on load).")
+    sample_id: str = _field("Site-local sample id, as sent (a tissue sample's id, not a person's).")
+    sample_type: Optional[str] = _field("Primary tumour, metastasis or recurrence.", nullable=True, isin=V.SAMPLE_TYPE)
+    sample_site: Optional[str] = _field("Where the sample was taken, as reported (e.g. liver).", nullable=True)
+    sample_date: Optional[dt.date] = _date("Date the sample was taken.", nullable=True)
+    sample_time: Optional[float] = _duration(
+        "Time from the patient's anchor to the sample, in the patient's time_unit, as sent.",
+    )
+    specimen_type: Optional[str] = _field("Resection or biopsy.", nullable=True, isin=V.SPECIMEN)
+    assay: Optional[str] = _field("Assay or sequencing panel, as reported.", nullable=True)
+
+    @_rule("plausibility.future_date", "a date lies in the future")
+    def _dates_not_in_future(cls, data) -> pl.LazyFrame:
+        return _no_future_dates(data, ["sample_date"])
+
+    class Config:
+        strict = False
+
+
+# row rules on a column that may hold a value the mapping could not type (then the column's own finding is the reason)
+RULE_COLUMNS = {
+    "completeness.required_diagnosis": ("diagnosis_date",),
+    "completeness.required_last_contact": ("last_contact_date", "last_contact_time"),
+}
+
 CONTRACT: dict[str, type[pa.DataFrameModel]] = {
     "patients": Patients,
     "tki_episodes": TkiEpisodes,
     "surgeries": Surgeries,
     "progressions": Progressions,
+    "responses": Responses,
+    "samples": Samples,
 }
 
 

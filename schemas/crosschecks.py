@@ -13,7 +13,16 @@ from functools import cached_property
 
 import polars as pl
 
-CHILD_DATES = {"tki_episodes": "start_date", "surgeries": "surgery_date", "progressions": "progression_date"}
+from schemas import vocabularies as V
+from schemas.contract import polars_schema
+
+CHILD_DATES = {
+    "tki_episodes": "start_date",
+    "surgeries": "surgery_date",
+    "progressions": "progression_date",
+    "responses": "assessment_date",
+    "samples": "sample_date",
+}
 PATIENT_DATES = ("diagnosis_date", "death_date", "last_contact_date")  # what the rules compare a child row's date with
 PATIENT_ROWS = "_patient_rows"  # how many rows the patients file has for the row's patient_id (NULL: none)
 
@@ -73,6 +82,23 @@ def _duplicate_patients(t: Tables) -> pl.DataFrame:
     return p.filter(pl.col("patient_id").is_duplicated()).select("row", pl.col("patient_id").alias("value"))
 
 
+def _duplicate_samples(t: Tables) -> pl.DataFrame:
+    s = t["samples"]
+    return s.filter(pl.col("sample_id").is_duplicated()).select("row", pl.col("sample_id").alias("value"))
+
+
+def _sample_time_after_contact(t: Tables) -> pl.DataFrame:
+    """A sample taken, by its time from the anchor, after the patient's last contact (order of events, relative times)."""
+    patients = t["patients"].filter(pl.col("patient_id").is_unique()).select("patient_id", "last_contact_time")
+    return (
+        t["samples"]
+        .select("row", "patient_id", "sample_time")
+        .join(patients, on="patient_id", how="inner")
+        .filter(pl.col("sample_time") > pl.col("last_contact_time"))
+        .select("row", pl.col("sample_time").cast(pl.Utf8).alias("value"))
+    )
+
+
 def _orphans(table: str) -> Callable[[Tables], pl.DataFrame]:
     def failing(t: Tables) -> pl.DataFrame:
         return (
@@ -123,21 +149,30 @@ def _overlapping_episodes(t: Tables) -> pl.DataFrame:
     return e.filter(overlaps).select("row", pl.col("start_date").cast(pl.Utf8).alias("value"))
 
 
+def _complete(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """The frame with every optional contract column it lacks as an empty column (a rule's input from a caller
+    that typed only some columns)."""
+    lacking = {c: d for c, d in polars_schema(table).items() if c not in frame.columns}
+    return frame.with_columns(pl.lit(None, dtype=d).alias(c) for c, d in lacking.items())
+
+
 def _line_gaps(t: Tables) -> pl.DataFrame:
-    e = t["tki_episodes"]
+    # lines count within a setting (empty: advanced), so an adjuvant line 1 stands beside the advanced line 1
+    e = _complete(t["tki_episodes"], "tki_episodes").with_columns(
+        pl.col("setting").fill_null("advanced").alias("_setting")
+    )
+    key = ["patient_id", "_setting"]
     # most patients' lines are exactly 1..n: one aggregation rules them out, and only the others' lines are ranked
     contiguous = (
         (pl.col("line").null_count() == 0)
         & (pl.col("line").min() == 1)
         & (pl.col("line").max() == pl.col("line").n_unique())
     )
-    suspects = e.group_by("patient_id").agg(contiguous.alias("_contiguous")).filter(~pl.col("_contiguous"))
-    lines = (
-        e.join(suspects, on="patient_id", how="semi").select("patient_id", "line").unique().sort("patient_id", "line")
-    )
-    expected = lines.with_columns(pl.int_range(1, pl.len() + 1).over("patient_id").alias("_expected"))
-    bad = expected.filter(pl.col("line") != pl.col("_expected")).select("patient_id", "line")
-    return e.join(bad, on=["patient_id", "line"], how="semi").select("row", pl.col("line").cast(pl.Utf8).alias("value"))
+    suspects = e.group_by(key).agg(contiguous.alias("_contiguous")).filter(~pl.col("_contiguous"))
+    lines = e.join(suspects, on=key, how="semi").select(*key, "line").unique().sort(*key, "line")
+    expected = lines.with_columns(pl.int_range(1, pl.len() + 1).over(key).alias("_expected"))
+    bad = expected.filter(pl.col("line") != pl.col("_expected")).select(*key, "line")
+    return e.join(bad, on=[*key, "line"], how="semi").select("row", pl.col("line").cast(pl.Utf8).alias("value"))
 
 
 CROSS_CHECKS: tuple[CrossCheck, ...] = (
@@ -199,6 +234,24 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
         for table in CHILD_DATES
     ),
     CrossCheck(
+        "consistency.duplicate_sample",
+        "conformance",
+        "error",
+        "samples",
+        "sample_id",
+        "sample_id appears more than once in the samples file",
+        _duplicate_samples,
+    ),
+    CrossCheck(
+        "plausibility.sample_time_after_last_contact",
+        "plausibility",
+        "error",
+        "samples",
+        "sample_time",
+        "sample_time is after the patient's last_contact_time",
+        _sample_time_after_contact,
+    ),
+    CrossCheck(
         "plausibility.overlapping_episodes",
         "plausibility",
         "error",
@@ -213,7 +266,127 @@ CROSS_CHECKS: tuple[CrossCheck, ...] = (
         "error",
         "tki_episodes",
         "line",
-        "lines of therapy must run 1, 2, 3 ... without gaps",
+        "lines of therapy must run 1, 2, 3 ... without gaps (within each setting)",
         _line_gaps,
     ),
 )
+
+
+# Rules on the items real GIST registries record (ECOG, metastatic sites, TKI setting and dose changes, responses).
+
+
+def _dose_change_direction(t: Tables) -> pl.DataFrame:
+    """Episodes whose dose_change contradicts the dose of the line's previous episode (same setting), or a 'start'
+    that is not the line's first episode."""
+    e = _complete(t["tki_episodes"], "tki_episodes")
+    key = [pl.col("patient_id"), pl.col("setting").fill_null("advanced"), pl.col("line")]
+    ordered = e.select("row", "patient_id", "setting", "line", "start_date", "daily_dose_mg", "dose_change").sort(
+        *key, "start_date"
+    )
+    previous = pl.col("daily_dose_mg").shift(1).over(key)
+    dose, change = pl.col("daily_dose_mg"), pl.col("dose_change")
+    holds = (
+        pl.when(change == "start")
+        .then(previous.is_null())
+        .when(change == "escalation")
+        .then(dose > previous)
+        .when(change == "reduction")
+        .then(dose < previous)
+        .when(change == "same_dose")
+        .then(dose == previous)
+        .otherwise(True)
+    )
+    return ordered.filter(~holds.fill_null(False) & change.is_not_null()).select(
+        "row", pl.format("{} at {} mg/day", change, dose).alias("value")
+    )
+
+
+def _patients_where(fails: pl.Expr, value: pl.Expr) -> Callable[[Tables], pl.DataFrame]:
+    def failing(t: Tables) -> pl.DataFrame:
+        p = _complete(t["patients"], "patients")
+        return p.filter(fails.fill_null(False)).select("row", value.cast(pl.Utf8).alias("value"))
+
+    return failing
+
+
+_ANY_METASTASIS = pl.any_horizontal(
+    pl.col("metastasis_liver").fill_null(False),
+    pl.col("metastasis_peritoneum").fill_null(False),
+    pl.col("metastasis_other").fill_null(False),
+)
+
+
+def _perioperative_after_advanced(t: Tables) -> pl.DataFrame:
+    """Neoadjuvant or adjuvant episodes that start on or after the patient's advanced disease (unambiguous patients)."""
+    e = _complete(t["tki_episodes"], "tki_episodes")
+    patients = (
+        _complete(t["patients"], "patients")
+        .group_by("patient_id")
+        .agg(pl.len().alias(PATIENT_ROWS), pl.col("advanced_disease_date").first())
+    )
+    return (
+        e.filter(pl.col("setting").is_in(["neoadjuvant", "adjuvant"]))
+        .join(patients, on="patient_id", how="inner")
+        .filter((pl.col(PATIENT_ROWS) == 1) & (pl.col("start_date") >= pl.col("advanced_disease_date")))
+        .select("row", pl.col("start_date").cast(pl.Utf8).alias("value"))
+    )
+
+
+def _choi_without_ct(t: Tables) -> pl.DataFrame:
+    r = _complete(t["responses"], "responses")
+    fails = (pl.col("criteria") == "Choi") & ~pl.col("modality").is_in(list(V.CHOI_MODALITIES)).fill_null(False)
+    return r.filter(fails.fill_null(False)).select("row", pl.col("modality").fill_null("(empty)").alias("value"))
+
+
+REGISTRY_ITEM_CHECKS: tuple[CrossCheck, ...] = (
+    CrossCheck(
+        "plausibility.dose_change_direction",
+        "plausibility",
+        "error",
+        "tki_episodes",
+        "dose_change",
+        "dose_change does not match the dose of the line's previous episode ('start' must be the line's first "
+        "episode; escalation higher, reduction lower, same_dose equal)",
+        _dose_change_direction,
+    ),
+    CrossCheck(
+        "plausibility.perioperative_tki_after_advanced",
+        "plausibility",
+        "warning",
+        "tki_episodes",
+        "start_date",
+        "a neoadjuvant or adjuvant TKI episode starts on or after the patient's advanced_disease_date",
+        _perioperative_after_advanced,
+    ),
+    CrossCheck(
+        "completeness.ecog_without_advanced_disease",
+        "completeness",
+        "warning",
+        "patients",
+        "ecog_advanced",
+        "ecog_advanced (performance status at the start of advanced-disease treatment) is given without an "
+        "advanced_disease_date",
+        _patients_where(
+            pl.col("ecog_advanced").is_not_null() & pl.col("advanced_disease_date").is_null(), pl.col("ecog_advanced")
+        ),
+    ),
+    CrossCheck(
+        "completeness.metastases_without_advanced_disease",
+        "completeness",
+        "warning",
+        "patients",
+        "advanced_disease_date",
+        "a metastatic site is 'yes' but advanced_disease_date is empty",
+        _patients_where(_ANY_METASTASIS & pl.col("advanced_disease_date").is_null(), pl.lit("(empty)")),
+    ),
+    CrossCheck(
+        "plausibility.choi_without_ct",
+        "plausibility",
+        "warning",
+        "responses",
+        "modality",
+        "Choi criteria are defined on contrast-enhanced CT (tumour density in HU); the modality is not CT or PET-CT",
+        _choi_without_ct,
+    ),
+)
+CROSS_CHECKS = (*CROSS_CHECKS, *REGISTRY_ITEM_CHECKS)

@@ -61,6 +61,12 @@ def render() -> str:
         "Every site extract is mapped onto these tables by its site profile (`docs/site-profiles.md`).",
         "In the database, `patient_id` holds the keyed pseudonym, never the site's id: the first 128 bits of "
         "HMAC-SHA-256 of site and id, as a `UUID` (Parquet exports hold its text form).",
+        "Unknown is a value: an optional column left empty is unknown (not recorded, or not known to the site), and a "
+        "few code lists also say it explicitly (`mutation_gene` `unknown` beside `not_tested`, `primary_site` "
+        "`not_specified`); analyses count unknowns (Table 1 rows of kind `unknown`, docs/results-dictionary.md), "
+        "never fill them in. Columns a profile does not map are kept as text in `core.site_columns` "
+        '(docs/site-profiles.md, "Site columns"); the risk class of the primary is derived, never sent '
+        "(docs/risk-classification.md).",
         "",
     ]
     for table, model in CONTRACT.items():

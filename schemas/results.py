@@ -330,14 +330,17 @@ def _results_tables() -> dict[str, ResultsTable]:
             TABLE_ONE_SCHEMA,
             {
                 "variable": "The characteristic.",
-                "kind": "continuous, categorical, or units (operation-level analyses: the rows operations and "
-                "patients, count = n; a patient operated in two groups counts in both, so (all) is not their sum).",
-                "level": "Category (NULL for continuous and units).",
+                "kind": "continuous, categorical, unknown (a variable's subjects with the value unknown: count = "
+                "n_missing, percent of the group's subjects; only for variables with an unknown value), or units "
+                "(operation-level analyses: the rows operations and patients, count = n; a patient operated in two "
+                "groups counts in both, so (all) is not their sum).",
+                "level": "Category; (unknown) on unknown rows; NULL for continuous and units.",
                 "group": "Group label, or (all) for all subjects.",
                 "n": "Subjects with a known value in the group.",
                 "n_missing": "Subjects with a missing value in the group.",
-                "count": "Subjects in this category (categorical), or the operations / patients (units).",
-                "percent": "100 x count / n (categorical only).",
+                "count": "Subjects in this category (categorical), with the value unknown (unknown), or the "
+                "operations / patients (units).",
+                "percent": "100 x count / n (categorical); 100 x count / (n + n_missing) (unknown).",
                 "median": "Median (continuous only).",
                 "q1": "First quartile (continuous only).",
                 "q3": "Third quartile (continuous only).",
@@ -346,7 +349,7 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "test": "mann_whitney, kruskal_wallis, fisher_exact, fisher_monte_carlo, chi_square or none.",
                 "p": "p-value of the difference between groups (same on every row of the variable).",
                 **P_FLOOR_MEANINGS,
-                "smd": "Standardised mean difference of the group against the reference group (tableone); NaN on the "
+                "smd": "Standardised mean difference of the group against the reference group (tableone's definition); NaN on the "
                 "reference and (all) rows.",
                 "smd_max": "The largest absolute SMD over every pair of groups (same on every row of the variable).",
             },

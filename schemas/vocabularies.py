@@ -6,8 +6,10 @@ read these tuples, so a new code is added in exactly one place.
 """
 
 SEX = ("male", "female")
-PRIMARY_SITE = ("stomach", "duodenum", "small_bowel", "colorectum", "oesophagus", "extra_gi")
-MUTATION_GENE = ("KIT", "PDGFRA", "SDH_deficient", "NF1_associated", "BRAF", "wild_type", "not_tested")
+# not_specified: the registry records the site as not determinable (ICD-O-3 C26.9, GI tract NOS); empty = not recorded
+PRIMARY_SITE = ("stomach", "duodenum", "small_bowel", "colorectum", "oesophagus", "extra_gi", "not_specified")
+# not_tested: no molecular test was done; unknown: the registry does not know whether or with what result
+MUTATION_GENE = ("KIT", "PDGFRA", "SDH_deficient", "NF1_associated", "BRAF", "wild_type", "not_tested", "unknown")
 PRESENTING_SYMPTOM = ("gi_bleeding", "obstruction", "incidental", "other")
 VITAL_STATUS = ("alive", "dead")
 DEATH_CAUSE = ("gist", "treatment", "other", "unknown")
@@ -23,6 +25,11 @@ CLAVIEN_DINDO = ("0", "I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 
 PROGRESSION_PATTERN = ("focal", "multifocal")
 
+# Relative times (durations from a per-patient anchor instead of calendar dates) and samples.
+TIME_ANCHOR = ("diagnosis", "advanced_disease", "first_tki", "sequencing", "unknown")
+TIME_UNIT = ("days", "months")
+SAMPLE_TYPE = ("primary", "metastasis", "recurrence")
+
 # Daily doses (mg) a registrar may plausibly record per agent; outside is an error.
 DOSE_RANGE_MG = {
     "imatinib": (100, 800),
@@ -31,4 +38,24 @@ DOSE_RANGE_MG = {
     "ripretinib": (50, 300),
     "avapritinib": (100, 400),
     "other": (0.1, 2000),
+}
+
+# Items real GIST registries record (IDEA4RC sarcoma model, mCODE, the Korean / Polish / Spanish registries).
+ECOG_MIN, ECOG_MAX = 0, 4  # ECOG performance status; 5 (dead) is not a status at the start of a treatment
+# The denominator a mitotic count was reported over; the registry takes 50 HPF = 5 mm² (docs/risk-classification.md).
+MITOTIC_DENOMINATOR = ("per_5mm2", "per_50hpf")
+SPECIMEN = ("biopsy", "resection")  # of a mitotic count and of a sample
+TKI_SETTING = ("neoadjuvant", "adjuvant", "advanced")
+# How an episode's dose relates to the previous episode of the same line and setting.
+DOSE_CHANGE = ("start", "escalation", "reduction", "same_dose")
+RESPONSE_CRITERIA = ("RECIST_1.1", "Choi")
+IMAGING_MODALITY = ("CT", "MRI", "PET_CT", "ultrasound", "other")
+# The modalities the Choi criteria (tumour density in Hounsfield units on contrast-enhanced CT) are defined on.
+CHOI_MODALITIES = ("CT", "PET_CT")
+# death_cause -> the registry's dead of disease / of other cause / of unknown cause (intermediate.int_follow_up)
+DEATH_CAUSE_CLASS = {
+    "gist": "dead_of_disease",
+    "treatment": "dead_of_other_cause",
+    "other": "dead_of_other_cause",
+    "unknown": "dead_of_unknown_cause",
 }

@@ -31,6 +31,7 @@ def test_the_shipped_catalogue_has_every_analysis_of_the_brief():
         "imatinib_interruption",
         "mutation",
         "mutation_exon9_dose",
+        "os_by_sample_type",
     }
     assert analyses["surgery_after_imatinib"].exposure == "surgery_months"
     assert analyses["surgery_after_imatinib"].exposure_landmarks == (6.0, 12.0, 24.0)
@@ -41,7 +42,9 @@ def test_the_shipped_catalogue_has_every_analysis_of_the_brief():
     assert "time_varying_progression" not in surgery.models("PFS")
     assert analyses["postop_tki"].binary_outcome.label == "RFS event within 12 months"
     assert {a.cluster for a in analyses.values() if a.cluster} == {"patient_id"}
-    assert all("age" in a.characteristics for a in analyses.values())  # from the catalogue's defaults
+    dated = [a for a in analyses.values() if a.id != "os_by_sample_type"]  # a cBioPortal study has no birth year
+    assert all("age" in a.characteristics for a in dated)  # from the catalogue's defaults
+    assert analyses["os_by_sample_type"].characteristics == ("sex", "specimen_type")
     assert {a.id for a in analyses.values() if a.adjust} >= {"surgery_on_tki", "postop_tki"}
     assert analyses["surgery_on_tki"].adjust.truncate == (1.0, 99.0)
 

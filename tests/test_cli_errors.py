@@ -157,11 +157,33 @@ def test_a_locked_registry_names_its_holder_and_the_published_copy(invoke, tmp_p
     )
 
 
-def test_help_imports_nothing_heavy():
-    """`--help` answers without Dagster, DuckDB, pandas or polars (they cost seconds at start)."""
+HEAVY = (
+    "dagster",
+    "duckdb",
+    "pandas",
+    "polars",
+    "numpy",
+    "scipy",
+    "lifelines",
+    "matplotlib",
+    "statsmodels",
+    "tableone",
+)
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["ingest"], ["status"], ["export"], ["check-profile"]])
+def test_help_imports_nothing_heavy(command):
+    """`--help` of the CLI and of each subcommand answers without the libraries of the steps (seconds at start)."""
     script = (
-        "import sys\nfrom pipelines.cli import main\ncode = main(['--help'])\n"
-        "print(code, sorted({'dagster', 'duckdb', 'pandas', 'polars'} & set(sys.modules)))"
+        f"import sys\nfrom pipelines.cli import main\ncode = main({[*command, '--help']!r})\n"
+        f"print(code, sorted(set({HEAVY!r}) & set(sys.modules)))"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
-    assert done.stdout.splitlines()[-1] == "0 []", done.stderr
+    assert done.stdout.splitlines()[-1] == "0 []", done.stdout + done.stderr
+
+
+def test_the_code_location_loads_without_the_model_libraries():
+    """Every run's process imports the code location: statsmodels and tableone wait for the analysis step."""
+    script = "import sys\nimport pipelines.definitions\nprint(sorted({'statsmodels', 'tableone'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout + done.stderr

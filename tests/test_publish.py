@@ -105,7 +105,14 @@ def test_the_analyst_tier_shifts_every_date_of_a_patient_by_the_same_keyed_amoun
     published = publish(loaded, settings)
     tier = published.analyst
     assert tier.database.name == database_name(ANALYST)
-    assert _tables(tier.database) == ["core.patients", "core.progressions", "core.surgeries", "core.tki_episodes"]
+    assert _tables(tier.database) == [
+        "core.patients",
+        "core.progressions",
+        "core.responses",
+        "core.samples",
+        "core.surgeries",
+        "core.tki_episodes",
+    ]
     columns = [
         c for (c,) in _query(tier.database, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'patients'")
     ]

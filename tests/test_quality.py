@@ -10,6 +10,7 @@ from pipelines.ingest.checks import checks_for_table
 from pipelines.ingest.quality import ThresholdsError, blocking_failures, load_thresholds, measure_table
 from pipelines.ingest.steps import load_core, receive_drop
 from pipelines.settings import QUALITY_THRESHOLDS
+from schemas.contract import CONTRACT
 from tests.conftest import EPISODE, write_site
 
 PATIENT = "P{i},male,1960,2015-01-02,stomach,50,3,false,KIT,11,,false,incidental,2016-01-01,2,40,2020-01-01,alive,,"
@@ -125,7 +126,7 @@ def test_in_dagster_the_check_fails_on_its_table_and_the_refresh_refuses_naming_
     results = {
         (e.asset_check_key.asset_key.path[1], e.asset_check_key.name): e for e in ingest.get_asset_check_evaluations()
     }
-    assert {table for table, _ in results} == {"patients", "tki_episodes", "surgeries", "progressions"}
+    assert {table for table, _ in results} == set(CONTRACT)
     failed = results[("patients", "conformance__value_set")]
     assert not failed.passed and failed.metadata["per_site"].value["sloppy"]["failing_lines"] == 3
     assert (

@@ -6,17 +6,20 @@ carries the numbers of every entry that live in it, for Dagster to chart over re
 """
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.analyses import AnalysisOutput, run_analysis
 from pipelines.catalogue import Analysis, load_catalogue
 from pipelines.defs.tables import COLUMN_SCHEMA, ROW_COUNT, results_schema
 from pipelines.registry.results import replace_catalogue
 from pipelines.resources import WRITER_POOL, RegistrySettings
 from pipelines.stats.plots import FigureWriter
 from schemas.results import RESULTS
+
+if TYPE_CHECKING:
+    from pipelines.analyses import AnalysisOutput
 
 # Tables only some entries write rows to (every entry still replaces its rows there); every other table, all.
 WRITTEN_FOR: dict[str, Callable[[Analysis], bool]] = {
@@ -74,7 +77,7 @@ def _count(value: object, withheld: bool) -> dg.MetadataValue | None:
     return None if withheld or _number(value) is None else dg.MetadataValue.int(int(value))
 
 
-def key_numbers(analysis_id: str, output: AnalysisOutput) -> dict[str, dict[str, dg.MetadataValue]]:
+def key_numbers(analysis_id: str, output: "AnalysisOutput") -> dict[str, dict[str, dg.MetadataValue]]:
     """Per results table, one entry's numbers under names that stay the same from refresh to refresh.
 
     ``km_summary``: subjects, events and the Kaplan-Meier median per endpoint and group; ``cox``: each
@@ -115,7 +118,13 @@ def key_numbers(analysis_id: str, output: AnalysisOutput) -> dict[str, dict[str,
 def run_analyses(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, registry: RegistrySettings
 ) -> Iterator[dg.MaterializeResult]:
-    """`results.analyses` (the catalogue), then each entry's statistics, limits and plots (pipelines/analyses.py)."""
+    """`results.analyses` (the catalogue), then each entry's statistics, limits and plots (pipelines/analyses.py).
+
+    The statistics are imported here, when the step runs: loading the code location (every run's
+    process, the code server) does not pay for lifelines, statsmodels and the rest.
+    """
+    from pipelines.analyses import run_analysis
+
     catalogue, settings = load_catalogue(), registry.get()
     metadata: dict[str, dict[str, dg.MetadataValue]] = {name: {} for name in RESULTS}
     with duckdb.get_connection() as con:

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.ingest.identifiers import DIRECT_IDENTIFIER_PATTERNS
+from pipelines.ingest.identifiers import DIRECT_IDENTIFIER_PATTERNS, NOT_STORED_PATTERNS
 from schemas.contract import CONTRACT
 from schemas.crosschecks import CROSS_CHECKS
 
@@ -55,6 +55,13 @@ DIRECT_IDENTIFIER = Check(
     "file",
     "a column header looks like a direct identifier (name, address, national id, phone, e-mail, ...)",
 )
+FILTER_COLUMN_MISSING = Check(
+    "conformance.filter_column_missing",
+    "conformance",
+    FATAL,
+    "file",
+    "a filter of the profile names a column the file lacks (check the profile's 'filter')",
+)
 NO_PATIENTS = Check(
     "completeness.no_patients",
     "completeness",
@@ -77,6 +84,13 @@ FIELD_COUNT = Check(
     "row",
     "the line has more or fewer fields than the header (a stray delimiter or a cut-off line)",
 )
+PATIENT_VALUES_DISAGREE = Check(
+    "consistency.patient_values_disagree",
+    "conformance",
+    ERROR,
+    "patient",
+    "a patients file with one row per sample (grain: sample) holds different patient-level values for one patient",
+)
 PATIENT_QUARANTINED = Check(
     "consistency.patient_quarantined",
     "conformance",
@@ -91,6 +105,7 @@ GENERIC_CHECKS: tuple[Check, ...] = (
     REQUIRED_COLUMN_MISSING,
     DIRECT_IDENTIFIER,
     NO_PATIENTS,
+    FILTER_COLUMN_MISSING,
     LINE_ACCOUNTING,
     FIELD_COUNT,
     Check(
@@ -118,6 +133,7 @@ GENERIC_CHECKS: tuple[Check, ...] = (
         "plausibility.range", "plausibility", ERROR, "value", "the value is outside the plausible range of the column"
     ),
     Check("conformance.type", "conformance", ERROR, "value", "the value fails a type check of the contract"),
+    PATIENT_VALUES_DISAGREE,
     PATIENT_QUARANTINED,
 )
 
@@ -165,6 +181,14 @@ def render_tables() -> str:
         "|---|---|",
     ]
     rows += [f"| {label} | `{pattern.replace('|', chr(92) + '|')}` |" for label, pattern in DIRECT_IDENTIFIER_PATTERNS]
+    rows += [
+        "",
+        "Unmapped columns not stored as site columns (`core.site_columns`, `docs/site-profiles.md`), matched the same way:",
+        "",
+        "| looks like | pattern |",
+        "|---|---|",
+    ]
+    rows += [f"| {label} | `{pattern.replace('|', chr(92) + '|')}` |" for label, pattern in NOT_STORED_PATTERNS]
     return "\n".join(rows)
 
 

@@ -88,3 +88,30 @@ def direct_identifier(header: str) -> str | None:
     """What kind of direct identifier ``header`` looks like, or None."""
     normalised = normalised_header(header)
     return next((label for label, pattern in _COMPILED if pattern.search(normalised)), None)
+
+
+# Unmapped columns are stored as site columns (core.site_columns) unless their header says they may identify a
+# patient indirectly; documented in docs/site-profiles.md ("Site columns").  Matched on the normalised header.
+NOT_STORED_PATTERNS: tuple[tuple[str, str], ...] = (
+    (
+        "a record or case identifier",
+        r"(^|_)(id|ids|mrn|identifier|nhc|record|records|chart|case|akte|fallnummer|cartella|historia|dossier|"
+        r"numer_(historii|ksiegi)|deungnok)($|_)",
+    ),
+    ("a date", r"(^|_)(date|dates|dt|dob|data|datum|fecha|jour|giorno|ilja|nalja)($|_)"),
+    (
+        "free text",
+        r"(^|_)(note|notes|comment|comments|remark|remarks|memo|text|free_text|uwagi|bemerkung|bemerkungen|kommentar|"
+        r"observaciones|observacion|commento|note_cliniche|bigo)($|_)",
+    ),
+)
+_NOT_STORED = tuple((label, re.compile(pattern)) for label, pattern in NOT_STORED_PATTERNS)
+
+
+def not_storable(header: str) -> str | None:
+    """Why an unmapped column may not be stored as a site column (it may identify a patient), or None."""
+    kind = direct_identifier(header)
+    if kind:
+        return f"looks like a direct identifier ({kind})"
+    normalised = normalised_header(header)
+    return next((f"looks like {label}" for label, pattern in _NOT_STORED if pattern.search(normalised)), None)

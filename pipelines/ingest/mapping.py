@@ -56,7 +56,10 @@ def _format_pattern(date_format: str) -> str:
 
 
 def _cleaned(profile: SiteProfile, table: str, column: str) -> pl.Expr:
-    """The value with surrounding blanks trimmed and the profile's missing tokens as NULL."""
+    """The value with surrounding blanks trimmed and the profile's missing tokens as NULL (or the profile's constant)."""
+    constant = profile.constant(table, column)
+    if constant is not None:
+        return pl.lit(constant, dtype=pl.Utf8)
     value = pl.col(column).str.strip_chars()
     return pl.when(value.is_in(profile.missing_tokens(table, column))).then(None).otherwise(value)
 

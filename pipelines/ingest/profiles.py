@@ -17,6 +17,16 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.ingest.dialects import (
+    DIALECTS,
+    RELATIVE_TIME_COLUMNS,
+    DialectError,
+    RelativeTimes,
+    RowFilter,
+    relative_times,
+    row_filters,
+)
+from pipelines.ingest.grain import GRAINS
 from schemas.contract import CONTRACT
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -31,8 +41,11 @@ TOP_LEVEL_KEYS = {
     "true_values",
     "false_values",
     "tables",
+    "dialect",
+    "header_comments",
+    "relative_times",
 }
-TABLE_KEYS = {"file", "columns", "codes", "missing", "date_format"}
+TABLE_KEYS = {"file", "columns", "codes", "missing", "date_format", "drop_columns", "filter", "grain"}
 MAX_PROFILE_BYTES = 256 * 1024  # the largest real profile is a few KiB, with every code list
 
 
@@ -47,6 +60,9 @@ class TableProfile:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     missing: dict[str, list[str]] = field(default_factory=dict)
     date_format: dict[str, list[str]] = field(default_factory=dict)
+    drop_columns: tuple[str, ...] = ()  # the site's columns never stored as site columns (core.site_columns)
+    filters: tuple[RowFilter, ...] = ()  # rows kept only where every filter holds; the others are counted as filtered
+    grain: str = "patient"  # "sample": a patients file with one row per sample (pipelines/ingest/grain.py)
 
     def source_column(self, canonical: str) -> str:
         """The site's column name for a canonical column."""
@@ -65,6 +81,15 @@ class SiteProfile:
     true_values: list[str]
     false_values: list[str]
     tables: dict[str, TableProfile]
+    header_comments: str | None = None  # lines at a file's start beginning with this are metadata (cBioPortal '#')
+    relative_times: RelativeTimes | None = None
+
+    def constant(self, table: str, column: str) -> str | None:
+        """A value the profile states for every row of ``table`` (the anchor, unit and export date of relative
+        times), or None: the column then comes from the file."""
+        if self.relative_times is None or table != "patients":
+            return None
+        return self.relative_times.constants().get(column)
 
     def date_formats(self, table: str, column: str) -> list[str]:
         return self.tables[table].date_format.get(column, self.date_format)
@@ -128,14 +153,38 @@ def _table_profile(table: str, spec: object, where: str) -> TableProfile:
         date_format={
             c: _as_list(v, f"{where}.{table}.date_format.{c}") for c, v in (spec.get("date_format") or {}).items()
         },
+        drop_columns=tuple(_as_list(spec.get("drop_columns") or [], f"{where}.{table}.drop_columns")),
+        filters=row_filters(spec.get("filter"), f"{where}.{table}.filter"),
+        grain=_grain(table, spec.get("grain", "patient"), f"{where}.{table}.grain"),
     )
+
+
+def _grain(table: str, grain: object, where: str) -> str:
+    if grain not in GRAINS:
+        raise ProfileError(f"{where}: '{grain}' must be one of {', '.join(GRAINS)} (what one row of the file is)")
+    if grain == "sample" and table != "patients":
+        raise ProfileError(f"{where}: only the patients file may have one row per sample")
+    return str(grain)
 
 
 def parse_profile(data: object, source: str) -> SiteProfile:
     """Check and convert a profile's parsed YAML; ``source`` names it in messages."""
+    try:
+        return _parsed(data, source)
+    except DialectError as err:
+        raise ProfileError(str(err)) from None
+
+
+def _parsed(data: object, source: str) -> SiteProfile:
     if not isinstance(data, dict):
         raise ProfileError(f"{source}: a profile is a YAML mapping")
     _check_keys(data, TOP_LEVEL_KEYS, source)
+    if "dialect" in data:
+        if data["dialect"] not in DIALECTS:
+            raise ProfileError(
+                f"{source}.dialect: '{data['dialect']}' is not a built-in dialect ({', '.join(DIALECTS)})"
+            )
+        data = DIALECTS[data["dialect"]].merged_into(data)
     site_id = str(data.get("site_id", ""))
     if not SITE_ID_PATTERN.match(site_id):
         raise ProfileError(f"{source}: site_id '{site_id}' must be lower-case letters, digits and '_' (max 40)")
@@ -153,6 +202,12 @@ def parse_profile(data: object, source: str) -> SiteProfile:
     tables = data.get("tables")
     if not isinstance(tables, dict) or "patients" not in tables:
         raise ProfileError(f"{source}: 'tables' must map contract tables to files and include 'patients'")
+    table_profiles = {t: _table_profile(t, spec, f"{source}.tables") for t, spec in tables.items()}
+    times = relative_times(data.get("relative_times"), f"{source}.relative_times")
+    _check_relative_times(times, table_profiles, source)
+    comments = data.get("header_comments")
+    if comments is not None and (not isinstance(comments, str) or len(comments) != 1):
+        raise ProfileError(f"{source}.header_comments: one character that starts a metadata line, e.g. '#'")
     return SiteProfile(
         site_id=site_id,
         description=str(data.get("description", "")),
@@ -163,8 +218,33 @@ def parse_profile(data: object, source: str) -> SiteProfile:
         missing=_as_list(data.get("missing", [""]), f"{source}.missing"),
         true_values=_as_list(data.get("true_values", ["true"]), f"{source}.true_values"),
         false_values=_as_list(data.get("false_values", ["false"]), f"{source}.false_values"),
-        tables={t: _table_profile(t, spec, f"{source}.tables") for t, spec in tables.items()},
+        tables=table_profiles,
+        header_comments=comments,
+        relative_times=times,
     )
+
+
+def _check_relative_times(times: RelativeTimes | None, tables: dict[str, TableProfile], source: str) -> None:
+    """Times from an anchor need the anchor and unit stated; an anchor column needs the anchors it may hold."""
+    timed = [f"{t}.{c}" for t, spec in tables.items() for c in RELATIVE_TIME_COLUMNS.get(t, ()) if c in spec.columns]
+    anchor_column = "time_anchor" in tables["patients"].columns
+    if timed and times is None:
+        raise ProfileError(
+            f"{source}: {', '.join(timed)} are times from an anchor: add 'relative_times' with their unit, the "
+            "anchor (or an anchor column) and the site's export date (docs/site-profiles.md, 'Relative times')"
+        )
+    if times is None:
+        return
+    if anchor_column == (times.anchor is not None):
+        raise ProfileError(
+            f"{source}.relative_times: state the anchor either as 'anchor' (the same for every patient) or as the "
+            "patients' column 'time_anchor' with a code list of the anchors it may hold, not both and not neither"
+        )
+    if anchor_column and "time_anchor" not in tables["patients"].codes:
+        raise ProfileError(
+            f"{source}.tables.patients.codes.time_anchor: declare the anchors the column may hold (site code: "
+            "diagnosis, advanced_disease, first_tki, sequencing or unknown); an undeclared one is quarantined"
+        )
 
 
 class _ProfileLoader(yaml.SafeLoader):

@@ -39,8 +39,11 @@ import numpy as np
 import polars as pl
 
 from pipelines.columns import LINE, PARSE_ERROR
-from pipelines.ingest.checks import DUPLICATE_HEADER, FILE_UNREADABLE, Check
+from pipelines.ingest.accounting import comment_lines
+from pipelines.ingest.checks import DUPLICATE_HEADER, FILE_UNREADABLE, FILTER_COLUMN_MISSING, Check
+from pipelines.ingest.dialects import RowFilter
 from pipelines.ingest.profiles import SiteProfile
+from pipelines.ingest.site_columns import SiteColumns, create_site_view, site_columns
 
 WHITESPACE = " \t\r\n\v\f"  # what a blank field may hold
 ROW_LEVEL_ERRORS = {"MISSING COLUMNS", "TOO MANY COLUMNS"}
@@ -73,6 +76,8 @@ class StagedFile:
     missing_columns: tuple[str, ...]  # canonical columns the file lacks
     rows: int  # rows in ``table``
     blank_rows: int  # rows left out because every field is empty
+    site: SiteColumns = SiteColumns()  # the unmapped columns kept as site columns, and those that may not be
+    filtered_rows: int = 0  # rows left out by the profile's filters (not blank)
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,7 @@ def _refuse_unreadable_bytes(path: Path, scan: _Scan, profile: SiteProfile) -> N
 
 
 @contextlib.contextmanager
-def _readable(path: Path, profile: SiteProfile) -> Iterator[Path]:
+def _readable(path: Path, profile: SiteProfile, skip: int = 0) -> Iterator[Path]:
     """``path`` itself when DuckDB can read it as it is (UTF-8, LF or CRLF); else a UTF-8 copy with LF line ends, in memory.
 
     The copy is a ``memfd`` (Linux): anonymous memory that dies with the process, so even a killed run
@@ -211,7 +216,7 @@ def _readable(path: Path, profile: SiteProfile) -> Iterator[Path]:
     utf8 = codecs.lookup(profile.encoding).name in {"utf-8", "utf-8-sig"}
     scan = _scan(path, check_utf8=not utf8)
     _refuse_unreadable_bytes(path, scan, profile)
-    if utf8 and scan.line_endings in {"lf", "crlf"}:
+    if utf8 and scan.line_endings in {"lf", "crlf"} and not skip:
         yield path
         return
     newline = (
@@ -227,6 +232,8 @@ def _readable(path: Path, profile: SiteProfile) -> Iterator[Path]:
         with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
             text = io.TextIOWrapper(src, encoding=profile.encoding, newline=newline)
             try:
+                for _ in range(skip):  # metadata lines above the header: the copy starts at the header
+                    text.readline()
                 for chunk in iter(lambda: text.read(1 << 22), ""):
                     dst.write(chunk)
             except UnicodeDecodeError as err:
@@ -391,9 +398,12 @@ def values_on_lines(
     """
     data = path.read_bytes()
     newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))  # one vectorised pass finds every line
-    if _physical_lines(data, newlines.size) != records + 1:
+    header_line = comment_lines(data, profile.header_comments) + 1
+    if _physical_lines(data, newlines.size) != records + header_line:
         return None
-    excerpt = b"\n".join(_lines_of(data, newlines, [1, *lines])).decode(profile.encoding).removeprefix("\ufeff")
+    excerpt = (
+        b"\n".join(_lines_of(data, newlines, [header_line, *lines])).decode(profile.encoding).removeprefix("\ufeff")
+    )
     header = next(csv.reader([excerpt.partition("\n")[0]], delimiter=profile.delimiter))
     position = [name.strip() for name in header].index(profile.tables[table].source_column(column))
     values = pl.read_csv(
@@ -441,6 +451,7 @@ def _drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
 
 
 UNMAPPED_BLANK = "_unmapped_blank"  # parsed rows: whether every column no canonical column maps to is blank too
+KEPT = "_kept"  # parsed rows: whether the profile's filters keep the row
 
 
 def _parse(
@@ -451,13 +462,20 @@ def _parse(
     delimiter: str,
     name: str,
     target: str,
+    also: tuple[str, ...] = (),
+    kept: str = "true",
 ) -> list[tuple]:
     """Every well-formed row's ``keep`` columns into temp table ``target`` (text, file order), with ``UNMAPPED_BLANK``
     (a line holding a value only in a column the profile does not map, a footer note say, is data, not padding);
-    returns the rejected lines."""
+    returns the rejected lines.  ``also``: unmapped columns selected too (the site columns), still unmapped for the
+    blank test."""
     _drop_rejects(con)
     unmapped = [_quoted(column) for column in header if column not in keep]
-    selected = [*map(_quoted, keep), f"{_all_blank(unmapped) if unmapped else 'true'} AS {UNMAPPED_BLANK}"]
+    selected = [
+        *map(_quoted, [*keep, *also]),
+        f"{_all_blank(unmapped) if unmapped else 'true'} AS {UNMAPPED_BLANK}",
+        f"{kept} AS {KEPT}",
+    ]
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(selected)} FROM ({READ_SQL})",
@@ -490,6 +508,26 @@ def _all_blank(columns: list[str]) -> str:
     return " AND ".join([*cheap, *(f"coalesce(trim({column}, {whitespace}), '') = ''" for column in columns)])
 
 
+def _kept(filters: tuple[RowFilter, ...], header: list[str], name: str) -> str:
+    """SQL: the profile's filters hold for the row; a filter naming a column the file lacks rejects the file."""
+    missing = [f.rule for f in filters if f.column not in header]
+    if missing:
+        raise FileRejected(
+            f"{name}: the profile's filter '{missing[0]}' names a column the file lacks; columns found: "
+            f"{', '.join(header)} — correct the filter in the profile",
+            FILTER_COLUMN_MISSING,
+        )
+    whitespace = " || ".join(f"chr({ord(character)})" for character in WHITESPACE)
+    conditions = [
+        f"coalesce(trim({_quoted(f.column)}, {whitespace}), '') {'=' if f.op == '==' else '<>'} "
+        + "'"
+        + f.value.replace("'", "''")
+        + "'"
+        for f in filters
+    ]
+    return " AND ".join(conditions) or "true"
+
+
 def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
@@ -502,11 +540,12 @@ def _temp_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) 
         con.unregister("_frame")
 
 
-def _file_line(shifts: str | None) -> tuple[str, str]:
-    """SQL for the file line of a parsed row (its position is the temp table's rowid) and the join it needs."""
+def _file_line(shifts: str | None, skip: int) -> tuple[str, str]:
+    """SQL for the file line of a parsed row (its position is the temp table's rowid; ``skip`` metadata lines above
+    the header) and the join it needs."""
     if shifts is None:
-        return "p.rowid + 2", ""
-    return "p.rowid + 2 + s.shift", f"ASOF JOIN {shifts} s ON p.rowid >= s.first_row"
+        return f"p.rowid + {2 + skip}", ""
+    return f"p.rowid + {2 + skip} + s.shift", f"ASOF JOIN {shifts} s ON p.rowid >= s.first_row"
 
 
 def _refuse_links(path: Path) -> None:
@@ -522,7 +561,7 @@ def _refuse_links(path: Path) -> None:
 def drop_staged_file(con: duckdb.DuckDBPyConnection, target: str) -> None:
     """Remove what :func:`stage_raw` made for ``target`` (also after a rejection part-way through)."""
     con.execute(f"DROP VIEW IF EXISTS {target}")
-    for part in ("parsed", "malformed", "shifts", "blank", "miscounted"):
+    for part in ("parsed", "malformed", "shifts", "blank", "miscounted", "filtered"):
         con.execute(f"DROP TABLE IF EXISTS {target}_{part}")
 
 
@@ -533,26 +572,37 @@ def stage_raw(
     profile: SiteProfile,
     canonical_columns: list[str],
     target: str,
+    keep_site_columns: bool = False,
 ) -> StagedFile:
     """Read ``path`` as text, seen through temp view ``target`` (LINE, PARSE_ERROR + canonical columns), or raise FileRejected.
 
     The rows never leave DuckDB and are materialised once, as parsed: line numbers, renaming,
     the malformed lines and the blank-row filter are a view over them, read by the insert into
-    ``raw``.  Drop the temp objects with :func:`drop_staged_file`.
+    ``raw``.  With ``keep_site_columns`` the unmapped columns that may be stored are seen through ``target``_site
+    (``pipelines.ingest.site_columns``).  Drop the temp objects with :func:`drop_staged_file`.
     """
     _refuse_links(path)
     if path.stat().st_size == 0:
         raise FileRejected(f"{path.name}: the file is empty")
     spec = profile.tables[table]
     parsed = f"{target}_parsed"
-    with _readable(path, profile) as readable:
+    with path.open("rb") as handle:
+        skip = comment_lines(handle.read(MAX_LINE_BYTES * 64), profile.header_comments)
+    with _readable(path, profile, skip) as readable:
         header = _header(readable, profile.delimiter, path.name)
         present = {c: spec.source_column(c) for c in canonical_columns if spec.source_column(c) in header}
-        rejects = _parse(con, readable, header, list(present.values()), profile.delimiter, path.name, parsed)
+        unmapped = [c for c in header if c not in set(present.values())] if keep_site_columns else []
+        site = site_columns(unmapped, spec.drop_columns)
+        kept = _kept(spec.filters, header, path.name)
+        rejects = _parse(
+            con, readable, header, list(present.values()), profile.delimiter, path.name, parsed, site.stored, kept
+        )
         parsed_rows = con.execute(f"SELECT count(*) FROM {parsed}").fetchall()[0][0]
         shifts, physical_of, passed = _line_shifts(
             readable, profile.delimiter, parsed_rows, [line for line, *_ in rejects], path.name, len(header)
         )
+    physical_of = {line: physical + skip for line, physical in physical_of.items()}
+    passed = {line + skip: fields for line, fields in passed.items()}
     if shifts:
         _temp_table(
             con,
@@ -568,11 +618,11 @@ def stage_raw(
         present.get("patient_id"),
     )
     _temp_table(con, f"{target}_malformed", malformed)
-    line, join = _file_line(f"{target}_shifts" if shifts else None)
+    line, join = _file_line(f"{target}_shifts" if shifts else None, skip)
     columns = ", ".join(
         f"p.{_quoted(present[c])} AS {c}" if c in present else f"NULL::VARCHAR AS {c}" for c in canonical_columns
     )
-    parsed_columns, error = columns, "NULL::VARCHAR"
+    parsed_columns, error, kept_row = columns, "NULL::VARCHAR", f"p.{KEPT}"
     if (
         passed
     ):  # lines DuckDB took as well formed that are not: treated as the malformed lines are (see _malformed_rows)
@@ -585,6 +635,7 @@ def stage_raw(
         )
         join += f" LEFT JOIN {target}_miscounted m ON m.{LINE} = {line}"
         error = f"CASE WHEN m.fields IS NOT NULL THEN 'the line has ' || m.fields || ' fields, the header has {len(header)}' END"
+        kept_row = f"(m.fields IS NOT NULL OR p.{KEPT})"  # a malformed line is quarantined, never filtered
         parsed_columns = ", ".join(
             f"p.{_quoted(present[c])} AS {c}"
             if c == "patient_id" and c in present
@@ -594,8 +645,9 @@ def stage_raw(
             for c in canonical_columns
         )
     rows = (
-        f"SELECT {line} AS {LINE}, {error} AS {PARSE_ERROR}, {parsed_columns}, p.{UNMAPPED_BLANK} FROM {parsed} p {join} "
-        f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns}, true FROM {target}_malformed p"
+        f"SELECT {line} AS {LINE}, {error} AS {PARSE_ERROR}, {parsed_columns}, p.{UNMAPPED_BLANK}, {kept_row} AS {KEPT} "
+        f"FROM {parsed} p {join} "
+        f"UNION ALL SELECT {LINE}, {PARSE_ERROR}, {columns}, true, true FROM {target}_malformed p"
     )
     # as a WHERE, DuckDB tests a row's next field only while its fields so far are blank (as an expression, NOT (...) or
     # FILTER (...), it tests every field of every row: 7x slower at 1M); the few blank lines are then left out by number
@@ -605,16 +657,37 @@ def stage_raw(
         f"WHERE {PARSE_ERROR} IS NULL AND {UNMAPPED_BLANK} AND {_all_blank(canonical_columns)}"
     )
     blank_rows = con.execute(f"SELECT count(*) FROM {target}_blank").fetchall()[0][0]
+    filtered_rows = 0
+    if spec.filters:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {target}_filtered AS SELECT {LINE} FROM ({rows}) "
+            f"WHERE NOT {KEPT} AND {LINE} NOT IN (SELECT {LINE} FROM {target}_blank)"
+        )
+        filtered_rows = con.execute(f"SELECT count(*) FROM {target}_filtered").fetchall()[0][0]
+    conditions = [f"{LINE} NOT IN (SELECT {LINE} FROM {target}_blank)"] if blank_rows else []
+    conditions += [f"{LINE} NOT IN (SELECT {LINE} FROM {target}_filtered)"] if filtered_rows else []
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * EXCLUDE ({UNMAPPED_BLANK}) FROM ({rows})"
-        + (f" WHERE {LINE} NOT IN (SELECT {LINE} FROM {target}_blank)" if blank_rows else "")
+        f"CREATE OR REPLACE TEMP VIEW {target} AS SELECT * EXCLUDE ({UNMAPPED_BLANK}, {KEPT}) FROM ({rows})"
+        + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
     )  # the usual file has none
     extra = tuple(c for c in header if c not in set(present.values()))
+    site = create_site_view(
+        con,
+        site,
+        line,
+        f"p.{_quoted(present['patient_id'])}" if "patient_id" in present else "NULL::VARCHAR",
+        f"FROM {parsed} p {join} WHERE {'m.fields IS NULL' if passed else 'true'}"
+        + (f" AND {line} NOT IN (SELECT {LINE} FROM {target}_blank)" if blank_rows else "")
+        + (f" AND {line} NOT IN (SELECT {LINE} FROM {target}_filtered)" if filtered_rows else ""),
+        f"{target}_site",
+    )
     return StagedFile(
         target,
         tuple(header),
         extra,
         tuple(c for c in canonical_columns if c not in present),
-        rows=parsed_rows + malformed.height - blank_rows,
+        rows=parsed_rows + malformed.height - blank_rows - filtered_rows,
         blank_rows=blank_rows,
+        site=site,
+        filtered_rows=filtered_rows,
     )

@@ -53,7 +53,10 @@ class DropReport:
     files: dict[str, str]  # table -> file name as received
     findings: pl.DataFrame  # FINDING_SCHEMA, one row per finding
     counts: dict[str, dict] = field(default_factory=dict)  # table -> input/blank/loaded/quarantined/warnings
-    extra_columns: dict[str, list[str]] = field(default_factory=dict)  # table -> file columns not loaded
+    extra_columns: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # table -> file columns no contract column maps to
+    not_stored: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> of those, the ones not stored: why
     rejection: str | None = None
 
 

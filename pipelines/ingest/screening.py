@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
+from pipelines.ingest.accounting import comment_lines
 from pipelines.ingest.drops import SiteDrop
 from pipelines.ingest.identifiers import direct_identifier
 from pipelines.ingest.profiles import SiteProfile
@@ -17,9 +18,12 @@ from pipelines.ingest.profiles import SiteProfile
 HEADER_BYTES = 1 << 20  # a header longer than this is not a header
 
 
-def header_names(data: bytes, encoding: str, delimiter: str) -> list[str]:
-    """The column names of the first record, blanks trimmed (undecodable bytes replaced: only names are wanted)."""
+def header_names(data: bytes, encoding: str, delimiter: str, comments: str | None = None) -> list[str]:
+    """The column names of the header record (below any ``comments`` metadata lines), blanks trimmed (undecodable
+    bytes replaced: only names are wanted)."""
     text = data[:HEADER_BYTES].decode(encoding, errors="replace").removeprefix("\ufeff")
+    for _ in range(comment_lines(data, comments)):
+        text = text.partition("\n")[2]
     return [cell.strip() for cell in next(csv.reader(io.StringIO(text, newline=None), delimiter=delimiter), [])]
 
 
@@ -28,7 +32,9 @@ def identifying_columns(drop: SiteDrop, profile: SiteProfile) -> dict[str, list[
     found = {}
     for item in drop.files.values():
         with item.path.open("rb") as handle:
-            names = header_names(handle.read(HEADER_BYTES), profile.encoding, profile.delimiter)
+            names = header_names(
+                handle.read(HEADER_BYTES), profile.encoding, profile.delimiter, profile.header_comments
+            )
         flagged = [f"'{name}' ({kind})" for name in names if (kind := direct_identifier(name))]
         if flagged:
             found[item.path.name] = flagged

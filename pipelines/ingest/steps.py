@@ -65,7 +65,11 @@ class StepResult:
                 sum(c.get(key, 0) for c in self.counts.values()) for key in ("loaded", "quarantined", "data_lines")
             )
             filtered = sum(c.get("filtered", 0) for c in self.counts.values())
+            by_rule = sum(c.get("filtered_by_rule", 0) for c in self.counts.values())
             blank = f", {filtered} blank lines skipped" if filtered else ""
+            blank += f", {by_rule} lines left out by the profile's filter" if by_rule else ""
+            merged = sum(c.get("merged", 0) for c in self.counts.values())
+            blank += f", {merged} repeated patient lines loaded once" if merged else ""
             return (
                 f"loaded {loaded} rows, quarantined {quarantined}: all {data} data lines accounted for{blank}{report}"
             )
@@ -185,7 +189,12 @@ def _receive(
     finally:
         drop_staged(con, list(drop.files))
     counts = {
-        t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows, "extra_columns": list(r.extra_columns)}
+        t: {
+            "input_rows": r.input_rows,
+            "blank_rows": r.blank_rows,
+            "extra_columns": list(r.extra_columns),
+        }
+        | ({"filtered_rows": r.filtered_rows} if r.filtered_rows else {})
         for t, r in tables.items()
     }
     return StepResult(drop.site_id, drop.drop_id, "received", f"archived to {archive_path}", counts)
@@ -202,7 +211,7 @@ def _loaded_report(
     findings = []
     for table, result in validated.items():
         if result.issues.height:
-            records = received.counts[table]["input_rows"] + received.counts[table]["blank_rows"]
+            records = sum(received.counts[table].get(k, 0) for k in ("input_rows", "blank_rows", "filtered_rows"))
             site_ids = site_patient_ids(received.archived(table), table, profile, result.issues[LINE], records)
             findings.append(
                 table_findings(table, received.sources[table], result.issues, raw[table], site_ids, profile)
@@ -216,6 +225,7 @@ def _loaded_report(
         pl.concat([pl.DataFrame(schema=FINDING_SCHEMA), *findings]),
         all_counts,
         received.extra_columns,
+        received.not_stored,
     )
 
 
@@ -227,9 +237,17 @@ def _balances(
         table: balance(
             table,
             received.sources[table],
-            file_lines(received.archived(table), profile.encoding, profile.delimiter),
+            file_lines(
+                received.archived(table),
+                profile.encoding,
+                profile.delimiter,
+                profile.header_comments,
+                profile.tables[table].filters,
+            ),
             result.loaded[LINE].to_numpy(),
             result.quarantined[LINE].to_numpy(),
+            profile.tables[table].filters,
+            result.merged.to_numpy(),
         )
         for table, result in validated.items()
     }

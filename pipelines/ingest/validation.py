@@ -13,7 +13,7 @@ import polars as pl
 
 from pipelines.ingest.checks import FIELD_COUNT, PATIENT_QUARANTINED
 from pipelines.ingest.issues import concat_issues, empty_issues, issues_where
-from schemas.contract import CONTRACT
+from schemas.contract import CONTRACT, RULE_COLUMNS
 from schemas.crosschecks import CHILD_DATES, CROSS_CHECKS, Tables
 
 RANGE_CHECKS = ("greater_than", "less_than", "in_range", "equal_to", "not_equal_to")
@@ -154,6 +154,19 @@ def validate_tables(tables: dict[str, pl.DataFrame], parse_issues: dict[str, pl.
         contract = contract_issues(table, frame).join(
             parsed.select("row", "column"), on=["row", "column"], how="anti", nulls_equal=False
         )
+        unparsed = (
+            parsed.select("row", "column")
+            .join(
+                pl.DataFrame(
+                    [(check, column) for check, columns in RULE_COLUMNS.items() for column in columns],
+                    schema={"check_id": pl.Utf8, "column": pl.Utf8},
+                    orient="row",
+                ),
+                on="column",
+            )
+            .select("row", "check_id")
+        )
+        contract = contract.join(unparsed, on=["row", "check_id"], how="anti")  # the value's own finding says why
         combined[table] = concat_issues([parsed, contract, crossed[table]])
     kept = (FIELD_COUNT.check_id, PATIENT_QUARANTINED.check_id)
     return {

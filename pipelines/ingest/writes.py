@@ -14,6 +14,7 @@ from pipelines.columns import LINE, PARSE_ERROR
 from pipelines.ingest.accounting import AccountingError
 from pipelines.ingest.drops import SiteDrop
 from pipelines.ingest.quality import record_check_history
+from pipelines.ingest.site_columns import insert_long
 from pipelines.ingest.site_drop import StagedTable, ValidatedTable
 from pipelines.registry.store import ReceivedDrop, insert_frame, record_drop, transaction
 
@@ -55,6 +56,7 @@ def replace_site_raw(
     all) rolls the whole drop back instead of being quarantined twice downstream.
     """
     with transaction(con):
+        con.execute("DELETE FROM raw.site_columns WHERE site_id = ?", [drop.site_id])
         for table, staged in tables.items():
             con.execute(f"DELETE FROM raw.{table} WHERE site_id = ?", [drop.site_id])
             con.execute(
@@ -63,8 +65,23 @@ def replace_site_raw(
                 {"site": drop.site_id, "drop": drop.drop_id, "file": drop.files[table].path.name},
             )
             _check_written(con, f"raw.{table}", drop.site_id, staged.input_rows)
-        counts = {t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows} for t, r in tables.items()}
+            if staged.site.view:
+                insert_long(
+                    con,
+                    staged.site.view,
+                    "raw.site_columns",
+                    site_id=drop.site_id,
+                    drop_id=drop.drop_id,
+                    source_file=drop.files[table].path.name,
+                    table_name=table,
+                )
+        counts = {
+            t: {"input_rows": r.input_rows, "blank_rows": r.blank_rows}
+            | ({"filtered_rows": r.filtered_rows} if r.filtered_rows else {})
+            for t, r in tables.items()
+        }
         extra = {t: list(r.extra_columns) for t, r in tables.items() if r.extra_columns}
+        not_stored = {t: r.site.not_stored for t, r in tables.items() if r.site.not_stored}
         record_drop(
             con,
             drop.site_id,
@@ -75,6 +92,7 @@ def replace_site_raw(
             extra=extra,
             archive_path=archive_path,
             profile_sha256=profile_sha256,
+            not_stored=not_stored,
         )
 
 
@@ -102,6 +120,7 @@ def replace_site_core(
     site_id, drop_id, sources = received.site_id, received.drop_id, received.sources
     counts = {}
     with transaction(con):
+        con.execute("DELETE FROM core.site_columns WHERE site_id = ?", [site_id])
         for table, result in validated.items():
             provenance = {"site_id": site_id, "drop_id": drop_id, "source_file": sources[table]}
             con.execute(f"DELETE FROM core.{table} WHERE site_id = ?", [site_id])
@@ -123,6 +142,7 @@ def replace_site_core(
                 con, "audit.issues", result.issues.rename({"column": "column_name"}), table_name=table, **provenance
             )
             _check_written(con, f"core.{table}", site_id, result.loaded.height)
+            _load_site_columns(con, site_id, table, result.loaded.select(LINE))
             _check_written(con, "audit.quarantine", site_id, result.quarantined.height, table)
             counts[table] = {
                 **accounting[table],
@@ -131,6 +151,19 @@ def replace_site_core(
         record_check_history(con, site_id, drop_id, {table: c["data_lines"] for table, c in counts.items()})
         record_drop(con, site_id, drop_id, "loaded", counts=counts, profile_sha256=received.profile_sha256)
     return counts
+
+
+def _load_site_columns(con: duckdb.DuckDBPyConnection, site_id: str, table: str, loaded: pl.DataFrame) -> None:
+    """The site columns of the lines loaded into ``core`` (a quarantined line's values stay in raw only)."""
+    con.register("_loaded_lines", loaded)
+    try:
+        con.execute(
+            f"INSERT INTO core.site_columns SELECT r.* FROM raw.site_columns r SEMI JOIN _loaded_lines l "
+            f"ON l.{LINE} = r.line_number WHERE r.site_id = ? AND r.table_name = ?",
+            [site_id, table],
+        )
+    finally:
+        con.unregister("_loaded_lines")
 
 
 def record_rejected(

@@ -26,7 +26,8 @@ PROVENANCE = (
 
 AUDIT_TABLES = {
     "drops": """drop_id VARCHAR, site_id VARCHAR NOT NULL, received_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
-        message VARCHAR, files JSON, row_counts JSON, extra_columns JSON, archive_path VARCHAR, profile_sha256 VARCHAR""",
+        message VARCHAR, files JSON, row_counts JSON, extra_columns JSON, archive_path VARCHAR, profile_sha256 VARCHAR,
+        site_columns_not_stored JSON""",
     "quarantine": f"""{PROVENANCE}, table_name VARCHAR NOT NULL, check_id VARCHAR NOT NULL, column_name VARCHAR,
         message VARCHAR NOT NULL, all_messages VARCHAR[], raw_values JSON""",
     "issues": f"""{PROVENANCE}, table_name VARCHAR NOT NULL, check_id VARCHAR NOT NULL, category VARCHAR NOT NULL,
@@ -53,7 +54,11 @@ AUDIT_COMMENTS = {
         "message": "Why the drop was rejected or not processed.",
         "files": "Per table: the file's name, SHA-256 and size in bytes.",
         "row_counts": "Per table: input_rows, blank_rows (received); data_lines, filtered, loaded, quarantined, warnings (loaded).",
-        "extra_columns": "Per table: the file's columns that no contract column maps to (not loaded).",
+        "extra_columns": "Per table: the file's columns that no contract column maps to (stored as site columns, "
+        "raw.site_columns and core.site_columns, unless listed in site_columns_not_stored).",
+        "site_columns_not_stored": "Per table and unmapped column: why it was not stored as a site column (it may "
+        "identify a patient: drop_columns of the profile, a header like an identifier, a date or free text, values "
+        "like dates).",
         "archive_path": "Folder of the archived files; NULL when the drop was not archived (direct identifiers).",
         "profile_sha256": "SHA-256 of the site profile the step used (a corrected profile makes the drop new again).",
     },
@@ -87,6 +92,17 @@ AUDIT_COMMENTS = {
 }
 
 
+# Site columns (pipelines/ingest/site_columns.py): the unmapped columns of a site's files, in long form, as text.
+SITE_COLUMNS_TABLE = "site_columns"
+SITE_COLUMNS = f"{PROVENANCE}, table_name VARCHAR NOT NULL, patient_id {PSEUDONYM_TYPE}, column_name VARCHAR NOT NULL, value VARCHAR NOT NULL"
+SITE_COLUMN_COMMENTS = {
+    "table_name": "Contract table the site's file maps to.",
+    "patient_id": "The row's patient (pseudonym); NULL when the row named none.",
+    "column_name": "The site's column name, as in the file's header.",
+    "value": "The value as received, as text (blank values are not stored).",
+}
+
+
 def column_comments() -> dict[tuple[str, str, str], str]:
     """(schema, table, column) -> comment, for every column of raw, core, audit and results."""
     comments = {}
@@ -99,6 +115,9 @@ def column_comments() -> dict[tuple[str, str, str], str]:
         comments[("raw", table, "parse_error")] = (
             "Why the line could not be split into the header's fields (NULL when it could)."
         )
+    for layer in ("raw", "core"):
+        comments |= {(layer, SITE_COLUMNS_TABLE, column): text for column, text in PROVENANCE_COMMENTS.items()}
+        comments |= {(layer, SITE_COLUMNS_TABLE, column): text for column, text in SITE_COLUMN_COMMENTS.items()}
     for table, columns in AUDIT_COMMENTS.items():
         if PROVENANCE in AUDIT_TABLES[table]:  # tables with provenance columns
             comments |= {("audit", table, column): text for column, text in PROVENANCE_COMMENTS.items()}
@@ -180,12 +199,20 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
             f"ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS parse_error VARCHAR"
         )  # registries created before it existed
         con.execute(f"CREATE TABLE IF NOT EXISTS core.{table} ({PROVENANCE}, {_columns(table, typed=True)})")
+        for name, dtype in polars_schema(table).items():  # optional columns added to the contract since
+            for layer, typed in (("raw", False), ("core", True)):
+                con.execute(
+                    f"ALTER TABLE {layer}.{table} ADD COLUMN IF NOT EXISTS {name} {column_type(name, dtype, typed)}"
+                )
+    for layer in ("raw", "core"):
+        con.execute(f"CREATE TABLE IF NOT EXISTS {layer}.{SITE_COLUMNS_TABLE} ({SITE_COLUMNS})")
     _pseudonyms_as_uuid(con)
     for name, columns in AUDIT_TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS audit.{name} ({columns})")
     con.execute(
         "ALTER TABLE audit.drops ADD COLUMN IF NOT EXISTS profile_sha256 VARCHAR"
     )  # ledgers from before it existed
+    con.execute("ALTER TABLE audit.drops ADD COLUMN IF NOT EXISTS site_columns_not_stored JSON")
     _results_tables(con)
     _comment_columns(con)
 
@@ -195,6 +222,7 @@ FRAME_COMMENTS = {
     "subject_id": "The unit of analysis: the patient's pseudonym, or patient @ surgery date for operation-level frames.",
     "group_label": "The comparison group of the subject (group in the statistics).",
     "origin_date": "Time zero of the subject (startdt).",
+    "origin_anchor": "The patient's anchor whose time 0 is the subject's origin (analysis.os_from_anchor).",
     "age": "Age in years at the origin.",
     "time_months": "Time in months from the origin.",
     "resection_r0": "Whether the resection was R0 (microscopically complete).",

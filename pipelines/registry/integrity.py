@@ -1,7 +1,7 @@
 """Does the registry hold exactly what its ledger says it loaded?  Asked before anything is computed from it.
 
 For each site, the latest loaded drop's ledger entry (``audit.drops``) gives per table the archived
-file's data lines and how many were loaded and quarantined; the core and quarantine tables must
+file's data lines and how many were loaded, quarantined and merged (a patient's repeated rows); the core and quarantine tables must
 hold exactly those rows, all from that drop.  The load enforces this in its transaction; this
 second look is what the blocking asset check and every refresh path (CLI, sensor, schedule, a
 manual materialization) rely on, so no result is ever computed from a registry that does not balance.
@@ -25,7 +25,8 @@ WITH loaded AS (
     FROM audit.drops WHERE status = 'loaded' GROUP BY site_id
 ), ledger AS (
     SELECT site_id, drop_id, t.key AS table_name, (t.value ->> 'data_lines')::BIGINT AS data_lines,
-           (t.value ->> 'loaded')::BIGINT AS loaded, (t.value ->> 'quarantined')::BIGINT AS quarantined
+           (t.value ->> 'loaded')::BIGINT AS loaded, (t.value ->> 'quarantined')::BIGINT AS quarantined,
+           coalesce((t.value ->> 'merged')::BIGINT, 0) AS merged  -- a patient's repeated rows (grain: sample)
     FROM loaded, json_each(row_counts) AS t
 ), held AS ({_HELD}
 ), quarantined AS (
@@ -37,7 +38,7 @@ SELECT site_id, drop_id, table_name, data_lines, loaded, quarantined,
 FROM ledger
 LEFT JOIN held USING (site_id, table_name)
 LEFT JOIN quarantined USING (site_id, table_name)
-WHERE data_lines IS NULL OR data_lines <> loaded + quarantined OR coalesce(held.rows, 0) <> loaded
+WHERE data_lines IS NULL OR data_lines <> loaded + quarantined + merged OR coalesce(held.rows, 0) <> loaded
    OR coalesce(held.other_drops, 0) > 0 OR coalesce(quarantined.rows, 0) <> quarantined
 ORDER BY ALL
 """

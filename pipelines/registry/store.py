@@ -76,11 +76,13 @@ def record_drop(
     extra: dict | None = None,
     archive_path: str | None = None,
     profile_sha256: str | None = None,
+    not_stored: dict | None = None,
 ) -> None:
     """One ledger row; ``status``: received | loaded | rejected (by the data) | not_processed (anything else)."""
     con.execute(
         "INSERT INTO audit.drops BY NAME SELECT ? AS drop_id, ? AS site_id, ? AS received_at, ? AS status, ? AS message, "
-        "? AS files, ? AS row_counts, ? AS extra_columns, ? AS archive_path, ? AS profile_sha256",
+        "? AS files, ? AS row_counts, ? AS extra_columns, ? AS archive_path, ? AS profile_sha256, "
+        "? AS site_columns_not_stored",
         [
             drop_id,
             site_id,
@@ -92,6 +94,7 @@ def record_drop(
             json.dumps(extra or {}),
             archive_path,
             profile_sha256,
+            json.dumps(not_stored or {}),
         ],
     )
 
@@ -107,6 +110,7 @@ class ReceivedDrop:
     extra_columns: dict[str, list[str]]
     archive_path: Path
     profile_sha256: str | None
+    not_stored: dict[str, dict[str, str]]  # table -> unmapped column -> why it is not a site column
 
     @property
     def sources(self) -> dict[str, str]:
@@ -120,13 +124,21 @@ class ReceivedDrop:
 def received_drop(con: duckdb.DuckDBPyConnection, site_id: str) -> ReceivedDrop | None:
     """The drop the site's raw rows come from (None if no drop was received)."""
     rows = con.execute(
-        "SELECT drop_id, files, row_counts, extra_columns, archive_path, profile_sha256 FROM audit.drops "
+        "SELECT drop_id, files, row_counts, extra_columns, archive_path, profile_sha256, site_columns_not_stored "
+        "FROM audit.drops "
         "WHERE site_id = ? AND status = 'received' ORDER BY received_at DESC LIMIT 1",
         [site_id],
     ).fetchall()
     if not rows:
         return None
-    drop_id, files, counts, extra, archive_path, profile_sha256 = rows[0]
+    drop_id, files, counts, extra, archive_path, profile_sha256, not_stored = rows[0]
     return ReceivedDrop(
-        site_id, drop_id, json.loads(files), json.loads(counts), json.loads(extra), Path(archive_path), profile_sha256
+        site_id,
+        drop_id,
+        json.loads(files),
+        json.loads(counts),
+        json.loads(extra),
+        Path(archive_path),
+        profile_sha256,
+        json.loads(not_stored or "{}"),
     )

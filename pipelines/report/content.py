@@ -277,6 +277,8 @@ LAYOUTS: dict[str, tuple[str, list[Column]]] = {
             ("TKI episodes", _count("tki_episodes")),
             ("Surgeries", _count("surgeries")),
             ("Progressions", _count("progressions")),
+            ("Response assessments", _count("responses")),
+            ("Samples", _count("samples")),
             ("Quarantined rows", _text("quarantined_rows")),
             ("Message", lambda r, k: r["latest_message"] or ""),
             (

@@ -64,7 +64,8 @@ def contingency_test(table: np.ndarray) -> tuple[str, float, float]:
     if (chi2_contingency(counts).expected_freq < 5).any():
         method = MonteCarloMethod(n_resamples=MONTE_CARLO_RESAMPLES, rng=np.random.default_rng(MONTE_CARLO_SEED))
         result = fisher_exact(counts, method=method)
-        return "fisher_monte_carlo", float(result.statistic), float(result.pvalue)
+        # scipy returns shape-(1,) arrays for a k x 2 table (a 3-level variable in two groups)
+        return "fisher_monte_carlo", float(np.ravel(result.statistic)[0]), float(np.ravel(result.pvalue)[0])
     chi_square = chi2_contingency(counts, correction=False)
     return "chi_square", float(chi_square.statistic), float(chi_square.pvalue)
 

@@ -347,26 +347,3 @@ def ph_score_test(
         return float(score @ np.linalg.solve(information[np.ix_(keep, keep)], score))
 
     return np.array([statistic([j]) for j in range(p)]), statistic(list(range(p)))
-
-
-def schoenfeld_residuals(design: pd.DataFrame, beta: pd.Series, time: pd.Series, event: pd.Series) -> pd.DataFrame:
-    """Schoenfeld residuals x_i - m(t_i) of the events, in order of event time, as lifelines computes them.
-
-    m(t) is the Efron-weighted covariate mean of the risk set at t, averaged over the d events
-    tied at t (lifelines' ``_compute_schoenfeld_within_strata``): every tied event gets the same
-    m(t).  Rows are sorted by time, the order of ``CoxPHFitter.durations``, which is what
-    ``lifelines.statistics.proportional_hazard_test`` pairs them with.
-    """
-    x = design[list(beta.index)].to_numpy(dtype=float)
-    x = x - x.mean(0)  # residuals and means do not change; exp() stays in range
-    is_event = event.to_numpy(dtype=bool)
-    stop = time.to_numpy(dtype=float)
-    risk = _risk_sets(None, stop, is_event)
-    mean = _efron_moments(beta.to_numpy(dtype=float), x, is_event, risk).mean
-    ties = np.bincount(risk.event_time, minlength=risk.n_times)
-    tie_mean = (
-        np.column_stack([np.bincount(risk.event_time, column, risk.n_times) for column in mean.T]) / ties[:, None]
-    )
-    residuals = x[is_event] - tie_mean[risk.event_time]
-    order = np.argsort(stop[is_event], kind="stable")
-    return pd.DataFrame(residuals[order], columns=beta.index, index=design.index[is_event][order])

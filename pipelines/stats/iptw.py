@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.stats import chi2
 
 from pipelines.stats.counting_cox import fit_counting_process_cox
@@ -106,6 +105,8 @@ def propensity_scores(data: pd.DataFrame, treated: pd.Series, covariates: Sequen
 
     Categorical covariates are dummy-coded against their first level, as in the Cox models.
     """
+    import statsmodels.api as sm  # here, not at import: the code location loads this module for its schemas
+
     design, _terms = encode_covariates(data, covariates)
     model = sm.GLM(treated.astype(float), sm.add_constant(design, has_constant="add"), family=sm.families.Binomial())
     return pd.Series(model.fit(tol=1e-12, maxiter=100).fittedvalues, index=data.index)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from pipelines.stats.counting_cox import CountingProcessCox, ph_score_test, schoenfeld_residuals
+from pipelines.stats.counting_cox import CountingProcessCox, ph_score_test
 from pipelines.stats.frame import typed
 
 PH_SCHEMA = {
@@ -32,16 +32,6 @@ PH_SCHEMA = {
 }
 PH_COLUMNS = list(PH_SCHEMA)
 TIME_TRANSFORM = "km"
-
-
-def scaled_schoenfeld_residuals(fitted, training: pd.DataFrame) -> pd.DataFrame:
-    """lifelines' ``compute_residuals(training, kind="scaled_schoenfeld")`` of a lifelines ``CoxPHFitter``, in O(n log n).
-
-    Not used by the pipeline (its test is :func:`ph_test_rows`): kept for ``benchmarks/bare.py``,
-    whose bare-lifelines reference runs lifelines' pre-3.0 test with it.
-    """
-    raw = schoenfeld_residuals(training, fitted.params_, training[fitted.duration_col], training[fitted.event_col])
-    return fitted.event_observed.sum() * raw.dot(fitted.variance_matrix_)
 
 
 def ph_test_rows(

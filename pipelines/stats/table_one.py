@@ -1,7 +1,7 @@
 """The "Table 1": characteristics of the subjects by group, in tidy long form, with tests and SMDs.
 
 Counts, medians and tests are computed here (the long form the disclosure identities read); the
-standardised mean differences come from the tableone library (``TableOne(..., smd=True)``).
+standardised mean differences are tableone's (``TableOne(..., smd=True)``), in closed form.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy.stats import kruskal, mannwhitneyu
-from tableone import TableOne
 
 from pipelines.stats.binary import contingency_test, p_columns
 from pipelines.stats.frame import GROUP, is_categorical, levels, order_groups, typed
@@ -39,42 +38,57 @@ TABLE_ONE_SCHEMA = {
 }
 TABLE_ONE_COLUMNS = list(TABLE_ONE_SCHEMA)
 ALL_GROUPS = "(all)"
+UNKNOWN_LEVEL = "(unknown)"  # the level of a variable's unknown row (kind "unknown")
 OPERATIONS, PATIENTS = "operations", "patients"  # the units rows of an operation-level table
+
+
+def _categorical_smd(counts: np.ndarray, a: int, b: int) -> float:
+    """Yang and Dalton's (2012) multinomial SMD of groups ``a`` and ``b`` from their level counts (groups x levels).
+
+    As tableone computes it: proportions over the known values, the first level dropped, the
+    distance of the two proportion vectors in the mean of the groups' multinomial covariances;
+    NaN where that covariance is singular (a level in neither group).
+    """
+    p = counts[[a, b], 1:] / counts[[a, b]].sum(1, keepdims=True)
+    covariance = sum(np.diag(q) - np.outer(q, q) for q in p) / 2
+    difference = p[1] - p[0]
+    try:
+        return float(np.sqrt(difference @ np.linalg.inv(covariance) @ difference))
+    except np.linalg.LinAlgError:
+        return np.nan
 
 
 def smd_by_group(data: pd.DataFrame, variables: Sequence[str], categorical: Sequence[str], order: list[str]) -> dict:
     """tableone's SMD of each variable, each group against the reference (the first of ``order``), and the largest.
 
     Returns {variable: ({group: SMD (reference, group)}, max |SMD| over every pair)}.  tableone's
-    conventions: continuous (mean_g - mean_ref) / sqrt((sd_g^2 + sd_ref^2) / 2); categorical the
-    multinomial SMD of Yang and Dalton (2012), >= 0; missing values left out.
+    conventions (``TableOne(..., smd=True)``, computed here in closed form, tested equal to it):
+    continuous (mean_g - mean_ref) / sqrt((sd_g^2 + sd_ref^2) / 2) with sample SDs (0 for a
+    single value); categorical the
+    multinomial SMD of Yang and Dalton (2012), >= 0 (:func:`_categorical_smd`); missing values left out,
+    and a variable is skipped where the reference or all but one group has no known value.
     """
     present = [g for g in order if (data[GROUP] == g).any()]
     if len(present) < 2:
         return {}
     out = {}
     for variable in variables:
-        # one variable at a time, over the groups where it is known: tableone fails on a group without values
         known = data.loc[data[variable].notna() & data[GROUP].isin(present), [GROUP, variable]]
         groups = [g for g in present if (known[GROUP] == g).any()]
         if len(groups) < 2 or present[0] not in groups:
             continue
-        frame = known.assign(**{GROUP: known[GROUP].astype(str)})
+        by_group = known.groupby(known[GROUP].astype(str), sort=False)[variable]
         if variable in categorical:
-            frame[variable] = frame[variable].astype(str)
-        row = TableOne(
-            frame,
-            columns=[variable],
-            categorical=[variable] if variable in categorical else [],
-            groupby=GROUP,
-            smd=True,
-        ).smd_table.loc[variable]
-        against = {}
-        for g in groups[1:]:
-            forward, backward = f"SMD ({groups[0]},{g})", f"SMD ({g},{groups[0]})"
-            sign = 1.0 if forward in row.index or variable in categorical else -1.0  # categorical SMDs are >= 0
-            against[g] = sign * float(row[forward if forward in row.index else backward])
-        out[variable] = (against, float(np.nanmax(np.abs(row.to_numpy(float)))))
+            counts = pd.crosstab(known[GROUP].astype(str), known[variable].astype(str)).reindex(groups).to_numpy(float)
+            pair = lambda i, j, c=counts: _categorical_smd(c, i, j)  # noqa: E731
+        else:
+            values = by_group.agg(["mean", "var", "count"]).astype(float).reindex(groups).to_numpy()
+            values[values[:, 2] == 1, 1] = 0.0  # tableone's SD of a single value is 0
+            pair = lambda i, j, v=values: (v[j, 0] - v[i, 0]) / np.sqrt((v[i, 1] + v[j, 1]) / 2)  # noqa: E731
+        with np.errstate(divide="ignore", invalid="ignore"):
+            against = {g: float(pair(0, j)) for j, g in enumerate(groups) if j}
+            every = [abs(pair(i, j)) for i in range(len(groups)) for j in range(i + 1, len(groups))]
+        out[variable] = (against, float(np.nanmax(every)) if not np.isnan(every).all() else np.nan)
     return out
 
 
@@ -149,6 +163,27 @@ def _categorical_rows(data: pd.DataFrame, variable: str, order: list[str]) -> li
     return rows
 
 
+def _unknown_rows(data: pd.DataFrame, variable: str, order: list[str]) -> list[dict[str, object]]:
+    """A row per group counting the subjects whose value is unknown (``kind = "unknown"``), when any is: Table 1
+    shows the unknowns beside the levels instead of leaving them to a margin.
+
+    ``count`` is ``n_missing``; ``percent`` is its share of the group's subjects (known and unknown).
+    """
+    unknown = data[variable].isna()
+    if not unknown.any():
+        return []
+    rows = []
+    for label in [*order, ALL_GROUPS]:
+        part = unknown if label == ALL_GROUPS else unknown[data[GROUP] == label]
+        missing, known = int(part.sum()), int((~part).sum())
+        rows.append(
+            {"variable": variable, "kind": "unknown", "level": UNKNOWN_LEVEL, "group": label, "n": known}
+            | {"n_missing": missing, "count": missing, "percent": 100 * missing / part.size if part.size else np.nan}
+            | {"test": "none", "p": np.nan, **p_columns("none", np.nan)}
+        )
+    return rows
+
+
 def _unit_rows(data: pd.DataFrame, order: list[str], cluster: str) -> list[dict[str, object]]:
     """Operations and patients per group (``kind = "units"``): an operation-level table counts both.
 
@@ -202,6 +237,8 @@ def table_one(
         group's non-missing values; test as :func:`pipelines.stats.binary.contingency_test`.
         ``n_missing`` counts missing values of the variable in the group; ``test``/``p`` (with
         ``p_floor``/``p_display``, see :func:`p_columns`) are repeated on every row of the variable.
+        Unknowns: a variable with any missing value gets a row per group of ``kind = "unknown"`` (level
+        ``"(unknown)"``, ``count`` = ``n_missing``, ``percent`` of the group's subjects).
         ``smd``: tableone's SMD of the group against the first listed group (the reference; NaN on the
         reference's and the ``(all)`` rows); ``smd_max``: the largest absolute SMD over every pair of groups.
     """
@@ -213,6 +250,7 @@ def table_one(
     as_categories = [v for v in variables if v in categorical or is_categorical(data[v])]
     for variable in variables:
         rows += (_categorical_rows if variable in as_categories else _continuous_rows)(data, variable, order)
+        rows += _unknown_rows(data, variable, order)
     smd = smd_by_group(data, variables, as_categories, order)
     for row in rows:
         against, largest = smd.get(row["variable"], ({}, np.nan))

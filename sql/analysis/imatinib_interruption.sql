@@ -33,7 +33,8 @@ WHERE u.censor_date > l.landmark_date
   AND coalesce(l.interruption_date >= l.landmark_date - INTERVAL 30 DAY, true)
   AND NOT EXISTS (SELECT 1 FROM core.tki_episodes AS e
                   WHERE e.site_id = l.site_id AND e.patient_id = l.patient_id
-                    AND e.line > 1 AND e.start_date <= l.landmark_date);
+                    AND e.line > 1 AND coalesce(e.setting, 'advanced') = 'advanced'
+                    AND e.start_date <= l.landmark_date);
 
 CREATE OR REPLACE TABLE analysis.imatinib_interruption AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.imatinib_interruption_subjects');

@@ -15,7 +15,8 @@ CREATE OR REPLACE VIEW intermediate.int_first_line_imatinib AS
 WITH line1 AS (
     SELECT l.site_id, l.patient_id, l.start_date AS imatinib_start, l.starting_dose_mg,
            (SELECT arg_min(e.best_response, e.start_date) FROM core.tki_episodes AS e
-             WHERE e.site_id = l.site_id AND e.patient_id = l.patient_id AND e.line = 1) AS best_response,
+             WHERE e.site_id = l.site_id AND e.patient_id = l.patient_id AND e.line = 1
+               AND coalesce(e.setting, 'advanced') = 'advanced') AS best_response,
            (SELECT min(g.progression_date) FROM core.progressions AS g
              WHERE g.site_id = l.site_id AND g.patient_id = l.patient_id
                AND g.progression_date > l.start_date)                   AS first_progression_date
@@ -34,5 +35,6 @@ SELECT
         AND s.surgery_date < coalesce(f.first_progression_date, DATE '9999-12-31')) AS surgery_date,
     (SELECT min(e.end_date) FROM core.tki_episodes AS e
       WHERE e.site_id = f.site_id AND e.patient_id = f.patient_id
-        AND e.line = 1 AND e.end_reason = 'planned_interruption')       AS interruption_date
+        AND e.line = 1 AND e.end_reason = 'planned_interruption'
+        AND coalesce(e.setting, 'advanced') = 'advanced')               AS interruption_date
 FROM line1 AS f;

@@ -1,14 +1,16 @@
 -- grain: one analysis, variable, level and group.
 -- published.v_table_one: "Table 1" — the characteristics of each analysis's groups (from results.table_one).
 -- One row per analysis, variable, level (categorical variables) and group, the group '(all)' included.
---   kind               : 'continuous' (median, q1, q3, min, max), 'categorical' (count, percent) or 'units'
+--   kind               : 'continuous' (median, q1, q3, min, max), 'categorical' (count, percent), 'unknown'
+--                        (level '(unknown)': count = n_missing, percent of the group's subjects) or 'units'
 --                        (operation-level analyses: variables 'operations' and 'patients', count = n; the
 --                        groups' patients need not add up to '(all)': a patient may be operated in two groups)
 --   n, n_missing       : subjects with the variable known, and missing; NULL where withheld
 --   count              : subjects at this level; NULL where withheld (a small count, or one withheld so that
 --                        none follows from the group's n, the other levels or the '(all)' column)
 --   n_suppressed, n_missing_suppressed, count_suppressed : true where withheld (print "supp.", not "<k")
---   percent            : share of the non-missing; NULL where count or n is withheld (percent x n = count)
+--   percent            : share of the non-missing (unknown rows: of all the group's subjects); NULL where count
+--                        or n is withheld (percent x n = count)
 --   median, q1, q3, min, max : NULL where n is withheld (in a small group they are patients' own values)
 --   test, p            : Mann-Whitney / Kruskal-Wallis (continuous) or Fisher / chi-square (categorical); for a
 --                        categorical variable p is NULL when any of its counts is withheld (the tables that

@@ -9,7 +9,7 @@
 -- Columns
 --   analysis_id        : the catalogue analysis
 --   variable, level    : the characteristic and, for a categorical one, its level (NULL for continuous)
---   kind               : 'continuous', 'categorical' or 'units' (as v_table_one)
+--   kind               : 'continuous', 'categorical', 'unknown' (level '(unknown)') or 'units' (as v_table_one)
 --   imatinib_alone, surgery, imatinib, sunitinib : the group's cell as printed (NULL: not a group of the analysis)
 --   responsive, stable, focal_progression : the group's cell as printed (NULL: not a group of the analysis)
 --   multifocal_progression : the group's cell as printed (NULL: not a group of the analysis)

@@ -5,7 +5,7 @@
 --       ledger entry ('received', 'loaded', 'rejected' by its data or 'not_processed' for another reason,
 --       e.g. no site profile; both keep the previous data)
 --   loaded_drop_id   : the drop whose rows are in core now
---   patients, tki_episodes, surgeries, progressions : rows in core; NULL from 1 to k - 1 (primary
+--   patients, tki_episodes, surgeries, progressions, responses, samples : rows in core; NULL from 1 to k - 1 (primary
 --       suppression only: no total over the sites is published, so nothing adds up with them)
 --   patients_suppressed, ... : true where that count is withheld (print "supp.")
 --   quarantined_rows : input rows of the loaded drop held back in audit.quarantine (records failing a data
@@ -30,11 +30,15 @@ core_rows AS (
            count(*) FILTER (WHERE tbl = 'patients')     AS patients,
            count(*) FILTER (WHERE tbl = 'tki_episodes') AS tki_episodes,
            count(*) FILTER (WHERE tbl = 'surgeries')    AS surgeries,
-           count(*) FILTER (WHERE tbl = 'progressions') AS progressions
+           count(*) FILTER (WHERE tbl = 'progressions') AS progressions,
+           count(*) FILTER (WHERE tbl = 'responses')    AS responses,
+           count(*) FILTER (WHERE tbl = 'samples')      AS samples
     FROM (SELECT site_id, 'patients' AS tbl FROM core.patients
           UNION ALL SELECT site_id, 'tki_episodes' AS tbl FROM core.tki_episodes
           UNION ALL SELECT site_id, 'surgeries' AS tbl FROM core.surgeries
-          UNION ALL SELECT site_id, 'progressions' AS tbl FROM core.progressions) AS rows_by_table
+          UNION ALL SELECT site_id, 'progressions' AS tbl FROM core.progressions
+          UNION ALL SELECT site_id, 'responses' AS tbl FROM core.responses
+          UNION ALL SELECT site_id, 'samples' AS tbl FROM core.samples) AS rows_by_table
     GROUP BY site_id
 ),
 quarantined AS (
@@ -53,12 +57,16 @@ SELECT
     results.suppress(coalesce(core_rows.tki_episodes, 0)) AS tki_episodes,
     results.suppress(coalesce(core_rows.surgeries, 0))    AS surgeries,
     results.suppress(coalesce(core_rows.progressions, 0)) AS progressions,
+    results.suppress(coalesce(core_rows.responses, 0))    AS responses,
+    results.suppress(coalesce(core_rows.samples, 0))      AS samples,
     coalesce(quarantined.quarantined_rows, 0)             AS quarantined_rows,
     archived.archive_path,
     results.is_small(coalesce(core_rows.patients, 0))     AS patients_suppressed,
     results.is_small(coalesce(core_rows.tki_episodes, 0)) AS tki_episodes_suppressed,
     results.is_small(coalesce(core_rows.surgeries, 0))    AS surgeries_suppressed,
-    results.is_small(coalesce(core_rows.progressions, 0)) AS progressions_suppressed
+    results.is_small(coalesce(core_rows.progressions, 0)) AS progressions_suppressed,
+    results.is_small(coalesce(core_rows.responses, 0))    AS responses_suppressed,
+    results.is_small(coalesce(core_rows.samples, 0))      AS samples_suppressed
 FROM latest
 LEFT JOIN loaded USING (site_id)
 LEFT JOIN core_rows USING (site_id)

@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import chi2_contingency, kruskal, mannwhitneyu
 
 from pipelines.stats import BINARY_COLUMNS, TABLE_ONE_COLUMNS, binary_outcome, contingency_test, table_one
+from pipelines.stats.table_one import _categorical_smd, smd_by_group
 
 
 def rutkowski() -> pd.DataFrame:
@@ -64,6 +65,8 @@ def test_table_one_continuous_rows() -> None:
     frame = baseline()
     table = table_one(frame, ["age"], groups=["imatinib", "sunitinib", "regorafenib"])
     assert list(table.columns) == TABLE_ONE_COLUMNS
+    assert table["kind"].tolist() == ["continuous"] * 4 + ["unknown"] * 4  # a missing age: its unknown rows follow
+    table = table[table["kind"] == "continuous"]
     assert table["group"].tolist() == ["imatinib", "sunitinib", "regorafenib", "(all)"]
     imatinib = table.iloc[0]
     ages = frame.loc[frame["group"] == "imatinib", "age"]
@@ -110,6 +113,29 @@ def test_table_one_categorical_counts_missing_values_and_an_empty_group() -> Non
     assert table.loc[("rupture", "(all)", "True"), ["n", "n_missing", "count", "percent"]].tolist() == [4, 1, 3, 75.0]
 
 
+def test_table_one_shows_the_unknowns_of_each_variable_per_group() -> None:
+    """An unknown birth year (age) or mutation class is counted on its own row, never dropped silently."""
+    frame = pd.DataFrame(
+        {
+            "group": ["a", "a", "a", "a", "b", "b"],
+            "age": [61.0, np.nan, 70.0, np.nan, 55.0, 58.0],
+            "mutation_class": ["kit_exon11", "unknown", None, "kit_exon11", "not_tested", "kit_exon11"],
+            "sex": ["male", "female", "male", "female", "male", "female"],
+        }
+    )
+    table = table_one(frame, ["age", "mutation_class", "sex"], groups=["a", "b"])
+    unknown = table[table["kind"] == "unknown"].set_index(["variable", "group"])
+    cells = ["level", "n", "n_missing", "count", "percent"]
+    assert unknown.loc[("age", "a"), cells].tolist() == ["(unknown)", 2, 2, 2, 50.0]
+    assert unknown.loc[("age", "b"), cells].tolist() == ["(unknown)", 2, 0, 0, 0.0]
+    assert unknown.loc[("age", "(all)"), cells].tolist() == ["(unknown)", 4, 2, 2, pytest.approx(100 * 2 / 6)]
+    # a site's explicit 'unknown' is a level like any other; an empty value is the unknown row
+    levels = table[(table["variable"] == "mutation_class") & (table["group"] == "(all)")].set_index("level")
+    assert levels.loc["unknown", "count"] == 1 and levels.loc["(unknown)", "count"] == 1
+    assert levels.loc["unknown", "kind"] == "categorical" and levels.loc["(unknown)", "kind"] == "unknown"
+    assert "sex" not in unknown.index.get_level_values("variable")  # nothing unknown: no row
+
+
 def test_table_one_smd_is_tableones_formula_by_hand() -> None:
     """Continuous: (mean_g - mean_ref) / sqrt((sd_g^2 + sd_ref^2) / 2); binary: |p_g - p_ref| / sqrt of the mean variance."""
     frame = pd.DataFrame(
@@ -132,6 +158,39 @@ def test_table_one_smd_is_tableones_formula_by_hand() -> None:
     pairs = [(b, ref), (c, ref), (c, b)]
     largest = max(abs(x.mean() - y.mean()) / np.sqrt((x.var() + y.var()) / 2) for x, y in pairs)
     assert rows.loc[("age", "ref"), "smd_max"] == pytest.approx(largest)
+
+
+def test_smd_in_closed_form_equals_tableone() -> None:
+    """The closed forms give tableone's numbers: three categorical levels (one absent from two groups, so that pair's
+    covariance is singular and its SMD NaN), a continuous column with gaps, and a group with one known value (SD 0)."""
+    from tableone import TableOne
+
+    frame = pd.DataFrame(
+        {
+            "group": ["ref"] * 5 + ["b"] * 4 + ["c"] * 3 + ["d"] * 2,
+            "size": [12.0, 30.0, np.nan, 45.5, 8.0, 60.0, 22.0, 35.0, np.nan, 5.0, 90.0, 41.0, 70.0, np.nan],
+            "site": ["stomach", "small bowel", "stomach", "rectum", "stomach"]
+            + ["small bowel", "small bowel", "rectum", "stomach"]
+            + ["stomach", "stomach", "small bowel"]
+            + ["stomach", "stomach"],
+        }
+    )
+    order = ["ref", "b", "c", "d"]
+    ours = smd_by_group(frame, ["size", "site"], ["site"], order)
+    for variable, categorical in (("size", []), ("site", ["site"])):
+        known = frame[frame[variable].notna()]
+        reference = TableOne(known, columns=[variable], categorical=categorical, groupby="group", smd=True).smd_table
+        row = reference.loc[variable]
+        against, largest = ours[variable]
+        for group, value in against.items():
+            forward, backward = f"SMD (ref,{group})", f"SMD ({group},ref)"
+            theirs = row[forward] if forward in row.index else (row[backward] if categorical else -row[backward])
+            assert value == pytest.approx(float(theirs), rel=1e-12, nan_ok=True), (variable, group)
+        assert largest == pytest.approx(float(np.nanmax(np.abs(row.to_numpy(float)))), rel=1e-12)
+    assert ours["size"][0]["d"] == pytest.approx((70.0 - 23.875) / np.sqrt(frame.loc[:4, "size"].var() / 2))
+    # c and d have no rectum between them: their covariance is singular, the pair's SMD NaN (left out of the largest)
+    counts = np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 2.0]])  # c, d over rectum, small bowel, stomach
+    assert np.isnan(_categorical_smd(counts, 0, 1)) and not np.isnan(ours["site"][1])
 
 
 def test_monte_carlo_p_at_its_floor_is_shown_as_below_it() -> None:
