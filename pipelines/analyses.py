@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -33,6 +34,7 @@ from pipelines.stats.competing import CAUSE, CAUSE_LABELS
 from pipelines.stats.iptw import IPTW_SCHEMAS, IptwFrame, IptwResults, iptw_analysis, iptw_frames, landmark_model
 from pipelines.stats.iptw import MODEL as IPTW_MODEL
 from pipelines.stats.iptw_plots import love_figure, weighted_km_figure
+from pipelines.stats.plots import FigureWriter
 from pipelines.stats.timevarying import NAIVE_LABEL
 from schemas.results import LIMITS_SCHEMA
 
@@ -251,6 +253,7 @@ def _plots(
     at_risk: pd.DataFrame,
     footnote: str,
     settings: Settings,
+    writer: FigureWriter | None,
 ) -> dict[str, Path]:
     """The endpoint's figures (SVG and PNG), drawn from its suppressed tables (withheld counts print as ``supp.``).
 
@@ -274,7 +277,8 @@ def _plots(
     plots = {
         f"km_{endpoint}": save_figure(
             Path(f"{stem}_km"),
-            lambda: km_figure(
+            partial(
+                km_figure,
                 None,
                 results,
                 title=grouped,
@@ -295,10 +299,12 @@ def _plots(
             labels,
             km_notes,
             bool(analysis.exposure),
+            writer=writer,
         ),
         f"forest_{endpoint}": save_figure(
             Path(f"{stem}_forest"),
-            lambda: forest_figure(
+            partial(
+                forest_figure,
                 results.cox,
                 model=model,
                 title=grouped,
@@ -312,12 +318,14 @@ def _plots(
             grouped,
             footnote,
             labels,
+            writer=writer,
         ),
     }
     if len(results.cumulative_incidence):
         plots[f"cumulative_incidence_{endpoint}"] = save_figure(
             Path(f"{stem}_cumulative_incidence"),
-            lambda: cumulative_incidence_figure(
+            partial(
+                cumulative_incidence_figure,
                 results.cumulative_incidence,
                 results.gray_test,
                 title=title,
@@ -331,15 +339,17 @@ def _plots(
             footnote,
             time_label,
             labels,
+            writer=writer,
         )
     if analysis.exposure:
         plots[f"immortal_time_{endpoint}"] = save_figure(
             Path(f"{stem}_immortal_time"),
-            lambda: exposure_forest_figure(results.immortal_time, title=title, footnote=footnote, labels=labels),
+            partial(exposure_forest_figure, results.immortal_time, title=title, footnote=footnote, labels=labels),
             results.immortal_time,
             title,
             footnote,
             labels,
+            writer=writer,
         )
     return plots
 
@@ -425,7 +435,12 @@ def _iptw_tables(frame: pd.DataFrame, analysis: Analysis, endpoint: str, tables:
 
 
 def _iptw_plots(
-    analysis: Analysis, endpoint: str, tables: dict[str, pd.DataFrame], footnote: str, settings: Settings
+    analysis: Analysis,
+    endpoint: str,
+    tables: dict[str, pd.DataFrame],
+    footnote: str,
+    settings: Settings,
+    writer: FigureWriter | None,
 ) -> dict[str, Path]:
     """Love plot and weighted KM of each IPTW comparison of one endpoint (nothing without an adjustment).
 
@@ -457,16 +472,23 @@ def _iptw_plots(
         balance, curve = part["iptw_balance"], part["iptw_km_curve"]
         plots[f"love_{endpoint}{suffix}"] = save_figure(
             Path(f"{stem}_love{suffix}"),
-            lambda b=balance, t=title: love_figure(b, title=t, footnote=footnote, labels=labels),
+            partial(love_figure, balance, title=title, footnote=footnote, labels=labels),
             balance,
             title,
             footnote,
             labels,
+            writer=writer,
         )
         plots[f"iptw_km_{endpoint}{suffix}"] = save_figure(
             Path(f"{stem}_iptw_km{suffix}"),
-            lambda c=curve, t=title, x=time_label: weighted_km_figure(
-                c, title=t, time_label=x, footnote=footnote, endpoint=endpoint, labels=labels
+            partial(
+                weighted_km_figure,
+                curve,
+                title=title,
+                time_label=time_label,
+                footnote=footnote,
+                endpoint=endpoint,
+                labels=labels,
             ),
             curve,
             title,
@@ -474,6 +496,7 @@ def _iptw_plots(
             footnote,
             endpoint,
             labels,
+            writer=writer,
         )
     return plots
 
@@ -488,7 +511,9 @@ def _published(tables: dict[str, pd.DataFrame], endpoint: str) -> EndpointResult
     return EndpointResults(**{name: part(name) for name in EndpointResults.__dataclass_fields__})
 
 
-def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: Settings) -> AnalysisOutput:
+def run_analysis(
+    con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: Settings, writer: FigureWriter | None = None
+) -> AnalysisOutput:
     """Every endpoint's statistics, the binary outcome, Table 1 and the limits, stored in results.*; plots as PNG.
 
     Small counts are withheld once, for the whole analysis, by :func:`pipelines.disclosure.suppress`
@@ -513,7 +538,9 @@ def run_analysis(con: duckdb.DuckDBPyConnection, analysis: Analysis, settings: S
     published = {endpoint: _published(tables, endpoint) for endpoint in analysis.endpoints}
     for endpoint, results in published.items():
         stated.append(limits(analysis, endpoint, results))
-        plots |= _plots(analysis, endpoint, results, tables["km_at_risk"], stated[-1]["footnote"].iloc[0], settings)
-        plots |= _iptw_plots(analysis, endpoint, tables, stated[-1]["footnote"].iloc[0], settings)
+        plots |= _plots(
+            analysis, endpoint, results, tables["km_at_risk"], stated[-1]["footnote"].iloc[0], settings, writer
+        )
+        plots |= _iptw_plots(analysis, endpoint, tables, stated[-1]["footnote"].iloc[0], settings, writer)
     tables["limits"] = pd.concat(stated, ignore_index=True)
     return AnalysisOutput(published, plots, replace_tables(con, analysis.id, {name: [t] for name, t in tables.items()}))

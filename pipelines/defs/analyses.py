@@ -15,6 +15,7 @@ from pipelines.catalogue import Analysis, load_catalogue
 from pipelines.defs.tables import COLUMN_SCHEMA, ROW_COUNT, results_schema
 from pipelines.registry.results import replace_catalogue
 from pipelines.resources import WRITER_POOL, RegistrySettings
+from pipelines.stats.plots import FigureWriter
 from schemas.results import RESULTS
 
 if TYPE_CHECKING:
@@ -128,10 +129,12 @@ def run_analyses(
     metadata: dict[str, dict[str, dg.MetadataValue]] = {name: {} for name in RESULTS}
     with duckdb.get_connection() as con:
         metadata[CATALOGUE_TABLE]["entries"] = dg.MetadataValue.int(replace_catalogue(con, catalogue))
-        for analysis in catalogue:
-            context.log.info(f"analysis {analysis.id}: {analysis.title}")
-            for table, numbers in key_numbers(analysis.id, run_analysis(con, analysis, settings)).items():
-                metadata[table] |= numbers
+        with FigureWriter() as writer:  # each analysis's figures are drawn while the next one's statistics run
+            for analysis in catalogue:
+                context.log.info(f"analysis {analysis.id}: {analysis.title}")
+                output = run_analysis(con, analysis, settings, writer)
+                for table, numbers in key_numbers(analysis.id, output).items():
+                    metadata[table] |= numbers
         for name in RESULTS:
             rows = con.execute(f"SELECT count(*) FROM results.{name}").fetchall()[0][0]
             yield dg.MaterializeResult(asset_key=["results", name], metadata={ROW_COUNT: rows, **metadata[name]})

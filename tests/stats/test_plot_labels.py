@@ -7,6 +7,8 @@ proportional-hazards test that fails, a shape the project's generator never prod
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +17,13 @@ from matplotlib.figure import Figure
 from pipelines.labels import AnalysisLabels
 from pipelines.stats import analyse_endpoint, km_figure, ph_test_note, save_figure
 from pipelines.stats.iptw_plots import love_figure, weighted_km_figure
-from pipelines.stats.plots import _COLOURS, cumulative_incidence_figure, exposure_forest_figure, forest_figure
+from pipelines.stats.plots import (
+    _COLOURS,
+    FigureWriter,
+    cumulative_incidence_figure,
+    exposure_forest_figure,
+    forest_figure,
+)
 from pipelines.stats.timevarying import NAIVE_LABEL
 
 LABELS = AnalysisLabels("status_at_surgery")
@@ -223,3 +231,28 @@ def test_save_figure_writes_svg_with_text_and_png_and_skips_unchanged_inputs(res
     assert save_figure(tmp_path / "a_km", fail, table, "title") == png
     with pytest.raises(AssertionError, match="redrawn"):
         save_figure(tmp_path / "a_km", fail, table.assign(x=[1, 3]), "title")
+
+
+def test_figure_writer_writes_the_same_files_as_drawing_in_the_caller(results, tmp_path) -> None:
+    draws = {
+        "a_km": partial(km_figure, None, results, endpoint="PFS", labels=LABELS, min_cell_count=1),
+        "a_forest": partial(forest_figure, results.cox, model="univariable", labels=LABELS, footnote="Observed."),
+    }
+    for name, draw in draws.items():
+        save_figure(tmp_path / "serial" / name, draw, name)
+    with FigureWriter(workers=2) as writer:
+        for name, draw in draws.items():
+            assert save_figure(tmp_path / "pool" / name, draw, name, writer=writer) == tmp_path / "pool" / f"{name}.png"
+    for name in draws:
+        for suffix in (".svg", ".png"):
+            serial, pool = (tmp_path / where / f"{name}{suffix}" for where in ("serial", "pool"))
+            assert pool.read_bytes() == serial.read_bytes(), f"{name}{suffix}"
+        assert (tmp_path / "pool" / f".{name}.sha256").read_text() == (
+            tmp_path / "serial" / f".{name}.sha256"
+        ).read_text()
+
+
+def test_figure_writer_raises_a_failed_drawing_in_the_caller(tmp_path) -> None:
+    with pytest.raises(ValueError, match="not a figure"), FigureWriter(workers=1) as writer:
+        save_figure(tmp_path / "broken", partial(int, "not a figure"), "inputs", writer=writer)
+    assert not (tmp_path / ".broken.sha256").exists()  # nothing marks it drawn, so the next refresh tries again
