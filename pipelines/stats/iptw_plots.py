@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -16,9 +18,19 @@ from pipelines.stats.plots import _COLOURS, _footnote_inches, _write_footnote
 def _figure(height: float, footnote: str) -> tuple[Figure, float]:
     """A bare Agg figure with room for the footnote; returns it and the bottom margin as a fraction."""
     extra = _footnote_inches(footnote)
-    figure = Figure(figsize=(7.5, height + extra))
+    figure = Figure(figsize=(10, height + extra))  # as wide as the other figures: their footnote wrap fits
     FigureCanvasAgg(figure)
     return figure, (0.12 * height + extra) / (height + extra)
+
+
+def _wrapped(title: str, characters: int) -> str:
+    """A long title (a landmark analysis names its design) on as many lines as its axes' width needs."""
+    return textwrap.fill(title, characters)
+
+
+def _heading_inches(heading: str) -> float:
+    """Height of a 10-point title of that many lines."""
+    return (heading.count("\n") + 1) * 10 * 1.3 / 72
 
 
 def love_figure(
@@ -26,8 +38,10 @@ def love_figure(
 ) -> Figure:
     """|SMD| of every propensity term before (open, unadjusted) and after (filled) weighting, with the 0.1 line."""
     rows = balance.iloc[::-1].reset_index(drop=True)
-    figure, bottom = _figure(max(2.5, 0.35 * len(rows) + 1.5), footnote)
-    ax = figure.add_axes((0.3, bottom, 0.65, 0.88 - bottom))
+    heading = f"{_wrapped(title, 75)}\nCovariate balance before and after weighting"
+    figure, bottom = _figure(max(2.5, 0.35 * len(rows) + 1.5) + _heading_inches(heading), footnote)
+    top = 1 - (_heading_inches(heading) + 0.1) / figure.get_figheight()
+    ax = figure.add_axes((0.3, bottom, 0.65, top - bottom))
     y = np.arange(len(rows))
     ax.scatter(rows["smd_before"].abs(), y, facecolors="none", edgecolors=_COLOURS[1], label="unadjusted")
     ax.scatter(rows["smd_after"].abs(), y, color=_COLOURS[0], label="IPTW-adjusted")
@@ -35,7 +49,7 @@ def love_figure(
     ax.set_yticks(y, [labels.term_text(t) for t in rows["term"]])
     ax.set_xlabel("|standardised mean difference|")
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"{title}\nCovariate balance before and after weighting", fontsize=10)
+    ax.set_title(heading, fontsize=10)
     _write_footnote(figure, footnote)
     return figure
 
@@ -71,6 +85,8 @@ def weighted_km_figure(
     ax.set_xlabel(time_label)
     ax.set_ylabel(f"{words.survival_axis(endpoint)}, IPTW-adjusted")
     ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(f"{title}\nIPTW-weighted Kaplan-Meier (stabilised weights; dotted: 95% CI)", fontsize=10)
+    ax.set_title(
+        f"{_wrapped(title, 110)}\nIPTW-weighted Kaplan-Meier (stabilised weights; dotted: 95% CI)", fontsize=10
+    )
     _write_footnote(figure, footnote)
     return figure

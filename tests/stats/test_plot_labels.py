@@ -256,3 +256,26 @@ def test_figure_writer_raises_a_failed_drawing_in_the_caller(tmp_path) -> None:
     with pytest.raises(ValueError, match="not a figure"), FigureWriter(workers=1) as writer:
         save_figure(tmp_path / "broken", partial(int, "not a figure"), "inputs", writer=writer)
     assert not (tmp_path / ".broken.sha256").exists()  # nothing marks it drawn, so the next refresh tries again
+
+
+def test_iptw_figures_keep_a_long_title_and_footnote_inside_the_figure() -> None:
+    """A landmark analysis's title and the full confounding footnote were cut off at the figure's right edge."""
+    title = (
+        "Cytoreductive surgery on first-line imatinib vs imatinib alone — Overall survival "
+        "[landmark 12 months: surgery by then vs not]"
+    )
+    footnote = " ".join(["Observational registry data, treatment not randomised: groups may differ by selection."] * 6)
+    curve = pd.DataFrame({"group": ["responsive"], "time": [2.0], "survival": [0.8], "lower": [0.6], "upper": [0.9]})
+    balance = pd.DataFrame({"term": ["sex=male"], "smd_before": [0.3], "smd_after": [0.05]})
+    for figure in (
+        weighted_km_figure(curve, title=title, footnote=footnote, labels=LABELS),
+        love_figure(balance, title=title, footnote=footnote, labels=LABELS),
+    ):
+        figure.canvas.draw()  # places the axis labels
+        renderer = figure.canvas.get_renderer()
+        page = figure.bbox
+        axes = figure.axes[0]
+        for text in [*figure.texts, axes.title, axes.xaxis.label, axes.yaxis.label, *axes.get_legend().get_texts()]:
+            box = text.get_window_extent(renderer)
+            assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, text.get_text()[:60]
+            assert page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, text.get_text()[:60]
