@@ -107,6 +107,13 @@ class AnalysisLabels:
         name = "" if variable_code == "group" else f"{variable(variable_code)}: "
         return f"{name}{words(level_code)}{against}"
 
+    def status(self, status: str) -> str:
+        """A results row's status in words: ``estimated``, or the reason it is not, its group codes named."""
+        if status == "ok":
+            return "estimated"
+        text = status.replace("not_estimable", "not estimable").replace("not_testable", "not testable")
+        return re.sub(r"group '([^']+)'", lambda m: f"group '{self.group(m.group(1))}'", text)
+
     def term_text(self, term: str) -> str:
         """A term as ``results`` spells it (``sex=male``, ``log2_tumour_count``) in words; a continuous one by its name."""
         name, _, value = term.partition("=")

@@ -51,3 +51,13 @@ def test_groups_are_per_analysis_and_terms_name_variable_level_and_reference() -
     assert status.term_text("resection_r0=True") == "R0 resection: yes"
     assert labels.survival_axis("RFS") == "Recurrence-free probability"
     assert labels.endpoint("OS") == "Overall survival"
+
+
+def test_a_status_reads_in_words_with_its_group_named() -> None:
+    words = labels.AnalysisLabels("surgery_after_imatinib")
+    assert words.status("ok") == "estimated"
+    assert (
+        words.status("not_estimable: group 'exposed' has no subjects")
+        == "not estimable: group 'Surgery on imatinib' has no subjects"
+    )
+    assert words.status("not_testable: fewer than 2 events") == "not testable: fewer than 2 events"

@@ -82,8 +82,7 @@ def _term(r: Row, k: int) -> str:
 
 
 def _status(r: Row, k: int) -> str:
-    status = r["status"] or ""
-    return "estimated" if status == "ok" else status.replace("_", " ")
+    return words.AnalysisLabels(str(r.get("analysis_id") or "")).status(r["status"] or "")
 
 
 def _check(check_id: str) -> str:

@@ -284,6 +284,7 @@ def forest_figure(
         [labels.term(row["variable"], row["level"], row["reference"]) for _, row in rows.iterrows()],
         title=f"{title}\n{words.model(model)} model{n_events}",
         footnote=footnote,
+        status=labels.status,
         notes=notes,
     )
 
@@ -310,10 +311,19 @@ def exposure_forest_figure(
         title=f"{title}\n{labels.group(EXPOSED)} vs {labels.group(UNEXPOSED)}: "
         "naive (immortal-time biased), landmark and time-varying Cox models",
         footnote=footnote,
+        status=labels.status,
     )
 
 
-def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str, notes: Sequence[str] = ()) -> Figure:
+def _forest(
+    rows: pd.DataFrame,
+    labels: list[str],
+    *,
+    title: str,
+    footnote: str,
+    status: Callable[[str], str],
+    notes: Sequence[str] = (),
+) -> Figure:
     footnote_inches = _footnote_inches(footnote)
     figure = Figure(figsize=(10, 1.5 + 0.45 * max(len(rows), 1) + footnote_inches))
     FigureCanvasAgg(figure)
@@ -344,7 +354,7 @@ def _forest(rows: pd.DataFrame, labels: list[str], *, title: str, footnote: str,
         text = (
             f"HR {_interval(row['hr'], row['hr_lower'], row['hr_upper'], 2)}, {_p_value(row['p'])}"
             if row["status"] == "ok"
-            else row["status"].replace("not_estimable: ", "not estimable: ")
+            else status(row["status"])
         )
         ax.text(
             1.02,
