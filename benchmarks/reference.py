@@ -122,7 +122,10 @@ def _iptw(frame: pd.DataFrame, analysis: Analysis) -> list[Fit]:
 
 
 def reference_fits(frame: pd.DataFrame, analysis: Analysis, endpoint: str) -> list[Fit]:
-    """Every fit R makes for this endpoint's frame (module docstring), as rows ready for R."""
+    """Every fit R makes for this endpoint's frame (module docstring), as rows ready for R; none for an empty
+    frame (a catalogue entry no site feeds, as ``os_by_sample_type`` on the generated cohorts: nothing is fitted)."""
+    if frame.empty:
+        return []
     km = Fit("km", pd.DataFrame({"stop": frame[TIME], "event": frame[EVENT], "group": frame[GROUP].astype(str)}))
     covariate_sets = [[], list(analysis.covariates)] if analysis.covariates else [[]]
     fits = [km, *(_cox(frame, [GROUP, *c], cluster=analysis.cluster) for c in covariate_sets)]
