@@ -145,13 +145,10 @@ def ingest(stages: Stages, settings: Settings, sites: list[str]) -> None:
 
 
 def _r_jobs(con: duckdb.DuckDBPyConnection, analysis: Analysis, folder: Path) -> list[Path]:
-    """Each endpoint's R fits written for R (untimed): its frame read as the pipeline reads it."""
-    return [
-        write_jobs(
-            reference_fits(analyses.endpoint_frame(con, analysis, endpoint), analysis, endpoint), folder / endpoint
-        )
-        for endpoint in analysis.endpoints
-    ]
+    """Each endpoint's R fits written for R (untimed): its frame read as the pipeline reads it; none where the
+    frame is empty (nothing is fitted, so the analysis has no R side)."""
+    fits = {e: reference_fits(analyses.endpoint_frame(con, analysis, e), analysis, e) for e in analysis.endpoints}
+    return [write_jobs(f, folder / endpoint) for endpoint, f in fits.items() if f]
 
 
 REPEAT_BUDGET_S, MAX_REPEATS = 60.0, 3  # per analysis: pipeline/R pairs while the pairs so far took under the budget
@@ -182,10 +179,10 @@ def analyse(stages: Stages, settings: Settings, work: Path, max_repeats: int = M
             while not runs or (len(runs) < max_repeats and time.perf_counter() - started < REPEAT_BUDGET_S):
                 runs.append(_pipeline_seconds(settings, analysis, plots))
                 peak = max(peak, stages.memory.take_peak())
-                if r:
+                if jobs:
                     reference.append(sum(r_seconds(r, j) for j in jobs))
             stages.add(f"analysis {analysis.id}", min(seconds for seconds, _ in runs), peak)
-            if r:
+            if jobs:
                 stages.add(f"{R_PREFIX}{analysis.id}", min(reference), 0.0)
             stages.repeats[analysis.id] = len(runs)
             plot_seconds += min(seconds for _, seconds in runs)

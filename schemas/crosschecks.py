@@ -346,7 +346,7 @@ REGISTRY_ITEM_CHECKS: tuple[CrossCheck, ...] = (
         "tki_episodes",
         "dose_change",
         "dose_change does not match the dose of the line's previous episode ('start' must be the line's first "
-        "episode; escalation higher, reduction lower, same_dose equal)",
+        "episode; escalation higher, reduction lower, same dose equal)",
         _dose_change_direction,
     ),
     CrossCheck(

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from fixtures.samples import write_cohort
+from schemas.contract import CONTRACT
 
 pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (`pytest --full`, CI)
 
@@ -107,7 +108,7 @@ def test_twenty_drops_at_once_all_land_through_the_writer_pool(landed):
         for check in result.get_asset_check_evaluations()
         if check.asset_check_key.name == "every_line_accounted_for"
     ]
-    assert len(accounting) == 20 * 4 and all(check.passed for check in accounting)
+    assert len(accounting) == 20 * len(CONTRACT) and all(check.passed for check in accounting)
     pool = landed.instance.event_log_storage.get_concurrency_info(WRITER_POOL)
     assert (pool.slot_count, pool.claimed_slots, pool.pending_steps) == (
         1,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pipelines.labels import AnalysisLabels
 from pipelines.stats.timevarying import NAIVE_LABEL
 
 TRUTH = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "sample_drops" / "TRUTH.json").read_text())[
@@ -83,9 +84,10 @@ def test_naive_grouping_is_labelled_wherever_published(registry) -> None:
     ).fetchall()
     for endpoint, adjustment, confounding, primary_model, footnote in limits:
         assert "time-varying exposure split" in adjustment and primary_model == "time_varying_adjusted"
-        assert "time-dependent confounder" in confounding and "continued and stopped" in confounding
+        assert "time-dependent confounder" in confounding and "the pooled exposure mixes" in confounding
+        assert all(AnalysisLabels(ID).group(kind).lower() in confounding for kind in ("continued", "stopped"))
         assert NAIVE_LABEL in footnote
-        assert ("progression_months as a time-varying covariate" in adjustment) == (endpoint == "OS")
+        assert ("progression as a time-varying covariate" in adjustment) == (endpoint == "OS")
     assert (
         con.execute('SELECT "primary" FROM results.analyses WHERE id = ?', [ID]).fetchone()[0]
         == "time_varying_adjusted"

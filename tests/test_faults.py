@@ -101,7 +101,7 @@ def _load(env: dict[str, str], site: str) -> subprocess.Popen:
 @pytest.mark.slow
 def test_a_load_killed_at_any_moment_leaves_the_last_good_registry(tmp_path):
     first = write_cohort(n_patients=3000, n_sites=1, seed=3, out=tmp_path / "a")
-    second = write_cohort(n_patients=2000, n_sites=1, seed=4, out=tmp_path / "b")
+    second = write_cohort(n_patients=3000, n_sites=1, seed=4, out=tmp_path / "b")  # as long a load as the first
     (site,) = first
     root = tmp_path / "work"
     shutil.copytree(tmp_path / "a", root)

@@ -88,6 +88,7 @@ def test_the_analyst_tier_holds_every_row_with_each_patients_dates_moved_by_one_
             "intermediate.int_follow_up",
             "core.patients",
             "core.progressions",
+            "core.responses",
             "core.samples",
             "core.surgeries",
             "core.tki_episodes",

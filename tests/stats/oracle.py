@@ -77,7 +77,9 @@ class Mismatches:
         self.compared = 0
         self.worst: dict[str, float] = {}  # per table (and model kind): the largest relative difference seen
 
-    def number(self, where: str, ours: object, theirs: object, *, exact: bool = False, rel: float = REL) -> None:
+    def number(
+        self, where: str, ours: object, theirs: object, *, exact: bool = False, rel: float = REL, absolute: float = ABS
+    ) -> None:
         self.compared += 1
         a = np.nan if ours is None or ours is pd.NA else float(ours)
         b = np.nan if theirs is None else float(theirs)
@@ -93,7 +95,7 @@ class Mismatches:
         )
         difference = abs(a - b) / max(abs(b), 1e-300) if abs(a - b) > ABS else 0.0
         self.worst[category] = max(self.worst.get(category, 0.0), difference)
-        if exact and a != b or not exact and abs(a - b) > max(rel * abs(b), ABS):
+        if exact and a != b or not exact and abs(a - b) > max(rel * abs(b), absolute):
             self.problems.append(f"{where}: ours {a!r}, R {b!r} (rel {abs(a - b) / max(abs(b), 1e-300):.2e})")
 
     def assert_none(self, what: str, minimum: int) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines import labels
 from pipelines.analyses import analysis_iptw, endpoint_frame
 from pipelines.catalogue import load_catalogue
 from pipelines.stats import cox_model
@@ -204,7 +205,7 @@ def test_iptw_of_every_adjusted_analysis_equals_r(registry, tmp_path: Path) -> N
     assert len(limits) == 2
     for endpoint, words in limits:
         assert "IPTW on the landmark frames at 6, 12, 24 months" in words, endpoint
-        assert "iptw_landmark_6, iptw_landmark_12, iptw_landmark_24" in words, endpoint
+        assert ", ".join(labels.model(f"iptw_landmark_{at}") for at in (6, 12, 24)) in words, endpoint
     labelled = con.execute(
         "SELECT DISTINCT model, design FROM published.v_hazard_ratios "
         "WHERE analysis_id = 'surgery_after_imatinib' AND source = 'iptw' ORDER BY model"
