@@ -52,10 +52,3 @@ RESPONSE_CRITERIA = ("RECIST_1.1", "Choi")
 IMAGING_MODALITY = ("CT", "MRI", "PET_CT", "ultrasound", "other")
 # The modalities the Choi criteria (tumour density in Hounsfield units on contrast-enhanced CT) are defined on.
 CHOI_MODALITIES = ("CT", "PET_CT")
-# death_cause -> the registry's dead of disease / of other cause / of unknown cause (intermediate.int_follow_up)
-DEATH_CAUSE_CLASS = {
-    "gist": "dead_of_disease",
-    "treatment": "dead_of_other_cause",
-    "other": "dead_of_other_cause",
-    "unknown": "dead_of_unknown_cause",
-}
