@@ -31,6 +31,7 @@ from pipelines.stats import (
 )
 from pipelines.stats.binary import BINARY_SCHEMA
 from pipelines.stats.competing import CAUSE, CAUSE_LABELS
+from pipelines.stats.flow import FLOW_SCHEMA, cohort_flow
 from pipelines.stats.iptw import IPTW_SCHEMAS, IptwFrame, IptwResults, iptw_analysis, iptw_frames, landmark_model
 from pipelines.stats.iptw import MODEL as IPTW_MODEL
 from pipelines.stats.iptw_plots import love_figure, weighted_km_figure
@@ -372,6 +373,19 @@ def analyse_catalogue_endpoint(frame: pd.DataFrame, analysis: Analysis, endpoint
     )
 
 
+def analysis_flow(con: duckdb.DuckDBPyConnection, analysis: Analysis, summary: pd.DataFrame) -> pd.DataFrame:
+    """The cohort flow counts from ``analysis.<id>_flow`` (empty where the analysis defines none)."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'analysis' AND view_name = ?", [f"{analysis.id}_flow"]
+    ).fetchone()[0]
+    if not exists:
+        return pd.DataFrame(columns=list(FLOW_SCHEMA)).astype(FLOW_SCHEMA)
+    patients = con.execute(f"SELECT excluded_step, excluded_reason FROM analysis.{analysis.id}_flow").df()
+    first = summary[summary["endpoint"] == summary["endpoint"].iloc[0]] if len(summary) else summary
+    analysed = {g: int(first.loc[first["group"] == g, "n"].sum()) for g in analysis.groups if g in set(first["group"])}
+    return cohort_flow(patients, analysed)
+
+
 def _analyse_one(
     con: duckdb.DuckDBPyConnection, analysis: Analysis, endpoint: str, tables: dict[str, list[pd.DataFrame]]
 ) -> EndpointResults:
@@ -528,6 +542,15 @@ def run_analysis(
     parts.setdefault("binary_outcome", [_keyed(no_outcome, analysis.id, None, within_months=float("nan"))])
     for name, schema in IPTW_SCHEMAS.items():  # an entry without adjustment still replaces stale rows
         parts.setdefault(name, [_keyed(pd.DataFrame(columns=list(schema)).astype(schema), analysis.id, None)])
+    parts["cohort_flow"] = [
+        _keyed(
+            analysis_flow(
+                con, analysis, pd.concat(parts.get("km_summary", [])) if "km_summary" in parts else pd.DataFrame()
+            ),
+            analysis.id,
+            None,
+        )
+    ]
     keys = {"analysis_id": "string", "endpoint": "string"}
     tables = suppress(
         {name: pd.concat(frames, ignore_index=True).astype(keys) for name, frames in parts.items()},

@@ -13,7 +13,8 @@ The decision, for threshold k (``GIST_MIN_CELL_COUNT``):
   written down (``_System``): a group's n = events + censored, the same n in every endpoint and
   view, Table 1's levels + missing = n and its ``(all)`` column = the sum of the groups, the
   model n/events against the groups', events so far and numbers at risk along the landmarks
-  and the plots' at-risk ticks, a binary outcome's n + missing = the group.  Quantities that are
+  and the plots' at-risk ticks, a binary outcome's n + missing = the group, the cohort flow's chain (each box = the one before less
+  its exclusion; the last = its exclusion + the groups' n).  Quantities that are
   never published but follow from published ones by subtraction (events between two landmarks,
   subjects leaving between two at-risk ticks, events among subjects a model excluded, non-events
   of a binary outcome) are unknowns of that system and count as small cells too.  A withheld (or
@@ -59,6 +60,7 @@ COUNTS: dict[str, tuple[str, ...]] = {
     "rmst": ("n",),
     "cumulative_incidence": ("n_at_risk", "n_events"),
     "competing_cox": ("n", "events", "n_excluded_missing", "n_clusters"),
+    "cohort_flow": ("n",),
 }
 _TRIED = 6  # complements tried per determined value, on the identities around it
 AT_RISK_SCHEMA = {
@@ -352,6 +354,25 @@ def suppress(tables: Mapping[str, pd.DataFrame], min_cell_count: int) -> dict[st
     return out
 
 
+def _flow(system: _System, flow: pd.DataFrame) -> None:
+    """The flow diagram is a subtraction chain: each cohort box = the one before less its exclusion, and the
+    last = the last exclusion + the analysed groups (the groups' n are km_summary's cells)."""
+    previous, pending = None, {}
+    for row, r in flow.iterrows():
+        if r["kind"] == "analysed":
+            pending[system.cell(("N", r["group"]), r["n"], ("cohort_flow", row, "n"))] = -1
+            continue
+        key = system.cell(("FLOW", int(r["step"]), r["kind"], r["reason"]), r["n"], ("cohort_flow", row, "n"))
+        if r["kind"] == "excluded":
+            pending[key] = -1
+        else:
+            if previous is not None:
+                system.relate({previous: 1, **pending, key: -1})
+            previous, pending = key, {}
+    if previous is not None and pending:
+        system.relate({previous: 1, **pending})
+
+
 def _landmark_of(model: str) -> str | None:
     """The landmark (months, as text) of a model on a landmark frame (``landmark_<L>[_adjusted]``,
     ``iptw_landmark_<L>``), None for any other model."""
@@ -373,6 +394,7 @@ def _build(system: _System, t: dict[str, pd.DataFrame]) -> None:
         e = cell(("E", p, g), r["events"], ("km_summary", row, "events"))
         c = cell(("C", p, g), r["censored"], ("km_summary", row, "censored"))
         system.relate({n: 1, e: -1, c: -1})
+    _flow(system, t.get("cohort_flow", pd.DataFrame()))
     if not groups:
         return
     total = ("NT",)

@@ -75,6 +75,11 @@ def table(code: str) -> str:
     return _catalogue()["tables"].get(code, _plain(code))
 
 
+def flow(code: str) -> str:
+    """A cohort flow step (``primary_resistance``) in words."""
+    return _catalogue()["flow"].get(code, _plain(code))
+
+
 def model(name: str) -> str:
     """A Cox model name in words: ``landmark_12_adjusted`` -> ``landmark at 12 months, covariate-adjusted``."""
     models = _catalogue()["models"]

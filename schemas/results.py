@@ -21,6 +21,7 @@ from pipelines.disclosure import AT_RISK_SCHEMA, COUNTS, flag
 from pipelines.stats.binary import BINARY_SCHEMA
 from pipelines.stats.competing import CIF_SCHEMA, COMPETING_COX_SCHEMA, GRAY_SCHEMA
 from pipelines.stats.cox import COX_SCHEMA
+from pipelines.stats.flow import FLOW_SCHEMA
 from pipelines.stats.iptw import IPTW_SCHEMAS
 from pipelines.stats.km import CURVE_SCHEMA, LANDMARK_SCHEMA, SUMMARY_SCHEMA
 from pipelines.stats.logrank import LOGRANK_SCHEMA
@@ -530,6 +531,20 @@ def _results_tables() -> dict[str, ResultsTable]:
                 "upper": "Upper 95% confidence limit.",
             },
             views=("v_iptw_km_curve",),
+        ),
+        declare(
+            "cohort_flow",
+            ("analysis_id", "step", "kind", "reason", "group"),
+            "one box of one analysis's cohort flow diagram (analyses with an analysis.<id>_flow view)",
+            FLOW_SCHEMA,
+            {
+                "step": "0 = the registry's patients, then one per exclusion in order; the last holds the analysed groups.",
+                "kind": "cohort (patients remaining), excluded (patients leaving at this step) or analysed (per group).",
+                "reason": "The step's code (sql/analysis/labels.yaml, flow); NULL on analysed rows.",
+                "group": "The analysed group; NULL otherwise.",
+                "n": "Patients; analysed rows equal the group's n in km_summary.",
+            },
+            views=("v_cohort_flow",),
         ),
         declare(
             "limits",

@@ -145,3 +145,26 @@ def test_every_published_column_has_a_comment(con):
     ).fetchall()
     assert con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'published'").fetchone()[0] > 100
     assert bare == []
+
+
+def test_each_analysis_with_a_flow_draws_it_in_words_with_the_analysed_n_of_its_results(con, settings):
+    # 52 registry patients: 6 left at step 2, 3 at step 5 (no steps 1, 3, 4), the toy's 43 analysed
+    con.execute(
+        "CREATE VIEW analysis.toy_flow AS SELECT 2 AS excluded_step, 'not_first_line_imatinib' AS excluded_reason "
+        "FROM range(6) UNION ALL SELECT 5, 'primary_resistance' FROM range(3) UNION ALL SELECT NULL, NULL FROM range(43)"
+    )
+    run_analysis(con, ANALYSIS, settings)
+    run_layer(con, "results")
+    flow = con.execute('SELECT kind, "group", n FROM published.v_cohort_flow ORDER BY step, kind').fetchall()
+    assert flow[0] == ("cohort", None, 52) and [k for k, _, _ in flow].count("excluded") == 3
+    assert ("analysed", "A", 40) in flow  # the analysed n is the analysis's own
+    assert ("analysed", "B", None) in flow  # B's 3, withheld as in the survival summary
+    report = render_report(con, [ANALYSIS], settings)
+    drawn = report[
+        report.index('<figure class="flow"') : report.index("</figure>", report.index('<figure class="flow"'))
+    ]
+    assert "Patients in the registry: n = 52" in drawn
+    assert "Excluded: Not treated with first-line imatinib for advanced disease (n = " in drawn
+    assert "Excluded: Primary resistance: progression as best response to imatinib" in drawn
+    assert "Analysed, B: n = supp." in drawn
+    assert "primary_resistance" not in drawn and "not_first_line" not in drawn

@@ -17,6 +17,7 @@ import duckdb
 
 from pipelines import labels as words
 from pipelines.catalogue import Analysis
+from pipelines.report.flow import Flow, cohort_flow
 from pipelines.report.formatting import MISSING, cell, count, estimate_ci, number, p_or_floor, p_value
 
 Row = dict[str, object]
@@ -55,6 +56,7 @@ class AnalysisSection:
     groups: list[str]  # in words, in display order
     reference: str
     endpoint_names: list[str]
+    flow: Flow | None  # the cohort flow diagram, where the analysis publishes one
 
 
 def _text(column: str) -> Callable[[Row, int], str]:
@@ -308,6 +310,7 @@ NOT_TABULATED = {
     "v_quarantine_by_check",
     "v_limits",
     "v_table_one",
+    "v_cohort_flow",  # drawn as the section's flow diagram (pipelines/report/flow.py)
 }
 KEYS = ("analysis_id", "endpoint")
 PLOT_CAPTIONS = {
@@ -502,4 +505,5 @@ def analysis_section(
         [labels.group(g) for g in analysis.groups],
         labels.group(analysis.reference),
         [words.endpoint(e) for e in analysis.endpoints],
+        cohort_flow(con, analysis, min_cell_count) if "v_cohort_flow" in views else None,
     )

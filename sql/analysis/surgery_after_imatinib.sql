@@ -47,3 +47,17 @@ QUALIFY row_number() OVER (PARTITION BY f.site_id, f.patient_id ORDER BY o.line_
 
 CREATE OR REPLACE TABLE analysis.surgery_after_imatinib AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.surgery_after_imatinib_subjects');
+
+-- analysis.surgery_after_imatinib_flow: grain one registry patient; the first cohort step the patient
+-- fails (pipelines/stats/flow.py counts them for the report's flow diagram), NULL if none.
+CREATE OR REPLACE VIEW analysis.surgery_after_imatinib_flow AS
+SELECT
+    c.site_id,
+    c.patient_id,
+    CASE WHEN f.patient_id IS NULL THEN 1 WHEN f.first_line_response = 'progressive' THEN 2 END AS excluded_step,
+    CASE
+        WHEN f.patient_id IS NULL THEN 'not_first_line_imatinib'
+        WHEN f.first_line_response = 'progressive' THEN 'primary_resistance'
+    END AS excluded_reason
+FROM intermediate.int_patient_characteristics AS c
+LEFT JOIN intermediate.int_first_line_imatinib AS f ON f.site_id = c.site_id AND f.patient_id = c.patient_id;
