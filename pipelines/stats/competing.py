@@ -164,6 +164,11 @@ def cumulative_incidence(
     return typed(table.assign(lower=lower, upper=upper, ci_transform="log-log"), CIF_SCHEMA)
 
 
+def _shifted(after: np.ndarray, start: float) -> np.ndarray:
+    """The values before each event time: ``after`` moved down one row, ``start`` first (S(t-), F(t-))."""
+    return np.concatenate([np.full((1, *after.shape[1:]), start), after[:-1]])
+
+
 def _gray_score(time: np.ndarray, cause: np.ndarray, group: np.ndarray, n_groups: int, k: int, rho: float) -> tuple:
     """Gray's (1988) score of groups 1..G-1 and its variance, for cause ``k``: what cmprsk's ``crstm`` computes.
 
@@ -172,6 +177,8 @@ def _gray_score(time: np.ndarray, cause: np.ndarray, group: np.ndarray, n_groups
     (1 - F0(t-))^rho (d1_i - D1 R_i / sum R), R = h (1 - F(t-)).  The variance is Gray's estimator: the
     weights a = (1 - F0(t-))^rho (diag h - h h' / sum h) and their running sums c (scaled by D1 / (sum h
     (1 - F0(t-)))) combine the cause-k and other-cause jumps of each group, with cmprsk's tie corrections.
+    cmprsk walks the event times in a loop; here every running quantity is a cumulative product or sum over
+    them (one array row per event time), so the test costs a few array passes rather than a Python step each.
     """
     times, inverse = np.unique(time, return_inverse=True)
     cells = inverse * n_groups + group
@@ -179,43 +186,45 @@ def _gray_score(time: np.ndarray, cause: np.ndarray, group: np.ndarray, n_groups
     count = lambda mask: np.bincount(cells, mask, len(times) * n_groups).reshape(shape)  # noqa: E731
     d1, d2, leaving = count(cause == k), count((cause > 0) & (cause != k)), count(np.ones(len(time)))
     at_risk = leaving.sum(0) - np.vstack([np.zeros(n_groups), np.cumsum(leaving, 0)[:-1]])
+    rows = (d1 + d2).sum(1) > 0
+    n, e1, e2 = at_risk[rows], d1[rows], d2[rows]
     size = n_groups - 1
-    score, variance = np.zeros(size), np.zeros((size, size))
-    c, v2, v3 = np.zeros((n_groups, n_groups)), np.zeros((size, n_groups)), np.zeros(n_groups)
-    s_before, f_before, f0_before = np.ones(n_groups), np.zeros(n_groups), 0.0
-    for row in np.flatnonzero((d1 + d2).sum(1) > 0):
-        n, e1, e2 = at_risk[row], d1[row], d2[row]
-        active = n > 0
-        safe_n = np.where(active, n, 1.0)
-        s_after = np.where(active, s_before * (safe_n - e1 - e2) / safe_n, s_before)
-        f_after = np.where(active, f_before + s_before * e1 / safe_n, f_before)
-        h = np.where(active, n / np.where(active, s_before, 1.0), 0.0)
-        total_h, total_r, events = h.sum(), (h * (1 - f_before)).sum(), e1.sum()
-        f0 = f0_before + events / total_h
-        weight = (1 - f0_before) ** rho
-        a = weight * (np.diag(h) - np.outer(h, h) / total_h)
-        c += a * events / (total_h * (1 - f0_before))
-        score += np.where(active, weight * (e1 - events * h * (1 - f_before) / total_r), 0.0)[:size]
-        jumps = []
-        if events > 0:
-            t4 = np.where(s_after > 0, 1 - (1 - f0) / np.where(s_after > 0, s_after, 1.0), 1.0)
-            tie = 1 - (events - 1) / (total_h * s_before - 1) if events > 1 else np.ones(n_groups)
-            t3 = np.where(active, tie * s_before * events / (total_h * safe_n), 0.0)
-            jumps.append((t4, t3, a[:size] - t4 * c[:size]))
-        if e2.sum() > 0:
-            own = (s_after > 0) & (e2 > 0)
-            t4 = np.where(own, (1 - f0) / np.where(own, s_after, 1.0), 0.0)
-            tie = np.where(e2 > 1, 1 - (e2 - 1) / np.maximum(safe_n - 1, 1), 1.0)
-            t3 = np.where(own, tie * s_before**2 * e2 / safe_n**2, 0.0)
-            jumps.append((t4, t3, -t4 * c[:size]))
-        for t4, t3, t1 in jumps:
-            v3 += t4 * t4 * t3
-            v2 += t1 * (t4 * t3)
-            variance += (t1 * t3) @ t1.T
-        s_before, f_before, f0_before = s_after, f_after, f0
-    cc = c[:size]
-    variance += (cc * v3) @ cc.T + cc @ v2.T + v2 @ cc.T
-    return score, variance
+    active = n > 0
+    safe_n = np.where(active, n, 1.0)
+    s_after = np.cumprod(np.where(active, (safe_n - e1 - e2) / safe_n, 1.0), 0)
+    s_before = _shifted(s_after, 1.0)
+    f_before = _shifted(np.cumsum(np.where(active, s_before * e1 / safe_n, 0.0), 0), 0.0)
+    h = np.where(active, n / np.where(active, s_before, 1.0), 0.0)
+    total_h, total_r, events = h.sum(1), (h * (1 - f_before)).sum(1), e1.sum(1)
+    f0 = np.cumsum(events / total_h)
+    f0_before = _shifted(f0, 0.0)
+    weight = (1 - f0_before) ** rho
+    a = weight[:, None, None] * (
+        h[:, :, None] * np.eye(n_groups) - h[:, :, None] * h[:, None, :] / total_h[:, None, None]
+    )
+    c = np.cumsum(a * (events / (total_h * (1 - f0_before)))[:, None, None], 0)[:, :size]  # after each time's update
+    score = np.where(active, weight[:, None] * (e1 - events[:, None] * h * (1 - f_before) / total_r[:, None]), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kept = s_after > 0
+        cause_t4 = np.where(kept, 1 - (1 - f0)[:, None] / np.where(kept, s_after, 1.0), 1.0)
+        tie = np.where(events[:, None] > 1, 1 - (events[:, None] - 1) / (total_h[:, None] * s_before - 1), 1.0)
+        cause_t3 = np.where(
+            active & (events[:, None] > 0), tie * s_before * events[:, None] / (total_h[:, None] * safe_n), 0.0
+        )
+        own = kept & (e2 > 0)
+        other_t4 = np.where(own, (1 - f0)[:, None] / np.where(own, s_after, 1.0), 0.0)
+        other_tie = np.where(e2 > 1, 1 - (e2 - 1) / np.maximum(safe_n - 1, 1), 1.0)
+        other_t3 = np.where(own, other_tie * s_before**2 * e2 / safe_n**2, 0.0)
+    jumps = (  # (t4, t3, t1) per event time: the cause-k jumps, then the other causes'
+        (cause_t4, cause_t3, np.where((events > 0)[:, None, None], a[:, :size] - cause_t4[:, None, :] * c, 0.0)),
+        (other_t4, other_t3, -other_t4[:, None, :] * c),
+    )
+    variance = sum(np.einsum("tig,tjg->ij", t1 * t3[:, None, :], t1) for _, t3, t1 in jumps)
+    v2 = sum((t1 * (t4 * t3)[:, None, :]).sum(0) for t4, t3, t1 in jumps)
+    v3 = sum((t4 * t4 * t3).sum(0) for t4, t3, _ in jumps)
+    cc = c[-1]
+    variance = variance + (cc * v3) @ cc.T + cc @ v2.T + v2 @ cc.T
+    return score.sum(0)[:size], variance
 
 
 def gray_test(
