@@ -108,6 +108,7 @@ def run_size(
         },
         "peak_rss_mb_by_stage": stages["peak_rss_mb_by_stage"],
         "analysis_repeats": stages.get("analysis_repeats", {}),
+        "analyses_without_r": stages.get("analyses_without_r", []),
     }
 
 

@@ -184,6 +184,9 @@ def ratio_lines(sizes: dict[str, dict]) -> str:
         if ratios:
             lines.append(f"pipeline / R survival at {int(size):,} patients (fastest of each, alternating):")
             lines += [f"  {name:<28} {ratio:6.2f}x" for name, ratio in ratios.items()]
+        if result.get("analyses_without_r"):
+            empty = ", ".join(result["analyses_without_r"])
+            lines.append(f"  no R side at {int(size):,} patients (empty frame, nothing fitted): {empty}")
     return "\n".join(lines) or "no R ratios (Rscript with survival and jsonlite not found)"
 
 

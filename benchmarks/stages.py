@@ -48,6 +48,7 @@ class Stages:
         self.seconds: dict[str, float | None] = {}
         self.peak_rss_mb: dict[str, float] = {}
         self.repeats: dict[str, int] = {}  # analysis id -> pipeline/R pairs timed (each side's fastest is kept)
+        self.without_r: list[str] = []  # analyses whose frames are empty at this size: nothing for R to fit
         self.memory = RssSampler()
 
     def add(self, name: str, seconds: float | None, peak_mb: float | None = None) -> None:
@@ -184,6 +185,8 @@ def analyse(stages: Stages, settings: Settings, work: Path, max_repeats: int = M
             stages.add(f"analysis {analysis.id}", min(seconds for seconds, _ in runs), peak)
             if jobs:
                 stages.add(f"{R_PREFIX}{analysis.id}", min(reference), 0.0)
+            elif r:
+                stages.without_r.append(analysis.id)
             stages.repeats[analysis.id] = len(runs)
             plot_seconds += min(seconds for _, seconds in runs)
     stages.add("plots", plot_seconds, max(stages.peak_rss_mb[f"analysis {a.id}"] for a in load_catalogue()))
@@ -225,6 +228,7 @@ def measure(cohort: Path, work: Path, catalogue: bool = True, max_repeats: int =
         "peak_rss_mb_by_stage": stages.peak_rss_mb,
         "peak_rss_mb": peak_rss_mb(),
         "analysis_repeats": stages.repeats,
+        "analyses_without_r": stages.without_r,
     }
 
 
