@@ -37,11 +37,8 @@ class RegistryDatabase(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = open_registry(self.database, self.connection_config, self.lock_timeout_seconds)
-        try:
+        with open_registry(self.database, self.connection_config, self.lock_timeout_seconds) as con:
             yield con
-        finally:
-            con.close()
 
 
 def default_resources() -> dict[str, object]:

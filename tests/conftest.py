@@ -102,9 +102,15 @@ def child_env(root: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def lock_held(database: Path) -> Iterator[subprocess.Popen]:
-    """Another process holding the DuckDB file's write lock until the block ends (then it is killed)."""
-    script = f"import duckdb, time\ncon = duckdb.connect({str(database)!r})\nprint('held', flush=True)\ntime.sleep(300)"
+def lock_held(database: Path, as_a_writer: bool = False) -> Iterator[subprocess.Popen]:
+    """Another process holding the DuckDB file's write lock until the block ends (then it is killed): DuckDB's
+    own lock alone, or ``as_a_writer`` through ``open_registry`` as a pipeline step holds it (the lock file too)."""
+    opening = (
+        f"from pipelines.registry.connection import open_registry\nwith open_registry({str(database)!r}, {{}}, 5):"
+        if as_a_writer
+        else f"import duckdb\nwith duckdb.connect({str(database)!r}):"
+    )
+    script = f"import time\n{opening}\n    print('held', flush=True)\n    time.sleep(300)"
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
