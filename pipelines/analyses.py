@@ -374,16 +374,25 @@ def analyse_catalogue_endpoint(frame: pd.DataFrame, analysis: Analysis, endpoint
 
 
 def analysis_flow(con: duckdb.DuckDBPyConnection, analysis: Analysis, summary: pd.DataFrame) -> pd.DataFrame:
-    """The cohort flow counts from ``analysis.<id>_flow`` (empty where the analysis defines none)."""
+    """The cohort flow counts from ``analysis.<id>_flow`` and its declared steps (empty where the analysis defines none)."""
+    view, steps = f"{analysis.id}_flow", f"{analysis.id}_flow_steps"
     exists = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'analysis' AND view_name = ?", [f"{analysis.id}_flow"]
+        "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'analysis' AND view_name = ?", [view]
     ).fetchone()[0]
     if not exists:
         return pd.DataFrame(columns=list(FLOW_SCHEMA)).astype(FLOW_SCHEMA)
-    patients = con.execute(f"SELECT excluded_step, excluded_reason FROM analysis.{analysis.id}_flow").df()
+    declared = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE schema_name = 'analysis' AND function_name = ?", [steps]
+    ).fetchone()[0]
+    if not declared:
+        raise CatalogueError(
+            f"sql/analysis/{analysis.id}.sql: analysis.{view} needs analysis.{steps}(), its boxes in order "
+            "(the root, then every reason the view gives)"
+        )
+    patients = con.execute(f"SELECT excluded_step, excluded_reason FROM analysis.{view}").df()
     first = summary[summary["endpoint"] == summary["endpoint"].iloc[0]] if len(summary) else summary
     analysed = {g: int(first.loc[first["group"] == g, "n"].sum()) for g in analysis.groups if g in set(first["group"])}
-    return cohort_flow(patients, analysed)
+    return cohort_flow(patients, con.execute(f"SELECT analysis.{steps}()").fetchone()[0], analysed)
 
 
 def _analyse_one(
