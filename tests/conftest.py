@@ -25,9 +25,6 @@ PATIENTS_HEADER = (
     "largest_tumour_mm,last_contact_date,vital_status,death_date,death_cause"
 )
 ROOT = Path(__file__).resolve().parent.parent
-# catalogue analyses the generator's sample drops hold no subjects for: os_by_sample_type needs samples, which only
-# a cBioPortal-format site sends (tests/test_cbioportal.py runs it end to end on a hand-written study)
-NOT_IN_SAMPLE_DROPS = frozenset({"os_by_sample_type"})
 TRUTH = json.loads((ROOT / "fixtures" / "sample_drops" / "TRUTH.json").read_text())
 GOOD_PATIENT = "P1,male,1960,2015-01-02,stomach,50,3,false,KIT,11,,false,incidental,2016-01-01,2,40,2020-01-01,alive,,"
 EPISODES_HEADER = "patient_id,line,agent,daily_dose_mg,start_date,end_date,end_reason,best_response"

@@ -56,7 +56,7 @@ def test_benchmark_times_every_stage_at_10k(tmp_path, capsys):
     assert main(["--sizes", "10000", "--quick", "--out", str(out)]) == 0
     result = json.loads(out.read_text())["sizes"]["10000"]
     seconds = result["seconds"]
-    # the generated cohorts send no samples yet, so overall survival by sample type has an empty frame: no R side
+    # the benchmark's four dated sites (--sites 4) send no samples: overall survival by sample type has an empty frame
     assert result["analyses_without_r"] == (["os_by_sample_type"] if rscript() else [])
     kinds = ("analysis", "R survival") if rscript() else ("analysis",)
     analyses = [

@@ -23,7 +23,6 @@ import pytest
 
 from pipelines.analyses import endpoint_frame
 from pipelines.catalogue import Analysis, load_catalogue
-from tests.conftest import NOT_IN_SAMPLE_DROPS
 
 R_SCRIPTS = Path(__file__).resolve().parent.parent / "r"
 REL, ABS = 1e-6, 1e-12  # against R's defaults (coxph eps = 1e-9 stops up to ~1e-7 short of the maximum)
@@ -57,9 +56,8 @@ def run_r(script: Path, folder: Path, jobs: list[dict], timeout: int = 900) -> l
 
 
 def catalogue_frames(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[Analysis, str, str, pd.DataFrame]]:
-    """(analysis, endpoint, key ``<id>/<endpoint>``, frame) for every catalogue analysis and endpoint the sample
-    drops hold subjects for."""
-    for analysis in (a for a in load_catalogue() if a.id not in NOT_IN_SAMPLE_DROPS):
+    """(analysis, endpoint, key ``<id>/<endpoint>``, frame) for every catalogue analysis and endpoint."""
+    for analysis in load_catalogue():
         for endpoint in analysis.endpoints:
             yield analysis, endpoint, f"{analysis.id}/{endpoint}", endpoint_frame(con, analysis, endpoint)
 
