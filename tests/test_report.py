@@ -169,7 +169,7 @@ def test_each_analysis_with_a_flow_draws_it_in_words_with_the_analysed_n_of_its_
         report.index('<figure class="flow"') : report.index("</figure>", report.index('<figure class="flow"'))
     ]
     assert "Patients in the registry: n = 52" in drawn
-    assert "Excluded: Not treated with first-line imatinib for advanced disease (n = " in drawn
+    assert "Excluded: No first-line imatinib for advanced disease recorded (n = " in drawn
     assert "Excluded: Primary resistance: progression as best response to imatinib" in drawn
     assert "Excluded: No progression recorded (n = 0)" in drawn
     assert (
