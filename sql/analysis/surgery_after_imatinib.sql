@@ -51,9 +51,8 @@ SELECT * FROM analysis.time_to_event('analysis.surgery_after_imatinib_subjects')
 -- analysis.surgery_after_imatinib_flow: grain one registry patient; the first cohort step the patient
 -- fails (pipelines/stats/flow.py counts them for the report's flow diagram), NULL if none: the subjects view's
 -- FROM and WHERE, then the frame's own rule (follow-up ending before the origin, analysis.time_to_event).  Its
--- joins to int_patient_characteristics and int_follow_up exclude nobody (one row per registry patient).
--- analysis.<id>_flow_steps() declares the boxes in order (the root, then each exclusion: excluded_step is
--- the reason's position after the root), so that a step excluding nobody is drawn with its 0.
+-- joins to int_patient_characteristics and int_follow_up exclude nobody (one row per registry patient).  The
+-- boxes are declared in order in analysis.surgery_after_imatinib_flow_steps() (sql/analysis/02_cohort_flow.sql).
 CREATE OR REPLACE MACRO analysis.surgery_after_imatinib_flow_steps() AS
     ['registry_patients', 'not_first_line_imatinib', 'primary_resistance', 'no_follow_up_after_origin'];
 
