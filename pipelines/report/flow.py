@@ -9,8 +9,7 @@ import duckdb
 from pipelines import labels as words
 from pipelines.catalogue import Analysis
 from pipelines.report.formatting import count
-
-ROOT = "registry_"  # the root box's code: registry_<unit>, the unit a variable of the label catalogue
+from pipelines.stats.flow import ROOT
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import pandas as pd
 
 FLOW_SCHEMA = {"step": "int64", "kind": "string", "reason": "string", "group": "string", "n": "int64"}
 NOT_COMPARED = "not_in_compared_groups"
+ROOT = "registry_"  # the root box's code: registry_<unit>, the unit (patients, operations, samples) in words
 
 
 def cohort_flow(patients: pd.DataFrame, steps: Sequence[str], analysed: Mapping[str, int]) -> pd.DataFrame:
