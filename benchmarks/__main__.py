@@ -119,7 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="patients per cohort"
     )
-    parser.add_argument("--sites", type=int, default=4, help="sites (cycling through the four dialects)")
+    parser.add_argument(
+        "--sites",
+        type=int,
+        default=4,
+        help="sites (cycling through the six dialects; the fifth and sixth send times and samples only)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--invalid-fraction", type=float, default=0.01)
     parser.add_argument(

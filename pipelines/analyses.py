@@ -31,7 +31,7 @@ from pipelines.stats import (
 )
 from pipelines.stats.binary import BINARY_SCHEMA
 from pipelines.stats.competing import CAUSE, CAUSE_LABELS
-from pipelines.stats.flow import FLOW_SCHEMA, cohort_flow
+from pipelines.stats.flow import FLOW_SCHEMA, ROOT, cohort_flow
 from pipelines.stats.iptw import IPTW_SCHEMAS, IptwFrame, IptwResults, iptw_analysis, iptw_frames, landmark_model
 from pipelines.stats.iptw import MODEL as IPTW_MODEL
 from pipelines.stats.iptw_plots import love_figure, weighted_km_figure
@@ -373,17 +373,40 @@ def analyse_catalogue_endpoint(frame: pd.DataFrame, analysis: Analysis, endpoint
     )
 
 
+def _declares_flow_steps(con: duckdb.DuckDBPyConnection, analysis: Analysis) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_functions() WHERE schema_name = 'analysis' AND function_name = ?",
+            [f"{analysis.id}_flow_steps"],
+        ).fetchone()[0]
+    )
+
+
+def subject_unit(con: duckdb.DuckDBPyConnection, analysis: Analysis) -> str:
+    """What the frame's subjects are (patients, operations, samples): the root box of its declared cohort flow."""
+    if not _declares_flow_steps(con, analysis):
+        return "operations" if analysis.cluster else "patients"
+    root = con.execute(f"SELECT analysis.{analysis.id}_flow_steps()[1]").fetchone()[0]
+    return root.removeprefix(ROOT)
+
+
 def analysis_flow(con: duckdb.DuckDBPyConnection, analysis: Analysis, summary: pd.DataFrame) -> pd.DataFrame:
-    """The cohort flow counts from ``analysis.<id>_flow`` (empty where the analysis defines none)."""
+    """The cohort flow counts from ``analysis.<id>_flow`` and its declared steps (empty where the analysis defines none)."""
+    view, steps = f"{analysis.id}_flow", f"{analysis.id}_flow_steps"
     exists = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'analysis' AND view_name = ?", [f"{analysis.id}_flow"]
+        "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'analysis' AND view_name = ?", [view]
     ).fetchone()[0]
     if not exists:
         return pd.DataFrame(columns=list(FLOW_SCHEMA)).astype(FLOW_SCHEMA)
-    patients = con.execute(f"SELECT excluded_step, excluded_reason FROM analysis.{analysis.id}_flow").df()
+    if not _declares_flow_steps(con, analysis):
+        raise CatalogueError(
+            f"sql/analysis/{analysis.id}.sql: analysis.{view} needs analysis.{steps}(), its boxes in order "
+            "(the root, then every reason the view gives)"
+        )
+    patients = con.execute(f"SELECT excluded_step, excluded_reason FROM analysis.{view}").df()
     first = summary[summary["endpoint"] == summary["endpoint"].iloc[0]] if len(summary) else summary
     analysed = {g: int(first.loc[first["group"] == g, "n"].sum()) for g in analysis.groups if g in set(first["group"])}
-    return cohort_flow(patients, analysed)
+    return cohort_flow(patients, con.execute(f"SELECT analysis.{steps}()").fetchone()[0], analysed)
 
 
 def _analyse_one(
@@ -408,7 +431,11 @@ def _analyse_one(
         tables["binary_outcome"] = [_keyed(counts, analysis.id, endpoint, within_months=outcome.within_months)]
     if endpoint == analysis.endpoints[0]:  # the subjects are the same for every endpoint
         characteristics = table_one(
-            frame, analysis.characteristics, groups=list(analysis.groups), cluster=analysis.cluster
+            frame,
+            analysis.characteristics,
+            groups=list(analysis.groups),
+            cluster=analysis.cluster,
+            unit=subject_unit(con, analysis),
         )
         tables["table_one"] = [_keyed(characteristics, analysis.id, None)]
     return result

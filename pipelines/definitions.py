@@ -6,12 +6,14 @@ import dagster as dg
 
 from pipelines.defs.analyses import run_analyses
 from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_after_drops, refresh_job, site_drop_sensor
+from pipelines.defs.event_log import relax_sqlite_sync
 from pipelines.defs.frames import analysis_frames
 from pipelines.defs.ingest import accounting_checks, core_registry, quality_checks, raw_drop
 from pipelines.defs.publish import published_copy
 from pipelines.defs.report import registry_report, results_views
 from pipelines.resources import default_resources
 
+relax_sqlite_sync()  # the run's events, not its data: pipelines/defs/event_log.py
 ASSETS = [raw_drop, core_registry, analysis_frames, run_analyses, results_views, registry_report, published_copy]
 
 

@@ -535,14 +535,15 @@ def _results_tables() -> dict[str, ResultsTable]:
         declare(
             "cohort_flow",
             ("analysis_id", "step", "kind", "reason", "group"),
-            "one box of one analysis's cohort flow diagram (analyses with an analysis.<id>_flow view)",
+            "one box of one analysis's cohort flow diagram (analyses with an analysis.<id>_flow view: every catalogue entry)",
             FLOW_SCHEMA,
             {
-                "step": "0 = the registry's patients, then one per exclusion in order; the last holds the analysed groups.",
-                "kind": "cohort (patients remaining), excluded (patients leaving at this step) or analysed (per group).",
+                "step": "0 = the registry's units (patients, or the frame's operations or samples), then one per declared "
+                "exclusion in order; the last holds the analysed groups.",
+                "kind": "cohort (units remaining), excluded (units leaving at this step, 0 included) or analysed (per group).",
                 "reason": "The step's code (sql/analysis/labels.yaml, flow); NULL on analysed rows.",
                 "group": "The analysed group; NULL otherwise.",
-                "n": "Patients; analysed rows equal the group's n in km_summary.",
+                "n": "Units (as the root: patients, operations or samples); analysed rows equal the group's n in km_summary.",
             },
             views=("v_cohort_flow",),
         ),

@@ -85,6 +85,22 @@ def test_limits_name_confounders_and_flag_groups_with_few_events(registry):
     assert "Multifocal progression" in flagged  # 10 operations, 9 deaths in the sample
 
 
+def test_table_one_counts_the_frames_own_subjects(registry):
+    """The units row of Table 1 is what the analysis's subjects are: operations, or samples (os_by_sample_type)."""
+    con, _ = registry
+    units = dict(
+        con.execute(
+            "SELECT analysis_id, list(DISTINCT variable ORDER BY variable) FROM results.table_one "
+            "WHERE kind = 'units' GROUP BY ALL"
+        ).fetchall()
+    )
+    assert units == {
+        "os_by_sample_type": ["patients", "samples"],
+        "status_at_surgery": ["operations", "patients"],
+        "surgery_on_tki": ["operations", "patients"],
+    }
+
+
 def test_operation_level_models_are_clustered_by_patient(registry):
     con, _ = registry
     rows = con.execute(

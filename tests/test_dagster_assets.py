@@ -62,11 +62,12 @@ def test_sql_lineage_follows_the_files_from_and_join(graph):
     def deps(*path: str) -> set[str]:
         return {dep.asset_key.to_user_string() for dep in graph[dg.AssetKey(list(path))].deps}
 
-    # through a file's helper view and the time_to_event macro, which are no assets of their own
+    # through a file's helper views and the time_to_event and flow_patients macros, which are no assets of their own
     assert deps("analysis", "mutation_exon9_dose") == {
         "analysis/mutation",
         "core/progressions",
         "intermediate/int_follow_up",
+        "intermediate/int_patient_characteristics",  # its cohort flow starts from every registry patient
     }
     assert deps("intermediate", "int_progression_context") == {"core/progressions", "intermediate/int_tki_lines"}
     assert deps("published", "v_competing_risks") == {"results/competing_cox", "results/gray_test"}

@@ -148,15 +148,20 @@ def test_every_published_column_has_a_comment(con):
 
 
 def test_each_analysis_with_a_flow_draws_it_in_words_with_the_analysed_n_of_its_results(con, settings):
-    # 52 registry patients: 6 left at step 2, 3 at step 5 (no steps 1, 3, 4), the toy's 43 analysed
+    # 52 registry patients: 6 left at step 1, none at step 2 (drawn with its 0), 3 at step 3, the toy's 43 analysed
     con.execute(
-        "CREATE VIEW analysis.toy_flow AS SELECT 2 AS excluded_step, 'not_first_line_imatinib' AS excluded_reason "
-        "FROM range(6) UNION ALL SELECT 5, 'primary_resistance' FROM range(3) UNION ALL SELECT NULL, NULL FROM range(43)"
+        "CREATE MACRO analysis.toy_flow_steps() AS "
+        "['registry_patients', 'not_first_line_imatinib', 'no_progression', 'primary_resistance']"
+    )
+    con.execute(
+        "CREATE VIEW analysis.toy_flow AS SELECT 1 AS excluded_step, 'not_first_line_imatinib' AS excluded_reason "
+        "FROM range(6) UNION ALL SELECT 3, 'primary_resistance' FROM range(3) UNION ALL SELECT NULL, NULL FROM range(43)"
     )
     run_analysis(con, ANALYSIS, settings)
     run_layer(con, "results")
     flow = con.execute('SELECT kind, "group", n FROM published.v_cohort_flow ORDER BY step, kind').fetchall()
-    assert flow[0] == ("cohort", None, 52) and [k for k, _, _ in flow].count("excluded") == 3
+    assert flow[0] == ("cohort", None, 52) and [k for k, _, _ in flow].count("excluded") == 4
+    assert ("excluded", None, 0) in flow  # the step that excludes nobody: published as 0, not withheld
     assert ("analysed", "A", 40) in flow  # the analysed n is the analysis's own
     assert ("analysed", "B", None) in flow  # B's 3, withheld as in the survival summary
     report = render_report(con, [ANALYSIS], settings)
@@ -164,7 +169,10 @@ def test_each_analysis_with_a_flow_draws_it_in_words_with_the_analysed_n_of_its_
         report.index('<figure class="flow"') : report.index("</figure>", report.index('<figure class="flow"'))
     ]
     assert "Patients in the registry: n = 52" in drawn
-    assert "Excluded: Not treated with first-line imatinib for advanced disease (n = " in drawn
+    assert "Excluded: No first-line imatinib for advanced disease recorded (n = " in drawn
     assert "Excluded: Primary resistance: progression as best response to imatinib" in drawn
-    assert "Analysed, B: n = supp." in drawn
+    assert "Excluded: No progression recorded (n = 0)" in drawn
+    assert (
+        "Analysed, B: n = supp." in drawn and "Patients remaining: n = " in drawn and "patients at each step" in drawn
+    )
     assert "primary_resistance" not in drawn and "not_first_line" not in drawn

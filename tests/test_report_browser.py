@@ -14,8 +14,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipelines.catalogue import load_catalogue
+from pipelines.labels import LABELS_PATH
 from schemas import vocabularies
 
 WIDTH, HEIGHT = 1600, 1000  # a laptop's first screen
@@ -58,11 +60,12 @@ def _chromium(tmp_path: Path, page: Path, *mode: str) -> str:
 
 
 def _codes() -> set[str]:
-    """Codes no reader should meet: vocabulary codes and catalogue groups that are not plain words."""
+    """Codes no reader should meet: vocabulary codes, catalogue groups and cohort flow steps that are not plain words."""
     vocabulary = {code for value in vars(vocabularies).values() if isinstance(value, tuple) for code in value}
     groups = {g for a in load_catalogue() for g in a.groups}
     models = {m for a in load_catalogue() for e in a.endpoints for m in a.models(e)}
-    return {c for c in vocabulary | groups | models if "_" in c}
+    flow = set(yaml.safe_load(LABELS_PATH.read_text(encoding="utf-8"))["flow"])
+    return {c for c in vocabulary | groups | models | flow if "_" in c}
 
 
 def _visible_text(dom: str) -> str:

@@ -227,8 +227,9 @@ FRAME_COMMENTS = {
     "time_months": "Time in months from the origin.",
     "resection_r0": "Whether the resection was R0 (microscopically complete).",
     "table_name": "Contract table the rows belong to.",
-    "excluded_step": "Order of the first cohort step the patient fails (analysis.<id>_flow); NULL if in the cohort.",
-    "excluded_reason": "Why the patient leaves the cohort at that step (labels.yaml flow); NULL if in the cohort.",
+    "excluded_step": "Order of the first cohort step the row (a patient, or the frame's operation or sample) fails "
+    "(its reason's place in analysis.<id>_flow_steps()); NULL if in the cohort.",
+    "excluded_reason": "Why the row leaves the cohort at that step (labels.yaml flow); NULL if in the cohort.",
 }
 
 

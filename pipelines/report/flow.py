@@ -9,8 +9,7 @@ import duckdb
 from pipelines import labels as words
 from pipelines.catalogue import Analysis
 from pipelines.report.formatting import count
-
-REMAINING = "Patients remaining"
+from pipelines.stats.flow import ROOT
 
 
 @dataclass(frozen=True)
@@ -24,6 +23,7 @@ class FlowStep:
 
 @dataclass(frozen=True)
 class Flow:
+    unit: str  # what the boxes count, in words: patients, operations, samples
     steps: list[FlowStep] = field(default_factory=list)
     analysed: list[tuple[str, str]] = field(default_factory=list)  # (group in words, n) in display order
     excluded: list[tuple[str, str]] = field(default_factory=list)  # the exclusion before the analysed groups
@@ -39,13 +39,14 @@ def cohort_flow(con: duckdb.DuckDBPyConnection, analysis: Analysis, min_cell_cou
     if not rows:
         return None
     labels = words.AnalysisLabels(analysis.id)
-    flow, excluded = Flow(), None
+    unit = words.variable(rows[0][2].removeprefix(ROOT))
+    flow, excluded = Flow(unit.lower()), None
     for _, kind, reason, group, n in rows:
         shown = count(n, min_cell_count)
         if kind == "excluded":
             excluded = (words.flow(reason), shown)
         elif kind == "cohort":
-            flow.steps.append(FlowStep(words.flow(reason) if reason else REMAINING, shown, excluded))
+            flow.steps.append(FlowStep(words.flow(reason) if reason else f"{unit} remaining", shown, excluded))
             excluded = None
         else:
             flow.analysed.append((labels.group(group), shown))

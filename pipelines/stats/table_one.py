@@ -184,14 +184,15 @@ def _unknown_rows(data: pd.DataFrame, variable: str, order: list[str]) -> list[d
     return rows
 
 
-def _unit_rows(data: pd.DataFrame, order: list[str], cluster: str) -> list[dict[str, object]]:
-    """Operations and patients per group (``kind = "units"``): an operation-level table counts both.
+def _unit_rows(data: pd.DataFrame, order: list[str], cluster: str, unit: str) -> list[dict[str, object]]:
+    """Subjects (``unit``: operations, samples) and patients per group (``kind = "units"``): a table of
+    several subjects per patient counts both.
 
     A patient operated in two groups counts once in each and once in ``(all)``, so the patients of
     the groups need not add up to the whole.
     """
     rows = []
-    for variable, size in ((OPERATIONS, len), (PATIENTS, lambda part: part[cluster].nunique())):
+    for variable, size in ((unit, len), (PATIENTS, lambda part: part[cluster].nunique())):
         for label in [*order, ALL_GROUPS]:
             part = data if label == ALL_GROUPS else data[data[GROUP] == label]
             number = int(size(part))
@@ -209,6 +210,7 @@ def table_one(
     groups: Sequence[str] | None = None,
     categorical: Sequence[str] = (),
     cluster: str | None = None,
+    unit: str = OPERATIONS,
 ) -> pd.DataFrame:
     """Baseline characteristics per group and overall, one tidy row per (variable, level, group).
 
@@ -224,9 +226,11 @@ def table_one(
         Numeric columns to treat as categorical (e.g. a 0/1 code or an exon number); text,
         boolean and pandas categorical columns always are.
     cluster
-        The patient column when subjects are operations (the catalogue's ``cluster``): the table starts
-        with the operations and the distinct patients of each group (``kind = "units"``, ``count``), and
-        every characteristic below counts operations.
+        The patient column when subjects are operations or samples (the catalogue's ``cluster``): the
+        table starts with the subjects and the distinct patients of each group (``kind = "units"``,
+        ``count``), and every characteristic below counts subjects.
+    unit
+        What the subjects are, a variable of the label catalogue (``operations``, ``samples``).
 
     Returns
     -------
@@ -246,7 +250,7 @@ def table_one(
     missing = [v for v in variables if v not in data.columns]
     if missing:
         raise ValueError(f"frame lacks column(s): {', '.join(missing)}")
-    rows = _unit_rows(data, order, cluster) if cluster else []
+    rows = _unit_rows(data, order, cluster, unit) if cluster else []
     as_categories = [v for v in variables if v in categorical or is_categorical(data[v])]
     for variable in variables:
         rows += (_categorical_rows if variable in as_categories else _continuous_rows)(data, variable, order)

@@ -23,11 +23,17 @@ SELECT * FROM analysis.time_to_event('analysis.mutation_subjects');
 -- analysis.mutation_flow: grain one registry patient; the first cohort step the patient fails
 -- (pipelines/stats/flow.py), NULL if none.  Other mutation classes (other KIT exons, not tested, unknown)
 -- pass every step and leave as not in a compared group.
+CREATE OR REPLACE MACRO analysis.mutation_flow_steps() AS
+    ['registry_patients', 'not_first_line_imatinib', 'no_follow_up_after_origin'];
+
 CREATE OR REPLACE VIEW analysis.mutation_flow AS
 SELECT
     c.site_id,
     c.patient_id,
-    CASE WHEN f.patient_id IS NULL THEN 1 END AS excluded_step,
-    CASE WHEN f.patient_id IS NULL THEN 'not_first_line_imatinib' END AS excluded_reason
-FROM intermediate.int_patient_characteristics AS c
-LEFT JOIN intermediate.int_first_line_imatinib AS f ON f.site_id = c.site_id AND c.patient_id = f.patient_id;
+    CASE
+        WHEN f.patient_id IS NULL THEN 'not_first_line_imatinib'
+        WHEN NOT c.in_frame THEN 'no_follow_up_after_origin'
+    END AS excluded_reason,
+    list_position(analysis.mutation_flow_steps(), excluded_reason) - 1 AS excluded_step
+FROM analysis.flow_patients('analysis.mutation') AS c
+LEFT JOIN intermediate.int_first_line_imatinib AS f ON f.site_id = c.site_id AND f.patient_id = c.patient_id;

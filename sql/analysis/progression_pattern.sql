@@ -20,3 +20,25 @@ WHERE g.ordinal = 1
 
 CREATE OR REPLACE TABLE analysis.progression_pattern AS  -- a table: every analysis reads it several times
 SELECT * FROM analysis.time_to_event('analysis.progression_pattern_subjects');
+
+-- analysis.progression_pattern_flow: grain one registry patient; the first cohort step the patient fails
+-- (pipelines/stats/flow.py), NULL if none: the subjects view's WHERE in order (a first progression, on line 1,
+-- of imatinib), then the frame's rule.  Patterns other than focal and multifocal leave as not in a compared group.
+CREATE OR REPLACE MACRO analysis.progression_pattern_flow_steps() AS
+    ['registry_patients', 'no_progression', 'first_progression_not_on_first_line', 'first_line_not_imatinib',
+     'no_follow_up_after_origin'];
+
+CREATE OR REPLACE VIEW analysis.progression_pattern_flow AS
+SELECT
+    c.site_id,
+    c.patient_id,
+    CASE
+        WHEN g.patient_id IS NULL THEN 'no_progression'
+        WHEN NOT coalesce(g.tki_line = 1, false) THEN 'first_progression_not_on_first_line'
+        WHEN NOT coalesce(g.tki_agent = 'imatinib', false) THEN 'first_line_not_imatinib'
+        WHEN NOT c.in_frame THEN 'no_follow_up_after_origin'
+    END AS excluded_reason,
+    list_position(analysis.progression_pattern_flow_steps(), excluded_reason) - 1 AS excluded_step
+FROM analysis.flow_patients('analysis.progression_pattern') AS c
+LEFT JOIN intermediate.int_progression_context AS g
+  ON g.site_id = c.site_id AND g.patient_id = c.patient_id AND g.ordinal = 1;

@@ -49,15 +49,22 @@ CREATE OR REPLACE TABLE analysis.surgery_after_imatinib AS  -- a table: every an
 SELECT * FROM analysis.time_to_event('analysis.surgery_after_imatinib_subjects');
 
 -- analysis.surgery_after_imatinib_flow: grain one registry patient; the first cohort step the patient
--- fails (pipelines/stats/flow.py counts them for the report's flow diagram), NULL if none.
+-- fails (pipelines/stats/flow.py counts them for the report's flow diagram), NULL if none: the subjects view's
+-- FROM and WHERE, then the frame's own rule (follow-up ending before the origin, analysis.time_to_event).  Its
+-- joins to int_patient_characteristics and int_follow_up exclude nobody (one row per registry patient).  The
+-- boxes are declared in order in analysis.surgery_after_imatinib_flow_steps() (sql/analysis/02_cohort_flow.sql).
+CREATE OR REPLACE MACRO analysis.surgery_after_imatinib_flow_steps() AS
+    ['registry_patients', 'not_first_line_imatinib', 'primary_resistance', 'no_follow_up_after_origin'];
+
 CREATE OR REPLACE VIEW analysis.surgery_after_imatinib_flow AS
 SELECT
     c.site_id,
     c.patient_id,
-    CASE WHEN f.patient_id IS NULL THEN 1 WHEN f.first_line_response = 'progressive' THEN 2 END AS excluded_step,
     CASE
         WHEN f.patient_id IS NULL THEN 'not_first_line_imatinib'
         WHEN f.first_line_response = 'progressive' THEN 'primary_resistance'
-    END AS excluded_reason
-FROM intermediate.int_patient_characteristics AS c
+        WHEN NOT c.in_frame THEN 'no_follow_up_after_origin'
+    END AS excluded_reason,
+    list_position(analysis.surgery_after_imatinib_flow_steps(), excluded_reason) - 1 AS excluded_step
+FROM analysis.flow_patients('analysis.surgery_after_imatinib') AS c
 LEFT JOIN intermediate.int_first_line_imatinib AS f ON f.site_id = c.site_id AND f.patient_id = c.patient_id;

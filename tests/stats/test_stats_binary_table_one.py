@@ -241,3 +241,14 @@ def test_table_one_of_operations_counts_operations_and_patients() -> None:
     sex = table[table["variable"] == "sex"].set_index(["level", "group"])["count"]
     assert (sex[("male", "imatinib")], sex[("male", "sunitinib")], sex[("male", "(all)")]) == (2, 1, 3)
     assert not len(table_one(frame, ["sex"], groups=["imatinib", "sunitinib"]).query("kind == 'units'"))
+
+
+def test_table_one_of_samples_names_its_units_samples() -> None:
+    """A sample-level frame (a primary and a metastasis sample of one patient) counts samples, not operations."""
+    frame = pd.DataFrame(
+        {"group": ["primary", "metastasis", "primary"], "patient_id": ["P1", "P1", "P2"], "sex": ["male"] * 3}
+    )
+    table = table_one(frame, ["sex"], groups=["primary", "metastasis"], cluster="patient_id", unit="samples")
+    units = table[table["kind"] == "units"].set_index(["variable", "group"])["count"].to_dict()
+    assert units[("samples", "primary")] == 2 and units[("patients", "(all)")] == 2
+    assert "operations" not in set(table["variable"])
