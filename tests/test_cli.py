@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import EPISODE, GOOD_PATIENT, child_env, lock_held, write_site
+from tests.conftest import EPISODE, GOOD_PATIENT, TRUTH, child_env, lock_held, write_site
 
 pytestmark = pytest.mark.slow  # real processes or whole-pipeline runs: the full tier (`pytest --full`, CI)
 
@@ -34,11 +34,13 @@ def test_demo_run_loads_every_site_then_recognises_the_same_drops(tmp_path):
     first, second = _run(env, "--demo"), _run(env, "--demo")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "DEMO MODE" in first.stdout
-    assert first.stdout.count(": loaded ") == 3 and first.stdout.count("data lines accounted for") == 3
+    sites = len(TRUTH["sites"])  # the sample drops' five
+    assert first.stdout.count(": loaded ") == sites and first.stdout.count("data lines accounted for") == sites
+    assert "lines left out by the profile's filter" in first.stdout  # the cBioPortal study's other sarcomas
     assert "validation_report.html" in first.stdout
     assert f"Report          : {tmp_path / 'out' / 'report.html'}" in first.stdout
     assert (tmp_path / "out" / "report.html").is_file() and (tmp_path / "published").is_dir()
-    assert second.returncode == 0 and second.stdout.count(": unchanged (this drop is already loaded: drop ") == 3
+    assert second.returncode == 0 and second.stdout.count(": unchanged (this drop is already loaded: drop ") == sites
 
 
 def test_each_site_gets_its_own_truthful_outcome(tmp_path):
