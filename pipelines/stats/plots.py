@@ -330,13 +330,11 @@ def _forest(
     ax = figure.add_subplot()
     estimable = rows["status"].eq("ok") & np.isfinite(rows["hr"].astype(float))
     positions = np.arange(len(rows))[::-1]
+    hr, lower, upper = (rows.loc[estimable, c].to_numpy(float) for c in ("hr", "hr_lower", "hr_upper"))
     ax.errorbar(
-        rows.loc[estimable, "hr"],
+        hr,
         positions[estimable.to_numpy()],
-        xerr=[
-            rows.loc[estimable, "hr"] - rows.loc[estimable, "hr_lower"],
-            rows.loc[estimable, "hr_upper"] - rows.loc[estimable, "hr"],
-        ],
+        xerr=[hr - lower, upper - hr],  # arrays: matplotlib reads a one-row Series as float(Series), deprecated
         fmt="s",
         color="black",
         ecolor="black",
