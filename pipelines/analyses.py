@@ -373,40 +373,41 @@ def analyse_catalogue_endpoint(frame: pd.DataFrame, analysis: Analysis, endpoint
     )
 
 
-def _declares_flow_steps(con: duckdb.DuckDBPyConnection, analysis: Analysis) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_functions() WHERE schema_name = 'analysis' AND function_name = ?",
-            [f"{analysis.id}_flow_steps"],
-        ).fetchone()[0]
-    )
+def declared_flow_steps(con: duckdb.DuckDBPyConnection, analysis: Analysis) -> list[str] | None:
+    """The boxes of the analysis's cohort flow in order (``analysis.<id>_flow_steps()``), None where it declares none."""
+    name = f"{analysis.id}_flow_steps"
+    declared = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE schema_name = 'analysis' AND function_name = ?", [name]
+    ).fetchone()[0]
+    return con.execute(f"SELECT analysis.{name}()").fetchone()[0] if declared else None
 
 
 def subject_unit(con: duckdb.DuckDBPyConnection, analysis: Analysis) -> str:
     """What the frame's subjects are (patients, operations, samples): the root box of its declared cohort flow."""
-    if not _declares_flow_steps(con, analysis):
+    steps = declared_flow_steps(con, analysis)
+    if steps is None:
         return "operations" if analysis.cluster else "patients"
-    root = con.execute(f"SELECT analysis.{analysis.id}_flow_steps()[1]").fetchone()[0]
-    return root.removeprefix(ROOT)
+    return steps[0].removeprefix(ROOT)
 
 
 def analysis_flow(con: duckdb.DuckDBPyConnection, analysis: Analysis, summary: pd.DataFrame) -> pd.DataFrame:
     """The cohort flow counts from ``analysis.<id>_flow`` and its declared steps (empty where the analysis defines none)."""
-    view, steps = f"{analysis.id}_flow", f"{analysis.id}_flow_steps"
+    view = f"{analysis.id}_flow"
     exists = con.execute(
         "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'analysis' AND view_name = ?", [view]
     ).fetchone()[0]
     if not exists:
         return pd.DataFrame(columns=list(FLOW_SCHEMA)).astype(FLOW_SCHEMA)
-    if not _declares_flow_steps(con, analysis):
+    steps = declared_flow_steps(con, analysis)
+    if steps is None:
         raise CatalogueError(
-            f"sql/analysis/{analysis.id}.sql: analysis.{view} needs analysis.{steps}(), its boxes in order "
+            f"sql/analysis/{analysis.id}.sql: analysis.{view} needs analysis.{view}_steps(), its boxes in order "
             "(the root, then every reason the view gives)"
         )
     patients = con.execute(f"SELECT excluded_step, excluded_reason FROM analysis.{view}").df()
     first = summary[summary["endpoint"] == summary["endpoint"].iloc[0]] if len(summary) else summary
     analysed = {g: int(first.loc[first["group"] == g, "n"].sum()) for g in analysis.groups if g in set(first["group"])}
-    return cohort_flow(patients, con.execute(f"SELECT analysis.{steps}()").fetchone()[0], analysed)
+    return cohort_flow(patients, steps, analysed)
 
 
 def _analyse_one(
