@@ -462,7 +462,7 @@ def check_profile(
     import duckdb
 
     from pipelines.ingest.steps import load_core, profile_path, receive_drop
-    from pipelines.registry.ddl import create_registry
+    from pipelines.registry.ddl import ensure_registry
 
     scratch = Path(tempfile.mkdtemp(prefix=f"gist-check-{site}-"))
     trial = replace(
@@ -473,7 +473,7 @@ def check_profile(
     )
     con = duckdb.connect(str(trial.duckdb_path))
     try:
-        create_registry(con)
+        ensure_registry(con)
         result = receive_drop(con, trial, site)
         if result.status == "received":
             result = load_core(con, trial, site)

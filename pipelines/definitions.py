@@ -8,7 +8,7 @@ from pipelines.defs.analyses import run_analyses
 from pipelines.defs.automation import ingest_job, nightly_refresh, refresh_after_drops, refresh_job, site_drop_sensor
 from pipelines.defs.event_log import relax_sqlite_sync
 from pipelines.defs.frames import analysis_frames
-from pipelines.defs.ingest import accounting_checks, core_registry, quality_checks, raw_drop
+from pipelines.defs.ingest import core_checks, core_registry, raw_drop
 from pipelines.defs.publish import published_copy
 from pipelines.defs.report import registry_report, results_views
 from pipelines.resources import default_resources
@@ -20,7 +20,7 @@ ASSETS = [raw_drop, core_registry, analysis_frames, run_analyses, results_views,
 def ingest_site(site: str, instance: dg.DagsterInstance, resources: dict, **options) -> dg.ExecuteInProcessResult:
     """One site's drop through the ingest assets and their checks, in this process (the CLI, the tests)."""
     return dg.materialize(
-        [*ASSETS, *accounting_checks, *quality_checks],
+        [*ASSETS, core_checks],
         selection=dg.AssetSelection.groups("ingest"),
         partition_key=site,
         instance=instance,
@@ -31,7 +31,7 @@ def ingest_site(site: str, instance: dg.DagsterInstance, resources: dict, **opti
 
 defs = dg.Definitions(
     assets=ASSETS,
-    asset_checks=[*accounting_checks, *quality_checks],
+    asset_checks=[core_checks],
     jobs=[ingest_job, refresh_job],
     sensors=[site_drop_sensor, refresh_after_drops],
     schedules=[nightly_refresh],

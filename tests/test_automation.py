@@ -41,12 +41,12 @@ def _ingest_job() -> dg.JobDefinition:
     """The job a sensor request starts (ingest assets and their blocking check), bound to resources read from the
     current environment (not ``pipelines.definitions``, whose resources are fixed by whoever imports it first)."""
     from pipelines.defs.automation import ingest_job
-    from pipelines.defs.ingest import accounting_checks, core_registry, quality_checks, raw_drop
+    from pipelines.defs.ingest import core_checks, core_registry, raw_drop
     from pipelines.resources import default_resources
 
     definitions = dg.Definitions(
         assets=[raw_drop, core_registry],
-        asset_checks=[*accounting_checks, *quality_checks],
+        asset_checks=[core_checks],
         jobs=[ingest_job],
         resources=default_resources(),
     )

@@ -100,14 +100,14 @@ def _run(job: dg.JobDefinition, instance: dg.DagsterInstance, request: dg.RunReq
 def test_a_dropped_site_reaches_a_new_published_copy_and_every_check_shows_on_its_table(dropped):
     from pipelines.definitions import ASSETS
     from pipelines.defs.automation import ingest_job, refresh_after_drops, refresh_job, site_drop_sensor
-    from pipelines.defs.ingest import accounting_checks, quality_checks
+    from pipelines.defs.ingest import core_checks
     from pipelines.ingest.checks import checks_for_table
     from pipelines.resources import default_resources
     from schemas.contract import CONTRACT
 
     jobs = dg.Definitions(  # resources from this test's environment, as the code location reads them at run start
         assets=ASSETS,
-        asset_checks=[*accounting_checks, *quality_checks],
+        asset_checks=[core_checks],
         jobs=[ingest_job, refresh_job],
         resources=default_resources(),
     )

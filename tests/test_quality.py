@@ -99,7 +99,7 @@ def test_in_dagster_the_check_fails_on_its_table_and_the_refresh_refuses_naming_
     import dagster as dg
 
     from pipelines.defs.frames import analysis_frames
-    from pipelines.defs.ingest import core_registry, quality_checks, raw_drop, site_partitions
+    from pipelines.defs.ingest import core_checks, core_registry, raw_drop, site_partitions
     from pipelines.resources import default_resources
 
     rows = [PATIENT.format(i=i) for i in range(20)]
@@ -116,7 +116,7 @@ def test_in_dagster_the_check_fails_on_its_table_and_the_refresh_refuses_naming_
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(site_partitions.name, ["sloppy"])
     ingest = dg.materialize(
-        [raw_drop, core_registry, *quality_checks],
+        [raw_drop, core_registry, core_checks],
         partition_key="sloppy",
         instance=instance,
         resources=default_resources(),

@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.ingest.issues import empty_issues
 from pipelines.ingest.validation import validate_tables
-from pipelines.registry.ddl import create_registry
+from pipelines.registry.ddl import create_registry, ensure_registry, schema_fingerprint
 from schemas.contract import polars_schema
 from tests.sql_registry import sql_registry
 
@@ -300,3 +300,20 @@ def test_a_registry_made_before_the_new_items_gains_their_columns():
                  "audit.drops.site_columns_not_stored"):  # fmt: skip
         assert (name,) in columns
     assert con.execute("SELECT line, setting FROM core.tki_episodes").fetchall() == [(1, None)]
+
+
+def test_ensure_registry_runs_the_ddl_only_for_a_file_not_made_by_this_code():
+    """A file made by this code is left as it is (one row read); one made before, or by other code, is migrated."""
+    con = duckdb.connect()
+    ensure_registry(con)
+    assert con.execute("SELECT fingerprint FROM audit.registry_schema").fetchall() == [(schema_fingerprint(),)]
+    con.execute("ALTER TABLE core.patients DROP COLUMN ecog_advanced")
+    ensure_registry(con)  # the fingerprint matches: no DDL, so the column stays dropped
+    assert "ecog_advanced" not in {c[0] for c in con.execute("DESCRIBE core.patients").fetchall()}
+    con.execute("UPDATE audit.registry_schema SET fingerprint = 'made by older code'")
+    ensure_registry(con)
+    assert "ecog_advanced" in {c[0] for c in con.execute("DESCRIBE core.patients").fetchall()}
+    assert con.execute("SELECT fingerprint FROM audit.registry_schema").fetchall() == [(schema_fingerprint(),)]
+    con.execute("DROP TABLE audit.registry_schema")  # a registry from before the fingerprint
+    ensure_registry(con)
+    assert con.execute("SELECT count(*) FROM audit.registry_schema").fetchone() == (1,)

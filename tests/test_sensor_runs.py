@@ -32,12 +32,12 @@ def site(tmp_path, monkeypatch):
     }.items():
         monkeypatch.setenv(name, str(value))
     from pipelines.defs.automation import ingest_job
-    from pipelines.defs.ingest import accounting_checks, core_registry, quality_checks, raw_drop
+    from pipelines.defs.ingest import core_checks, core_registry, raw_drop
     from pipelines.resources import default_resources
 
     job = dg.Definitions(
         assets=[raw_drop, core_registry],
-        asset_checks=[*accounting_checks, *quality_checks],
+        asset_checks=[core_checks],
         jobs=[ingest_job],
         resources=default_resources(),
     ).resolve_job_def(ingest_job.name)

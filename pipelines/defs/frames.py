@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 from pipelines.catalogue import load_catalogue
 from pipelines.defs.tables import relation_metadata, sql_assets
 from pipelines.ingest.quality import blocking_failures, load_thresholds
-from pipelines.registry.ddl import comment_models, create_registry
+from pipelines.registry.ddl import comment_models, ensure_registry
 from pipelines.registry.integrity import FRAME_GRAIN, describe, describe_grain, grain_problems, registry_problems
 from pipelines.resources import WRITER_POOL, RegistrySettings
 from pipelines.sql_models import define_settings, run_layer
@@ -29,7 +29,7 @@ def analysis_frames(duckdb: DuckDBResource, registry: RegistrySettings) -> Itera
     quality check is over its threshold, or a frame breaks its grain.
     """
     with duckdb.get_connection() as con:
-        create_registry(con)
+        ensure_registry(con)
         problems = registry_problems(con)
         if problems:
             raise dg.Failure(

@@ -10,7 +10,7 @@ from pipelines.defs.tables import ROW_COUNT, site_row_counts, table_specs
 from pipelines.ingest.checks import ERROR, checks_for_table
 from pipelines.ingest.quality import load_thresholds, measure_table
 from pipelines.ingest.steps import StepResult, load_core, receive_drop
-from pipelines.registry.ddl import create_registry
+from pipelines.registry.ddl import ensure_registry
 from pipelines.registry.integrity import describe, registry_problems
 from pipelines.resources import WRITER_POOL, RegistrySettings
 from schemas.contract import CONTRACT
@@ -56,7 +56,7 @@ def raw_drop(
 ) -> Iterator[dg.MaterializeResult]:
     """The site's latest drop, archived byte-for-byte and loaded as text into `raw.*` with file and line provenance."""
     with duckdb.get_connection() as con:
-        create_registry(con)
+        ensure_registry(con)
         result = receive_drop(con, registry.get(), context.partition_key)
         yield from _outcome(result, con, "raw", context.partition_key)
 
@@ -79,41 +79,30 @@ def core_registry(
         yield from _outcome(result, con, "core", context.partition_key)
 
 
-def _accounting_check(table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(["core", table]),
-        name="every_line_accounted_for",
-        blocking=True,
-        description=f"Every data line of every loaded drop's {table} file is in core.{table} or audit.quarantine, "
-        "once, and the table holds nothing else (the test every refresh makes before it computes anything).",
-    )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        with duckdb.get_connection() as con:
-            create_registry(con)
-            problems = [p for p in registry_problems(con) if p["table"] == table]
-        return dg.AssetCheckResult(
-            passed=not problems,
-            description=describe(problems) or f"every {table} line accounted for",
-            metadata={"unbalanced_sites": dg.MetadataValue.json(problems)},
-        )
-
-    return _check
-
-
-accounting_checks = [_accounting_check(table) for table in CONTRACT]
+ACCOUNTED = "every_line_accounted_for"
 
 
 def _check_name(check_id: str) -> str:
     return check_id.replace(".", "__")
 
 
-def _quality_checks(table: str) -> dg.AssetChecksDefinition:
+def _accounting_spec(table: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        ACCOUNTED,
+        asset=dg.AssetKey(["core", table]),
+        blocking=True,
+        description=f"Every data line of every loaded drop's {table} file is in core.{table} or audit.quarantine, "
+        "once, and the table holds nothing else (the test every refresh makes before it computes anything).",
+    )
+
+
+def _quality_specs(table: str) -> list[dg.AssetCheckSpec]:
     """One asset check per check of the catalogue on ``core/<table>``.
 
     Not blocking in Dagster's sense, which would fail the ingest run and make the sensor retry a drop
     that loaded: the refresh is what an error check above its threshold stops (``analysis_frames``).
     """
-    specs = [
+    return [
         dg.AssetCheckSpec(
             _check_name(check.check_id),
             asset=dg.AssetKey(["core", table]),
@@ -124,50 +113,72 @@ def _quality_checks(table: str) -> dg.AssetChecksDefinition:
         for check in checks_for_table(table)
     ]
 
-    @dg.multi_asset_check(specs=specs, name=f"quality_{table}", can_subset=True)
-    def _checks(
-        context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, registry: RegistrySettings
-    ) -> Iterator[dg.AssetCheckResult]:
-        thresholds = load_thresholds(registry.get().quality_thresholds)
-        with duckdb.get_connection() as con:
-            create_registry(con)
-            measures = measure_table(con, table, thresholds)
-        wanted = {key.name for key in context.selected_asset_check_keys}
-        for check in checks_for_table(table):
-            name = _check_name(check.check_id)
-            if name not in wanted:
-                continue
-            sites = [m for m in measures if m.check.check_id == check.check_id]
-            over = [m for m in sites if m.exceeded]
-            yield dg.AssetCheckResult(
-                check_name=name,
-                asset_key=dg.AssetKey(["core", table]),
-                passed=not over,
-                severity=dg.AssetCheckSeverity.ERROR if check.severity == ERROR else dg.AssetCheckSeverity.WARN,
-                description="; ".join(m.describe() for m in over) or "every site within its threshold",
-                metadata={
-                    "failing_lines": sum(m.failing_lines for m in sites),
-                    "data_lines": sum(m.data_lines for m in sites),
-                    "worst_share": max((m.share for m in sites), default=0.0),
-                    "per_site": dg.MetadataValue.json(
-                        {
-                            m.site_id: {
-                                "drop_id": m.drop_id,
-                                "failing_lines": m.failing_lines,
-                                "data_lines": m.data_lines,
-                                "share": round(m.share, 6),
-                                "threshold": m.threshold,
-                                "exceeded": m.exceeded,
-                                "previous_shares": [round(s, 6) for s in m.previous_shares],
-                                "sample": m.sample,
-                            }
-                            for m in sites
-                        }
-                    ),
-                },
-            )
 
-    return _checks
+def _accounting_result(table: str, problems: list[dict]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=ACCOUNTED,
+        asset_key=dg.AssetKey(["core", table]),
+        passed=not problems,
+        description=describe(problems) or f"every {table} line accounted for",
+        metadata={"unbalanced_sites": dg.MetadataValue.json(problems)},
+    )
 
 
-quality_checks = [_quality_checks(table) for table in CONTRACT]
+def _quality_result(table: str, check, measures: list) -> dg.AssetCheckResult:
+    sites = [m for m in measures if m.check.check_id == check.check_id]
+    over = [m for m in sites if m.exceeded]
+    return dg.AssetCheckResult(
+        check_name=_check_name(check.check_id),
+        asset_key=dg.AssetKey(["core", table]),
+        passed=not over,
+        severity=dg.AssetCheckSeverity.ERROR if check.severity == ERROR else dg.AssetCheckSeverity.WARN,
+        description="; ".join(m.describe() for m in over) or "every site within its threshold",
+        metadata={
+            "failing_lines": sum(m.failing_lines for m in sites),
+            "data_lines": sum(m.data_lines for m in sites),
+            "worst_share": max((m.share for m in sites), default=0.0),
+            "per_site": dg.MetadataValue.json(
+                {
+                    m.site_id: {
+                        "drop_id": m.drop_id,
+                        "failing_lines": m.failing_lines,
+                        "data_lines": m.data_lines,
+                        "share": round(m.share, 6),
+                        "threshold": m.threshold,
+                        "exceeded": m.exceeded,
+                        "previous_shares": [round(s, 6) for s in m.previous_shares],
+                        "sample": m.sample,
+                    }
+                    for m in sites
+                }
+            ),
+        },
+    )
+
+
+@dg.multi_asset_check(
+    specs=[spec for table in CONTRACT for spec in (_accounting_spec(table), *_quality_specs(table))],
+    name="core_checks",
+    can_subset=True,
+)
+def core_checks(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, registry: RegistrySettings
+) -> Iterator[dg.AssetCheckResult]:
+    """Every core table's line accounting (blocking) and its catalogue checks against the thresholds, in one step.
+
+    One step and one connection for the ~50 checks, not one per table: each step of a run costs Dagster
+    events and a registry open (a site's ingest run went from 16 steps to 3).
+    """
+    wanted = context.selected_asset_check_keys
+    thresholds = load_thresholds(registry.get().quality_thresholds)
+    with duckdb.get_connection() as con:
+        ensure_registry(con)
+        problems = registry_problems(con)
+        for table in CONTRACT:
+            key = dg.AssetKey(["core", table])
+            if dg.AssetCheckKey(key, ACCOUNTED) in wanted:
+                yield _accounting_result(table, [p for p in problems if p["table"] == table])
+            checks = [c for c in checks_for_table(table) if dg.AssetCheckKey(key, _check_name(c.check_id)) in wanted]
+            if checks:
+                measures = measure_table(con, table, thresholds)
+                yield from (_quality_result(table, check, measures) for check in checks)

@@ -8,7 +8,11 @@ Schemas: ``raw`` (text as received; ``patient_id`` is the pseudonym, a UUID), ``
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import hashlib
 import re
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -35,6 +39,7 @@ AUDIT_TABLES = {
     "check_history": """site_id VARCHAR NOT NULL, drop_id VARCHAR NOT NULL, measured_at TIMESTAMP NOT NULL,
         table_name VARCHAR NOT NULL, check_id VARCHAR NOT NULL, severity VARCHAR NOT NULL,
         failing_lines BIGINT NOT NULL, data_lines BIGINT NOT NULL""",
+    "registry_schema": "fingerprint VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL",
 }
 
 
@@ -88,6 +93,11 @@ AUDIT_COMMENTS = {
         "severity": "error (fails the table's asset check above its threshold, blocking) or warning (reported).",
         "failing_lines": "Data lines of the table the check found failing in this drop.",
         "data_lines": "Data lines of the table in this drop (the share's denominator).",
+    },
+    "registry_schema": {
+        "fingerprint": "SHA-256 of the code and declarations that made this file's tables (ensure_registry skips "
+        "the DDL while it matches).",
+        "created_at": "When the tables were last brought up to that code (UTC).",
     },
 }
 
@@ -215,6 +225,35 @@ def create_registry(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE audit.drops ADD COLUMN IF NOT EXISTS site_columns_not_stored JSON")
     _results_tables(con)
     _comment_columns(con)
+
+
+@functools.cache
+def schema_fingerprint() -> str:
+    """What :func:`create_registry` makes, hashed: this module's code and every declaration it reads."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for table in CONTRACT:
+        digest.update(f"{table}:{_columns(table, typed=False)}:{_columns(table, typed=True)}".encode())
+    digest.update(repr([(table.name, table.ddl()) for table in RESULTS.values()]).encode())
+    digest.update(repr(sorted(column_comments().items())).encode())
+    return digest.hexdigest()
+
+
+def ensure_registry(con: duckdb.DuckDBPyConnection) -> None:
+    """:func:`create_registry` unless the file was last brought up to this very code (its fingerprint matches).
+
+    The DDL is idempotent but not free (~80 ms of catalogue queries and comments per connection): every step and
+    asset check of a run opens the registry, so they check one row instead.
+    """
+    try:
+        recorded = con.execute("SELECT fingerprint FROM audit.registry_schema").fetchall()
+    except duckdb.CatalogException:  # a new file, or one made before the fingerprint
+        recorded = []
+    if recorded == [(schema_fingerprint(),)]:
+        return
+    create_registry(con)
+    con.execute("DELETE FROM audit.registry_schema")
+    made_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    con.execute("INSERT INTO audit.registry_schema VALUES (?, ?)", [schema_fingerprint(), made_at])
 
 
 # Columns every analysis frame carries (docs/statistics.md, "Input: the analysis frame"), stated once here.

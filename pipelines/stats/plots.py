@@ -473,8 +473,10 @@ def _digest(inputs: Sequence[object]) -> str:
     digest = hashlib.sha256(_CODE)
     for value in inputs:
         if isinstance(value, pd.DataFrame):
-            digest.update(repr(list(value.columns)).encode())
-            digest.update(pd.util.hash_pandas_object(value.astype(str), index=False).to_numpy().tobytes())
+            digest.update(repr(list(value.dtypes.astype(str).items())).encode())
+            for _, column in value.items():  # typed columns hash as they are; only mixed objects go through text
+                hashed = column.astype(str) if column.dtype == object else column
+                digest.update(pd.util.hash_pandas_object(hashed, index=False).to_numpy().tobytes())
         else:
             digest.update(repr(value).encode())
     return digest.hexdigest()
