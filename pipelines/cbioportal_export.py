@@ -5,7 +5,9 @@ data-use agreement): it carries pseudonyms only (patient ids are the registry's 
 ids are numbered per pseudonym, never the site's own), no calendar date at all (overall survival as
 months from diagnosis, as cBioPortal's OS_MONTHS), and no free-text column (the sample's site and
 assay as typed by a site could name a person or a place).  Only patients with at least one sample
-are written: a cBioPortal study is a set of samples, and a sample is never made up.
+are written: a cBioPortal study is a set of samples, and a sample is never made up.  Endpoints a site
+reported (PFS, DFS: a time with its status from its own anchor) are written as sent, in months, where any
+patient has them, so a re-import reads the same values.
 """
 
 from __future__ import annotations
@@ -43,12 +45,44 @@ PATIENTS_SQL = """
 SELECT e.patient_id::VARCHAR AS PATIENT_ID,
        CASE p.sex WHEN 'male' THEN 'Male' WHEN 'female' THEN 'Female' ELSE 'NA' END AS SEX,
        coalesce(o.aval::VARCHAR, 'NA') AS OS_MONTHS,
-       CASE o.cnsr WHEN 0 THEN '1:DECEASED' WHEN 1 THEN '0:LIVING' ELSE 'NA' END AS OS_STATUS
+       CASE o.cnsr WHEN 0 THEN '1:DECEASED' WHEN 1 THEN '0:LIVING' ELSE 'NA' END AS OS_STATUS,
+       coalesce(pfs.months::VARCHAR, 'NA') AS PFS_MONTHS,
+       CASE pfs.event WHEN true THEN '1:PROGRESSED' WHEN false THEN '0:CENSORED' ELSE 'NA' END AS PFS_STATUS,
+       coalesce(dfs.months::VARCHAR, 'NA') AS DFS_MONTHS,
+       CASE dfs.event WHEN true THEN '1:Recurred/Progressed' WHEN false THEN '0:DiseaseFree' ELSE 'NA' END
+           AS DFS_STATUS
 FROM _cbioportal_subjects AS e
 JOIN core.patients AS p USING (site_id, patient_id)
 LEFT JOIN analysis.os_from_anchor('_cbioportal_subjects') AS o ON o.subject_id = e.subject_id
+LEFT JOIN analysis.reported_endpoints AS pfs
+    ON pfs.site_id = e.site_id AND pfs.patient_id = e.patient_id AND pfs.endpoint = 'PFS'
+LEFT JOIN analysis.reported_endpoints AS dfs
+    ON dfs.site_id = e.site_id AND dfs.patient_id = e.patient_id AND dfs.endpoint = 'DFS'
 ORDER BY 1
 """
+# the anchors of the reported endpoints written, for the attributes' descriptions (cBioPortal's own words,
+# "since treatment", name no treatment either)
+ANCHORS_SQL = """
+SELECT endpoint, string_agg(DISTINCT anchor, ', ' ORDER BY anchor)
+FROM analysis.reported_endpoints SEMI JOIN _cbioportal_subjects USING (site_id, patient_id)
+GROUP BY endpoint
+"""
+REPORTED = {  # endpoint: its two attributes (months, status), as cBioPortal's clinical files name them
+    "PFS": (
+        (
+            "PFS_MONTHS",
+            "Progress Free Survival (Months)",
+            "Progression free survival in months as reported",
+            "NUMBER",
+            1,
+        ),
+        ("PFS_STATUS", "Progression Free Status", "Progression free status as reported", "STRING", 1),
+    ),
+    "DFS": (
+        ("DFS_MONTHS", "Disease Free (Months)", "Disease free in months as reported", "NUMBER", 1),
+        ("DFS_STATUS", "Disease Free Status", "Disease free status as reported", "STRING", 1),
+    ),
+}
 SAMPLES_SQL = f"""
 SELECT patient_id::VARCHAR AS PATIENT_ID,
        patient_id::VARCHAR || '-S' || row_number() OVER (PARTITION BY patient_id ORDER BY sample_id) AS SAMPLE_ID,
@@ -82,6 +116,20 @@ def _clinical_file(path: Path, attributes: tuple, rows: list[tuple]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _patients(con: duckdb.DuckDBPyConnection) -> tuple[tuple, list[tuple]]:
+    """The patient attributes and rows, each reported endpoint's pair only where some patient has it (its anchor
+    in the description: a reader of the study cannot see the registry's pfs_anchor / dfs_anchor)."""
+    anchors = dict(con.execute(ANCHORS_SQL).fetchall())
+    cursor = con.execute(PATIENTS_SQL)
+    names = [column[0] for column in cursor.description]
+    attributes = list(PATIENT_ATTRIBUTES)
+    for endpoint, pair in REPORTED.items():
+        if endpoint in anchors:
+            attributes += [(c, d, f"{text}, from its anchor: {anchors[endpoint]}.", *r) for c, d, text, *r in pair]
+    keep = [names.index(attribute[0]) for attribute in attributes]
+    return tuple(attributes), [tuple(row[i] for i in keep) for row in cursor.fetchall()]
+
+
 def _meta(path: Path, fields: dict[str, str]) -> None:
     path.write_text("".join(f"{key}: {value}\n" for key, value in fields.items()), encoding="utf-8")
 
@@ -89,7 +137,7 @@ def _meta(path: Path, fields: dict[str, str]) -> None:
 def export_study(con: duckdb.DuckDBPyConnection, directory: Path, study_id: str) -> StudyExport:
     """Write the study folder (meta_study.txt, the clinical meta and data files) into ``directory``."""
     con.execute(SUBJECTS_SQL)  # a temporary view: the registry itself is only read
-    patients = con.execute(PATIENTS_SQL).fetchall()
+    patient_attributes, patients = _patients(con)
     samples = con.execute(SAMPLES_SQL).fetchall()
     directory.mkdir(parents=True, exist_ok=True)
     _meta(
@@ -113,6 +161,6 @@ def export_study(con: duckdb.DuckDBPyConnection, directory: Path, study_id: str)
                 "data_filename": f"data_clinical_{kind}.txt",
             },
         )
-    _clinical_file(directory / "data_clinical_patient.txt", PATIENT_ATTRIBUTES, patients)
+    _clinical_file(directory / "data_clinical_patient.txt", patient_attributes, patients)
     _clinical_file(directory / "data_clinical_sample.txt", SAMPLE_ATTRIBUTES, samples)
     return StudyExport(directory, len(patients), len(samples))

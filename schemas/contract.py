@@ -36,6 +36,11 @@ def _duration(description: str) -> object:
     return _field(description, unit="time_unit", nullable=True, ge=0, le=40000)
 
 
+def _anchor(description: str) -> object:
+    """What time 0 of some of the patient's times is (one of the anchors a profile may state)."""
+    return _field(description, nullable=True, isin=V.TIME_ANCHOR)
+
+
 def _rule(check_id: str, message: str):
     """A row-level rule across columns; ``check_id`` is stable and ``message`` is for the registrar."""
     return pa.dataframe_check(name=check_id, error=message)
@@ -152,10 +157,9 @@ class Patients(pa.DataFrameModel):
         nullable=True,
     )
     # --- relative times: durations from a per-patient anchor, as sent (docs/site-profiles.md, "Relative times")
-    time_anchor: Optional[str] = _field(
-        "What time 0 of this patient's *_time columns is (the profile's anchor, or its code list).",
-        nullable=True,
-        isin=V.TIME_ANCHOR,
+    time_anchor: Optional[str] = _anchor(
+        "What time 0 of this patient's *_time columns is (the profile's anchor, or its code list); the reported "
+        "endpoints have their own (pfs_anchor, dfs_anchor)."
     )
     time_unit: Optional[str] = _field(
         "Unit of this patient's *_time columns as the profile states it (a month is 30.4375 days).",
@@ -172,6 +176,31 @@ class Patients(pa.DataFrameModel):
     times_exported_on: Optional[dt.date] = _date(
         "The site's export date (profile relative_times.export_date): the data cut-off of relative times.",
         nullable=True,
+    )
+    # --- reported endpoints: a time with its status, each from its own anchor, as sent (docs/statistics.md,
+    # "Reported endpoints"); never put on the registry's time axis nor turned into progression rows
+    pfs_time: Optional[float] = _duration(
+        "Progression-free survival as the site reports it (cBioPortal PFS_MONTHS), in time_unit from pfs_anchor.",
+    )
+    pfs_event: Optional[bool] = _field(
+        "Whether pfs_time ends in progression (cBioPortal PFS_STATUS 1:...) rather than censoring (0:...).",
+        nullable=True,
+    )
+    pfs_anchor: Optional[str] = _anchor(
+        "What time 0 of pfs_time is, as the profile states it ('unknown': cBioPortal's 'since treatment' names no "
+        "treatment); empty where the patient has no reported PFS.",
+    )
+    dfs_time: Optional[float] = _duration(
+        "Disease-free survival as the site reports it (cBioPortal DFS_MONTHS), in time_unit from dfs_anchor.",
+    )
+    dfs_event: Optional[bool] = _field(
+        "Whether dfs_time ends in recurrence or progression (cBioPortal DFS_STATUS 1:Recurred/Progressed) rather "
+        "than censoring (0:DiseaseFree).",
+        nullable=True,
+    )
+    dfs_anchor: Optional[str] = _anchor(
+        "What time 0 of dfs_time is, as the profile states it ('unknown': cBioPortal's 'since treatment' names no "
+        "treatment); empty where the patient has no reported DFS.",
     )
 
     @_rule("plausibility.advanced_before_diagnosis", "advanced_disease_date is before diagnosis_date")
@@ -210,6 +239,17 @@ class Patients(pa.DataFrameModel):
     def _times_anchored(cls, data) -> pl.LazyFrame:
         timed = pl.col("last_contact_time").is_not_null() | pl.col("death_time").is_not_null()
         return _holds(data, ~timed | (pl.col("time_anchor").is_not_null() & pl.col("time_unit").is_not_null()))
+
+    @_rule(
+        "conformance.endpoint_without_anchor",
+        "a reported endpoint (pfs_time, dfs_time) needs its anchor (pfs_anchor, dfs_anchor) and the patient's time_unit",
+    )
+    def _endpoints_anchored(cls, data) -> pl.LazyFrame:
+        anchored = [
+            pl.col(f"{e}_time").is_null() | (pl.col(f"{e}_anchor").is_not_null() & pl.col("time_unit").is_not_null())
+            for e in V.REPORTED_ENDPOINTS
+        ]
+        return data.lazyframe.select(pl.all_horizontal(anchored))
 
     @_rule("plausibility.contact_time_after_death", "last_contact_time is after death_time")
     def _contact_time_not_after_death(cls, data) -> pl.LazyFrame:
@@ -398,10 +438,16 @@ class Samples(pa.DataFrameModel):
         strict = False
 
 
-# row rules on a column that may hold a value the mapping could not type (then the column's own finding is the reason)
+# rules (row or cross-table) on a column that may hold a value the mapping could not type (then the column's own
+# finding is the reason)
 RULE_COLUMNS = {
     "completeness.required_diagnosis": ("diagnosis_date",),
     "completeness.required_last_contact": ("last_contact_date", "last_contact_time"),
+    "conformance.endpoint_without_anchor": tuple(f"{e}_anchor" for e in V.REPORTED_ENDPOINTS),
+    # a reported endpoint's time without its status (or the reverse): where the other could not be typed, its own
+    # finding says why (schemas.crosschecks)
+    **{f"completeness.{e}_time_without_status": (f"{e}_event",) for e in V.REPORTED_ENDPOINTS},
+    **{f"completeness.{e}_status_without_time": (f"{e}_time",) for e in V.REPORTED_ENDPOINTS},
 }
 
 CONTRACT: dict[str, type[pa.DataFrameModel]] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import permutations
 
 import polars as pl
 
@@ -389,4 +390,35 @@ REGISTRY_ITEM_CHECKS: tuple[CrossCheck, ...] = (
         _choi_without_ct,
     ),
 )
-CROSS_CHECKS = (*CROSS_CHECKS, *REGISTRY_ITEM_CHECKS)
+
+
+def _given_without(given: str, missing: str) -> Callable[[Tables], pl.DataFrame]:
+    """Patients whose ``given`` column holds a value and whose ``missing`` column none (the value shown is given's)."""
+
+    def failing(t: Tables) -> pl.DataFrame:
+        p = t["patients"]
+        return p.filter(pl.col(given).is_not_null() & pl.col(missing).is_null()).select(
+            "row", pl.col(given).cast(pl.Utf8).alias("value")
+        )
+
+    return failing
+
+
+# A reported endpoint is a time with its status (cBioPortal's *_MONTHS / *_STATUS pair): one without the other
+# cannot be analysed and is not guessed.
+REPORTED_ENDPOINT_CHECKS: tuple[CrossCheck, ...] = tuple(
+    CrossCheck(
+        f"completeness.{endpoint}_{given_name}_without_{missing_name}",
+        "completeness",
+        "error",
+        "patients",
+        given,
+        f"{given} is given without {missing} (a reported endpoint is a time with its status)",
+        _given_without(given, missing),
+    )
+    for endpoint in V.REPORTED_ENDPOINTS
+    for (given_name, given), (missing_name, missing) in permutations(
+        (("time", f"{endpoint}_time"), ("status", f"{endpoint}_event"))
+    )
+)
+CROSS_CHECKS = (*CROSS_CHECKS, *REGISTRY_ITEM_CHECKS, *REPORTED_ENDPOINT_CHECKS)

@@ -29,6 +29,9 @@ PROGRESSION_PATTERN = ("focal", "multifocal")
 TIME_ANCHOR = ("diagnosis", "advanced_disease", "first_tki", "sequencing", "unknown")
 TIME_UNIT = ("days", "months")
 SAMPLE_TYPE = ("primary", "metastasis", "recurrence")
+# Endpoints a site reports as a time with its status (cBioPortal PFS_MONTHS/PFS_STATUS, DFS_MONTHS/DFS_STATUS),
+# each from its own anchor: kept as sent, never put on the registry's time axis (docs/statistics.md).
+REPORTED_ENDPOINTS = ("pfs", "dfs")
 
 # Daily doses (mg) a registrar may plausibly record per agent; outside is an error.
 DOSE_RANGE_MG = {

@@ -56,10 +56,15 @@ def _format_pattern(date_format: str) -> str:
 
 
 def _cleaned(profile: SiteProfile, table: str, column: str) -> pl.Expr:
-    """The value with surrounding blanks trimmed and the profile's missing tokens as NULL (or the profile's constant)."""
+    """The value with surrounding blanks trimmed and the profile's missing tokens as NULL (or the profile's constant,
+    on the rows it applies to)."""
     constant = profile.constant(table, column)
     if constant is not None:
-        return pl.lit(constant, dtype=pl.Utf8)
+        where = profile.constant_where(table, column)
+        value = pl.lit(constant, dtype=pl.Utf8)
+        if not where:
+            return value
+        return pl.when(pl.any_horizontal([_cleaned(profile, table, c).is_not_null() for c in where])).then(value)
     value = pl.col(column).str.strip_chars()
     return pl.when(value.is_in(profile.missing_tokens(table, column))).then(None).otherwise(value)
 
@@ -68,7 +73,9 @@ def _typed(profile: SiteProfile, table: str, column: str, dtype: pl.DataType, cl
     """Expression converting a cleaned text column to its contract type, and what a failure means."""
     codes = profile.tables[table].codes.get(column)
     if codes:
-        return cleaned.replace_strict(codes, default=None, return_dtype=pl.Utf8), (
+        if dtype == pl.Boolean:  # site codes for yes and no (profiles.py checks they map to true or false)
+            codes = {code: value.lower() == "true" for code, value in codes.items()}
+        return cleaned.replace_strict(codes, default=None, return_dtype=dtype if dtype == pl.Boolean else pl.Utf8), (
             f"not in the site's code list for {column}: allowed {', '.join(codes)} "
             f"(to accept it, add it under tables.{table}.codes.{column} in the site's profile)"
         )

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import polars as pl
 import yaml
 
 from pipelines.ingest.dialects import (
@@ -23,11 +24,13 @@ from pipelines.ingest.dialects import (
     DialectError,
     RelativeTimes,
     RowFilter,
+    endpoint_columns,
     relative_times,
     row_filters,
 )
 from pipelines.ingest.grain import GRAINS
-from schemas.contract import CONTRACT
+from schemas import vocabularies as V
+from schemas.contract import CONTRACT, polars_schema
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 TOP_LEVEL_KEYS = {
@@ -91,6 +94,12 @@ class SiteProfile:
             return None
         return self.relative_times.constants().get(column)
 
+    def constant_where(self, table: str, column: str) -> tuple[str, ...]:
+        """The columns of which a row must hold one for ``column``'s constant to apply (none: every row): a
+        reported endpoint's anchor belongs to the patients who have the endpoint."""
+        endpoint = column.removesuffix("_anchor")
+        return endpoint_columns(endpoint) if table == "patients" and endpoint in V.REPORTED_ENDPOINTS else ()
+
     def date_formats(self, table: str, column: str) -> list[str]:
         return self.tables[table].date_format.get(column, self.date_format)
 
@@ -145,6 +154,7 @@ def _table_profile(table: str, spec: object, where: str) -> TableProfile:
     for key in ("columns", "codes", "missing", "date_format"):
         _check_columns(spec.get(key), table, f"{where}.{table}.{key}")
     codes = {col: {str(k): str(v) for k, v in mapping.items()} for col, mapping in (spec.get("codes") or {}).items()}
+    _check_yes_no_codes(table, codes, f"{where}.{table}.codes")
     return TableProfile(
         file=_plain_file_name(spec["file"], f"{where}.{table}"),
         columns={str(k): str(v) for k, v in (spec.get("columns") or {}).items()},
@@ -157,6 +167,18 @@ def _table_profile(table: str, spec: object, where: str) -> TableProfile:
         filters=row_filters(spec.get("filter"), f"{where}.{table}.filter"),
         grain=_grain(table, spec.get("grain", "patient"), f"{where}.{table}.grain"),
     )
+
+
+def _check_yes_no_codes(table: str, codes: dict[str, dict[str, str]], where: str) -> None:
+    """A code list of a yes/no column (e.g. cBioPortal's PFS_STATUS) maps each site code to true or false."""
+    schema = polars_schema(table)
+    for column, mapping in codes.items():
+        wrong = [code for code, value in mapping.items() if value.lower() not in {"true", "false"}]
+        if schema[column] == pl.Boolean and wrong:
+            raise ProfileError(
+                f"{where}.{column}: a yes/no column's codes map to true or false; {', '.join(map(repr, wrong))} "
+                "map to something else"
+            )
 
 
 def _grain(table: str, grain: object, where: str) -> str:
@@ -179,6 +201,7 @@ def _parsed(data: object, source: str) -> SiteProfile:
     if not isinstance(data, dict):
         raise ProfileError(f"{source}: a profile is a YAML mapping")
     _check_keys(data, TOP_LEVEL_KEYS, source)
+    dialect = DIALECTS.get(data.get("dialect"))
     if "dialect" in data:
         if data["dialect"] not in DIALECTS:
             raise ProfileError(
@@ -205,6 +228,9 @@ def _parsed(data: object, source: str) -> SiteProfile:
     table_profiles = {t: _table_profile(t, spec, f"{source}.tables") for t, spec in tables.items()}
     times = relative_times(data.get("relative_times"), f"{source}.relative_times")
     _check_relative_times(times, table_profiles, source)
+    times = _anchor_each_endpoint(
+        times, table_profiles["patients"], source, dialect.endpoint_anchor if dialect else None
+    )
     comments = data.get("header_comments")
     if comments is not None and (not isinstance(comments, str) or len(comments) != 1):
         raise ProfileError(f"{source}.header_comments: one character that starts a metadata line, e.g. '#'")
@@ -245,6 +271,44 @@ def _check_relative_times(times: RelativeTimes | None, tables: dict[str, TablePr
             f"{source}.tables.patients.codes.time_anchor: declare the anchors the column may hold (site code: "
             "diagnosis, advanced_disease, first_tki, sequencing or unknown); an undeclared one is quarantined"
         )
+
+
+def _anchor_each_endpoint(
+    times: RelativeTimes | None, patients: TableProfile, source: str, default: str | None
+) -> RelativeTimes | None:
+    """Each reported endpoint the profile maps has one anchor: stated in ``relative_times.endpoint_anchors``, or
+    the patients' ``<endpoint>_anchor`` column with its code list, or else the dialect's default (said so in the
+    drop's accounting); never both, and a plain profile must state it."""
+    if times is None:
+        return None
+    where = f"{source}.relative_times.endpoint_anchors"
+    anchors, defaulted = dict(times.endpoint_anchors), []
+    for endpoint in V.REPORTED_ENDPOINTS:
+        mapped = any(c in patients.columns for c in endpoint_columns(endpoint))
+        column = f"{endpoint}_anchor"
+        if endpoint in anchors and not mapped:
+            raise ProfileError(f"{where}.{endpoint}: no column is mapped to {' or '.join(endpoint_columns(endpoint))}")
+        if column in patients.columns:
+            if endpoint in anchors:
+                raise ProfileError(
+                    f"{where}.{endpoint}: state the anchor of {endpoint} either here or as the patients' column "
+                    f"'{column}', not both"
+                )
+            if column not in patients.codes:
+                raise ProfileError(
+                    f"{source}.tables.patients.codes.{column}: declare the anchors the column may hold (site code: "
+                    f"{', '.join(V.TIME_ANCHOR)}); an undeclared one is quarantined"
+                )
+        elif mapped and endpoint not in anchors:
+            if default is None:
+                raise ProfileError(
+                    f"{where}: {endpoint}_time is a reported endpoint from its own anchor: state it, e.g. "
+                    f"'endpoint_anchors: {{{endpoint}: first_tki}}' (one of {', '.join(V.TIME_ANCHOR)}; 'unknown' "
+                    f"when the site does not say), or map the patients' column '{column}' with its code list"
+                )
+            anchors[endpoint] = default
+            defaulted.append(endpoint)
+    return replace(times, endpoint_anchors=anchors, defaulted=tuple(defaulted))
 
 
 class _ProfileLoader(yaml.SafeLoader):

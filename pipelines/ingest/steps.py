@@ -70,6 +70,11 @@ class StepResult:
             blank += f", {by_rule} lines left out by the profile's filter" if by_rule else ""
             merged = sum(c.get("merged", 0) for c in self.counts.values())
             blank += f", {merged} repeated patient lines loaded once" if merged else ""
+            defaults = self.counts.get("patients", {}).get("endpoint_anchor_defaults", {})
+            blank += "".join(
+                f", {endpoint.upper()} anchor not stated by the profile: stored as '{anchor}'"
+                for endpoint, anchor in defaults.items()
+            )
             return (
                 f"loaded {loaded} rows, quarantined {quarantined}: all {data} data lines accounted for{blank}{report}"
             )
@@ -350,14 +355,28 @@ def _load(
     raw = {
         table: frame.filter(pl.col(LINE).is_in(validated[table].issues[LINE].implode())) for table, frame in raw.items()
     }
+    accounting = {t: b.counts() for t, b in balances.items()}
+    accounting["patients"] |= _defaulted_anchors(profile, validated["patients"].loaded)
     try:
-        counts = writes.replace_site_core(con, received, validated, {t: b.counts() for t, b in balances.items()})
+        counts = writes.replace_site_core(con, received, validated, accounting)
     except AccountingError as err:
         return _unbalanced_write(con, settings, received, str(err))
     html, _ = write_validation_report(
         _loaded_report(received, site_id, profile, raw, validated, counts), settings.archive_dir
     )
     return StepResult(site_id, received.drop_id, "loaded", "", counts, report=html)
+
+
+def _defaulted_anchors(profile: SiteProfile, patients: pl.DataFrame) -> dict[str, dict[str, str]]:
+    """The reported endpoints whose loaded anchor is the dialect's default, not the profile's word (said in the
+    drop's accounting, the report and the summary, so the analyst knows the anchor was not stated)."""
+    times = profile.relative_times
+    defaulted = {
+        endpoint: times.endpoint_anchors[endpoint]
+        for endpoint in (times.defaulted if times else ())
+        if patients.get_column(f"{endpoint}_anchor").is_not_null().any()
+    }
+    return {"endpoint_anchor_defaults": defaulted} if defaulted else {}
 
 
 def _unbalanced_write(

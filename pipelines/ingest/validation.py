@@ -167,7 +167,8 @@ def validate_tables(tables: dict[str, pl.DataFrame], parse_issues: dict[str, pl.
             .select("row", "check_id")
         )
         contract = contract.join(unparsed, on=["row", "check_id"], how="anti")  # the value's own finding says why
-        combined[table] = concat_issues([parsed, contract, crossed[table]])
+        crossed_here = crossed[table].join(unparsed, on=["row", "check_id"], how="anti")
+        combined[table] = concat_issues([parsed, contract, crossed_here])
     kept = (FIELD_COUNT.check_id, PATIENT_QUARANTINED.check_id)
     return {
         t: issues.filter(~pl.col("row").is_in(malformed[t]) | pl.col("check_id").is_in(kept))

@@ -58,7 +58,9 @@ AUDIT_COMMENTS = {
         "status": "The step's outcome: received, loaded, rejected (by its data) or not_processed (another reason).",
         "message": "Why the drop was rejected or not processed.",
         "files": "Per table: the file's name, SHA-256 and size in bytes.",
-        "row_counts": "Per table: input_rows, blank_rows (received); data_lines, filtered, loaded, quarantined, warnings (loaded).",
+        "row_counts": "Per table: input_rows, blank_rows (received); data_lines, filtered, loaded, quarantined, warnings "
+        "(loaded); for patients, endpoint_anchor_defaults: the reported endpoints whose anchor the profile did not "
+        "state, with the dialect's default stored.",
         "extra_columns": "Per table: the file's columns that no contract column maps to (stored as site columns, "
         "raw.site_columns and core.site_columns, unless listed in site_columns_not_stored).",
         "site_columns_not_stored": "Per table and unmapped column: why it was not stored as a site column (it may "
