@@ -2,7 +2,8 @@
 
     python -m benchmarks.automation COHORT_DIR WORK_DIR OUT_JSON
 
-On a Dagster instance of its own (the one-writer pool as ``dagster.yaml`` sets it): the code location is
+On a Dagster instance of its own, with the settings of the project's ``dagster.yaml`` (the one-writer pool, the
+pooled SQLite event log) in a temporary DAGSTER_HOME: the code location is
 imported (timed: what each run process and the code server pay at start), ``site_drop_sensor`` ticks and
 its run requests run as the daemon would run them (``ingest_job`` per site, steps in one process), then
 ``refresh_after_drops`` ticks and its ``refresh_job`` runs to the published copy.  Timed from the
@@ -21,8 +22,6 @@ from pathlib import Path
 
 from benchmarks.environment import peak_rss_mb, use_cohort
 
-POOL = {"concurrency": {"pools": {"default_limit": 1, "granularity": "op"}}}
-
 
 def _settle(drops: Path) -> None:
     """Mark the drop's files as written an hour ago, so the sensor's settle window does not hold them back."""
@@ -39,11 +38,13 @@ def measure(cohort: Path, work: Path) -> dict[str, object]:
 
     from pipelines.definitions import defs
     from pipelines.defs.automation import ingest_job, refresh_after_drops, refresh_job, site_drop_sensor
+    from pipelines.defs.event_log import instance_settings
 
     loaded = time.perf_counter() - started
     seconds: dict[str, float] = {"code location import": loaded}
     (work / "dagster_home").mkdir(parents=True, exist_ok=True)
-    with dg.instance_for_test(overrides=POOL, temp_dir=str(work / "dagster_home")) as instance:
+    home = work / "dagster_home"
+    with dg.instance_for_test(overrides=instance_settings(home), temp_dir=str(home)) as instance:
         first_tick = time.perf_counter()
         tick = site_drop_sensor(dg.build_sensor_context(instance=instance))
         for request in tick.dynamic_partitions_requests:

@@ -70,7 +70,8 @@ class Landed:
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory):
     """Twenty site folders (the four dialects, distinct site ids and profiles, a few invalid rows each) arrive at
-    once; one sensor tick asks for their runs, which execute on an instance whose writer pool allows one step."""
+    once; one sensor tick asks for their runs, which execute on an instance with the project's settings (its writer
+    pool allows one step)."""
     root = tmp_path_factory.mktemp("twenty")
     truth = write_cohort(n_patients=100, n_sites=20, seed=7, out=root, invalid_fraction=0.03)
     _settle(*(root / "drops").rglob("*"))
@@ -84,9 +85,11 @@ def landed(tmp_path_factory):
             "GIST_PSEUDONYM_KEY": "automation-key-0123456789abcdef0123",
         }.items():
             env.setenv(name, str(value))
-        with dg.instance_for_test(
-            overrides={"concurrency": {"pools": {"default_limit": 1, "granularity": "op"}}}
-        ) as instance:
+        from pipelines.defs.event_log import instance_settings
+
+        home = root / "dagster_home"  # the project's dagster.yaml: the one-writer pool, the pooled event log
+        home.mkdir()
+        with dg.instance_for_test(overrides=instance_settings(home), temp_dir=str(home)) as instance:
             run_keys = _evaluate(instance)
             job = _ingest_job()
             results = {site: _ingest(job, instance, site) for site in sorted(run_keys)}

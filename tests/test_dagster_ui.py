@@ -100,6 +100,7 @@ def _run(job: dg.JobDefinition, instance: dg.DagsterInstance, request: dg.RunReq
 def test_a_dropped_site_reaches_a_new_published_copy_and_every_check_shows_on_its_table(dropped):
     from pipelines.definitions import ASSETS
     from pipelines.defs.automation import ingest_job, refresh_after_drops, refresh_job, site_drop_sensor
+    from pipelines.defs.event_log import instance_settings
     from pipelines.defs.ingest import core_checks
     from pipelines.ingest.checks import checks_for_table
     from pipelines.resources import default_resources
@@ -112,8 +113,12 @@ def test_a_dropped_site_reaches_a_new_published_copy_and_every_check_shows_on_it
         resources=default_resources(),
     )
     origin = LoadableTargetOrigin(module_name="pipelines.definitions", attribute="defs", working_directory=str(ROOT))
-    pool = {"concurrency": {"pools": {"default_limit": 1, "granularity": "op"}}}
-    with dg.instance_for_test(overrides=pool) as instance, in_process_test_workspace(instance, origin) as context:
+    home = dropped / "dagster_home"  # the project's dagster.yaml: the one-writer pool, the pooled event log
+    home.mkdir()
+    with (
+        dg.instance_for_test(overrides=instance_settings(home), temp_dir=str(home)) as instance,
+        in_process_test_workspace(instance, origin) as context,
+    ):
         assert _materializations(context, "published_copy") == []
 
         tick = site_drop_sensor(dg.build_sensor_context(instance=instance))
