@@ -17,7 +17,7 @@ from lifelines.exceptions import ConvergenceError
 from scipy.stats import chi2
 
 from pipelines.stats.counting_cox import CountingProcessCox
-from pipelines.stats.cox import COX_SCHEMA, cox_model
+from pipelines.stats.cox import COX_SCHEMA, cox_design, fit_design
 from pipelines.stats.frame import DEFAULT_LANDMARKS, EVENT, GROUP, TIME, Z95, select_groups, typed
 
 CAUSE = "cause"
@@ -414,6 +414,7 @@ def competing_cox(
     for k in _causes(data, labels):
         own = data.assign(**{EVENT: (data[CAUSE] == k).astype(int)})
         for adjustment, suffix in [((), ""), *([(tuple(covariates), "_multivariable")] if covariates else [])]:
+            design = cox_design(own, reference_group, groups, adjustment, cluster)  # the same subjects for both models
             for model, fitter in (
                 ("cause_specific", None),
                 (
@@ -421,16 +422,7 @@ def competing_cox(
                     lambda design, rows, clusters, k=k: fine_gray_fit(design, rows[TIME], rows[CAUSE], k, clusters),
                 ),
             ):
-                fitted = cox_model(
-                    own,
-                    reference_group=reference_group,
-                    groups=groups,
-                    covariates=adjustment,
-                    model=model + suffix,
-                    cluster=cluster,
-                    ph_test=False,
-                    fitter=fitter,
-                ).coefficients
+                fitted = fit_design(design, model + suffix, ph_test=False, fitter=fitter).coefficients
                 tables.append(fitted.assign(cause=k, cause_label=labels.get(k, f"cause_{k}")))
     return (
         typed(pd.concat(tables, ignore_index=True), COMPETING_COX_SCHEMA) if tables else typed([], COMPETING_COX_SCHEMA)

@@ -249,6 +249,36 @@ def cox_model(
         Coefficients (``n`` and ``events`` are those of the subjects fitted) and
         proportional-hazards tests (R ``cox.zph``'s score test, ``km`` transform).
     """
+    return fit_design(cox_design(frame, reference_group, groups, covariates, cluster), model, ph_test, fitter)
+
+
+@dataclass(frozen=True)
+class CoxDesign:
+    """What :func:`cox_model` fits: the complete-case subjects, their design, the terms reported, or why not.
+
+    One design serves several models of the same subjects and events (competing risks fit the cause-specific
+    and the Fine-Gray model on each).
+    """
+
+    fit_data: pd.DataFrame
+    design: pd.DataFrame
+    terms: list[Term]
+    fitted_terms: list[str]
+    left_out: dict[str, str]
+    events: int
+    n_excluded: int
+    clusters: pd.Series | None
+    problem: str | None
+
+
+def cox_design(
+    frame: pd.DataFrame,
+    reference_group: str,
+    groups: Sequence[str] | None = None,
+    covariates: Sequence[str] = (),
+    cluster: str | None = None,
+) -> CoxDesign:
+    """The subjects and design of :func:`cox_model` (its parameters), with the first reason it cannot be fitted."""
     data, order = select_groups(frame, groups, [*covariates, *([cluster] if cluster else [])])
     if reference_group not in order:
         raise ValueError(f"reference group {reference_group!r} is not among the groups {order}")
@@ -268,36 +298,55 @@ def cox_model(
     design = pd.concat([group_x, covariate_x], axis=1)
     events = int(fit_data[EVENT].sum())
     problem = _reference_problem(fit_data, reference_group) or design_problem(design, fit_data, covariates, events)
+    return CoxDesign(
+        fit_data,
+        design,
+        [*group_terms, *covariate_terms],
+        [t.name for t in [*fit_group_terms, *covariate_terms]],
+        left_out,
+        events,
+        len(data) - len(complete),
+        fit_data[cluster].astype(str) if cluster else None,
+        problem,
+    )
+
+
+def fit_design(
+    design: CoxDesign,
+    model: str,
+    ph_test: bool = True,
+    fitter: Callable[[pd.DataFrame, pd.DataFrame, pd.Series | None], CountingProcessCox] | None = None,
+) -> CoxResult:
+    """Fit a :class:`CoxDesign` (or say why not) and tidy its rows; ``model``, ``ph_test``, ``fitter`` as :func:`cox_model`."""
+    fit_data, clusters = design.fit_data, design.clusters
     fitted: CountingProcessCox | None = None
+    problem = design.problem
     if problem is None:
         # Newton-Raphson to the maximum (Efron), robust variance from Efron score residuals: R coxph's numbers
-        clusters = fit_data[cluster].astype(str) if cluster else None
         fitted, problem = guarded_fit(
-            (lambda: fitter(design, fit_data, clusters))
+            (lambda: fitter(design.design, fit_data, clusters))
             if fitter
-            else (lambda: fit_counting_process_cox(design, None, fit_data[TIME], fit_data[EVENT], clusters))
+            else (lambda: fit_counting_process_cox(design.design, None, fit_data[TIME], fit_data[EVENT], clusters))
         )
     status = "ok" if fitted is not None else str(problem)
-    terms = [*group_terms, *covariate_terms]
     statuses = {
-        t.name: f"not_estimable: group '{t.level}' {left_out[t.level]}"
-        if t.variable == GROUP and t.level in left_out
+        t.name: f"not_estimable: group '{t.level}' {design.left_out[t.level]}"
+        if t.variable == GROUP and t.level in design.left_out
         else status
-        for t in terms
+        for t in design.terms
     }
     coefficients = coefficient_rows(
         model,
-        terms,
+        design.terms,
         fitted.summary if fitted else None,
         statuses,
         n=len(fit_data),
-        events=events,
-        n_excluded=len(data) - len(complete),
-        n_clusters=int(fit_data[cluster].nunique()) if cluster else None,
+        events=design.events,
+        n_excluded=design.n_excluded,
+        n_clusters=int(clusters.nunique()) if clusters is not None else None,
     )
-    fitted_terms = [t.name for t in [*fit_group_terms, *covariate_terms]]
     tests = (
-        ph_test_rows(model, fitted, design, None, fit_data[TIME], fit_data[EVENT], fitted_terms, status)
+        ph_test_rows(model, fitted, design.design, None, fit_data[TIME], fit_data[EVENT], design.fitted_terms, status)
         if ph_test
         else typed([], PH_SCHEMA)
     )
