@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import struct
 import textwrap
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -464,8 +466,36 @@ def _write_footnote(figure: Figure, footnote: str) -> None:
 def save_png(figure: Figure, path: Path, *, dpi: int = PNG_DPI) -> Path:
     """Write a figure as PNG (parent folders created) and return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi)
+    path.write_bytes(png_bytes(figure, dpi))
     return path
+
+
+def png_bytes(figure: Figure, dpi: int) -> bytes:
+    """The figure rasterised by Agg at ``dpi`` as a PNG: rows unfiltered, zlib level 1, the dpi in ``pHYs``.
+
+    The same pixels as ``savefig(..., dpi=dpi)``, encoded in a third of the time: PIL's encoder filters every
+    row (0.11 s for a 300-dpi Kaplan-Meier figure whatever the zlib level), this one does not (0.035 s; files
+    within 1 %).  The figure keeps the new dpi (it is drawn for the last time).
+    """
+    figure.dpi = dpi
+    rgba, (width, height) = FigureCanvasAgg(figure).print_to_buffer()
+    rows = np.empty((height, 1 + 4 * width), np.uint8)
+    rows[:, 0] = 0  # filter type None
+    rows[:, 1:] = np.frombuffer(rgba, np.uint8).reshape(height, 4 * width)
+    per_metre = round(dpi / 0.0254)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)),  # 8-bit RGBA
+            chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+            chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)),
+            chunk(b"IEND", b""),
+        ]
+    )
 
 
 def _digest(inputs: Sequence[object]) -> str:
@@ -526,8 +556,7 @@ def _render(stem: Path, draw: Callable[[], Figure], digest: str) -> Path:
     stem.parent.mkdir(parents=True, exist_ok=True)
     with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gist-registry"}):
         figure.savefig(svg, format="svg", metadata={"Date": None})
-    # zlib level 1: 0.58 s instead of 0.79 s for a Kaplan-Meier figure at 300 dpi (encoding is most of it), files 1.5x
-    figure.savefig(png, dpi=PNG_DPI, pil_kwargs={"compress_level": 1})
+    png.write_bytes(png_bytes(figure, PNG_DPI))
     stem.with_name(f".{stem.name}.sha256").write_text(digest)
     return png
 

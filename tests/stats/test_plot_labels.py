@@ -23,6 +23,7 @@ from pipelines.stats.plots import (
     cumulative_incidence_figure,
     exposure_forest_figure,
     forest_figure,
+    png_bytes,
 )
 from pipelines.stats.timevarying import NAIVE_LABEL
 
@@ -279,3 +280,21 @@ def test_iptw_figures_keep_a_long_title_and_footnote_inside_the_figure() -> None
             box = text.get_window_extent(renderer)
             assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, text.get_text()[:60]
             assert page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, text.get_text()[:60]
+
+
+def test_png_bytes_are_savefigs_pixels_at_the_stated_dpi(results) -> None:
+    """The project's PNG encoder (unfiltered rows) decodes to the very pixels matplotlib's savefig writes."""
+    import io
+
+    from PIL import Image
+
+    def draw() -> Figure:
+        return km_figure(None, results, endpoint="PFS", labels=LABELS, min_cell_count=1)
+
+    reference = io.BytesIO()
+    draw().savefig(reference, format="png", dpi=120)
+    ours = Image.open(io.BytesIO(png_bytes(draw(), 120)))
+    theirs = Image.open(reference)
+    assert ours.size == theirs.size and ours.mode == theirs.mode == "RGBA"
+    assert np.array_equal(np.asarray(ours), np.asarray(theirs))
+    assert [round(d) for d in ours.info["dpi"]] == [120, 120]
