@@ -33,6 +33,7 @@ def test_demo_run_loads_every_site_then_recognises_the_same_drops(tmp_path):
     env = child_env(tmp_path)
     first, second = _run(env, "--demo"), _run(env, "--demo")
     assert first.returncode == 0, first.stderr[-3000:]
+    assert "leaked" not in first.stderr, first.stderr[-3000:]  # nanobind's report of DuckDB objects alive at exit
     assert "DEMO MODE" in first.stdout
     sites = len(TRUTH["sites"])  # the sample drops' five
     assert first.stdout.count(": loaded ") == sites and first.stdout.count("data lines accounted for") == sites

@@ -36,7 +36,8 @@ def test_a_dagster_run_on_a_sqlite_instance_records_its_events(tmp_path):
 def test_the_pooled_event_log_reads_back_every_run_and_keeps_only_the_recent_files_open(tmp_path):
     import dagster as dg
 
-    from pipelines.defs.event_log import OPEN_FILES, PooledSqliteEventLogStorage, instance_settings
+    from pipelines.defs.event_log import instance_settings
+    from pipelines.defs.event_log_storage import OPEN_FILES, PooledSqliteEventLogStorage
 
     @dg.asset
     def answer() -> int:
@@ -69,7 +70,7 @@ def test_the_project_instance_settings_use_it_under_dagster_home(tmp_path, monke
 
     import dagster as dg
 
-    from pipelines.defs.event_log import PooledSqliteEventLogStorage
+    from pipelines.defs.event_log_storage import PooledSqliteEventLogStorage
 
     shutil.copy(Path(__file__).parent.parent / "dagster.yaml", tmp_path / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
