@@ -9,6 +9,7 @@ version it was measured and tested with).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,17 +23,28 @@ from sqlalchemy.engine import Connection, Engine
 OPEN_FILES = 16  # engines kept: the index, the run being written and the runs last read (a UI reads many)
 
 
+def _default_base_dir() -> str:
+    """Dagster's own place for the event log, ``$DAGSTER_HOME/history/runs``; without DAGSTER_HOME a temporary folder.
+
+    Dagster itself runs some commands (``dagster definitions validate``) on a temporary instance made from the
+    working directory's ``dagster.yaml`` with no DAGSTER_HOME set, which keeps nothing; ``dagster dev`` and the
+    daemon set it (README, "Quick start").
+    """
+    home = os.environ.get("DAGSTER_HOME")
+    return os.path.join(home, "history", "runs") if home else tempfile.mkdtemp(prefix="gist-dagster-events-")
+
+
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """Dagster's run-sharded SQLite event log, with an engine per shard file kept for the most recent files.
 
-    ``base_dir`` defaults to where Dagster's default storage keeps the event log, ``$DAGSTER_HOME/history/runs``.
+    ``base_dir`` defaults to where Dagster's default storage keeps the event log (:func:`_default_base_dir`).
     Dagster's own lock still serialises the storage's operations, so a pooled connection is only ever used by one
     thread at a time; an engine dropped from the most recent files, or on ``wipe``, closes its connections.
     """
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
-        super().__init__(base_dir or os.path.join(os.environ["DAGSTER_HOME"], "history", "runs"), inst_data)
+        super().__init__(base_dir or _default_base_dir(), inst_data)
 
     @classmethod
     def config_type(cls) -> dict:
