@@ -42,8 +42,8 @@ def measure(cohort: Path, work: Path) -> dict[str, object]:
 
     loaded = time.perf_counter() - started
     seconds: dict[str, float] = {"code location import": loaded}
-    (work / "dagster_home").mkdir(parents=True, exist_ok=True)
     home = work / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
     with dg.instance_for_test(overrides=instance_settings(home), temp_dir=str(home)) as instance:
         first_tick = time.perf_counter()
         tick = site_drop_sensor(dg.build_sensor_context(instance=instance))

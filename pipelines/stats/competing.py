@@ -419,7 +419,7 @@ def competing_cox(
                 ("cause_specific", None),
                 (
                     "fine_gray",
-                    lambda design, rows, clusters, k=k: fine_gray_fit(design, rows[TIME], rows[CAUSE], k, clusters),
+                    lambda x, rows, clusters, k=k: fine_gray_fit(x, rows[TIME], rows[CAUSE], k, clusters),
                 ),
             ):
                 fitted = fit_design(design, model + suffix, ph_test=False, fitter=fitter).coefficients

@@ -556,7 +556,7 @@ def _render(stem: Path, draw: Callable[[], Figure], digest: str) -> Path:
     stem.parent.mkdir(parents=True, exist_ok=True)
     with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gist-registry"}):
         figure.savefig(svg, format="svg", metadata={"Date": None})
-    png.write_bytes(png_bytes(figure, PNG_DPI))
+    save_png(figure, png)
     stem.with_name(f".{stem.name}.sha256").write_text(digest)
     return png
 
